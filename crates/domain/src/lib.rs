@@ -1,0 +1,20 @@
+//! Conclave's rules, free of I/O: validated values (parse, don't validate), who may do what in a
+//! room, what joining requires, and what happens when a member departs (SPEC R-ROOM-5).
+//!
+//! The server asks these functions for every decision and only then touches the store.
+
+pub mod access;
+pub mod departure;
+pub mod join;
+pub mod messages;
+pub mod paging;
+pub mod values;
+
+pub use access::{Denial, RoomAction, Target, authorize};
+pub use departure::{Departure, MemberSnapshot, after_departure};
+pub use join::{
+    InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, join_path, may_invite,
+};
+pub use messages::{MessageContent, can_delete_message, can_edit_message};
+pub use paging::PageLimit;
+pub use values::*;

@@ -1,0 +1,81 @@
+//! Message content and authorship rules (SPEC R-MSG-1, R-MSG-6, R-MSG-7).
+
+use crate::values::{MessageBody, ValueError};
+use conclave_protocol::{Color, Role, RoomKind, Sticker};
+
+/// What a message says: a body of 1–4000 chars, or a sticker with an optional caption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent {
+    pub body: String,
+    pub color: Option<Color>,
+    pub sticker: Option<Sticker>,
+}
+
+impl MessageContent {
+    pub fn parse(
+        body: &str,
+        color: Option<Color>,
+        sticker: Option<Sticker>,
+    ) -> Result<Self, ValueError> {
+        let body = if sticker.is_some() && body.trim().is_empty() {
+            String::new()
+        } else {
+            MessageBody::parse(body)?.into_string()
+        };
+        Ok(Self {
+            body,
+            color,
+            sticker,
+        })
+    }
+}
+
+/// Only the author edits a message, and not once it is deleted.
+pub fn can_edit_message(actor_is_author: bool) -> bool {
+    actor_is_author
+}
+
+/// The author deletes their message; in group rooms admins delete any message.
+pub fn can_delete_message(kind: RoomKind, actor_is_author: bool, actor_role: Role) -> bool {
+    actor_is_author || (kind == RoomKind::Group && actor_role.is_admin())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R-MSG-1, R-MSG-6: a body, or a sticker with an optional caption.
+    #[test]
+    fn r_msg_6_content() {
+        assert!(MessageContent::parse("", None, None).is_err());
+        assert!(MessageContent::parse("   ", Some(Color::Red), None).is_err());
+        let sticker = MessageContent::parse("  ", None, Some(Sticker::Cat)).expect("sticker alone");
+        assert_eq!(sticker.body, "");
+        let caption = MessageContent::parse(" meow ", Some(Color::Blue), Some(Sticker::Cat))
+            .expect("caption");
+        assert_eq!(caption.body, "meow");
+        assert!(MessageContent::parse(&"x".repeat(4001), None, Some(Sticker::Cat)).is_err());
+    }
+
+    /// R-MSG-7: authors edit and delete their own; admins delete any in group rooms.
+    #[test]
+    fn r_msg_7_edit_and_delete() {
+        assert!(can_edit_message(true));
+        assert!(!can_edit_message(false));
+        let cases = [
+            (RoomKind::Group, true, Role::Member, true),
+            (RoomKind::Group, false, Role::Member, false),
+            (RoomKind::Group, false, Role::Admin, true),
+            (RoomKind::Group, false, Role::Owner, true),
+            (RoomKind::Direct, true, Role::Member, true),
+            (RoomKind::Direct, false, Role::Member, false),
+        ];
+        for (kind, author, role, expected) in cases {
+            assert_eq!(
+                can_delete_message(kind, author, role),
+                expected,
+                "{kind:?} {author} {role:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The one error shape of SPEC R-OPS-5: `{"error": {"code", "message", "details"}}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error code the API answers with. The HTTP status that goes with each is fixed by
+/// [`ErrorCode::http_status`], so that every layer maps errors the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON, or not of the expected shape.
+    MalformedJson,
+    /// A path or query parameter could not be read.
+    InvalidQuery,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// One or more fields are invalid; `details` maps each field to its problem.
+    ValidationFailed,
+    /// The action targets something it cannot (yourself, a user outside the room…).
+    InvalidTarget,
+    /// No access token was sent.
+    TokenMissing,
+    /// The access token is malformed, tampered with, signed with another key or algorithm.
+    TokenInvalid,
+    /// The access token has expired: refresh it.
+    TokenExpired,
+    /// Wrong username or password (never says which).
+    InvalidCredentials,
+    /// The refresh token is unknown, expired or revoked.
+    InvalidRefreshToken,
+    /// A refresh token was used twice: its whole family is revoked.
+    RefreshTokenReused,
+    /// The caller's role does not allow this.
+    Forbidden,
+    /// The caller is banned from this room.
+    Banned,
+    /// The room's password is missing or wrong.
+    WrongRoomPassword,
+    /// The room is invite-only and the caller holds no invite.
+    NotInvited,
+    /// The caller is not a member of the room.
+    NotAMember,
+    /// Direct conversations have no roles, invites, joins, requests, kicks or bans.
+    DirectRoom,
+    NotFound,
+    UserNotFound,
+    RoomNotFound,
+    MessageNotFound,
+    NotificationNotFound,
+    RequestNotFound,
+    BanNotFound,
+    MethodNotAllowed,
+    UsernameTaken,
+    AlreadyMember,
+    AlreadyInvited,
+    RequestPending,
+    AlreadyBanned,
+    /// The room was terminated: no more messages or joins.
+    RoomTerminated,
+    /// The message was deleted and cannot be edited.
+    MessageDeleted,
+    /// Too many requests; `Retry-After` says when to try again.
+    RateLimited,
+    /// The server or its store is not ready.
+    Unavailable,
+    /// Something went wrong on the server; the request id in the logs tells what.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with this code.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            MalformedJson | InvalidQuery => 400,
+            TokenMissing | TokenInvalid | TokenExpired | InvalidCredentials
+            | InvalidRefreshToken | RefreshTokenReused => 401,
+            Forbidden | Banned | WrongRoomPassword | NotInvited | NotAMember | DirectRoom => 403,
+            NotFound | UserNotFound | RoomNotFound | MessageNotFound | NotificationNotFound
+            | RequestNotFound | BanNotFound => 404,
+            MethodNotAllowed => 405,
+            UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned
+            | RoomTerminated | MessageDeleted => 409,
+            PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
+            ValidationFailed | InvalidTarget => 422,
+            RateLimited => 429,
+            Internal => 500,
+            Unavailable => 503,
+        }
+    }
+
+    /// The snake_case name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        // The serde name is the source of truth; this table mirrors it and a test keeps them equal.
+        use ErrorCode::*;
+        match self {
+            MalformedJson => "malformed_json",
+            InvalidQuery => "invalid_query",
+            UnsupportedMediaType => "unsupported_media_type",
+            PayloadTooLarge => "payload_too_large",
+            ValidationFailed => "validation_failed",
+            InvalidTarget => "invalid_target",
+            TokenMissing => "token_missing",
+            TokenInvalid => "token_invalid",
+            TokenExpired => "token_expired",
+            InvalidCredentials => "invalid_credentials",
+            InvalidRefreshToken => "invalid_refresh_token",
+            RefreshTokenReused => "refresh_token_reused",
+            Forbidden => "forbidden",
+            Banned => "banned",
+            WrongRoomPassword => "wrong_room_password",
+            NotInvited => "not_invited",
+            NotAMember => "not_a_member",
+            DirectRoom => "direct_room",
+            NotFound => "not_found",
+            UserNotFound => "user_not_found",
+            RoomNotFound => "room_not_found",
+            MessageNotFound => "message_not_found",
+            NotificationNotFound => "notification_not_found",
+            RequestNotFound => "request_not_found",
+            BanNotFound => "ban_not_found",
+            MethodNotAllowed => "method_not_allowed",
+            UsernameTaken => "username_taken",
+            AlreadyMember => "already_member",
+            AlreadyInvited => "already_invited",
+            RequestPending => "request_pending",
+            AlreadyBanned => "already_banned",
+            RoomTerminated => "room_terminated",
+            MessageDeleted => "message_deleted",
+            RateLimited => "rate_limited",
+            Unavailable => "unavailable",
+            Internal => "internal",
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// A sentence for people.
+    pub message: String,
+    /// Machine-readable detail: for `validation_failed`, an object from field name to problem;
+    /// for `rate_limited`, `{"retry_after_secs": n}`.
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_matches_the_wire_name_r_ops_5() {
+        let all = [
+            ErrorCode::MalformedJson,
+            ErrorCode::InvalidQuery,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::ValidationFailed,
+            ErrorCode::InvalidTarget,
+            ErrorCode::TokenMissing,
+            ErrorCode::TokenInvalid,
+            ErrorCode::TokenExpired,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::InvalidRefreshToken,
+            ErrorCode::RefreshTokenReused,
+            ErrorCode::Forbidden,
+            ErrorCode::Banned,
+            ErrorCode::WrongRoomPassword,
+            ErrorCode::NotInvited,
+            ErrorCode::NotAMember,
+            ErrorCode::DirectRoom,
+            ErrorCode::NotFound,
+            ErrorCode::UserNotFound,
+            ErrorCode::RoomNotFound,
+            ErrorCode::MessageNotFound,
+            ErrorCode::NotificationNotFound,
+            ErrorCode::RequestNotFound,
+            ErrorCode::BanNotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::UsernameTaken,
+            ErrorCode::AlreadyMember,
+            ErrorCode::AlreadyInvited,
+            ErrorCode::RequestPending,
+            ErrorCode::AlreadyBanned,
+            ErrorCode::RoomTerminated,
+            ErrorCode::MessageDeleted,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            let wire = serde_json::to_value(code).expect("serialises");
+            assert_eq!(wire, serde_json::Value::String(code.as_str().to_owned()));
+            assert!((400..600).contains(&code.http_status()));
+        }
+    }
+}

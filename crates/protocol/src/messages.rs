@@ -1,0 +1,157 @@
+//! Messages, their options and history queries (SPEC R-MSG-1 to R-MSG-7).
+
+use crate::{MessageId, RoomId, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The fixed text colour palette (SPEC R-MSG-6). Clients map each name to a shade that reads
+/// well on their light and dark themes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Color {
+    Red,
+    Orange,
+    Amber,
+    Green,
+    Teal,
+    Blue,
+    Indigo,
+    Violet,
+    Pink,
+    Gray,
+}
+
+impl Color {
+    pub const ALL: [Color; 10] = [
+        Color::Red,
+        Color::Orange,
+        Color::Amber,
+        Color::Green,
+        Color::Teal,
+        Color::Blue,
+        Color::Indigo,
+        Color::Violet,
+        Color::Pink,
+        Color::Gray,
+    ];
+}
+
+/// The fixed set of ASCII stickers (SPEC R-MSG-6), rendered in monospace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Sticker {
+    Wave,
+    Cat,
+    Heart,
+    Coffee,
+    ThumbsUp,
+    Party,
+    Rocket,
+    Ghost,
+}
+
+impl Sticker {
+    pub const ALL: [Sticker; 8] = [
+        Sticker::Wave,
+        Sticker::Cat,
+        Sticker::Heart,
+        Sticker::Coffee,
+        Sticker::ThumbsUp,
+        Sticker::Party,
+        Sticker::Rocket,
+        Sticker::Ghost,
+    ];
+
+    /// The sticker's art: plain ASCII, several lines.
+    pub fn art(self) -> &'static str {
+        match self {
+            Sticker::Wave => "  _\n | |  hi!\n | |_\n(___/",
+            Sticker::Cat => " /\\_/\\\n( o.o )\n > ^ <",
+            Sticker::Heart => " .-. .-.\n(   V   )\n \\     /\n  `. .'\n    V",
+            Sticker::Coffee => "   ( (\n    ) )\n  .______.\n  |      |]\n  \\      /\n   `----'",
+            Sticker::ThumbsUp => "    _\n   ( )\n __| |___\n(____    )\n(____    )\n(____)___/",
+            Sticker::Party => "  \\o/\n   |\n  / \\\n*party*",
+            Sticker::Rocket => "    /\\\n   |==|\n   |  |\n  /|##|\\\n   ^^^^",
+            Sticker::Ghost => "  .-.\n (o o)\n | O \\\n  \\   \\\n   `~~~'",
+        }
+    }
+}
+
+/// A file attached to a message (SPEC R-MSG-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// A message in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: MessageId,
+    pub room_id: RoomId,
+    /// Per-room sequence number: 1 for the first message, one more for each next one.
+    pub seq: u64,
+    pub author_id: UserId,
+    pub author_username: String,
+    /// Empty once deleted.
+    pub body: String,
+    pub color: Option<Color>,
+    pub sticker: Option<Sticker>,
+    pub attachment: Option<Attachment>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+}
+
+/// `{"message": …}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageEnvelope {
+    pub message: Message,
+}
+
+/// `POST /api/rooms/{room_id}/messages`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessageRequest {
+    /// 1–4000 chars after trimming; may be empty when a sticker is sent.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub color: Option<Color>,
+    #[serde(default)]
+    pub sticker: Option<Sticker>,
+    /// A client-chosen id (1–64 chars): sending the same one again stores nothing new and
+    /// answers with the message stored the first time.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+/// `PATCH /api/rooms/{room_id}/messages/{message_id}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EditMessageRequest {
+    /// 1–4000 chars after trimming.
+    pub body: String,
+}
+
+/// `GET /api/rooms/{room_id}/messages?before=&after=&limit=&cursor=`: newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct MessagesQuery {
+    /// Only messages with a smaller sequence number.
+    pub before: Option<u64>,
+    /// Only messages with a larger sequence number (the oldest `limit` of them).
+    pub after: Option<u64>,
+    /// Page size: default 50, at most 200.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page: continues in the same direction.
+    pub cursor: Option<String>,
+}

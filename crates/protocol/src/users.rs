@@ -1,0 +1,38 @@
+//! Users and their public profiles (SPEC R-ACC-1, R-ACC-5).
+
+use crate::UserId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user's public profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: UserId,
+    /// Lowercase, 3–32 chars of `[a-z0-9_.-]`.
+    pub username: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Whether the user has a live WebSocket connection.
+    pub online: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `{"user": …}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserEnvelope {
+    pub user: User,
+}
+
+/// `GET /api/users?q=&limit=&cursor=`: users whose username starts with `q`, by username.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct UserSearchQuery {
+    /// Username prefix (case-insensitive); empty or absent lists everyone.
+    pub q: Option<String>,
+    /// Page size: default 20, at most 100.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
