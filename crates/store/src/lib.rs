@@ -1,1 +1,17 @@
+//! Persistence for Conclave: the [`Store`] trait and its backends.
+//!
+//! The trait speaks in whole domain commands (join, depart, send) rather than in rows, so that
+//! each backend can make every command atomic in its own way: a SQLite transaction here, a
+//! MongoDB transaction or single-document update there. Callers never see which backend runs.
+//!
+//! Every backend is held to the conformance suite in `tests/conformance`.
 
+mod error;
+mod model;
+mod sqlite;
+mod store;
+
+pub use error::{Conflict, Missing, StoreError, StoreResult};
+pub use model::*;
+pub use sqlite::SqliteStore;
+pub use store::Store;

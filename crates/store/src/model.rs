@@ -1,0 +1,252 @@
+//! What the store keeps. These records carry secrets (hashes) and internal fields; the server
+//! turns them into `protocol` types at its edge.
+
+use chrono::{DateTime, Utc};
+use conclave_domain::Departure;
+use conclave_protocol::{
+    Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId,
+    RoomKind, Sticker, UserId,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Already validated and lowercased.
+    pub username: String,
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: RoomId,
+    pub kind: RoomKind,
+    pub name: String,
+    pub topic: Option<String>,
+    pub join_policy: JoinPolicy,
+    /// Argon2id PHC string of the room password, for `password` rooms.
+    pub password_hash: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub member_count: u32,
+    /// The sequence number of the latest message (0 before the first).
+    pub last_seq: u64,
+    pub created_at: DateTime<Utc>,
+    pub terminated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoom {
+    pub name: String,
+    pub topic: Option<String>,
+    pub join_policy: JoinPolicy,
+    pub password_hash: Option<String>,
+}
+
+/// A change of room settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears the topic.
+    pub topic: Option<Option<String>>,
+    pub join_policy: Option<JoinPolicy>,
+    /// `Some(None)` removes the password.
+    pub password_hash: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    /// Direct rooms store `Member` for both; the API shows no role there.
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+    /// Increases with every join anywhere: orders members by join time without ties.
+    pub join_seq: i64,
+    pub last_read_seq: u64,
+}
+
+/// A member with their profile, as member lists show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub membership: MembershipRecord,
+    pub user: UserRecord,
+}
+
+/// A room as one of its members sees it in their list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyRoomRecord {
+    pub room: RoomRecord,
+    pub membership: MembershipRecord,
+    /// Messages by others, not deleted, after `last_read_seq`.
+    pub unread_count: u64,
+}
+
+/// What a departure did to the room (SPEC R-ROOM-5), for notifications and events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartureRecord {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub departure: Departure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRecord {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequestRecord {
+    pub room_id: RoomId,
+    pub user: UserRecord,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanRecord {
+    pub room_id: RoomId,
+    pub user: UserRecord,
+    pub banned_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A ban and, when the banned user was a member, what their removal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanOutcome {
+    pub ban: BanRecord,
+    pub departure: Option<DepartureRecord>,
+}
+
+/// The members a termination removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminationRecord {
+    pub room: RoomRecord,
+    pub former_members: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub room_id: RoomId,
+    pub seq: u64,
+    pub author_id: UserId,
+    pub author_username: String,
+    pub body: String,
+    pub color: Option<Color>,
+    pub sticker: Option<Sticker>,
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room_id: RoomId,
+    pub author_id: UserId,
+    pub body: String,
+    pub color: Option<Color>,
+    pub sticker: Option<Sticker>,
+    /// Idempotency key: one message per author and client id.
+    pub client_id: Option<String>,
+}
+
+/// A stored message, and whether this call stored it (`false`: the client id was seen before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertedMessage {
+    pub message: MessageRecord,
+    pub created: bool,
+}
+
+/// Which part of a room's history to read. Results are always newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryRange {
+    /// The newest messages.
+    Latest,
+    /// The newest messages with a smaller sequence number.
+    Before(u64),
+    /// The oldest messages with a larger sequence number.
+    After(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRecord {
+    pub id: NotificationId,
+    pub user_id: UserId,
+    pub kind: NotificationKind,
+    pub room_id: Option<RoomId>,
+    pub actor_id: Option<UserId>,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    pub user_id: UserId,
+    pub kind: NotificationKind,
+    pub room_id: Option<RoomId>,
+    pub actor_id: Option<UserId>,
+    pub data: serde_json::Value,
+}
+
+/// Where the previous notification page ended (unread first, then newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationCursor {
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+    pub id: NotificationId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomLogRecord {
+    pub room: RoomRecord,
+    pub left_at: DateTime<Utc>,
+    pub reason: LeaveReason,
+}
+
+/// Where the previous room-log page ended (newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomLogCursor {
+    pub left_at: DateTime<Utc>,
+    pub room_id: RoomId,
+}
+
+/// Where the previous room-search page ended (by lowercased name, then id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSearchCursor {
+    pub name_lower: String,
+    pub room_id: RoomId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub digest: String,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The result of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token is retired and the new one belongs to the same family.
+    Rotated { user_id: UserId },
+    /// The token had already been used: the whole family is now revoked.
+    Reused { user_id: UserId },
+    /// Unknown, expired or revoked.
+    Invalid,
+}

@@ -1,0 +1,470 @@
+//! The embedded store: one SQLite file in WAL mode (rusqlite, bundled SQLite).
+//!
+//! One connection serves every call on a blocking thread; each write is a single `IMMEDIATE`
+//! transaction, which is what makes every [`Store`] method atomic here.
+
+mod accounts;
+mod messages;
+mod notifications;
+mod rooms;
+mod rows;
+mod schema;
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::*;
+use crate::store::Store;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The SQLite backend of [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(rows::backend)?;
+        Self::configure(conn)
+    }
+
+    /// A private database in memory, for tests.
+    pub fn open_in_memory() -> StoreResult<Self> {
+        let conn = Connection::open_in_memory().map_err(rows::backend)?;
+        Self::configure(conn)
+    }
+
+    fn configure(mut conn: Connection) -> StoreResult<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(rows::backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(rows::backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(rows::backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(rows::backend)?;
+        schema::migrate(&mut conn).map_err(rows::backend)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection, off the async threads.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let guard = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in one transaction: committed when `f` succeeds, rolled back otherwise.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            let tx = guard
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(rows::backend)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(rows::backend)?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(rows::backend)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        self.write(move |c| accounts::create_user(c, user, now))
+            .await
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
+        let id = id.clone();
+        self.read(move |c| accounts::user(c, id.as_str())).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_owned();
+        self.read(move |c| accounts::user_by_username(c, &username))
+            .await
+    }
+
+    async fn search_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>> {
+        let (prefix, after) = (prefix.to_owned(), after.map(str::to_owned));
+        self.read(move |c| accounts::search_users(c, &prefix, after.as_deref(), limit))
+            .await
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        token: NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(move |c| accounts::insert_refresh_token(c, token, now))
+            .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_digest: &str,
+        new_digest: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let (old, new) = (old_digest.to_owned(), new_digest.to_owned());
+        self.write(move |c| accounts::rotate_refresh_token(c, &old, &new, new_expires_at, now))
+            .await
+    }
+
+    async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()> {
+        let digest = digest.to_owned();
+        self.write(move |c| accounts::revoke_refresh_family(c, &digest))
+            .await
+    }
+
+    async fn create_room(
+        &self,
+        room: NewRoom,
+        owner: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RoomRecord> {
+        let owner = owner.clone();
+        self.write(move |c| rooms::create_room(c, room, &owner, now))
+            .await
+    }
+
+    async fn open_direct_room(
+        &self,
+        a: &UserId,
+        b: &UserId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RoomRecord> {
+        let (a, b, name) = (a.clone(), b.clone(), name.to_owned());
+        self.write(move |c| rooms::open_direct_room(c, &a, &b, &name, now))
+            .await
+    }
+
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
+        let id = id.clone();
+        self.read(move |c| rooms::room(c, id.as_str())).await
+    }
+
+    async fn update_room(&self, id: &RoomId, patch: RoomPatch) -> StoreResult<RoomRecord> {
+        let id = id.clone();
+        self.write(move |c| rooms::update_room(c, &id, patch)).await
+    }
+
+    async fn search_rooms(
+        &self,
+        prefix: &str,
+        searcher: &UserId,
+        after: Option<&RoomSearchCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomRecord>> {
+        let (prefix, searcher, after) = (prefix.to_owned(), searcher.clone(), after.cloned());
+        self.read(move |c| rooms::search_rooms(c, &prefix, &searcher, after.as_ref(), limit))
+            .await
+    }
+
+    async fn rooms_of_user(
+        &self,
+        user: &UserId,
+        after_join_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MyRoomRecord>> {
+        let user = user.clone();
+        self.read(move |c| rooms::rooms_of_user(c, &user, after_join_seq, limit))
+            .await
+    }
+
+    async fn terminate_room(
+        &self,
+        id: &RoomId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TerminationRecord> {
+        let id = id.clone();
+        self.write(move |c| rooms::terminate_room(c, &id, now))
+            .await
+    }
+
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> StoreResult<Option<MembershipRecord>> {
+        let (room, user) = (room.clone(), user.clone());
+        self.read(move |c| rooms::membership(c, room.as_str(), user.as_str()))
+            .await
+    }
+
+    async fn members(
+        &self,
+        room: &RoomId,
+        after_join_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>> {
+        let room = room.clone();
+        self.read(move |c| rooms::members(c, &room, after_join_seq, limit))
+            .await
+    }
+
+    async fn add_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::add_member(c, &room, &user, role, now))
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        reason: LeaveReason,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DepartureRecord> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::remove_member(c, &room, &user, reason, now))
+            .await
+    }
+
+    async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::hide_direct_room(c, &room, &user))
+            .await
+    }
+
+    async fn set_role(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+    ) -> StoreResult<MembershipRecord> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::set_role(c, &room, &user, role))
+            .await
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::mark_read(c, &room, &user, seq))
+            .await
+    }
+
+    async fn create_invite(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InviteRecord> {
+        let (room, user, by) = (room.clone(), user.clone(), by.clone());
+        self.write(move |c| rooms::create_invite(c, &room, &user, &by, now))
+            .await
+    }
+
+    async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
+        let (room, user) = (room.clone(), user.clone());
+        self.read(move |c| rooms::invite(c, &room, &user)).await
+    }
+
+    async fn create_join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<JoinRequestRecord> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::create_join_request(c, &room, &user, now))
+            .await
+    }
+
+    async fn join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> StoreResult<Option<JoinRequestRecord>> {
+        let (room, user) = (room.clone(), user.clone());
+        self.read(move |c| rooms::join_request(c, &room, &user))
+            .await
+    }
+
+    async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
+        let room = room.clone();
+        self.read(move |c| rooms::join_requests(c, &room)).await
+    }
+
+    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::delete_join_request(c, &room, &user))
+            .await
+    }
+
+    async fn ban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<BanOutcome> {
+        let (room, user, by) = (room.clone(), user.clone(), by.clone());
+        self.write(move |c| rooms::ban(c, &room, &user, &by, now))
+            .await
+    }
+
+    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::unban(c, &room, &user)).await
+    }
+
+    async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+        let (room, user) = (room.clone(), user.clone());
+        self.read(move |c| rooms::is_banned(c, &room, &user)).await
+    }
+
+    async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>> {
+        let room = room.clone();
+        self.read(move |c| rooms::bans(c, &room)).await
+    }
+
+    async fn insert_message(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InsertedMessage> {
+        self.write(move |c| messages::insert_message(c, message, now))
+            .await
+    }
+
+    async fn messages(
+        &self,
+        room: &RoomId,
+        range: HistoryRange,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let room = room.clone();
+        self.read(move |c| messages::messages(c, &room, range, limit))
+            .await
+    }
+
+    async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
+        let (room, id) = (room.clone(), id.clone());
+        self.read(move |c| messages::message(c, &room, &id)).await
+    }
+
+    async fn edit_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MessageRecord> {
+        let (room, id, body) = (room.clone(), id.clone(), body.to_owned());
+        self.write(move |c| messages::edit_message(c, &room, &id, &body, now))
+            .await
+    }
+
+    async fn delete_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MessageRecord> {
+        let (room, id) = (room.clone(), id.clone());
+        self.write(move |c| messages::delete_message(c, &room, &id, now))
+            .await
+    }
+
+    async fn insert_notification(
+        &self,
+        notification: NewNotification,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NotificationRecord> {
+        self.write(move |c| notifications::insert_notification(c, notification, now))
+            .await
+    }
+
+    async fn notifications(
+        &self,
+        user: &UserId,
+        unread_only: bool,
+        after: Option<&NotificationCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRecord>> {
+        let (user, after) = (user.clone(), after.cloned());
+        self.read(move |c| {
+            notifications::notifications(c, &user, unread_only, after.as_ref(), limit)
+        })
+        .await
+    }
+
+    async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
+        let (user, id) = (user.clone(), id.clone());
+        self.write(move |c| notifications::mark_notification_read(c, &user, &id))
+            .await
+    }
+
+    async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
+        let user = user.clone();
+        self.write(move |c| notifications::mark_all_notifications_read(c, &user))
+            .await
+    }
+
+    async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
+        let (user, id) = (user.clone(), id.clone());
+        self.write(move |c| notifications::delete_notification(c, &user, &id))
+            .await
+    }
+
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>> {
+        let (user, after) = (user.clone(), after.cloned());
+        self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit))
+            .await
+    }
+}

@@ -1,0 +1,752 @@
+//! Rooms, membership, invites, join requests, bans and the previous-rooms log.
+
+use super::accounts::{prefix_pattern, user};
+use super::rows::*;
+use crate::error::{Conflict, Missing, StoreError, StoreResult};
+use crate::model::*;
+use chrono::{DateTime, Utc};
+use conclave_domain::{Departure, MemberSnapshot, after_departure};
+use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub fn room(conn: &Connection, id: &str) -> StoreResult<Option<RoomRecord>> {
+    conn.query_row(
+        &format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = ?1"),
+        [id],
+        |row| room_at(row, 0),
+    )
+    .optional()
+    .map_err(backend)
+}
+
+fn existing_room(conn: &Connection, id: &str) -> StoreResult<RoomRecord> {
+    room(conn, id)?.ok_or(StoreError::NotFound(Missing::Room))
+}
+
+fn live_room(conn: &Connection, id: &str) -> StoreResult<RoomRecord> {
+    let room = existing_room(conn, id)?;
+    if room.terminated_at.is_some() {
+        return Err(StoreError::RoomTerminated);
+    }
+    Ok(room)
+}
+
+fn insert_membership(
+    conn: &Connection,
+    room: &str,
+    user: &str,
+    role: Role,
+    now: DateTime<Utc>,
+    last_read: u64,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO memberships (room_id, user_id, role, joined_at, last_read_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![room, user, name_of(&role), ms(now), to_i64(last_read)],
+    )
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyMember) } else { backend(e) })?;
+    Ok(())
+}
+
+pub fn create_room(
+    conn: &Connection,
+    new: NewRoom,
+    owner: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<RoomRecord> {
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.execute(
+        "INSERT INTO rooms (id, kind, name, name_lower, topic, join_policy, password_hash, owner_id, created_at)
+         VALUES (?1, 'group', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            new.name,
+            new.name.to_lowercase(),
+            new.topic,
+            name_of(&new.join_policy),
+            new.password_hash,
+            owner.as_str(),
+            ms(now)
+        ],
+    )
+    .map_err(backend)?;
+    insert_membership(conn, &id, owner.as_str(), Role::Owner, now, 0)?;
+    existing_room(conn, &id)
+}
+
+/// The same key for `a` and `b` as for `b` and `a`.
+fn direct_key(a: &UserId, b: &UserId) -> String {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    format!("{first}:{second}")
+}
+
+pub fn open_direct_room(
+    conn: &Connection,
+    a: &UserId,
+    b: &UserId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<RoomRecord> {
+    let key = direct_key(a, b);
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT id FROM rooms WHERE direct_key = ?1",
+            [&key],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if let Some(id) = existing {
+        conn.execute(
+            "UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND user_id = ?2",
+            params![id, a.as_str()],
+        )
+        .map_err(backend)?;
+        return existing_room(conn, &id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.execute(
+        "INSERT INTO rooms (id, kind, name, name_lower, join_policy, direct_key, created_at)
+         VALUES (?1, 'direct', ?2, ?3, 'invite', ?4, ?5)",
+        params![id, name, name.to_lowercase(), key, ms(now)],
+    )
+    .map_err(backend)?;
+    insert_membership(conn, &id, a.as_str(), Role::Member, now, 0)?;
+    if a != b {
+        insert_membership(conn, &id, b.as_str(), Role::Member, now, 0)?;
+    }
+    existing_room(conn, &id)
+}
+
+pub fn update_room(conn: &Connection, id: &RoomId, patch: RoomPatch) -> StoreResult<RoomRecord> {
+    existing_room(conn, id.as_str())?;
+    if let Some(name) = patch.name {
+        conn.execute(
+            "UPDATE rooms SET name = ?2, name_lower = ?3 WHERE id = ?1",
+            params![id.as_str(), name, name.to_lowercase()],
+        )
+        .map_err(backend)?;
+    }
+    if let Some(topic) = patch.topic {
+        conn.execute(
+            "UPDATE rooms SET topic = ?2 WHERE id = ?1",
+            params![id.as_str(), topic],
+        )
+        .map_err(backend)?;
+    }
+    if let Some(policy) = patch.join_policy {
+        conn.execute(
+            "UPDATE rooms SET join_policy = ?2 WHERE id = ?1",
+            params![id.as_str(), name_of(&policy)],
+        )
+        .map_err(backend)?;
+    }
+    if let Some(hash) = patch.password_hash {
+        conn.execute(
+            "UPDATE rooms SET password_hash = ?2 WHERE id = ?1",
+            params![id.as_str(), hash],
+        )
+        .map_err(backend)?;
+    }
+    existing_room(conn, id.as_str())
+}
+
+pub fn search_rooms(
+    conn: &Connection,
+    prefix: &str,
+    searcher: &UserId,
+    after: Option<&RoomSearchCursor>,
+    limit: u32,
+) -> StoreResult<Vec<RoomRecord>> {
+    let (after_name, after_id) =
+        after.map_or(("", ""), |c| (c.name_lower.as_str(), c.room_id.as_str()));
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms r
+             WHERE r.kind = 'group' AND r.terminated_at IS NULL AND r.join_policy != ?1
+               AND r.name_lower LIKE ?2 ESCAPE '\\'
+               AND (r.name_lower > ?3 OR (r.name_lower = ?3 AND r.id > ?4))
+               AND NOT EXISTS (SELECT 1 FROM bans b WHERE b.room_id = r.id AND b.user_id = ?5)
+             ORDER BY r.name_lower, r.id LIMIT ?6"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![
+                name_of(&JoinPolicy::Invite),
+                prefix_pattern(&prefix.to_lowercase()),
+                after_name,
+                after_id,
+                searcher.as_str(),
+                limit
+            ],
+            |row| room_at(row, 0),
+        )
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub fn rooms_of_user(
+    conn: &Connection,
+    user: &UserId,
+    after_join_seq: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<MyRoomRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {ROOM_COLUMNS}, {MEMBERSHIP_COLUMNS},
+                (SELECT COUNT(*) FROM messages msg
+                  WHERE msg.room_id = m.room_id AND msg.seq > m.last_read_seq
+                    AND msg.author_id != m.user_id AND msg.deleted = 0)
+             FROM memberships m JOIN rooms r ON r.id = m.room_id
+             WHERE m.user_id = ?1 AND m.hidden = 0 AND m.join_seq > ?2
+             ORDER BY m.join_seq LIMIT ?3"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![user.as_str(), after_join_seq.unwrap_or(0), limit],
+            |row| {
+                Ok(MyRoomRecord {
+                    room: room_at(row, 0)?,
+                    membership: membership_at(row, 11)?,
+                    unread_count: u64_at(row, 17)?,
+                })
+            },
+        )
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+fn log_departure(
+    conn: &Connection,
+    user: &str,
+    room: &str,
+    reason: LeaveReason,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO room_log (user_id, room_id, left_at, reason) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, room_id) DO UPDATE SET left_at = excluded.left_at, reason = excluded.reason",
+        params![user, room, ms(now), name_of(&reason)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn mark_terminated(conn: &Connection, room: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE rooms SET terminated_at = ?2 WHERE id = ?1 AND terminated_at IS NULL",
+        params![room, ms(now)],
+    )
+    .map_err(backend)?;
+    conn.execute("DELETE FROM invites WHERE room_id = ?1", [room])
+        .map_err(backend)?;
+    conn.execute("DELETE FROM join_requests WHERE room_id = ?1", [room])
+        .map_err(backend)?;
+    Ok(())
+}
+
+pub fn terminate_room(
+    conn: &Connection,
+    id: &RoomId,
+    now: DateTime<Utc>,
+) -> StoreResult<TerminationRecord> {
+    live_room(conn, id.as_str())?;
+    let former: Vec<UserId> = {
+        let mut statement = conn
+            .prepare_cached("SELECT user_id FROM memberships WHERE room_id = ?1 ORDER BY join_seq")
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([id.as_str()], |row| id_at(row, 0))
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    for user in &former {
+        log_departure(
+            conn,
+            user.as_str(),
+            id.as_str(),
+            LeaveReason::Terminated,
+            now,
+        )?;
+    }
+    conn.execute("DELETE FROM memberships WHERE room_id = ?1", [id.as_str()])
+        .map_err(backend)?;
+    mark_terminated(conn, id.as_str(), now)?;
+    Ok(TerminationRecord {
+        room: existing_room(conn, id.as_str())?,
+        former_members: former,
+    })
+}
+
+pub fn membership(
+    conn: &Connection,
+    room: &str,
+    user: &str,
+) -> StoreResult<Option<MembershipRecord>> {
+    conn.query_row(
+        &format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m WHERE m.room_id = ?1 AND m.user_id = ?2"
+        ),
+        [room, user],
+        |row| membership_at(row, 0),
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub fn members(
+    conn: &Connection,
+    room: &RoomId,
+    after_join_seq: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<MemberRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {MEMBERSHIP_COLUMNS}, {USER_COLUMNS}
+             FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.room_id = ?1 AND m.join_seq > ?2 ORDER BY m.join_seq LIMIT ?3"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![room.as_str(), after_join_seq.unwrap_or(0), limit],
+            |row| {
+                Ok(MemberRecord {
+                    membership: membership_at(row, 0)?,
+                    user: user_at(row, 6)?,
+                })
+            },
+        )
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+fn banned(conn: &Connection, room: &str, user: &str) -> StoreResult<bool> {
+    conn.query_row(
+        "SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2",
+        [room, user],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+    .map_err(backend)
+}
+
+pub fn is_banned(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+    banned(conn, room.as_str(), user.as_str())
+}
+
+pub fn add_member(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> StoreResult<MembershipRecord> {
+    let record = live_room(conn, room.as_str())?;
+    if banned(conn, room.as_str(), user.as_str())? {
+        return Err(StoreError::Banned);
+    }
+    insert_membership(
+        conn,
+        room.as_str(),
+        user.as_str(),
+        role,
+        now,
+        record.last_seq,
+    )?;
+    for table in ["invites", "join_requests", "room_log"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),
+            [room.as_str(), user.as_str()],
+        )
+        .map_err(backend)?;
+    }
+    membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotFound(Missing::Membership))
+}
+
+/// Removes `user` and applies R-ROOM-5 to the rest; shared by leave, kick and ban.
+fn depart(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    reason: LeaveReason,
+    now: DateTime<Utc>,
+) -> StoreResult<DepartureRecord> {
+    let record = live_room(conn, room.as_str())?;
+    if record.kind == RoomKind::Direct {
+        return Err(StoreError::NotFound(Missing::Membership));
+    }
+    let leaver = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
+    conn.execute(
+        "DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2",
+        [room.as_str(), user.as_str()],
+    )
+    .map_err(backend)?;
+    log_departure(conn, user.as_str(), room.as_str(), reason, now)?;
+
+    let remaining: Vec<MemberSnapshot> = {
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT user_id, role FROM memberships WHERE room_id = ?1 ORDER BY join_seq",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([room.as_str()], |row| {
+                Ok(MemberSnapshot {
+                    user_id: id_at(row, 0)?,
+                    role: enum_at(row, 1)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    let departure = after_departure(leaver.role, &remaining);
+    match &departure {
+        Departure::Terminate => mark_terminated(conn, room.as_str(), now)?,
+        Departure::TerminateAndEvict(last) => {
+            conn.execute(
+                "DELETE FROM memberships WHERE room_id = ?1",
+                [room.as_str()],
+            )
+            .map_err(backend)?;
+            log_departure(
+                conn,
+                last.as_str(),
+                room.as_str(),
+                LeaveReason::Terminated,
+                now,
+            )?;
+            mark_terminated(conn, room.as_str(), now)?;
+        }
+        Departure::Continue {
+            promotion: Some((promoted, role)),
+        } => {
+            conn.execute(
+                "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                params![room.as_str(), promoted.as_str(), name_of(role)],
+            )
+            .map_err(backend)?;
+            if *role == Role::Owner {
+                conn.execute(
+                    "UPDATE rooms SET owner_id = ?2 WHERE id = ?1",
+                    params![room.as_str(), promoted.as_str()],
+                )
+                .map_err(backend)?;
+            }
+        }
+        Departure::Continue { promotion: None } => {}
+    }
+    Ok(DepartureRecord {
+        room_id: room.clone(),
+        user_id: user.clone(),
+        role: leaver.role,
+        departure,
+    })
+}
+
+pub fn remove_member(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    reason: LeaveReason,
+    now: DateTime<Utc>,
+) -> StoreResult<DepartureRecord> {
+    depart(conn, room, user, reason, now)
+}
+
+pub fn hide_direct_room(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "UPDATE memberships SET hidden = 1 WHERE room_id = ?1 AND user_id = ?2
+               AND room_id IN (SELECT id FROM rooms WHERE kind = 'direct')",
+            [room.as_str(), user.as_str()],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        Err(StoreError::NotAMember)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn set_role(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    role: Role,
+) -> StoreResult<MembershipRecord> {
+    live_room(conn, room.as_str())?;
+    let changed = conn
+        .execute(
+            "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
+            params![room.as_str(), user.as_str(), name_of(&role)],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NotAMember);
+    }
+    membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)
+}
+
+pub fn mark_read(conn: &Connection, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "UPDATE memberships SET last_read_seq =
+                MAX(last_read_seq, MIN(?3, (SELECT last_seq FROM rooms WHERE id = ?1)))
+             WHERE room_id = ?1 AND user_id = ?2",
+            params![room.as_str(), user.as_str(), to_i64(seq)],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        Err(StoreError::NotAMember)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn create_invite(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<InviteRecord> {
+    live_room(conn, room.as_str())?;
+    if banned(conn, room.as_str(), user.as_str())? {
+        return Err(StoreError::Banned);
+    }
+    if membership(conn, room.as_str(), user.as_str())?.is_some() {
+        return Err(StoreError::Conflict(Conflict::AlreadyMember));
+    }
+    conn.execute(
+        "INSERT INTO invites (room_id, user_id, invited_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![room.as_str(), user.as_str(), by.as_str(), ms(now)],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(Conflict::AlreadyInvited)
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(InviteRecord {
+        room_id: room.clone(),
+        user_id: user.clone(),
+        invited_by: by.clone(),
+        created_at: truncate(now),
+    })
+}
+
+pub fn invite(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+) -> StoreResult<Option<InviteRecord>> {
+    conn.query_row(
+        "SELECT room_id, user_id, invited_by, created_at FROM invites WHERE room_id = ?1 AND user_id = ?2",
+        [room.as_str(), user.as_str()],
+        |row| {
+            Ok(InviteRecord {
+                room_id: id_at(row, 0)?,
+                user_id: id_at(row, 1)?,
+                invited_by: id_at(row, 2)?,
+                created_at: time_at(row, 3)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub fn create_join_request(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<JoinRequestRecord> {
+    live_room(conn, room.as_str())?;
+    if banned(conn, room.as_str(), user.as_str())? {
+        return Err(StoreError::Banned);
+    }
+    if membership(conn, room.as_str(), user.as_str())?.is_some() {
+        return Err(StoreError::Conflict(Conflict::AlreadyMember));
+    }
+    conn.execute(
+        "INSERT INTO join_requests (room_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+        params![room.as_str(), user.as_str(), ms(now)],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(Conflict::RequestPending)
+        } else {
+            backend(e)
+        }
+    })?;
+    join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))
+}
+
+const REQUEST_QUERY: &str = "SELECT jr.room_id, jr.created_at, u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at
+     FROM join_requests jr JOIN users u ON u.id = jr.user_id";
+
+fn join_request_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinRequestRecord> {
+    Ok(JoinRequestRecord {
+        room_id: id_at(row, 0)?,
+        created_at: time_at(row, 1)?,
+        user: user_at(row, 2)?,
+    })
+}
+
+pub fn join_request(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+) -> StoreResult<Option<JoinRequestRecord>> {
+    conn.query_row(
+        &format!("{REQUEST_QUERY} WHERE jr.room_id = ?1 AND jr.user_id = ?2"),
+        [room.as_str(), user.as_str()],
+        join_request_at,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub fn join_requests(conn: &Connection, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "{REQUEST_QUERY} WHERE jr.room_id = ?1 ORDER BY jr.created_at, u.username"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([room.as_str()], join_request_at)
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub fn delete_join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "DELETE FROM join_requests WHERE room_id = ?1 AND user_id = ?2",
+            [room.as_str(), user.as_str()],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        Err(StoreError::NotFound(Missing::JoinRequest))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn ban(
+    conn: &Connection,
+    room: &RoomId,
+    target: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<BanOutcome> {
+    live_room(conn, room.as_str())?;
+    let banned_user = user(conn, target.as_str())?.ok_or(StoreError::NotFound(Missing::User))?;
+    conn.execute(
+        "INSERT INTO bans (room_id, user_id, banned_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![room.as_str(), target.as_str(), by.as_str(), ms(now)],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(Conflict::AlreadyBanned)
+        } else {
+            backend(e)
+        }
+    })?;
+    for table in ["invites", "join_requests"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),
+            [room.as_str(), target.as_str()],
+        )
+        .map_err(backend)?;
+    }
+    let departure = match membership(conn, room.as_str(), target.as_str())? {
+        Some(_) => Some(depart(conn, room, target, LeaveReason::Banned, now)?),
+        None => None,
+    };
+    Ok(BanOutcome {
+        ban: BanRecord {
+            room_id: room.clone(),
+            user: banned_user,
+            banned_by: by.clone(),
+            created_at: truncate(now),
+        },
+        departure,
+    })
+}
+
+pub fn unban(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "DELETE FROM bans WHERE room_id = ?1 AND user_id = ?2",
+            [room.as_str(), user.as_str()],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        Err(StoreError::NotFound(Missing::Ban))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn bans(conn: &Connection, room: &RoomId) -> StoreResult<Vec<BanRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT b.room_id, b.banned_by, b.created_at, {USER_COLUMNS}
+             FROM bans b JOIN users u ON u.id = b.user_id
+             WHERE b.room_id = ?1 ORDER BY b.created_at DESC, u.username"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([room.as_str()], |row| {
+            Ok(BanRecord {
+                room_id: id_at(row, 0)?,
+                banned_by: id_at(row, 1)?,
+                created_at: time_at(row, 2)?,
+                user: user_at(row, 3)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub fn room_log(
+    conn: &Connection,
+    user: &UserId,
+    after: Option<&RoomLogCursor>,
+    limit: u32,
+) -> StoreResult<Vec<RoomLogRecord>> {
+    let (after_time, after_room) =
+        after.map_or((i64::MAX, ""), |c| (ms(c.left_at), c.room_id.as_str()));
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT l.left_at, l.reason, {ROOM_COLUMNS}
+             FROM room_log l JOIN rooms r ON r.id = l.room_id
+             WHERE l.user_id = ?1 AND (l.left_at < ?2 OR (l.left_at = ?2 AND l.room_id < ?3))
+             ORDER BY l.left_at DESC, l.room_id DESC LIMIT ?4"
+        ))
+        .map_err(backend)?;
+    let after_room = if after.is_some() {
+        after_room.to_owned()
+    } else {
+        "\u{10FFFF}".to_owned()
+    };
+    let rows = statement
+        .query_map(
+            params![user.as_str(), after_time, after_room, limit],
+            |row| {
+                Ok(RoomLogRecord {
+                    left_at: time_at(row, 0)?,
+                    reason: enum_at(row, 1)?,
+                    room: room_at(row, 2)?,
+                })
+            },
+        )
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}

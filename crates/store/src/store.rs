@@ -1,0 +1,236 @@
+use crate::error::StoreResult;
+use crate::model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+
+/// Everything Conclave persists. Each method is one atomic step: a backend either does all of
+/// it or none of it. Times come from the caller, so that rules about age can be tested.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the backend answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- users -------------------------------------------------------------------------------
+
+    /// Fails with `Conflict(UsernameTaken)` when the (lowercased) username exists.
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord>;
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Users whose username starts with `prefix`, by username, after `after`.
+    async fn search_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>>;
+
+    // ---- refresh tokens ----------------------------------------------------------------------
+
+    /// Starts a new token family (a login).
+    async fn insert_refresh_token(
+        &self,
+        token: NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Retires `old_digest` and stores `new_digest` in its family; a second use of a retired
+    /// token revokes the family.
+    async fn rotate_refresh_token(
+        &self,
+        old_digest: &str,
+        new_digest: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// Revokes the family of `digest` (log out). Unknown digests are ignored.
+    async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()>;
+
+    // ---- rooms -------------------------------------------------------------------------------
+
+    /// Creates a group room with `owner` as its owner and first member.
+    async fn create_room(
+        &self,
+        room: NewRoom,
+        owner: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RoomRecord>;
+    /// The direct room of `a` and `b`, created on first use; the same room for the same pair.
+    /// Shows it again to `a` if they had hidden it.
+    async fn open_direct_room(
+        &self,
+        a: &UserId,
+        b: &UserId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RoomRecord>;
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>>;
+    async fn update_room(&self, id: &RoomId, patch: RoomPatch) -> StoreResult<RoomRecord>;
+    /// Listed, live group rooms whose name starts with `prefix` and that do not ban `searcher`.
+    async fn search_rooms(
+        &self,
+        prefix: &str,
+        searcher: &UserId,
+        after: Option<&RoomSearchCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomRecord>>;
+    /// The rooms `user` is in and has not hidden, by join order, after `after_join_seq`.
+    async fn rooms_of_user(
+        &self,
+        user: &UserId,
+        after_join_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MyRoomRecord>>;
+    /// Terminates the room (SPEC R-ROOM-6): no more messages or joins; every member is removed
+    /// and logged as `terminated`; invites and requests are dropped.
+    async fn terminate_room(
+        &self,
+        id: &RoomId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TerminationRecord>;
+
+    // ---- membership --------------------------------------------------------------------------
+
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> StoreResult<Option<MembershipRecord>>;
+    /// Members in join order, after `after_join_seq`.
+    async fn members(
+        &self,
+        room: &RoomId,
+        after_join_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>>;
+    /// Adds a member. Fails when the room is terminated, the user banned or already a member.
+    /// Consumes the user's invite and join request and clears their room-log entry.
+    async fn add_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord>;
+    /// Removes a member of a group room and applies SPEC R-ROOM-5 to the rest.
+    async fn remove_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        reason: LeaveReason,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DepartureRecord>;
+    /// Hides a direct room from `user`'s list until its next message (SPEC R-MSG-4).
+    async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
+    async fn set_role(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+    ) -> StoreResult<MembershipRecord>;
+    /// Moves `user`'s read marker forward to `seq` (never back, never past the last message).
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
+
+    // ---- invites, requests, bans ---------------------------------------------------------------
+
+    async fn create_invite(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InviteRecord>;
+    async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>>;
+    async fn create_join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<JoinRequestRecord>;
+    async fn join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> StoreResult<Option<JoinRequestRecord>>;
+    /// Pending requests, oldest first.
+    async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>>;
+    /// Fails with `NotFound(JoinRequest)` when there is none.
+    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
+    /// Bans `user`, drops their invite and request, and removes them if they are a member.
+    async fn ban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<BanOutcome>;
+    /// Fails with `NotFound(Ban)` when there is none.
+    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
+    async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
+    /// Bans, newest first.
+    async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>>;
+
+    // ---- messages ----------------------------------------------------------------------------
+
+    /// Stores a message with the room's next sequence number, in the same write (SPEC R-MSG-1).
+    /// The author must be a member and the room live. A repeated client id stores nothing and
+    /// returns the first message. Shows a direct room again to members who had hidden it.
+    async fn insert_message(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InsertedMessage>;
+    /// Newest first.
+    async fn messages(
+        &self,
+        room: &RoomId,
+        range: HistoryRange,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
+    async fn edit_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MessageRecord>;
+    /// Marks the message deleted and forgets its content.
+    async fn delete_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MessageRecord>;
+
+    // ---- notifications -------------------------------------------------------------------------
+
+    async fn insert_notification(
+        &self,
+        notification: NewNotification,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NotificationRecord>;
+    /// Unread first, then newest first.
+    async fn notifications(
+        &self,
+        user: &UserId,
+        unread_only: bool,
+        after: Option<&NotificationCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRecord>>;
+    /// Fails with `NotFound(Notification)` when `user` has no such notification.
+    async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
+    /// Returns how many were marked.
+    async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64>;
+    /// Fails with `NotFound(Notification)` when `user` has no such notification.
+    async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
+
+    // ---- previous rooms ----------------------------------------------------------------------
+
+    /// `user`'s previous rooms, newest first (SPEC R-ROOM-7).
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>>;
+}
