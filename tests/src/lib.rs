@@ -1,1 +1,324 @@
+//! The black-box harness: starts the real `conclave` binary on a free port with a temporary data
+//! folder and drives it over HTTP as clients would. Nothing here reaches into the server's code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The signing secret the test servers use, so that tests can forge tokens the way an
+/// attacker holding a wrong key, no key, or an old token would.
+pub const JWT_SECRET: &str = "black-box-tests-jwt-secret-of-enough-length-0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The `conclave` binary under test: `CONCLAVE_BIN`, or the workspace's debug build.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CONCLAVE_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug/conclave");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo build -p conclave-server`",
+        path.display()
+    );
+    path
+}
+
+/// A running server with its own data folder. Killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server with extra environment variables (`CONCLAVE_…`); an empty value unsets one.
+    pub async fn start_with(env: &[(&str, &str)]) -> Server {
+        Self::start_in(tempfile::tempdir().unwrap(), env).await
+    }
+
+    /// Starts a server on an existing data folder (to test restarts).
+    pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+        let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
+        let mut command = Command::new(binary());
+        command
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
+            .env("CONCLAVE_LOG", "warn")
+            .envs(env.iter().copied().filter(|(_, value)| !value.is_empty()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        for (key, _) in env.iter().filter(|(_, value)| value.is_empty()) {
+            command.env_remove(key);
+        }
+        let mut child = command.spawn().expect("start conclave");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("conclave listening on ") {
+                    return url.trim().to_owned();
+                }
+            }
+            panic!("conclave exited before listening; see its log")
+        })
+        .await
+        .expect("conclave did not start within 30 s");
+        // Keep reading stdout so that the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Server {
+            child,
+            base,
+            data_dir,
+            http,
+        }
+    }
+
+    /// Stops the server (SIGKILL) and hands back its data folder.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.child.kill().await.unwrap();
+        self.data_dir
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: None,
+        }
+    }
+
+    /// Signs up and logs in `username`.
+    pub async fn user(&self, username: &str) -> User {
+        let client = self.anonymous();
+        client
+            .post(
+                "/api/auth/signup",
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await
+            .expect_status(201);
+        self.login(username).await
+    }
+
+    /// Logs in an existing `username`.
+    pub async fn login(&self, username: &str) -> User {
+        let response = self
+            .anonymous()
+            .post(
+                "/api/auth/login",
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await
+            .expect_status(200);
+        let body = response.body;
+        User {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            username: body["user"]["username"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+            client: Client {
+                http: self.http.clone(),
+                base: self.base.clone(),
+                token: Some(body["access_token"].as_str().unwrap().to_owned()),
+            },
+        }
+    }
+}
+
+/// A logged-in user: their id, name and an authenticated client.
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub refresh_token: String,
+    pub client: Client,
+}
+
+impl std::ops::Deref for User {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// An HTTP client, with or without a bearer token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl Client {
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Response {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(self.raw(Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.send(self.raw(Method::DELETE, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.send(self.raw(Method::POST, path).json(&body)).await
+    }
+
+    /// A POST without a body.
+    pub async fn post_empty(&self, path: &str) -> Response {
+        self.send(self.raw(Method::POST, path)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.send(self.raw(Method::PATCH, path).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.send(self.raw(Method::PUT, path).json(&body)).await
+    }
+
+    /// Creates a group room and returns its id.
+    pub async fn create_room(&self, name: &str, policy: &str) -> String {
+        let response = self
+            .post("/api/rooms", json!({ "name": name, "join_policy": policy }))
+            .await
+            .expect_status(201);
+        response.body["room"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a message and returns it.
+    pub async fn say(&self, room: &str, body: &str) -> Value {
+        let response = self
+            .post(
+                &format!("/api/rooms/{room}/messages"),
+                json!({ "body": body }),
+            )
+            .await
+            .expect_status(201);
+        response.body["message"].clone()
+    }
+
+    /// Every item of a paginated list, following `next_cursor`.
+    pub async fn all_items(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{separator}cursor={c}"),
+                None => path.to_owned(),
+            };
+            let page = self.get(&url).await.expect_status(200).body;
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    /// The kinds of my notifications, newest first.
+    pub async fn notification_kinds(&self) -> Vec<String> {
+        self.all_items("/api/notifications")
+            .await
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// A response: status, headers and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// Panics, showing the body, unless the status is `expected`.
+    #[track_caller]
+    pub fn expect_status(self, expected: u16) -> Response {
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Panics unless this is an error with `status` and `code` in the R-OPS-5 shape.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Response {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["error"]["code"], code,
+            "unexpected error code; body: {}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.body
+        );
+        self
+    }
+}

@@ -152,6 +152,7 @@ pub struct MessagesQuery {
     pub after: Option<u64>,
     /// Page size: default 50, at most 200.
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page: continues in the same direction.
+    /// The `next_cursor` of the previous page: continues in the same direction (and wins over
+    /// `before`/`after`).
     pub cursor: Option<String>,
 }

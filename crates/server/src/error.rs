@@ -1,0 +1,167 @@
+//! The server's one error type. Every lower layer's error is mapped to it here, once, and it
+//! renders as SPEC R-OPS-5's JSON shape with the status that goes with its code.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use conclave_domain::{Denial, FieldErrors, InviteDenial, JoinDenial};
+use conclave_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use conclave_store::{Conflict, Missing, StoreError};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// A failure the client cannot fix; the cause goes to the log, not to the client.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(ErrorCode::Internal, "something went wrong on the server")
+    }
+
+    /// One invalid field, as a 422 naming it.
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        FieldErrors::single(field, problem).into()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                details: self.details.clone(),
+            },
+        })
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        let details = serde_json::to_value(errors.into_map()).unwrap_or_default();
+        ApiError::new(ErrorCode::ValidationFailed, "some fields are invalid").with_details(details)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        use ErrorCode as C;
+        match error {
+            StoreError::Conflict(conflict) => match conflict {
+                Conflict::UsernameTaken => {
+                    ApiError::new(C::UsernameTaken, "that username is taken")
+                }
+                Conflict::AlreadyMember => {
+                    ApiError::new(C::AlreadyMember, "already a member of this room")
+                }
+                Conflict::AlreadyInvited => {
+                    ApiError::new(C::AlreadyInvited, "that user is already invited")
+                }
+                Conflict::RequestPending => {
+                    ApiError::new(C::RequestPending, "a join request is already pending")
+                }
+                Conflict::AlreadyBanned => {
+                    ApiError::new(C::AlreadyBanned, "that user is already banned")
+                }
+            },
+            StoreError::NotFound(missing) => match missing {
+                Missing::User => ApiError::new(C::UserNotFound, "no such user"),
+                Missing::Room => ApiError::new(C::RoomNotFound, "no such room"),
+                Missing::Membership => ApiError::new(C::NotAMember, "not a member of this room"),
+                Missing::Message => ApiError::new(C::MessageNotFound, "no such message"),
+                Missing::Notification => {
+                    ApiError::new(C::NotificationNotFound, "no such notification")
+                }
+                Missing::JoinRequest => {
+                    ApiError::new(C::RequestNotFound, "no pending join request from that user")
+                }
+                Missing::Ban => ApiError::new(C::BanNotFound, "that user is not banned"),
+            },
+            StoreError::RoomTerminated => {
+                ApiError::new(C::RoomTerminated, "this room was terminated")
+            }
+            StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),
+            StoreError::NotAMember => ApiError::new(C::NotAMember, "not a member of this room"),
+            StoreError::Backend(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        let code = match denial {
+            Denial::NotAMember => ErrorCode::NotAMember,
+            Denial::Forbidden => ErrorCode::Forbidden,
+            Denial::DirectRoom => ErrorCode::DirectRoom,
+            Denial::InvalidTarget(_) => ErrorCode::InvalidTarget,
+        };
+        ApiError::new(code, denial.to_string())
+    }
+}
+
+impl From<JoinDenial> for ApiError {
+    fn from(denial: JoinDenial) -> Self {
+        let code = match denial {
+            JoinDenial::DirectRoom => ErrorCode::DirectRoom,
+            JoinDenial::Terminated => ErrorCode::RoomTerminated,
+            JoinDenial::Banned => ErrorCode::Banned,
+            JoinDenial::AlreadyMember => ErrorCode::AlreadyMember,
+            JoinDenial::NotInvited => ErrorCode::NotInvited,
+            JoinDenial::RequestPending => ErrorCode::RequestPending,
+        };
+        ApiError::new(code, denial.to_string())
+    }
+}
+
+impl From<InviteDenial> for ApiError {
+    fn from(denial: InviteDenial) -> Self {
+        let code = match denial {
+            InviteDenial::Terminated => ErrorCode::RoomTerminated,
+            InviteDenial::Banned => ErrorCode::Banned,
+            InviteDenial::AlreadyMember => ErrorCode::AlreadyMember,
+            InviteDenial::AlreadyInvited => ErrorCode::AlreadyInvited,
+        };
+        ApiError::new(code, denial.to_string())
+    }
+}
+
+impl From<conclave_crypto::PasswordError> for ApiError {
+    fn from(error: conclave_crypto::PasswordError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(error)
+    }
+}

@@ -1,0 +1,49 @@
+//! Direct messages (SPEC R-MSG-4): one conversation per pair of users.
+
+use super::extract::{AuthUser, Body};
+use super::rooms::actor;
+use super::views;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::HttpResponse;
+use actix_web::web::Data;
+use chrono::Utc;
+use conclave_protocol::*;
+
+/// Open (or find) the direct conversation with a user.
+#[utoipa::path(post, path = "/api/dms", tag = "messages", security(("bearer" = [])), request_body = OpenDmRequest,
+    responses((status = 200, body = RoomEnvelope), (status = 404, description = "user_not_found", body = ErrorBody),
+              (status = 422, description = "invalid_target: yourself; validation_failed", body = ErrorBody)))]
+pub async fn open(
+    state: Data<AppState>,
+    auth: AuthUser,
+    Body(request): Body<OpenDmRequest>,
+) -> ApiResult<HttpResponse> {
+    let peer = match (&request.user_id, request.username.as_deref()) {
+        (Some(id), None) => state.store.user(id).await?,
+        (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
+        _ => {
+            return Err(ApiError::field(
+                "user_id",
+                "give exactly one of `user_id` and `username`",
+            ));
+        }
+    }
+    .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))?;
+    if peer.id == auth.id {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTarget,
+            "you cannot open a conversation with yourself",
+        ));
+    }
+    let me = actor(&state, &auth).await?;
+    let mut names = [me.username.as_str(), peer.username.as_str()];
+    names.sort_unstable();
+    let room = state
+        .store
+        .open_direct_room(&me.id, &peer.id, &names.join(", "), Utc::now())
+        .await?;
+    Ok(HttpResponse::Ok().json(RoomEnvelope {
+        room: views::room(&room),
+    }))
+}

@@ -1,0 +1,94 @@
+//! The Conclave server: one actix-web application serving the REST API, its OpenAPI document,
+//! and (in later stages) the WebSocket gateway and the web client.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod notify;
+pub mod presence;
+pub mod state;
+pub mod telemetry;
+
+use crate::config::Config;
+use crate::presence::Presence;
+use crate::state::{AppState, Settings};
+use actix_web::{App, HttpServer, web};
+use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
+use conclave_store::SqliteStore;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Secret(#[from] conclave_crypto::SecretError),
+    #[error("CONCLAVE_JWT_SECRET must be at least 32 bytes long")]
+    ShortJwtSecret,
+    #[error("cannot open the store: {0}")]
+    Store(#[from] conclave_store::StoreError),
+    #[error(transparent)]
+    Password(#[from] conclave_crypto::PasswordError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the shared state from the configuration: the store, the hasher and the token keys.
+pub fn build_state(config: &Config) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+    let secret = match &config.jwt_secret {
+        Some(secret) if secret.len() >= 32 => secret.as_bytes().to_vec(),
+        Some(_) => return Err(StartError::ShortJwtSecret),
+        None => load_or_create_secret(&config.data_dir.join("jwt.secret"))?,
+    };
+    let store = SqliteStore::open(&config.data_dir.join("conclave.db"))?;
+    Ok(AppState {
+        store: Arc::new(store),
+        passwords: PasswordHasher::new()?,
+        tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
+        presence: Arc::new(Presence::default()),
+        settings: Arc::new(Settings {
+            refresh_token_ttl_days: config.refresh_token_ttl_days,
+            max_body_bytes: config.max_body_bytes,
+        }),
+    })
+}
+
+/// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let state = web::Data::new(build_state(&config)?);
+    let max_body = config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(
+                web::QueryConfig::default().error_handler(|error, _| http::invalid_query(error)),
+            )
+            .app_data(
+                web::PathConfig::default().error_handler(|error, _| http::invalid_query(error)),
+            )
+            .wrap(TracingLogger::default())
+            .service(
+                SwaggerUi::new("/api/docs/{_:.*}")
+                    .url("/api/openapi.json", http::ApiDoc::openapi()),
+            )
+            .configure(http::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .bind(&config.bind)
+    .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
+    for address in server.addrs() {
+        // A line on stdout that scripts and tests wait for; the port is the real one when 0 was asked.
+        println!("conclave listening on http://{address}");
+        tracing::info!(%address, data_dir = %config.data_dir.display(), "conclave listening");
+    }
+    server.run().await.map_err(StartError::Serve)
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs Conclave on the embedded store: http://127.0.0.1:8080 unless CONCLAVE_BIND says otherwise.
+# Every setting is an environment variable or a flag (see README "Configuration"); extra
+# arguments are passed to the server, e.g. `scripts/run.sh --bind 0.0.0.0:8080`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec cargo run --release --locked -p conclave-server --bin conclave -- "$@"
