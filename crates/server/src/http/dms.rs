@@ -1,7 +1,7 @@
 //! Direct messages (SPEC R-MSG-4): one conversation per pair of users.
 
 use super::extract::{AuthUser, Body};
-use super::rooms::actor;
+use super::rooms::{actor, named_user};
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -19,17 +19,12 @@ pub async fn open(
     auth: AuthUser,
     Body(request): Body<OpenDmRequest>,
 ) -> ApiResult<HttpResponse> {
-    let peer = match (&request.user_id, request.username.as_deref()) {
-        (Some(id), None) => state.store.user(id).await?,
-        (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
-        _ => {
-            return Err(ApiError::field(
-                "user_id",
-                "give exactly one of `user_id` and `username`",
-            ));
-        }
-    }
-    .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))?;
+    let peer = named_user(
+        &state,
+        request.user_id.as_ref(),
+        request.username.as_deref(),
+    )
+    .await?;
     if peer.id == auth.id {
         return Err(ApiError::new(
             ErrorCode::InvalidTarget,

@@ -33,12 +33,10 @@ enum HistoryCursor {
               (status = 404, description = "room_not_found", body = ErrorBody)))]
 pub async fn list(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Query(query): Query<MessagesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::Read)?;
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     // A cursor continues the page it came from, so it wins over the `before`/`after` that started it.
@@ -92,12 +90,10 @@ pub async fn list(
               (status = 409, description = "room_terminated", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn send(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Body(request): Body<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.live()?;
     access.authorize(RoomAction::Post)?;
     let mut errors = FieldErrors::new();
@@ -127,7 +123,7 @@ pub async fn send(
         )
         .await?;
     if inserted.created && access.room.kind == RoomKind::Direct {
-        notify_offline_peer(&state, &access, &auth).await?;
+        notify_offline_peer(&state, &access, auth).await?;
     }
     Ok(HttpResponse::Created().json(MessageEnvelope {
         message: views::message(&inserted.message),
@@ -170,13 +166,12 @@ async fn notify_offline_peer(
               (status = 409, description = "message_deleted", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
     Body(request): Body<EditMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, message_id) = path.into_inner();
-    let (room_id, message_id) = (RoomId(room_id), MessageId(message_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let message_id = MessageId(path.into_inner().1);
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.live()?;
     access.authorize(RoomAction::Post)?;
     let message = state
@@ -212,12 +207,11 @@ pub async fn edit(
     responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody), (status = 404, description = "message_not_found", body = ErrorBody)))]
 pub async fn delete(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, message_id) = path.into_inner();
-    let (room_id, message_id) = (RoomId(room_id), MessageId(message_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let message_id = MessageId(path.into_inner().1);
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Read)?;
     let role = access.role.unwrap_or(Role::Member);
     let message = state

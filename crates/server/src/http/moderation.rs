@@ -1,37 +1,17 @@
 //! Room moderation: invites, join requests, kicks, bans and roles (SPEC R-ROOM-2 to R-ROOM-4).
 
 use super::extract::{AuthUser, Body};
-use super::rooms::{RoomAccess, actor};
+use super::rooms::{RoomAccess, named_user};
 use super::views;
 use crate::error::{ApiError, ApiResult};
-use crate::notify::{self, Context};
+use crate::notify;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path};
 use chrono::Utc;
 use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
 use conclave_protocol::*;
-use conclave_store::UserRecord;
 use serde_json::json;
-
-/// The user named by exactly one of an id and a username.
-async fn named_user(
-    state: &AppState,
-    user_id: Option<&UserId>,
-    username: Option<&str>,
-) -> ApiResult<UserRecord> {
-    let found = match (user_id, username) {
-        (Some(id), None) => state.store.user(id).await?,
-        (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
-        _ => {
-            return Err(ApiError::field(
-                "user_id",
-                "give exactly one of `user_id` and `username`",
-            ));
-        }
-    };
-    found.ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
-}
 
 async fn target(
     state: &AppState,
@@ -58,12 +38,10 @@ async fn target(
               (status = 409, description = "already_member, already_invited", body = ErrorBody)))]
 pub async fn invite(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Body(request): Body<InviteRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Invite)?;
     let invitee = named_user(
         &state,
@@ -81,19 +59,9 @@ pub async fn invite(
     let invite = store
         .create_invite(&room_id, &invitee.id, &auth.id, Utc::now())
         .await?;
-    let inviter = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&inviter),
-    };
-    notify::notify(
-        &state,
-        &invitee.id,
-        NotificationKind::Invited,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(&state, &invitee.id, NotificationKind::Invited, json!({}))
+        .await?;
     Ok(HttpResponse::Created().json(InviteEnvelope {
         invite: views::invite(&invite),
     }))
@@ -103,13 +71,8 @@ pub async fn invite(
 #[utoipa::path(get, path = "/api/rooms/{room_id}/requests", tag = "moderation", security(("bearer" = [])),
     params(("room_id" = String, Path)),
     responses((status = 200, body = Page<JoinRequest>), (status = 403, body = ErrorBody)))]
-pub async fn requests(
-    state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+pub async fn requests(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     let pending = state.store.join_requests(&room_id).await?;
     let items = pending
@@ -126,12 +89,11 @@ pub async fn requests(
               (status = 404, description = "request_not_found", body = ErrorBody)))]
 pub async fn accept(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, user_id) = path.into_inner();
-    let (room_id, user_id) = (RoomId(room_id), UserId(user_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let user_id = UserId(path.into_inner().1);
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     access.live()?;
     state
@@ -148,19 +110,14 @@ pub async fn accept(
         .store
         .add_member(&room_id, &user_id, Role::Member, Utc::now())
         .await?;
-    let admin = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&admin),
-    };
-    notify::notify(
-        &state,
-        &user_id,
-        NotificationKind::RequestAccepted,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(
+            &state,
+            &user_id,
+            NotificationKind::RequestAccepted,
+            json!({}),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(MembershipEnvelope {
         membership: views::membership(&membership),
     }))
@@ -173,27 +130,21 @@ pub async fn accept(
               (status = 404, description = "request_not_found", body = ErrorBody)))]
 pub async fn decline(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, user_id) = path.into_inner();
-    let (room_id, user_id) = (RoomId(room_id), UserId(user_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let user_id = UserId(path.into_inner().1);
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     state.store.delete_join_request(&room_id, &user_id).await?;
-    let admin = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&admin),
-    };
-    notify::notify(
-        &state,
-        &user_id,
-        NotificationKind::RequestDeclined,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(
+            &state,
+            &user_id,
+            NotificationKind::RequestDeclined,
+            json!({}),
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -203,32 +154,21 @@ pub async fn decline(
     responses((status = 204, description = "kicked"), (status = 403, body = ErrorBody), (status = 422, description = "invalid_target", body = ErrorBody)))]
 pub async fn kick(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, user_id) = path.into_inner();
-    let (room_id, user_id) = (RoomId(room_id), UserId(user_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let user_id = UserId(path.into_inner().1);
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Kick(
-        target(&state, &access, &auth, &user_id).await?,
+        target(&state, &access, auth, &user_id).await?,
     ))?;
     let outcome = state
         .store
         .remove_member(&room_id, &user_id, LeaveReason::Kicked, Utc::now())
         .await?;
-    let admin = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&admin),
-    };
-    notify::notify(
-        &state,
-        &user_id,
-        NotificationKind::Kicked,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(&state, &user_id, NotificationKind::Kicked, json!({}))
+        .await?;
     notify::departure(&state, &access.room, &outcome).await;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -240,34 +180,22 @@ pub async fn kick(
               (status = 404, description = "user_not_found", body = ErrorBody), (status = 409, description = "already_banned", body = ErrorBody)))]
 pub async fn ban(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Body(request): Body<BanRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     let banned = named_user(&state, Some(&request.user_id), None).await?;
     access.authorize(RoomAction::Ban(
-        target(&state, &access, &auth, &banned.id).await?,
+        target(&state, &access, auth, &banned.id).await?,
     ))?;
     access.live()?;
     let outcome = state
         .store
         .ban(&room_id, &banned.id, &auth.id, Utc::now())
         .await?;
-    let admin = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&admin),
-    };
-    notify::notify(
-        &state,
-        &banned.id,
-        NotificationKind::Banned,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(&state, &banned.id, NotificationKind::Banned, json!({}))
+        .await?;
     if let Some(departure) = &outcome.departure {
         notify::departure(&state, &access.room, departure).await;
     }
@@ -279,13 +207,8 @@ pub async fn ban(
 /// The room's bans, newest first (admins).
 #[utoipa::path(get, path = "/api/rooms/{room_id}/bans", tag = "moderation", security(("bearer" = [])),
     params(("room_id" = String, Path)), responses((status = 200, body = Page<Ban>), (status = 403, body = ErrorBody)))]
-pub async fn bans(
-    state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+pub async fn bans(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::Unban)?;
     let list = state.store.bans(&room_id).await?;
     let items = list
@@ -301,27 +224,16 @@ pub async fn bans(
     responses((status = 204, description = "unbanned"), (status = 403, body = ErrorBody), (status = 404, description = "ban_not_found", body = ErrorBody)))]
 pub async fn unban(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, user_id) = path.into_inner();
-    let (room_id, user_id) = (RoomId(room_id), UserId(user_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let user_id = UserId(path.into_inner().1);
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::Unban)?;
     state.store.unban(&room_id, &user_id).await?;
-    let admin = actor(&state, &auth).await?;
-    let context = Context {
-        room: Some(&access.room),
-        actor: Some(&admin),
-    };
-    notify::notify(
-        &state,
-        &user_id,
-        NotificationKind::Unbanned,
-        context,
-        json!({}),
-    )
-    .await;
+    access
+        .tell(&state, &user_id, NotificationKind::Unbanned, json!({}))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -331,14 +243,13 @@ pub async fn unban(
     responses((status = 200, body = MembershipEnvelope), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_role(
     state: Data<AppState>,
-    auth: AuthUser,
+    access: RoomAccess,
     path: Path<(String, String)>,
     Body(request): Body<RoleChangeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (room_id, user_id) = path.into_inner();
-    let (room_id, user_id) = (RoomId(room_id), UserId(user_id));
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
-    let target = target(&state, &access, &auth, &user_id).await?;
+    let user_id = UserId(path.into_inner().1);
+    let (auth, room_id) = (&access.user, access.room.id.clone());
+    let target = target(&state, &access, auth, &user_id).await?;
     access.authorize(RoomAction::ChangeRole(target))?;
     access.live()?;
     let role = Role::from(request.role);
@@ -349,12 +260,9 @@ pub async fn set_role(
         } else {
             NotificationKind::Demoted
         };
-        let owner = actor(&state, &auth).await?;
-        let context = Context {
-            room: Some(&access.room),
-            actor: Some(&owner),
-        };
-        notify::notify(&state, &user_id, kind, context, notify::role_data(role)).await;
+        access
+            .tell(&state, &user_id, kind, notify::role_data(role))
+            .await?;
     }
     Ok(HttpResponse::Ok().json(MembershipEnvelope {
         membership: views::membership(&membership),

@@ -2,13 +2,14 @@
 //! (SPEC R-ROOM-1, R-ROOM-5 to R-ROOM-8).
 
 use super::cursor;
-use super::extract::{AuthUser, Body, OptionalBody};
+use super::extract::{AuthUser, Body, OptionalBody, authenticate};
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Context};
 use crate::state::AppState;
-use actix_web::HttpResponse;
-use actix_web::web::{Data, Path, Query};
+use actix_web::dev::Payload;
+use actix_web::web::{Data, Query};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use conclave_domain::{
     FieldErrors, JoinContext, JoinPath, PageLimit, RoomAction, RoomName, RoomPassword,
@@ -18,23 +19,51 @@ use conclave_protocol::*;
 use conclave_store::{
     MyRoomRecord, NewRoom, RoomLogCursor, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
 };
+use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 
-/// A room and the caller's role in it (`None`: not a member).
+/// The room named by the route's `{room_id}`, the caller, and the caller's role in it (`None`:
+/// not a member). As an extractor it answers 401 before it looks at the room, and
+/// `room_not_found` when there is no such room.
 pub struct RoomAccess {
+    pub user: AuthUser,
     pub room: RoomRecord,
     pub role: Option<Role>,
 }
 
+impl FromRequest for RoomAccess {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = authenticate(req);
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let room_id = req
+            .match_info()
+            .get("room_id")
+            .map(|id| RoomId(id.to_owned()));
+        Box::pin(async move {
+            let user = user?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let room_id = room_id.ok_or_else(|| ApiError::internal("route without {room_id}"))?;
+            let room = state
+                .store
+                .room(&room_id)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
+            let role = state
+                .store
+                .membership(&room_id, &user.id)
+                .await?
+                .map(|m| m.role);
+            Ok(Self { user, room, role })
+        })
+    }
+}
+
 impl RoomAccess {
-    pub async fn load(state: &AppState, room_id: &RoomId, user: &UserId) -> ApiResult<Self> {
-        let room = state
-            .store
-            .room(room_id)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
-        let role = state.store.membership(room_id, user).await?.map(|m| m.role);
-        Ok(Self { room, role })
+    pub fn id(&self) -> &RoomId {
+        &self.room.id
     }
 
     pub fn authorize(&self, action: RoomAction) -> ApiResult<()> {
@@ -51,6 +80,23 @@ impl RoomAccess {
             None => Ok(()),
         }
     }
+
+    /// Notifies `user` of something the caller did in this room (R-NOTE-1).
+    pub async fn tell(
+        &self,
+        state: &AppState,
+        user: &UserId,
+        kind: NotificationKind,
+        extra: serde_json::Value,
+    ) -> ApiResult<()> {
+        let actor = actor(state, &self.user).await?;
+        let context = Context {
+            room: Some(&self.room),
+            actor: Some(&actor),
+        };
+        notify::notify(state, user, kind, context, extra).await;
+        Ok(())
+    }
 }
 
 /// The caller's own record, for notifications that name them.
@@ -61,6 +107,25 @@ pub async fn actor(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
             "the account behind this token no longer exists",
         )
     })
+}
+
+/// The user named by exactly one of an id and a username.
+pub async fn named_user(
+    state: &AppState,
+    user_id: Option<&UserId>,
+    username: Option<&str>,
+) -> ApiResult<UserRecord> {
+    let found = match (user_id, username) {
+        (Some(id), None) => state.store.user(id).await?,
+        (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
+        _ => {
+            return Err(ApiError::field(
+                "user_id",
+                "give exactly one of `user_id` and `username`",
+            ));
+        }
+    };
+    found.ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
 }
 
 async fn hash_room_password(state: &AppState, password: RoomPassword) -> ApiResult<String> {
@@ -239,13 +304,8 @@ pub async fn history(
     params(("room_id" = String, Path)),
     responses((status = 200, body = RoomEnvelope), (status = 403, description = "banned", body = ErrorBody),
               (status = 404, description = "room_not_found", body = ErrorBody)))]
-pub async fn get(
-    state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+pub async fn get(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     if access.role.is_none() {
         if state.store.is_banned(&room_id, &auth.id).await? {
             return Err(ApiError::new(
@@ -271,12 +331,10 @@ pub async fn get(
     responses((status = 200, body = RoomEnvelope), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Body(request): Body<UpdateRoomRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::UpdateSettings)?;
     access.live()?;
     let mut errors = FieldErrors::new();
@@ -329,16 +387,11 @@ pub async fn update(
 /// Terminate the room (owner only, R-ROOM-2, R-ROOM-6); every member is told.
 #[utoipa::path(delete, path = "/api/rooms/{room_id}", tag = "rooms", security(("bearer" = [])),
     params(("room_id" = String, Path)), responses((status = 204, description = "terminated"), (status = 403, body = ErrorBody)))]
-pub async fn delete(
-    state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+pub async fn delete(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Delete)?;
     access.live()?;
-    let owner = actor(&state, &auth).await?;
+    let owner = actor(&state, auth).await?;
     let ended = state.store.terminate_room(&room_id, Utc::now()).await?;
     for member in ended.former_members.iter().filter(|m| **m != auth.id) {
         let context = Context {
@@ -367,12 +420,10 @@ pub async fn delete(
               (status = 409, description = "already_member, request_pending, room_terminated", body = ErrorBody)))]
 pub async fn join(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     OptionalBody(request): OptionalBody<JoinRoomRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     let store = &state.store;
     let context = JoinContext {
         kind: access.room.kind,
@@ -451,13 +502,8 @@ pub async fn join(
 /// Leave a room (R-ROOM-5). Leaving a direct conversation hides it until its next message.
 #[utoipa::path(post, path = "/api/rooms/{room_id}/leave", tag = "rooms", security(("bearer" = [])),
     params(("room_id" = String, Path)), responses((status = 204, description = "left"), (status = 403, body = ErrorBody)))]
-pub async fn leave(
-    state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+pub async fn leave(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Read)?;
     match access.room.kind {
         RoomKind::Direct => state.store.hide_direct_room(&room_id, &auth.id).await?,
@@ -478,12 +524,10 @@ pub async fn leave(
     responses((status = 200, body = Page<Member>), (status = 403, body = ErrorBody)))]
 pub async fn members(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let room_id = access.room.id.clone();
     access.authorize(RoomAction::Read)?;
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;
@@ -503,12 +547,10 @@ pub async fn members(
     responses((status = 204, description = "marked"), (status = 403, body = ErrorBody)))]
 pub async fn mark_read(
     state: Data<AppState>,
-    auth: AuthUser,
-    room_id: Path<String>,
+    access: RoomAccess,
     Body(request): Body<MarkReadRequest>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = RoomId(room_id.into_inner());
-    let access = RoomAccess::load(&state, &room_id, &auth.id).await?;
+    let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Read)?;
     state
         .store
