@@ -24,11 +24,7 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let path = target.join("debug/conclave");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo build -p conclave-server`",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build it first with `cargo build -p conclave-server`", path.display());
     path
 }
 
@@ -61,6 +57,9 @@ impl Server {
             .arg(data_dir.path())
             .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
             .env("CONCLAVE_LOG", "warn")
+            // Rate limits are tested on their own; elsewhere they would only slow tests down.
+            .env("CONCLAVE_MESSAGE_BURST", "100000")
+            .env("CONCLAVE_LOGIN_BURST", "100000")
             .envs(env.iter().copied().filter(|(_, value)| !value.is_empty()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -84,16 +83,8 @@ impl Server {
         .expect("conclave did not start within 30 s");
         // Keep reading stdout so that the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Server {
-            child,
-            base,
-            data_dir,
-            http,
-        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Server { child, base, data_dir, http }
     }
 
     /// Stops the server (SIGKILL) and hands back its data folder.
@@ -104,23 +95,13 @@ impl Server {
 
     /// A client without credentials.
     pub fn anonymous(&self) -> Client {
-        Client {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: None,
-        }
+        Client { http: self.http.clone(), base: self.base.clone(), token: None }
     }
 
     /// Signs up and logs in `username`.
     pub async fn user(&self, username: &str) -> User {
         let client = self.anonymous();
-        client
-            .post(
-                "/api/auth/signup",
-                json!({ "username": username, "password": PASSWORD }),
-            )
-            .await
-            .expect_status(201);
+        client.post("/api/auth/signup", json!({ "username": username, "password": PASSWORD })).await.expect_status(201);
         self.login(username).await
     }
 
@@ -128,10 +109,7 @@ impl Server {
     pub async fn login(&self, username: &str) -> User {
         let response = self
             .anonymous()
-            .post(
-                "/api/auth/login",
-                json!({ "username": username, "password": PASSWORD }),
-            )
+            .post("/api/auth/login", json!({ "username": username, "password": PASSWORD }))
             .await
             .expect_status(200);
         let body = response.body;
@@ -173,10 +151,7 @@ pub struct Client {
 
 impl Client {
     pub fn with_token(&self, token: &str) -> Client {
-        Client {
-            token: Some(token.to_owned()),
-            ..self.clone()
-        }
+        Client { token: Some(token.to_owned()), ..self.clone() }
     }
 
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -192,16 +167,9 @@ impl Client {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Response {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Response { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -231,22 +199,14 @@ impl Client {
 
     /// Creates a group room and returns its id.
     pub async fn create_room(&self, name: &str, policy: &str) -> String {
-        let response = self
-            .post("/api/rooms", json!({ "name": name, "join_policy": policy }))
-            .await
-            .expect_status(201);
+        let response = self.post("/api/rooms", json!({ "name": name, "join_policy": policy })).await.expect_status(201);
         response.body["room"]["id"].as_str().unwrap().to_owned()
     }
 
     /// Sends a message and returns it.
     pub async fn say(&self, room: &str, body: &str) -> Value {
-        let response = self
-            .post(
-                &format!("/api/rooms/{room}/messages"),
-                json!({ "body": body }),
-            )
-            .await
-            .expect_status(201);
+        let response =
+            self.post(&format!("/api/rooms/{room}/messages"), json!({ "body": body })).await.expect_status(201);
         response.body["message"].clone()
     }
 
@@ -271,11 +231,7 @@ impl Client {
 
     /// The kinds of my notifications, newest first.
     pub async fn notification_kinds(&self) -> Vec<String> {
-        self.all_items("/api/notifications")
-            .await
-            .iter()
-            .map(|n| n["kind"].as_str().unwrap().to_owned())
-            .collect()
+        self.all_items("/api/notifications").await.iter().map(|n| n["kind"].as_str().unwrap().to_owned()).collect()
     }
 }
 
@@ -291,34 +247,141 @@ impl Response {
     /// Panics, showing the body, unless the status is `expected`.
     #[track_caller]
     pub fn expect_status(self, expected: u16) -> Response {
-        assert_eq!(
-            self.status, expected,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status, expected, "unexpected status; body: {}", self.body);
         self
     }
 
     /// Panics unless this is an error with `status` and `code` in the R-OPS-5 shape.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Response {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert_eq!(
-            self.body["error"]["code"], code,
-            "unexpected error code; body: {}",
-            self.body
-        );
-        assert!(
-            self.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "no message: {}",
-            self.body
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "unexpected error code; body: {}", self.body);
+        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", self.body);
         self
+    }
+}
+
+/// A WebSocket client of the gateway, speaking JSON frames.
+pub struct Socket {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// How long a test waits for a frame that should come.
+pub const FRAME_WAIT: Duration = Duration::from_secs(10);
+
+impl Server {
+    /// The gateway's address.
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replacen("http://", "ws://", 1))
+    }
+
+    /// Opens a WebSocket without authenticating.
+    pub async fn socket(&self) -> Socket {
+        let (ws, _) = tokio_tungstenite::connect_async(self.ws_url()).await.expect("websocket connects");
+        Socket { ws }
+    }
+
+    /// Opens a WebSocket whose client reads nothing unless asked: a tiny receive buffer, so
+    /// that the server's frames pile up quickly when it does not read.
+    pub async fn small_buffer_socket(&self) -> Socket {
+        let address: std::net::SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(self.ws_url(), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .expect("websocket connects");
+        Socket { ws }
+    }
+
+    /// Opens a WebSocket as `user` and waits for `ready`; returns the socket and that frame.
+    pub async fn connect(&self, user: &User) -> (Socket, Value) {
+        let mut socket = self.socket().await;
+        socket.send(json!({"type": "authenticate", "token": user.token.clone().unwrap()})).await;
+        let ready = socket.next().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        (socket, ready)
+    }
+}
+
+impl From<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> for Socket {
+    fn from(ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>) -> Self {
+        Socket { ws }
+    }
+}
+
+impl Socket {
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("frame sent");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::binary(bytes)).await.expect("frame sent");
+    }
+
+    /// The next text frame, as JSON; panics when none comes in time or the connection ends.
+    pub async fn next(&mut self) -> Value {
+        match self.next_or_close().await {
+            Ok(frame) => frame,
+            Err(close) => panic!("connection closed while a frame was expected: {close:?}"),
+        }
+    }
+
+    /// The next text frame, or the close reason (`None` when the connection just ended).
+    pub async fn next_or_close(&mut self) -> Result<Value, Option<String>> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let message = tokio::time::timeout(FRAME_WAIT, self.ws.next()).await.expect("a frame within the wait");
+            match message {
+                Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| f.reason.to_string())),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping presence and typing frames that may come between.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert!(
+                frame["type"] == "presence" || frame["type"] == "typing" || frame["type"] == "notification_created",
+                "expected {kind}, got {frame}"
+            );
+        }
+    }
+
+    /// Sends `ping` and collects every frame before the `pong`: what the server had queued.
+    pub async fn drain(&mut self) -> Vec<Value> {
+        self.send(json!({"type": "ping"})).await;
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == "pong" {
+                return frames;
+            }
+            frames.push(frame);
+        }
+    }
+
+    /// Like [`Socket::drain`], keeping only frames of `kind`.
+    pub async fn drain_of(&mut self, kind: &str) -> Vec<Value> {
+        self.drain().await.into_iter().filter(|f| f["type"] == kind).collect()
+    }
+
+    /// Closes the connection from the client side.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
     }
 }

@@ -12,12 +12,7 @@ fn now() -> i64 {
 }
 
 fn forge(secret: &[u8], claims: serde_json::Value) -> String {
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
+    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
 /// R-ACC-1: sign up lowercases the username and answers the public profile only.
@@ -39,12 +34,9 @@ async fn r_acc_1_signup_stores_lowercased_usernames() {
     assert_eq!(user["online"], false);
     assert!(user.get("password_hash").is_none() && !created.body.to_string().contains("argon2"));
     // Unique case-insensitively.
-    anon.post(
-        "/api/auth/signup",
-        json!({"username": "ADA.LOVELACE", "password": PASSWORD}),
-    )
-    .await
-    .expect_error(409, "username_taken");
+    anon.post("/api/auth/signup", json!({"username": "ADA.LOVELACE", "password": PASSWORD}))
+        .await
+        .expect_error(409, "username_taken");
 }
 
 /// R-ACC-1: every invalid field gets its own entry in a 422, and nothing is stored.
@@ -53,70 +45,31 @@ async fn r_acc_1_invalid_fields_answer_422_per_field() {
     let server = Server::start().await;
     let anon = server.anonymous();
     let cases = [
-        (
-            json!({"username": "ab", "password": PASSWORD}),
-            vec!["username"],
-        ),
-        (
-            json!({"username": "has space", "password": PASSWORD}),
-            vec!["username"],
-        ),
-        (
-            json!({"username": "x".repeat(33), "password": PASSWORD}),
-            vec!["username"],
-        ),
-        (
-            json!({"username": "okname", "password": "123456789"}),
-            vec!["password"],
-        ),
-        (
-            json!({"username": "okname", "password": "p".repeat(257)}),
-            vec!["password"],
-        ),
-        (
-            json!({"username": "okname", "password": PASSWORD, "first_name": "f".repeat(65)}),
-            vec!["first_name"],
-        ),
-        (
-            json!({"username": "okname", "password": PASSWORD, "last_name": "l".repeat(65)}),
-            vec!["last_name"],
-        ),
+        (json!({"username": "ab", "password": PASSWORD}), vec!["username"]),
+        (json!({"username": "has space", "password": PASSWORD}), vec!["username"]),
+        (json!({"username": "x".repeat(33), "password": PASSWORD}), vec!["username"]),
+        (json!({"username": "okname", "password": "123456789"}), vec!["password"]),
+        (json!({"username": "okname", "password": "p".repeat(257)}), vec!["password"]),
+        (json!({"username": "okname", "password": PASSWORD, "first_name": "f".repeat(65)}), vec!["first_name"]),
+        (json!({"username": "okname", "password": PASSWORD, "last_name": "l".repeat(65)}), vec!["last_name"]),
         (
             json!({"username": "é", "password": "short", "first_name": "f".repeat(65)}),
             vec!["first_name", "password", "username"],
         ),
     ];
     for (body, fields) in cases {
-        let response = anon
-            .post("/api/auth/signup", body.clone())
-            .await
-            .expect_error(422, "validation_failed");
-        let mut got: Vec<_> = response.body["error"]["details"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let response = anon.post("/api/auth/signup", body.clone()).await.expect_error(422, "validation_failed");
+        let mut got: Vec<_> = response.body["error"]["details"].as_object().unwrap().keys().cloned().collect();
         got.sort();
         assert_eq!(got, fields, "for {body}");
     }
     // Nothing was stored: the name is still free.
-    anon.post(
-        "/api/auth/signup",
-        json!({"username": "okname", "password": PASSWORD}),
-    )
-    .await
-    .expect_status(201);
+    anon.post("/api/auth/signup", json!({"username": "okname", "password": PASSWORD})).await.expect_status(201);
     // Missing fields or wrong types are malformed bodies.
-    anon.post("/api/auth/signup", json!({"username": "another"}))
+    anon.post("/api/auth/signup", json!({"username": "another"})).await.expect_error(400, "malformed_json");
+    anon.post("/api/auth/signup", json!({"username": 5, "password": PASSWORD}))
         .await
         .expect_error(400, "malformed_json");
-    anon.post(
-        "/api/auth/signup",
-        json!({"username": 5, "password": PASSWORD}),
-    )
-    .await
-    .expect_error(400, "malformed_json");
 }
 
 /// R-ACC-3: login answers both tokens, the bearer type, the lifetime, and the refresh cookie.
@@ -126,10 +79,7 @@ async fn r_acc_3_login_returns_tokens_and_cookie() {
     server.user("carol").await;
     let response = server
         .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": "CAROL", "password": PASSWORD}),
-        )
+        .post("/api/auth/login", json!({"username": "CAROL", "password": PASSWORD}))
         .await
         .expect_status(200);
     let body = &response.body;
@@ -137,35 +87,17 @@ async fn r_acc_3_login_returns_tokens_and_cookie() {
     assert_eq!(body["expires_in"], 900);
     assert_eq!(body["user"]["username"], "carol");
     let refresh = body["refresh_token"].as_str().unwrap();
-    let cookie = response
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    assert!(
-        cookie.starts_with(&format!("conclave_refresh={refresh}")),
-        "{cookie}"
-    );
-    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/auth"] {
-        assert!(
-            cookie.contains(attribute),
-            "{attribute} missing from {cookie}"
-        );
+    let cookie = response.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with(&format!("conclave_refresh={refresh}")), "{cookie}");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/;"] {
+        assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
     }
     // The access token carries sub, exp, iat and jti; exp is 15 minutes after iat.
     let token = body["access_token"].as_str().unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert_eq!(claims["sub"], body["user"]["id"]);
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        900
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
 }
 
@@ -176,29 +108,18 @@ async fn r_acc_3_wrong_credentials_are_one_error() {
     server.user("dave").await;
     let anon = server.anonymous();
     let wrong_password = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "dave", "password": "wrong password!"}),
-        )
+        .post("/api/auth/login", json!({"username": "dave", "password": "wrong password!"}))
         .await
         .expect_error(401, "invalid_credentials");
     let unknown_user = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "nobody", "password": PASSWORD}),
-        )
+        .post("/api/auth/login", json!({"username": "nobody", "password": PASSWORD}))
         .await
         .expect_error(401, "invalid_credentials");
     assert_eq!(wrong_password.body, unknown_user.body);
-    anon.post(
-        "/api/auth/login",
-        json!({"username": "x".repeat(500), "password": PASSWORD}),
-    )
-    .await
-    .expect_error(401, "invalid_credentials");
-    anon.post("/api/auth/login", json!({"username": "dave"}))
+    anon.post("/api/auth/login", json!({"username": "x".repeat(500), "password": PASSWORD}))
         .await
-        .expect_error(400, "malformed_json");
+        .expect_error(401, "invalid_credentials");
+    anon.post("/api/auth/login", json!({"username": "dave"})).await.expect_error(400, "malformed_json");
 }
 
 /// R-ACC-3: refresh rotates; reusing an old refresh token revokes the whole family.
@@ -208,41 +129,24 @@ async fn r_acc_3_refresh_rotates_and_reuse_revokes_the_family() {
     let erin = server.user("erin").await;
     let anon = server.anonymous();
     let first = erin.refresh_token.clone();
-    let rotated = anon
-        .post("/api/auth/refresh", json!({"refresh_token": first}))
-        .await
-        .expect_status(200);
+    let rotated = anon.post("/api/auth/refresh", json!({"refresh_token": first})).await.expect_status(200);
     let second = rotated.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
     let token = rotated.body["access_token"].as_str().unwrap();
-    anon.with_token(token)
-        .get("/api/users/me")
-        .await
-        .expect_status(200);
+    anon.with_token(token).get("/api/users/me").await.expect_status(200);
 
     // The retired token comes back: refused, and the family (the second token too) is revoked.
-    anon.post("/api/auth/refresh", json!({"refresh_token": first}))
-        .await
-        .expect_error(401, "refresh_token_reused");
-    anon.post("/api/auth/refresh", json!({"refresh_token": second}))
-        .await
-        .expect_error(401, "invalid_refresh_token");
+    anon.post("/api/auth/refresh", json!({"refresh_token": first})).await.expect_error(401, "refresh_token_reused");
+    anon.post("/api/auth/refresh", json!({"refresh_token": second})).await.expect_error(401, "invalid_refresh_token");
 
     // Other sessions (families) are untouched.
     let other = server.login("erin").await;
-    anon.post(
-        "/api/auth/refresh",
-        json!({"refresh_token": other.refresh_token}),
-    )
-    .await
-    .expect_status(200);
+    anon.post("/api/auth/refresh", json!({"refresh_token": other.refresh_token})).await.expect_status(200);
 
     anon.post("/api/auth/refresh", json!({"refresh_token": "made-up"}))
         .await
         .expect_error(401, "invalid_refresh_token");
-    anon.post_empty("/api/auth/refresh")
-        .await
-        .expect_error(401, "invalid_refresh_token");
+    anon.post_empty("/api/auth/refresh").await.expect_error(401, "invalid_refresh_token");
 }
 
 /// R-ACC-3: browsers refresh and log out with the HttpOnly cookie instead of the body.
@@ -253,40 +157,22 @@ async fn r_acc_3_refresh_and_logout_with_the_cookie() {
     let anon = server.anonymous();
     let cookie = format!("conclave_refresh={}", frank.refresh_token);
     let refreshed = anon
-        .send(
-            anon.raw(reqwest::Method::POST, "/api/auth/refresh")
-                .header("cookie", cookie),
-        )
+        .send(anon.raw(reqwest::Method::POST, "/api/auth/refresh").header("cookie", cookie))
         .await
         .expect_status(200);
     let next = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
-    let new_cookie = refreshed
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let new_cookie = refreshed.headers.get("set-cookie").unwrap().to_str().unwrap();
     assert!(new_cookie.starts_with(&format!("conclave_refresh={next}")));
 
     let logout = anon
-        .send(
-            anon.raw(reqwest::Method::POST, "/api/auth/logout")
-                .header("cookie", format!("conclave_refresh={next}")),
-        )
+        .send(anon.raw(reqwest::Method::POST, "/api/auth/logout").header("cookie", format!("conclave_refresh={next}")))
         .await
         .expect_status(204);
     let cleared = logout.headers.get("set-cookie").unwrap().to_str().unwrap();
-    assert!(
-        cleared.starts_with("conclave_refresh=;") && cleared.contains("Max-Age=0"),
-        "{cleared}"
-    );
-    anon.post("/api/auth/refresh", json!({"refresh_token": next}))
-        .await
-        .expect_error(401, "invalid_refresh_token");
+    assert!(cleared.starts_with("conclave_refresh=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    anon.post("/api/auth/refresh", json!({"refresh_token": next})).await.expect_error(401, "invalid_refresh_token");
     // Logging out again is harmless.
-    anon.post("/api/auth/logout", json!({"refresh_token": next}))
-        .await
-        .expect_status(204);
+    anon.post("/api/auth/logout", json!({"refresh_token": next})).await.expect_status(204);
     anon.post_empty("/api/auth/logout").await.expect_status(204);
 }
 
@@ -296,73 +182,39 @@ async fn r_acc_4_token_attacks_answer_401() {
     let server = Server::start().await;
     let gina = server.user("gina").await;
     let anon = server.anonymous();
-    anon.get("/api/users/me")
-        .await
-        .expect_error(401, "token_missing");
+    anon.get("/api/users/me").await.expect_error(401, "token_missing");
     gina.get("/api/users/me").await.expect_status(200);
 
     let claims = |exp: i64| json!({"sub": gina.id, "iat": exp - 900, "exp": exp, "jti": "forged"});
     let expired = forge(JWT_SECRET.as_bytes(), claims(now() - 60));
-    anon.with_token(&expired)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_expired");
+    anon.with_token(&expired).get("/api/users/me").await.expect_error(401, "token_expired");
 
-    let wrong_key = forge(
-        b"some-other-secret-some-other-secret-123",
-        claims(now() + 600),
-    );
-    anon.with_token(&wrong_key)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_invalid");
+    let wrong_key = forge(b"some-other-secret-some-other-secret-123", claims(now() + 600));
+    anon.with_token(&wrong_key).get("/api/users/me").await.expect_error(401, "token_invalid");
 
     let token = gina.token.clone().unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     let tampered_payload = URL_SAFE_NO_PAD.encode(payload.replace(&gina.id, "someone-else"));
     let tampered = format!("{}.{}.{}", parts[0], tampered_payload, parts[2]);
-    anon.with_token(&tampered)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_invalid");
+    anon.with_token(&tampered).get("/api/users/me").await.expect_error(401, "token_invalid");
 
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let alg_none = format!("{none_header}.{}.", parts[1]);
-    anon.with_token(&alg_none)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_invalid");
+    anon.with_token(&alg_none).get("/api/users/me").await.expect_error(401, "token_invalid");
 
-    let hs512 = encode(
-        &Header::new(Algorithm::HS512),
-        &claims(now() + 600),
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap();
-    anon.with_token(&hs512)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_invalid");
+    let hs512 =
+        encode(&Header::new(Algorithm::HS512), &claims(now() + 600), &EncodingKey::from_secret(JWT_SECRET.as_bytes()))
+            .unwrap();
+    anon.with_token(&hs512).get("/api/users/me").await.expect_error(401, "token_invalid");
 
-    anon.with_token("garbage")
-        .get("/api/rooms/mine")
-        .await
-        .expect_error(401, "token_invalid");
-    let basic = anon
-        .raw(reqwest::Method::GET, "/api/users/me")
-        .header("authorization", "Basic Z2luYTpwdw==");
+    anon.with_token("garbage").get("/api/rooms/mine").await.expect_error(401, "token_invalid");
+    let basic = anon.raw(reqwest::Method::GET, "/api/users/me").header("authorization", "Basic Z2luYTpwdw==");
     anon.send(basic).await.expect_error(401, "token_invalid");
 
     // A validly signed token for an account that does not exist is not a session either.
-    let ghost = forge(
-        JWT_SECRET.as_bytes(),
-        json!({"sub": "ghost", "iat": now(), "exp": now() + 600, "jti": "g"}),
-    );
-    anon.with_token(&ghost)
-        .get("/api/users/me")
-        .await
-        .expect_error(401, "token_invalid");
+    let ghost = forge(JWT_SECRET.as_bytes(), json!({"sub": "ghost", "iat": now(), "exp": now() + 600, "jti": "g"}));
+    anon.with_token(&ghost).get("/api/users/me").await.expect_error(401, "token_invalid");
 }
 
 /// R-ACC-4: every endpoint but sign up, log in, refresh and log out needs a token.
@@ -397,9 +249,7 @@ async fn r_acc_4_protected_endpoints_need_a_token() {
         "/api/notifications/read-all",
         "/api/rooms/r/members/u/kick",
     ] {
-        anon.post(path, json!({}))
-            .await
-            .expect_error(401, "token_missing");
+        anon.post(path, json!({})).await.expect_error(401, "token_missing");
     }
 }
 
@@ -411,67 +261,30 @@ async fn r_acc_5_user_directory() {
     for name in ["sam", "sammy", "samuel", "sandra", "zed"] {
         server
             .anonymous()
-            .post(
-                "/api/auth/signup",
-                json!({"username": name, "password": PASSWORD, "first_name": "N"}),
-            )
+            .post("/api/auth/signup", json!({"username": name, "password": PASSWORD, "first_name": "N"}))
             .await
             .expect_status(201);
     }
-    let page = viewer
-        .get("/api/users?q=SAM&limit=2")
-        .await
-        .expect_status(200)
-        .body;
-    let names: Vec<_> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].clone())
-        .collect();
+    let page = viewer.get("/api/users?q=SAM&limit=2").await.expect_status(200).body;
+    let names: Vec<_> = page["items"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect();
     assert_eq!(names, ["sam", "sammy"]);
     assert!(page["next_cursor"].is_string());
     let all = viewer.all_items("/api/users?q=sa&limit=2").await;
-    let names: Vec<_> = all
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let names: Vec<_> = all.iter().map(|u| u["username"].as_str().unwrap()).collect();
     assert_eq!(names, ["sam", "sammy", "samuel", "sandra"]);
     assert_eq!(viewer.all_items("/api/users").await.len(), 6);
 
-    let profile = viewer
-        .get("/api/users/Sandra")
-        .await
-        .expect_status(200)
-        .body;
+    let profile = viewer.get("/api/users/Sandra").await.expect_status(200).body;
     assert_eq!(profile["user"]["username"], "sandra");
     assert_eq!(profile["user"]["first_name"], "N");
     assert_eq!(profile["user"]["online"], false);
-    viewer
-        .get("/api/users/nobody")
-        .await
-        .expect_error(404, "user_not_found");
+    viewer.get("/api/users/nobody").await.expect_error(404, "user_not_found");
     let me = viewer.get("/api/users/me").await.expect_status(200).body;
     assert_eq!(me["user"]["id"], viewer.id.as_str());
 
-    viewer
-        .get("/api/users?limit=0")
-        .await
-        .expect_error(422, "validation_failed");
-    viewer
-        .get("/api/users?limit=101")
-        .await
-        .expect_error(422, "validation_failed");
-    viewer
-        .get("/api/users?limit=lots")
-        .await
-        .expect_error(400, "invalid_query");
-    viewer
-        .get(&format!("/api/users?q={}", "q".repeat(65)))
-        .await
-        .expect_error(422, "validation_failed");
-    viewer
-        .get("/api/users?cursor=not-a-cursor")
-        .await
-        .expect_error(400, "invalid_query");
+    viewer.get("/api/users?limit=0").await.expect_error(422, "validation_failed");
+    viewer.get("/api/users?limit=101").await.expect_error(422, "validation_failed");
+    viewer.get("/api/users?limit=lots").await.expect_error(400, "invalid_query");
+    viewer.get(&format!("/api/users?q={}", "q".repeat(65))).await.expect_error(422, "validation_failed");
+    viewer.get("/api/users?cursor=not-a-cursor").await.expect_error(400, "invalid_query");
 }

@@ -10,47 +10,16 @@ use serde_json::json;
 async fn r_sec_3_malformed_json_is_a_clear_400() {
     let server = Server::start().await;
     let alice = server.user("alice").await;
-    for junk in [
-        "{",
-        "not json",
-        "[1,2",
-        "{\"name\": \"x\", \"join_policy\": }",
-        "\u{0}\u{1}",
-    ] {
-        let request = alice
-            .raw(Method::POST, "/api/rooms")
-            .header("content-type", "application/json")
-            .body(junk);
-        let response = alice
-            .send(request)
-            .await
-            .expect_error(400, "malformed_json");
-        assert!(
-            response.body["error"]
-                .as_object()
-                .unwrap()
-                .contains_key("details")
-        );
+    for junk in ["{", "not json", "[1,2", "{\"name\": \"x\", \"join_policy\": }", "\u{0}\u{1}"] {
+        let request = alice.raw(Method::POST, "/api/rooms").header("content-type", "application/json").body(junk);
+        let response = alice.send(request).await.expect_error(400, "malformed_json");
+        assert!(response.body["error"].as_object().unwrap().contains_key("details"));
     }
-    let request = alice
-        .raw(Method::POST, "/api/rooms")
-        .header("content-type", "application/json");
-    alice
-        .send(request)
-        .await
-        .expect_error(400, "malformed_json");
-    let request = alice
-        .raw(Method::POST, "/api/rooms")
-        .header("content-type", "text/plain")
-        .body("{}");
-    alice
-        .send(request)
-        .await
-        .expect_error(415, "unsupported_media_type");
-    assert!(
-        alice.all_items("/api/rooms/mine").await.is_empty(),
-        "nothing was stored"
-    );
+    let request = alice.raw(Method::POST, "/api/rooms").header("content-type", "application/json");
+    alice.send(request).await.expect_error(400, "malformed_json");
+    let request = alice.raw(Method::POST, "/api/rooms").header("content-type", "text/plain").body("{}");
+    alice.send(request).await.expect_error(415, "unsupported_media_type");
+    assert!(alice.all_items("/api/rooms/mine").await.is_empty(), "nothing was stored");
     server.anonymous().get("/healthz").await.expect_status(200);
 }
 
@@ -61,27 +30,15 @@ async fn r_sec_3_oversized_bodies_are_refused() {
     let alice = server.user("alice").await;
     let room = alice.create_room("big", "open").await;
     let huge = json!({ "body": "x".repeat(70 * 1024) });
-    alice
-        .post(&format!("/api/rooms/{room}/messages"), huge)
-        .await
-        .expect_error(413, "payload_too_large");
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
+    alice.post(&format!("/api/rooms/{room}/messages"), huge).await.expect_error(413, "payload_too_large");
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
     let streamed = reqwest::Body::wrap_stream(tokio_stream::iter(chunks));
     let request = alice
         .raw(Method::POST, &format!("/api/rooms/{room}/messages"))
         .header("content-type", "application/json")
         .body(streamed);
-    alice
-        .send(request)
-        .await
-        .expect_error(413, "payload_too_large");
-    assert!(
-        alice.get(&format!("/api/rooms/{room}/messages")).await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    alice.send(request).await.expect_error(413, "payload_too_large");
+    assert!(alice.get(&format!("/api/rooms/{room}/messages")).await.body["items"].as_array().unwrap().is_empty());
     alice.say(&room, "still works").await;
 }
 
@@ -90,18 +47,10 @@ async fn r_sec_3_oversized_bodies_are_refused() {
 async fn r_sec_3_body_limit_is_configurable() {
     let server = Server::start_with(&[("CONCLAVE_MAX_BODY_BYTES", "200")]).await;
     let anon = server.anonymous();
-    anon.post(
-        "/api/auth/signup",
-        json!({"username": "u".repeat(30), "password": "p".repeat(200)}),
-    )
-    .await
-    .expect_error(413, "payload_too_large");
-    anon.post(
-        "/api/auth/signup",
-        json!({"username": "small", "password": "p".repeat(20)}),
-    )
-    .await
-    .expect_status(201);
+    anon.post("/api/auth/signup", json!({"username": "u".repeat(30), "password": "p".repeat(200)}))
+        .await
+        .expect_error(413, "payload_too_large");
+    anon.post("/api/auth/signup", json!({"username": "small", "password": "p".repeat(20)})).await.expect_status(201);
 }
 
 /// R-OPS-5: unknown routes and methods answer in the error shape too.
@@ -109,23 +58,12 @@ async fn r_sec_3_body_limit_is_configurable() {
 async fn r_ops_5_unknown_routes_and_methods() {
     let server = Server::start().await;
     let anon = server.anonymous();
-    anon.get("/api/nothing-here")
-        .await
-        .expect_error(404, "not_found");
-    anon.get("/definitely/not")
-        .await
-        .expect_error(404, "not_found");
-    anon.send(anon.raw(Method::PUT, "/healthz"))
-        .await
-        .expect_error(405, "method_not_allowed");
-    anon.send(anon.raw(Method::DELETE, "/api/auth/login"))
-        .await
-        .expect_error(405, "method_not_allowed");
+    anon.get("/api/nothing-here").await.expect_error(404, "not_found");
+    anon.get("/definitely/not").await.expect_error(404, "not_found");
+    anon.send(anon.raw(Method::PUT, "/healthz")).await.expect_error(405, "method_not_allowed");
+    anon.send(anon.raw(Method::DELETE, "/api/auth/login")).await.expect_error(405, "method_not_allowed");
     let alice = server.user("alice").await;
-    alice
-        .send(alice.raw(Method::PUT, "/api/rooms/mine"))
-        .await
-        .expect_error(405, "method_not_allowed");
+    alice.send(alice.raw(Method::PUT, "/api/rooms/mine")).await.expect_error(405, "method_not_allowed");
 }
 
 /// R-SEC-3: ids that are not ids, and odd characters, are just "not found".
@@ -133,28 +71,14 @@ async fn r_ops_5_unknown_routes_and_methods() {
 async fn r_sec_3_odd_ids_are_not_found() {
     let server = Server::start().await;
     let alice = server.user("alice").await;
-    for id in [
-        "%27%3B%20DROP%20TABLE%20rooms%3B--",
-        "%E2%98%83",
-        "x".repeat(300).as_str(),
-    ] {
-        alice
-            .get(&format!("/api/rooms/{id}"))
-            .await
-            .expect_error(404, "room_not_found");
+    for id in ["%27%3B%20DROP%20TABLE%20rooms%3B--", "%E2%98%83", "x".repeat(300).as_str()] {
+        alice.get(&format!("/api/rooms/{id}")).await.expect_error(404, "room_not_found");
         alice
             .post(&format!("/api/rooms/{id}/messages"), json!({"body": "hi"}))
             .await
             .expect_error(404, "room_not_found");
     }
-    alice
-        .get("/api/users/%25")
-        .await
-        .expect_error(404, "user_not_found");
-    assert_eq!(
-        alice.all_items("/api/users?q=%25").await.len(),
-        0,
-        "LIKE wildcards are literal"
-    );
+    alice.get("/api/users/%25").await.expect_error(404, "user_not_found");
+    assert_eq!(alice.all_items("/api/users?q=%25").await.len(), 0, "LIKE wildcards are literal");
     assert_eq!(alice.all_items("/api/users?q=_").await.len(), 0);
 }

@@ -9,10 +9,7 @@ fn seqs(items: &[Value]) -> Vec<u64> {
 }
 
 async fn page(user: &User, room: &str, query: &str) -> Value {
-    user.get(&format!("/api/rooms/{room}/messages{query}"))
-        .await
-        .expect_status(200)
-        .body
+    user.get(&format!("/api/rooms/{room}/messages{query}")).await.expect_status(200).body
 }
 
 /// R-MSG-1: a member's message is stored with the server's id, author, time and the room's
@@ -22,9 +19,7 @@ async fn r_msg_1_messages_get_consecutive_sequence_numbers() {
     let server = Server::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let room = alice.create_room("sequence", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     let first = alice
         .post(
             &format!("/api/rooms/{room}/messages"),
@@ -39,35 +34,21 @@ async fn r_msg_1_messages_get_consecutive_sequence_numbers() {
     assert_eq!(first["room_id"], room.as_str());
     assert_eq!(first["author_id"], alice.id.as_str());
     assert_eq!(first["author_username"], "alice");
-    assert_eq!(
-        (first["color"].clone(), first["sticker"].clone()),
-        (json!("violet"), json!("cat"))
-    );
+    assert_eq!((first["color"].clone(), first["sticker"].clone()), (json!("violet"), json!("cat")));
     assert!(first["id"].is_string() && first["created_at"].is_string());
     assert_eq!(
-        (
-            first["edited_at"].clone(),
-            first["deleted"].clone(),
-            first["attachment"].clone()
-        ),
+        (first["edited_at"].clone(), first["deleted"].clone(), first["attachment"].clone()),
         (Value::Null, json!(false), Value::Null)
     );
     for i in 2..=60 {
         let author = if i % 3 == 0 { &bob } else { &alice };
         assert_eq!(author.say(&room, &format!("message {i}")).await["seq"], i);
     }
-    let all = alice
-        .all_items(&format!("/api/rooms/{room}/messages?limit=200"))
-        .await;
+    let all = alice.all_items(&format!("/api/rooms/{room}/messages?limit=200")).await;
     assert_eq!(seqs(&all), (1..=60).rev().collect::<Vec<_>>());
     // A sticker alone is a message; an empty body alone is not.
-    let sticker = alice
-        .post(
-            &format!("/api/rooms/{room}/messages"),
-            json!({"sticker": "rocket"}),
-        )
-        .await
-        .expect_status(201);
+    let sticker =
+        alice.post(&format!("/api/rooms/{room}/messages"), json!({"sticker": "rocket"})).await.expect_status(201);
     assert_eq!(sticker.body["message"]["seq"], 61);
 }
 
@@ -83,40 +64,16 @@ async fn r_msg_1_invalid_messages_store_nothing() {
         (json!({"body": "   \n  "}), "body"),
         (json!({"body": "x".repeat(4001)}), "body"),
         (json!({"body": "hi", "client_id": ""}), "client_id"),
-        (
-            json!({"body": "hi", "client_id": "c".repeat(65)}),
-            "client_id",
-        ),
+        (json!({"body": "hi", "client_id": "c".repeat(65)}), "client_id"),
     ] {
-        let response = alice
-            .post(&path, body)
-            .await
-            .expect_error(422, "validation_failed");
+        let response = alice.post(&path, body).await.expect_error(422, "validation_failed");
         assert!(response.body["error"]["details"][field].is_string());
     }
-    alice
-        .post(&path, json!({"body": "hi", "color": "ultraviolet"}))
-        .await
-        .expect_error(400, "malformed_json");
-    alice
-        .post(&path, json!({"body": "hi", "sticker": "dragon"}))
-        .await
-        .expect_error(400, "malformed_json");
-    alice
-        .post(&path, json!({"body": 42}))
-        .await
-        .expect_error(400, "malformed_json");
-    assert!(
-        page(&alice, &room, "").await["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        alice.say(&room, &"x".repeat(4000)).await["seq"],
-        1,
-        "4000 chars is fine, and no number was used up"
-    );
+    alice.post(&path, json!({"body": "hi", "color": "ultraviolet"})).await.expect_error(400, "malformed_json");
+    alice.post(&path, json!({"body": "hi", "sticker": "dragon"})).await.expect_error(400, "malformed_json");
+    alice.post(&path, json!({"body": 42})).await.expect_error(400, "malformed_json");
+    assert!(page(&alice, &room, "").await["items"].as_array().unwrap().is_empty());
+    assert_eq!(alice.say(&room, &"x".repeat(4000)).await["seq"], 1, "4000 chars is fine, and no number was used up");
 }
 
 /// R-MSG-1: the same client id twice stores one message and answers it twice.
@@ -126,30 +83,12 @@ async fn r_msg_1_client_ids_are_idempotent() {
     let alice = server.user("alice").await;
     let room = alice.create_room("idempotent", "open").await;
     let path = format!("/api/rooms/{room}/messages");
-    let first = alice
-        .post(&path, json!({"body": "once", "client_id": "abc-1"}))
-        .await
-        .expect_status(201)
-        .body;
-    let second = alice
-        .post(&path, json!({"body": "once", "client_id": "abc-1"}))
-        .await
-        .expect_status(201)
-        .body;
+    let first = alice.post(&path, json!({"body": "once", "client_id": "abc-1"})).await.expect_status(201).body;
+    let second = alice.post(&path, json!({"body": "once", "client_id": "abc-1"})).await.expect_status(201).body;
     assert_eq!(first, second);
+    assert_eq!(page(&alice, &room, "").await["items"].as_array().unwrap().len(), 1);
     assert_eq!(
-        page(&alice, &room, "").await["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        alice
-            .post(&path, json!({"body": "twice", "client_id": "abc-2"}))
-            .await
-            .expect_status(201)
-            .body["message"]["seq"],
+        alice.post(&path, json!({"body": "twice", "client_id": "abc-2"})).await.expect_status(201).body["message"]["seq"],
         2
     );
 }
@@ -159,28 +98,13 @@ async fn r_msg_1_client_ids_are_idempotent() {
 async fn r_msg_2_refused_sends() {
     let server = Server::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
-    bob.post("/api/rooms/no-such-room/messages", json!({"body": "hi"}))
-        .await
-        .expect_error(404, "room_not_found");
+    bob.post("/api/rooms/no-such-room/messages", json!({"body": "hi"})).await.expect_error(404, "room_not_found");
     let room = alice.create_room("members only", "open").await;
-    bob.post(
-        &format!("/api/rooms/{room}/messages"),
-        json!({"body": "hi"}),
-    )
-    .await
-    .expect_error(403, "not_a_member");
-    bob.get(&format!("/api/rooms/{room}/messages"))
-        .await
-        .expect_error(403, "not_a_member");
+    bob.post(&format!("/api/rooms/{room}/messages"), json!({"body": "hi"})).await.expect_error(403, "not_a_member");
+    bob.get(&format!("/api/rooms/{room}/messages")).await.expect_error(403, "not_a_member");
+    alice.delete(&format!("/api/rooms/{room}")).await.expect_status(204);
     alice
-        .delete(&format!("/api/rooms/{room}"))
-        .await
-        .expect_status(204);
-    alice
-        .post(
-            &format!("/api/rooms/{room}/messages"),
-            json!({"body": "hi"}),
-        )
+        .post(&format!("/api/rooms/{room}/messages"), json!({"body": "hi"}))
         .await
         .expect_error(409, "room_terminated");
 }
@@ -195,81 +119,32 @@ async fn r_msg_3_history_pages() {
         alice.say(&room, &format!("m{i}")).await;
     }
     // Joining shows the latest page: the default 50.
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     let latest = page(&bob, &room, "").await;
     let items = latest["items"].as_array().unwrap();
     assert_eq!(seqs(items), (11..=60).rev().collect::<Vec<_>>());
     // Scrolling up with the cursor.
-    let older = page(
-        &bob,
-        &room,
-        &format!("?cursor={}", latest["next_cursor"].as_str().unwrap()),
-    )
-    .await;
-    assert_eq!(
-        seqs(older["items"].as_array().unwrap()),
-        (1..=10).rev().collect::<Vec<_>>()
-    );
+    let older = page(&bob, &room, &format!("?cursor={}", latest["next_cursor"].as_str().unwrap())).await;
+    assert_eq!(seqs(older["items"].as_array().unwrap()), (1..=10).rev().collect::<Vec<_>>());
     assert!(older["next_cursor"].is_null());
 
-    assert_eq!(
-        seqs(
-            page(&bob, &room, "?before=20&limit=5").await["items"]
-                .as_array()
-                .unwrap()
-        ),
-        [19, 18, 17, 16, 15]
-    );
+    assert_eq!(seqs(page(&bob, &room, "?before=20&limit=5").await["items"].as_array().unwrap()), [19, 18, 17, 16, 15]);
     let after = page(&bob, &room, "?after=50&limit=4").await;
     assert_eq!(seqs(after["items"].as_array().unwrap()), [54, 53, 52, 51]);
-    let rest = page(
-        &bob,
-        &room,
-        &format!("?cursor={}&limit=4", after["next_cursor"].as_str().unwrap()),
-    )
-    .await;
+    let rest = page(&bob, &room, &format!("?cursor={}&limit=4", after["next_cursor"].as_str().unwrap())).await;
     assert_eq!(seqs(rest["items"].as_array().unwrap()), [58, 57, 56, 55]);
-    let all_after = bob
-        .all_items(&format!("/api/rooms/{room}/messages?after=50&limit=3"))
-        .await;
+    let all_after = bob.all_items(&format!("/api/rooms/{room}/messages?after=50&limit=3")).await;
     let mut got = seqs(&all_after);
     got.sort_unstable();
-    assert_eq!(
-        got,
-        (51..=60).collect::<Vec<_>>(),
-        "forward paging reaches the newest, nothing twice"
-    );
-    assert!(
-        page(&bob, &room, "?after=60").await["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        page(&bob, &room, "?limit=200").await["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        60
-    );
+    assert_eq!(got, (51..=60).collect::<Vec<_>>(), "forward paging reaches the newest, nothing twice");
+    assert!(page(&bob, &room, "?after=60").await["items"].as_array().unwrap().is_empty());
+    assert_eq!(page(&bob, &room, "?limit=200").await["items"].as_array().unwrap().len(), 60);
 
-    bob.get(&format!("/api/rooms/{room}/messages?limit=201"))
-        .await
-        .expect_error(422, "validation_failed");
-    bob.get(&format!("/api/rooms/{room}/messages?limit=0"))
-        .await
-        .expect_error(422, "validation_failed");
-    bob.get(&format!("/api/rooms/{room}/messages?before=-1"))
-        .await
-        .expect_error(400, "invalid_query");
-    bob.get(&format!("/api/rooms/{room}/messages?before=5&after=2"))
-        .await
-        .expect_error(400, "invalid_query");
-    bob.get(&format!("/api/rooms/{room}/messages?cursor=garbage"))
-        .await
-        .expect_error(400, "invalid_query");
+    bob.get(&format!("/api/rooms/{room}/messages?limit=201")).await.expect_error(422, "validation_failed");
+    bob.get(&format!("/api/rooms/{room}/messages?limit=0")).await.expect_error(422, "validation_failed");
+    bob.get(&format!("/api/rooms/{room}/messages?before=-1")).await.expect_error(400, "invalid_query");
+    bob.get(&format!("/api/rooms/{room}/messages?before=5&after=2")).await.expect_error(400, "invalid_query");
+    bob.get(&format!("/api/rooms/{room}/messages?cursor=garbage")).await.expect_error(400, "invalid_query");
 }
 
 /// Unread counts in "my rooms" follow what was read.
@@ -278,34 +153,18 @@ async fn unread_counts_in_my_rooms() {
     let server = Server::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let room = alice.create_room("unread", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     for i in 0..3 {
         alice.say(&room, &format!("news {i}")).await;
     }
     let mine = bob.get("/api/rooms/mine").await.expect_status(200).body;
     assert_eq!(mine["items"][0]["unread_count"], 3);
-    assert_eq!(
-        alice.get("/api/rooms/mine").await.body["items"][0]["unread_count"],
-        0,
-        "own messages are read"
-    );
-    bob.post(&format!("/api/rooms/{room}/read"), json!({"seq": 2}))
-        .await
-        .expect_status(204);
-    assert_eq!(
-        bob.get("/api/rooms/mine").await.body["items"][0]["unread_count"],
-        1
-    );
-    bob.post(&format!("/api/rooms/{room}/read"), json!({"seq": "all"}))
-        .await
-        .expect_error(400, "malformed_json");
+    assert_eq!(alice.get("/api/rooms/mine").await.body["items"][0]["unread_count"], 0, "own messages are read");
+    bob.post(&format!("/api/rooms/{room}/read"), json!({"seq": 2})).await.expect_status(204);
+    assert_eq!(bob.get("/api/rooms/mine").await.body["items"][0]["unread_count"], 1);
+    bob.post(&format!("/api/rooms/{room}/read"), json!({"seq": "all"})).await.expect_error(400, "malformed_json");
     let carol = server.user("carol").await;
-    carol
-        .post(&format!("/api/rooms/{room}/read"), json!({"seq": 1}))
-        .await
-        .expect_error(403, "not_a_member");
+    carol.post(&format!("/api/rooms/{room}/read"), json!({"seq": 1})).await.expect_error(403, "not_a_member");
 }
 
 /// R-MSG-4: one conversation per pair, two members, no roles, never listed; leaving hides it
@@ -313,30 +172,14 @@ async fn unread_counts_in_my_rooms() {
 #[tokio::test]
 async fn r_msg_4_direct_messages() {
     let server = Server::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
-    let dm = alice
-        .post("/api/dms", json!({"username": "Bob"}))
-        .await
-        .expect_status(200)
-        .body["room"]
-        .clone();
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
+    let dm = alice.post("/api/dms", json!({"username": "Bob"})).await.expect_status(200).body["room"].clone();
     assert_eq!(dm["kind"], "direct");
     assert_eq!(dm["member_count"], 2);
     assert!(dm["owner_id"].is_null());
     let id = dm["id"].as_str().unwrap();
-    let again = bob
-        .post("/api/dms", json!({"user_id": alice.id}))
-        .await
-        .expect_status(200)
-        .body;
-    assert_eq!(
-        again["room"]["id"], id,
-        "the same pair gets the same conversation"
-    );
+    let again = bob.post("/api/dms", json!({"user_id": alice.id})).await.expect_status(200).body;
+    assert_eq!(again["room"]["id"], id, "the same pair gets the same conversation");
 
     alice.say(id, "psst").await;
     assert_eq!(bob.notification_kinds().await, ["direct_message"]);
@@ -346,143 +189,63 @@ async fn r_msg_4_direct_messages() {
     assert_eq!(mine["items"][0]["role"], Value::Null);
     assert_eq!(mine["items"][0]["peer"]["username"], "alice");
     let members = bob.get(&format!("/api/rooms/{id}/members")).await.body;
-    assert!(
-        members["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|m| m["role"].is_null())
-    );
+    assert!(members["items"].as_array().unwrap().iter().all(|m| m["role"].is_null()));
 
     // Outsiders see nothing; nobody moderates or joins.
-    carol
-        .get(&format!("/api/rooms/{id}"))
-        .await
-        .expect_error(404, "room_not_found");
-    carol
-        .get(&format!("/api/rooms/{id}/messages"))
-        .await
-        .expect_error(403, "not_a_member");
-    carol
-        .post_empty(&format!("/api/rooms/{id}/join"))
-        .await
-        .expect_error(403, "direct_room");
+    carol.get(&format!("/api/rooms/{id}")).await.expect_error(404, "room_not_found");
+    carol.get(&format!("/api/rooms/{id}/messages")).await.expect_error(403, "not_a_member");
+    carol.post_empty(&format!("/api/rooms/{id}/join")).await.expect_error(403, "direct_room");
     alice
-        .post(
-            &format!("/api/rooms/{id}/invites"),
-            json!({"username": "carol"}),
-        )
+        .post(&format!("/api/rooms/{id}/invites"), json!({"username": "carol"}))
         .await
         .expect_error(403, "direct_room");
-    alice
-        .post_empty(&format!("/api/rooms/{id}/members/{}/kick", bob.id))
-        .await
-        .expect_error(403, "direct_room");
-    alice
-        .post(&format!("/api/rooms/{id}/bans"), json!({"user_id": bob.id}))
-        .await
-        .expect_error(403, "direct_room");
-    alice
-        .delete(&format!("/api/rooms/{id}"))
-        .await
-        .expect_error(403, "direct_room");
+    alice.post_empty(&format!("/api/rooms/{id}/members/{}/kick", bob.id)).await.expect_error(403, "direct_room");
+    alice.post(&format!("/api/rooms/{id}/bans"), json!({"user_id": bob.id})).await.expect_error(403, "direct_room");
+    alice.delete(&format!("/api/rooms/{id}")).await.expect_error(403, "direct_room");
     assert!(carol.all_items("/api/rooms?q=alice").await.is_empty());
 
     // Leaving hides it until the next message.
-    alice
-        .post_empty(&format!("/api/rooms/{id}/leave"))
-        .await
-        .expect_status(204);
+    alice.post_empty(&format!("/api/rooms/{id}/leave")).await.expect_status(204);
     assert!(alice.all_items("/api/rooms/mine").await.is_empty());
     bob.say(id, "come back").await;
     let back = alice.all_items("/api/rooms/mine").await;
     assert_eq!(back[0]["room"]["id"], id);
-    assert_eq!(
-        back[0]["unread_count"], 2,
-        "\"hi!\" and \"come back\" are unread"
-    );
+    assert_eq!(back[0]["unread_count"], 2, "\"hi!\" and \"come back\" are unread");
 
-    alice
-        .post("/api/dms", json!({"username": "alice"}))
-        .await
-        .expect_error(422, "invalid_target");
-    alice
-        .post("/api/dms", json!({"username": "ghost"}))
-        .await
-        .expect_error(404, "user_not_found");
-    alice
-        .post("/api/dms", json!({}))
-        .await
-        .expect_error(422, "validation_failed");
+    alice.post("/api/dms", json!({"username": "alice"})).await.expect_error(422, "invalid_target");
+    alice.post("/api/dms", json!({"username": "ghost"})).await.expect_error(404, "user_not_found");
+    alice.post("/api/dms", json!({})).await.expect_error(422, "validation_failed");
 }
 
 /// R-MSG-7: authors edit and delete their own messages; admins delete any; others cannot.
 #[tokio::test]
 async fn r_msg_7_edit_and_delete() {
     let server = Server::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
     let room = alice.create_room("edits", "open").await;
     for user in [&bob, &carol] {
-        user.post_empty(&format!("/api/rooms/{room}/join"))
-            .await
-            .expect_status(200);
+        user.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     }
     let message = bob.say(&room, "teh typo").await;
     let id = message["id"].as_str().unwrap();
     let path = format!("/api/rooms/{room}/messages/{id}");
-    let edited = bob
-        .patch(&path, json!({"body": "the typo"}))
-        .await
-        .expect_status(200)
-        .body["message"]
-        .clone();
-    assert_eq!(
-        (edited["body"].clone(), edited["seq"].clone()),
-        (json!("the typo"), message["seq"].clone())
-    );
+    let edited = bob.patch(&path, json!({"body": "the typo"})).await.expect_status(200).body["message"].clone();
+    assert_eq!((edited["body"].clone(), edited["seq"].clone()), (json!("the typo"), message["seq"].clone()));
     assert!(edited["edited_at"].is_string());
-    carol
-        .patch(&path, json!({"body": "hijack"}))
-        .await
-        .expect_error(403, "forbidden");
-    alice
-        .patch(&path, json!({"body": "admins cannot edit"}))
-        .await
-        .expect_error(403, "forbidden");
-    bob.patch(&path, json!({"body": ""}))
-        .await
-        .expect_error(422, "validation_failed");
+    carol.patch(&path, json!({"body": "hijack"})).await.expect_error(403, "forbidden");
+    alice.patch(&path, json!({"body": "admins cannot edit"})).await.expect_error(403, "forbidden");
+    bob.patch(&path, json!({"body": ""})).await.expect_error(422, "validation_failed");
     carol.delete(&path).await.expect_error(403, "forbidden");
-    bob.patch(
-        &format!("/api/rooms/{room}/messages/missing"),
-        json!({"body": "x"}),
-    )
-    .await
-    .expect_error(404, "message_not_found");
+    bob.patch(&format!("/api/rooms/{room}/messages/missing"), json!({"body": "x"}))
+        .await
+        .expect_error(404, "message_not_found");
 
     bob.delete(&path).await.expect_status(204);
     let latest = bob.get(&format!("/api/rooms/{room}/messages")).await.body["items"][0].clone();
-    assert_eq!(
-        (latest["deleted"].clone(), latest["body"].clone()),
-        (json!(true), json!(""))
-    );
-    bob.patch(&path, json!({"body": "undo"}))
-        .await
-        .expect_error(409, "message_deleted");
+    assert_eq!((latest["deleted"].clone(), latest["body"].clone()), (json!(true), json!("")));
+    bob.patch(&path, json!({"body": "undo"})).await.expect_error(409, "message_deleted");
 
     let carols = carol.say(&room, "rude words").await;
-    alice
-        .delete(&format!(
-            "/api/rooms/{room}/messages/{}",
-            carols["id"].as_str().unwrap()
-        ))
-        .await
-        .expect_status(204);
-    bob.delete(&format!("/api/rooms/{room}/messages/missing"))
-        .await
-        .expect_error(404, "message_not_found");
+    alice.delete(&format!("/api/rooms/{room}/messages/{}", carols["id"].as_str().unwrap())).await.expect_status(204);
+    bob.delete(&format!("/api/rooms/{room}/messages/missing")).await.expect_error(404, "message_not_found");
 }

@@ -9,15 +9,9 @@ use serde_json::Value;
 async fn r_ops_4_health_and_readiness() {
     let server = Server::start().await;
     let anon = server.anonymous();
-    assert_eq!(
-        anon.get("/healthz").await.expect_status(200).body["status"],
-        "ok"
-    );
+    assert_eq!(anon.get("/healthz").await.expect_status(200).body["status"], "ok");
     let ready = anon.get("/readyz").await.expect_status(200).body;
-    assert_eq!(
-        (ready["status"].as_str(), ready["store"].as_str()),
-        (Some("ready"), Some("ok"))
-    );
+    assert_eq!((ready["status"].as_str(), ready["store"].as_str()), (Some("ready"), Some("ok")));
 }
 
 /// The served OpenAPI document is the one checked in under api-spec/, and the viewer is there.
@@ -28,10 +22,7 @@ async fn openapi_document_is_served_and_checked_in() {
     let served = anon.get("/api/openapi.json").await.expect_status(200).body;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../api-spec/openapi.json");
     let checked_in: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(
-        served, checked_in,
-        "run `cargo run -p conclave-server -- openapi > api-spec/openapi.json`"
-    );
+    assert_eq!(served, checked_in, "run `cargo run -p conclave-server -- openapi > api-spec/openapi.json`");
     assert!(served["paths"]["/api/rooms/{room_id}/messages"]["post"].is_object());
     let viewer = anon.get("/api/docs/").await.expect_status(200);
     assert!(viewer.body.as_str().unwrap().contains("swagger-ui"));
@@ -51,11 +42,7 @@ async fn r_ops_4_restart_keeps_everything() {
 
     let server = Server::start_in(data, &[]).await;
     let client = server.anonymous().with_token(&token);
-    let messages = client
-        .get(&format!("/api/rooms/{room}/messages"))
-        .await
-        .expect_status(200)
-        .body;
+    let messages = client.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
     assert_eq!(messages["items"][0]["body"], "remember me");
     server.login("alice").await;
 }
@@ -72,21 +59,9 @@ async fn r_ops_4_generated_jwt_secret_survives_restarts() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&secret_file)
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let data = server.stop().await;
     let server = Server::start_in(data, &[("CONCLAVE_JWT_SECRET", "")]).await;
-    server
-        .anonymous()
-        .with_token(&token)
-        .get("/api/users/me")
-        .await
-        .expect_status(200);
+    server.anonymous().with_token(&token).get("/api/users/me").await.expect_status(200);
 }

@@ -8,29 +8,16 @@ async fn members(user: &User, room: &str) -> Vec<(String, Value)> {
     user.all_items(&format!("/api/rooms/{room}/members"))
         .await
         .iter()
-        .map(|m| {
-            (
-                m["user"]["username"].as_str().unwrap().to_owned(),
-                m["role"].clone(),
-            )
-        })
+        .map(|m| (m["user"]["username"].as_str().unwrap().to_owned(), m["role"].clone()))
         .collect()
 }
 
 async fn room_ids(user: &User, path: &str) -> Vec<String> {
-    user.all_items(path)
-        .await
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect()
+    user.all_items(path).await.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
 }
 
 async fn my_room_ids(user: &User) -> Vec<String> {
-    user.all_items("/api/rooms/mine")
-        .await
-        .iter()
-        .map(|r| r["room"]["id"].as_str().unwrap().to_owned())
-        .collect()
+    user.all_items("/api/rooms/mine").await.iter().map(|r| r["room"]["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// R-ROOM-1: create rooms of every policy; bad settings get a 422 per field.
@@ -39,10 +26,7 @@ async fn r_room_1_create_rooms() {
     let server = Server::start().await;
     let owner = server.user("owner").await;
     let created = owner
-        .post(
-            "/api/rooms",
-            json!({"name": " Book club ", "topic": "novels", "join_policy": "request"}),
-        )
+        .post("/api/rooms", json!({"name": " Book club ", "topic": "novels", "join_policy": "request"}))
         .await
         .expect_status(201)
         .body;
@@ -55,54 +39,25 @@ async fn r_room_1_create_rooms() {
     assert_eq!(room["member_count"], 1);
     assert!(room["terminated_at"].is_null());
     let id = room["id"].as_str().unwrap();
-    assert_eq!(
-        members(&owner, id).await,
-        [("owner".to_owned(), json!("owner"))]
-    );
+    assert_eq!(members(&owner, id).await, [("owner".to_owned(), json!("owner"))]);
     let mine = owner.get("/api/rooms/mine").await.expect_status(200).body;
     assert_eq!(mine["items"][0]["role"], "owner");
     assert_eq!(mine["items"][0]["unread_count"], 0);
 
     let bad = [
         (json!({"name": "", "join_policy": "open"}), "name"),
-        (
-            json!({"name": "n".repeat(65), "join_policy": "open"}),
-            "name",
-        ),
-        (
-            json!({"name": "ok", "topic": "t".repeat(257), "join_policy": "open"}),
-            "topic",
-        ),
+        (json!({"name": "n".repeat(65), "join_policy": "open"}), "name"),
+        (json!({"name": "ok", "topic": "t".repeat(257), "join_policy": "open"}), "topic"),
         (json!({"name": "ok", "join_policy": "password"}), "password"),
-        (
-            json!({"name": "ok", "join_policy": "password", "password": "abc"}),
-            "password",
-        ),
-        (
-            json!({"name": "ok", "join_policy": "open", "password": "secret"}),
-            "password",
-        ),
+        (json!({"name": "ok", "join_policy": "password", "password": "abc"}), "password"),
+        (json!({"name": "ok", "join_policy": "open", "password": "secret"}), "password"),
     ];
     for (body, field) in bad {
-        let response = owner
-            .post("/api/rooms", body.clone())
-            .await
-            .expect_error(422, "validation_failed");
-        assert!(
-            response.body["error"]["details"][field].is_string(),
-            "{body} → {}",
-            response.body
-        );
+        let response = owner.post("/api/rooms", body.clone()).await.expect_error(422, "validation_failed");
+        assert!(response.body["error"]["details"][field].is_string(), "{body} → {}", response.body);
     }
-    owner
-        .post("/api/rooms", json!({"name": "ok", "join_policy": "secret"}))
-        .await
-        .expect_error(400, "malformed_json");
-    assert_eq!(
-        my_room_ids(&owner).await.len(),
-        1,
-        "nothing was stored for the bad ones"
-    );
+    owner.post("/api/rooms", json!({"name": "ok", "join_policy": "secret"})).await.expect_error(400, "malformed_json");
+    assert_eq!(my_room_ids(&owner).await.len(), 1, "nothing was stored for the bad ones");
 }
 
 /// R-ROOM-1: the four join policies, end to end.
@@ -112,67 +67,33 @@ async fn r_room_1_join_policies() {
     let (owner, bob) = (server.user("owner").await, server.user("bob").await);
 
     let open = owner.create_room("open room", "open").await;
-    let joined = bob
-        .post_empty(&format!("/api/rooms/{open}/join"))
-        .await
-        .expect_status(200)
-        .body;
+    let joined = bob.post_empty(&format!("/api/rooms/{open}/join")).await.expect_status(200).body;
     assert_eq!(joined["membership"]["role"], "member");
     assert_eq!(joined["membership"]["user_id"], bob.id.as_str());
-    bob.post_empty(&format!("/api/rooms/{open}/join"))
-        .await
-        .expect_error(409, "already_member");
+    bob.post_empty(&format!("/api/rooms/{open}/join")).await.expect_error(409, "already_member");
 
     let locked = owner
-        .post(
-            "/api/rooms",
-            json!({"name": "locked", "join_policy": "password", "password": "open sesame"}),
-        )
+        .post("/api/rooms", json!({"name": "locked", "join_policy": "password", "password": "open sesame"}))
         .await
         .expect_status(201)
         .body["room"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    bob.post_empty(&format!("/api/rooms/{locked}/join"))
+    bob.post_empty(&format!("/api/rooms/{locked}/join")).await.expect_error(403, "wrong_room_password");
+    bob.post(&format!("/api/rooms/{locked}/join"), json!({"password": "wrong"}))
         .await
         .expect_error(403, "wrong_room_password");
-    bob.post(
-        &format!("/api/rooms/{locked}/join"),
-        json!({"password": "wrong"}),
-    )
-    .await
-    .expect_error(403, "wrong_room_password");
-    bob.post(
-        &format!("/api/rooms/{locked}/join"),
-        json!({"password": "open sesame"}),
-    )
-    .await
-    .expect_status(200);
+    bob.post(&format!("/api/rooms/{locked}/join"), json!({"password": "open sesame"})).await.expect_status(200);
 
     let ask = owner.create_room("ask first", "request").await;
-    let pending = bob
-        .post_empty(&format!("/api/rooms/{ask}/join"))
-        .await
-        .expect_status(202)
-        .body;
+    let pending = bob.post_empty(&format!("/api/rooms/{ask}/join")).await.expect_status(202).body;
     assert_eq!(pending["join_request"]["user"]["username"], "bob");
-    bob.post_empty(&format!("/api/rooms/{ask}/join"))
-        .await
-        .expect_error(409, "request_pending");
-    let requests = owner
-        .get(&format!("/api/rooms/{ask}/requests"))
-        .await
-        .expect_status(200)
-        .body;
+    bob.post_empty(&format!("/api/rooms/{ask}/join")).await.expect_error(409, "request_pending");
+    let requests = owner.get(&format!("/api/rooms/{ask}/requests")).await.expect_status(200).body;
     assert_eq!(requests["items"][0]["user"]["id"], bob.id.as_str());
-    bob.get(&format!("/api/rooms/{ask}/requests"))
-        .await
-        .expect_error(403, "not_a_member");
-    owner
-        .post_empty(&format!("/api/rooms/{ask}/requests/{}/accept", bob.id))
-        .await
-        .expect_status(200);
+    bob.get(&format!("/api/rooms/{ask}/requests")).await.expect_error(403, "not_a_member");
+    owner.post_empty(&format!("/api/rooms/{ask}/requests/{}/accept", bob.id)).await.expect_status(200);
     assert!(my_room_ids(&bob).await.contains(&ask));
     owner
         .post_empty(&format!("/api/rooms/{ask}/requests/{}/accept", bob.id))
@@ -180,29 +101,13 @@ async fn r_room_1_join_policies() {
         .expect_error(404, "request_not_found");
 
     let private = owner.create_room("private", "invite").await;
-    bob.post_empty(&format!("/api/rooms/{private}/join"))
-        .await
-        .expect_error(403, "not_invited");
-    bob.get(&format!("/api/rooms/{private}"))
-        .await
-        .expect_error(404, "room_not_found");
-    owner
-        .post(
-            &format!("/api/rooms/{private}/invites"),
-            json!({"username": "BOB"}),
-        )
-        .await
-        .expect_status(201);
-    bob.get(&format!("/api/rooms/{private}"))
-        .await
-        .expect_status(200);
-    bob.post_empty(&format!("/api/rooms/{private}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{private}/join")).await.expect_error(403, "not_invited");
+    bob.get(&format!("/api/rooms/{private}")).await.expect_error(404, "room_not_found");
+    owner.post(&format!("/api/rooms/{private}/invites"), json!({"username": "BOB"})).await.expect_status(201);
+    bob.get(&format!("/api/rooms/{private}")).await.expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{private}/join")).await.expect_status(200);
 
-    bob.post_empty("/api/rooms/no-such-room/join")
-        .await
-        .expect_error(404, "room_not_found");
+    bob.post_empty("/api/rooms/no-such-room/join").await.expect_error(404, "room_not_found");
 }
 
 /// R-ROOM-1/R-NOTE-1: declining a request notifies the requester, who may ask again.
@@ -211,23 +116,16 @@ async fn r_room_1_declined_requests() {
     let server = Server::start().await;
     let (owner, bob) = (server.user("owner").await, server.user("bob").await);
     let ask = owner.create_room("ask", "request").await;
-    bob.post_empty(&format!("/api/rooms/{ask}/join"))
-        .await
-        .expect_status(202);
+    bob.post_empty(&format!("/api/rooms/{ask}/join")).await.expect_status(202);
     assert_eq!(owner.notification_kinds().await, ["join_request"]);
-    owner
-        .post_empty(&format!("/api/rooms/{ask}/requests/{}/decline", bob.id))
-        .await
-        .expect_status(204);
+    owner.post_empty(&format!("/api/rooms/{ask}/requests/{}/decline", bob.id)).await.expect_status(204);
     owner
         .post_empty(&format!("/api/rooms/{ask}/requests/{}/decline", bob.id))
         .await
         .expect_error(404, "request_not_found");
     assert_eq!(bob.notification_kinds().await, ["request_declined"]);
     assert!(!my_room_ids(&bob).await.contains(&ask));
-    bob.post_empty(&format!("/api/rooms/{ask}/join"))
-        .await
-        .expect_status(202);
+    bob.post_empty(&format!("/api/rooms/{ask}/join")).await.expect_status(202);
 }
 
 /// R-ROOM-2: who may do what: members, admins and the owner.
@@ -242,15 +140,10 @@ async fn r_room_2_roles() {
     );
     let room = owner.create_room("roles", "open").await;
     for user in [&admin, &member, &other] {
-        user.post_empty(&format!("/api/rooms/{room}/join"))
-            .await
-            .expect_status(200);
+        user.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     }
     let promoted = owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", admin.id),
-            json!({"role": "admin"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", admin.id), json!({"role": "admin"}))
         .await
         .expect_status(200)
         .body;
@@ -258,137 +151,62 @@ async fn r_room_2_roles() {
     assert_eq!(admin.notification_kinds().await, ["promoted"]);
 
     // Members cannot moderate.
-    member
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "x"}),
-        )
-        .await
-        .expect_error(403, "forbidden");
-    member
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", other.id))
-        .await
-        .expect_error(403, "forbidden");
-    member
-        .post(
-            &format!("/api/rooms/{room}/bans"),
-            json!({"user_id": other.id}),
-        )
-        .await
-        .expect_error(403, "forbidden");
+    member.post(&format!("/api/rooms/{room}/invites"), json!({"username": "x"})).await.expect_error(403, "forbidden");
+    member.post_empty(&format!("/api/rooms/{room}/members/{}/kick", other.id)).await.expect_error(403, "forbidden");
+    member.post(&format!("/api/rooms/{room}/bans"), json!({"user_id": other.id})).await.expect_error(403, "forbidden");
     // Admins cannot touch the owner's settings, roles, or the owner; the owner can.
+    admin.patch(&format!("/api/rooms/{room}"), json!({"name": "mine now"})).await.expect_error(403, "forbidden");
+    admin.delete(&format!("/api/rooms/{room}")).await.expect_error(403, "forbidden");
     admin
-        .patch(&format!("/api/rooms/{room}"), json!({"name": "mine now"}))
+        .put(&format!("/api/rooms/{room}/members/{}/role", member.id), json!({"role": "admin"}))
         .await
         .expect_error(403, "forbidden");
-    admin
-        .delete(&format!("/api/rooms/{room}"))
-        .await
-        .expect_error(403, "forbidden");
-    admin
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", member.id),
-            json!({"role": "admin"}),
-        )
-        .await
-        .expect_error(403, "forbidden");
-    admin
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", owner.id))
-        .await
-        .expect_error(403, "forbidden");
-    admin
-        .post(
-            &format!("/api/rooms/{room}/bans"),
-            json!({"user_id": owner.id}),
-        )
-        .await
-        .expect_error(403, "forbidden");
+    admin.post_empty(&format!("/api/rooms/{room}/members/{}/kick", owner.id)).await.expect_error(403, "forbidden");
+    admin.post(&format!("/api/rooms/{room}/bans"), json!({"user_id": owner.id})).await.expect_error(403, "forbidden");
     // An admin cannot kick another admin unless they are the owner.
     owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", member.id),
-            json!({"role": "admin"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", member.id), json!({"role": "admin"}))
         .await
         .expect_status(200);
-    admin
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", member.id))
-        .await
-        .expect_error(403, "forbidden");
+    admin.post_empty(&format!("/api/rooms/{room}/members/{}/kick", member.id)).await.expect_error(403, "forbidden");
     owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", member.id),
-            json!({"role": "member"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", member.id), json!({"role": "member"}))
         .await
         .expect_status(200);
     assert_eq!(member.notification_kinds().await, ["demoted", "promoted"]);
     // Admins do kick members.
-    admin
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", other.id))
-        .await
-        .expect_status(204);
+    admin.post_empty(&format!("/api/rooms/{room}/members/{}/kick", other.id)).await.expect_status(204);
     // Bad targets.
     owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", owner.id),
-            json!({"role": "member"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", owner.id), json!({"role": "member"}))
         .await
         .expect_error(422, "invalid_target");
     owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", other.id),
-            json!({"role": "admin"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", other.id), json!({"role": "admin"}))
         .await
         .expect_error(422, "invalid_target");
     owner
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", member.id),
-            json!({"role": "owner"}),
-        )
+        .put(&format!("/api/rooms/{room}/members/{}/role", member.id), json!({"role": "owner"}))
         .await
         .expect_error(400, "malformed_json");
-    admin
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", admin.id))
-        .await
-        .expect_error(422, "invalid_target");
-    other
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", member.id))
-        .await
-        .expect_error(403, "not_a_member");
+    admin.post_empty(&format!("/api/rooms/{room}/members/{}/kick", admin.id)).await.expect_error(422, "invalid_target");
+    other.post_empty(&format!("/api/rooms/{room}/members/{}/kick", member.id)).await.expect_error(403, "not_a_member");
 
     // The owner changes settings.
     let changed = owner
-        .patch(&format!("/api/rooms/{room}"), json!({"name": "Renamed", "topic": "", "join_policy": "password", "password": "letmein"}))
+        .patch(
+            &format!("/api/rooms/{room}"),
+            json!({"name": "Renamed", "topic": "", "join_policy": "password", "password": "letmein"}),
+        )
         .await
         .expect_status(200)
         .body;
-    assert_eq!(
-        (
-            changed["room"]["name"].clone(),
-            changed["room"]["topic"].clone()
-        ),
-        (json!("Renamed"), Value::Null)
-    );
+    assert_eq!((changed["room"]["name"].clone(), changed["room"]["topic"].clone()), (json!("Renamed"), Value::Null));
     assert_eq!(changed["room"]["join_policy"], "password");
-    other
-        .post(
-            &format!("/api/rooms/{room}/join"),
-            json!({"password": "letmein"}),
-        )
-        .await
-        .expect_status(200);
+    other.post(&format!("/api/rooms/{room}/join"), json!({"password": "letmein"})).await.expect_status(200);
+    owner.patch(&format!("/api/rooms/{room}"), json!({"name": ""})).await.expect_error(422, "validation_failed");
     owner
-        .patch(&format!("/api/rooms/{room}"), json!({"name": ""}))
-        .await
-        .expect_error(422, "validation_failed");
-    owner
-        .patch(
-            &format!("/api/rooms/{room}"),
-            json!({"join_policy": "open", "password": "x1234"}),
-        )
+        .patch(&format!("/api/rooms/{room}"), json!({"join_policy": "open", "password": "x1234"}))
         .await
         .expect_error(422, "validation_failed");
 }
@@ -397,52 +215,27 @@ async fn r_room_2_roles() {
 #[tokio::test]
 async fn r_room_2_invites() {
     let server = Server::start().await;
-    let (owner, bob, carol) = (
-        server.user("owner").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (owner, bob, carol) = (server.user("owner").await, server.user("bob").await, server.user("carol").await);
     let room = owner.create_room("club", "invite").await;
-    let invite = owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"user_id": bob.id}),
-        )
-        .await
-        .expect_status(201)
-        .body;
+    let invite =
+        owner.post(&format!("/api/rooms/{room}/invites"), json!({"user_id": bob.id})).await.expect_status(201).body;
     assert_eq!(invite["invite"]["user_id"], bob.id.as_str());
     assert_eq!(invite["invite"]["invited_by"], owner.id.as_str());
     owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"user_id": bob.id}),
-        )
+        .post(&format!("/api/rooms/{room}/invites"), json!({"user_id": bob.id}))
         .await
         .expect_error(409, "already_invited");
     owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "owner"}),
-        )
+        .post(&format!("/api/rooms/{room}/invites"), json!({"username": "owner"}))
         .await
         .expect_error(409, "already_member");
     owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "ghost"}),
-        )
+        .post(&format!("/api/rooms/{room}/invites"), json!({"username": "ghost"}))
         .await
         .expect_error(404, "user_not_found");
+    owner.post(&format!("/api/rooms/{room}/invites"), json!({})).await.expect_error(422, "validation_failed");
     owner
-        .post(&format!("/api/rooms/{room}/invites"), json!({}))
-        .await
-        .expect_error(422, "validation_failed");
-    owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"user_id": carol.id, "username": "carol"}),
-        )
+        .post(&format!("/api/rooms/{room}/invites"), json!({"user_id": carol.id, "username": "carol"}))
         .await
         .expect_error(422, "validation_failed");
     // The invitee is told, with the room id to join by.
@@ -452,77 +245,33 @@ async fn r_room_2_invites() {
     assert_eq!(notes[0]["actor_id"], owner.id.as_str());
     assert_eq!(notes[0]["data"]["room_name"], "club");
     assert_eq!(notes[0]["data"]["actor_username"], "owner");
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
 }
 
 /// R-ROOM-3: a kicked member is removed, notified, and can ask again or be invited again.
 #[tokio::test]
 async fn r_room_3_kick() {
     let server = Server::start().await;
-    let (owner, bob, carol) = (
-        server.user("owner").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (owner, bob, carol) = (server.user("owner").await, server.user("bob").await, server.user("carol").await);
     let room = owner.create_room("kicks", "request").await;
-    owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "bob"}),
-        )
-        .await
-        .expect_status(201);
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "carol"}),
-        )
-        .await
-        .expect_status(201);
-    carol
-        .post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    owner
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id))
-        .await
-        .expect_status(204);
+    owner.post(&format!("/api/rooms/{room}/invites"), json!({"username": "bob"})).await.expect_status(201);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    owner.post(&format!("/api/rooms/{room}/invites"), json!({"username": "carol"})).await.expect_status(201);
+    carol.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    owner.post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id)).await.expect_status(204);
     assert_eq!(bob.notification_kinds().await, ["kicked", "invited"]);
     assert!(!my_room_ids(&bob).await.contains(&room));
-    bob.get(&format!("/api/rooms/{room}/messages"))
-        .await
-        .expect_error(403, "not_a_member");
+    bob.get(&format!("/api/rooms/{room}/messages")).await.expect_error(403, "not_a_member");
     let history = bob.all_items("/api/rooms/history").await;
     assert_eq!(
-        (
-            history[0]["room"]["id"].as_str().unwrap(),
-            history[0]["reason"].as_str().unwrap()
-        ),
+        (history[0]["room"]["id"].as_str().unwrap(), history[0]["reason"].as_str().unwrap()),
         (room.as_str(), "kicked")
     );
-    owner
-        .post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id))
-        .await
-        .expect_error(422, "invalid_target");
+    owner.post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id)).await.expect_error(422, "invalid_target");
     // They can ask again, or be invited again.
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(202);
-    owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"username": "bob"}),
-        )
-        .await
-        .expect_status(201);
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(202);
+    owner.post(&format!("/api/rooms/{room}/invites"), json!({"username": "bob"})).await.expect_status(201);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
 }
 
 /// R-ROOM-4: a banned user cannot join, request or be invited, and no longer finds the room,
@@ -530,100 +279,42 @@ async fn r_room_3_kick() {
 #[tokio::test]
 async fn r_room_4_ban_and_unban() {
     let server = Server::start().await;
-    let (owner, bob, carol) = (
-        server.user("owner").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (owner, bob, carol) = (server.user("owner").await, server.user("bob").await, server.user("carol").await);
     let room = owner.create_room("banners", "open").await;
     let asking = owner.create_room("banners ask", "request").await;
     for user in [&bob, &carol] {
-        user.post_empty(&format!("/api/rooms/{room}/join"))
-            .await
-            .expect_status(200);
+        user.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     }
-    let ban = owner
-        .post(
-            &format!("/api/rooms/{room}/bans"),
-            json!({"user_id": bob.id}),
-        )
-        .await
-        .expect_status(201)
-        .body;
+    let ban = owner.post(&format!("/api/rooms/{room}/bans"), json!({"user_id": bob.id})).await.expect_status(201).body;
     assert_eq!(ban["ban"]["user"]["username"], "bob");
     assert_eq!(ban["ban"]["banned_by"], owner.id.as_str());
     owner
-        .post(
-            &format!("/api/rooms/{room}/bans"),
-            json!({"user_id": bob.id}),
-        )
+        .post(&format!("/api/rooms/{room}/bans"), json!({"user_id": bob.id}))
         .await
         .expect_error(409, "already_banned");
     owner
-        .post(
-            &format!("/api/rooms/{room}/bans"),
-            json!({"user_id": "ghost"}),
-        )
+        .post(&format!("/api/rooms/{room}/bans"), json!({"user_id": "ghost"}))
         .await
         .expect_error(404, "user_not_found");
     assert_eq!(bob.notification_kinds().await, ["banned"]);
     assert!(!my_room_ids(&bob).await.contains(&room));
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_error(403, "banned");
-    bob.get(&format!("/api/rooms/{room}"))
-        .await
-        .expect_error(403, "banned");
-    owner
-        .post(
-            &format!("/api/rooms/{room}/invites"),
-            json!({"user_id": bob.id}),
-        )
-        .await
-        .expect_error(403, "banned");
-    assert_eq!(
-        room_ids(&bob, "/api/rooms?q=banners").await,
-        std::slice::from_ref(&asking)
-    );
-    assert_eq!(
-        room_ids(&carol, "/api/rooms?q=banners").await,
-        [room.clone(), asking.clone()]
-    );
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_error(403, "banned");
+    bob.get(&format!("/api/rooms/{room}")).await.expect_error(403, "banned");
+    owner.post(&format!("/api/rooms/{room}/invites"), json!({"user_id": bob.id})).await.expect_error(403, "banned");
+    assert_eq!(room_ids(&bob, "/api/rooms?q=banners").await, std::slice::from_ref(&asking));
+    assert_eq!(room_ids(&carol, "/api/rooms?q=banners").await, [room.clone(), asking.clone()]);
     // A pre-emptive ban on a request room keeps a non-member from asking.
-    owner
-        .post(
-            &format!("/api/rooms/{asking}/bans"),
-            json!({"user_id": bob.id}),
-        )
-        .await
-        .expect_status(201);
-    bob.post_empty(&format!("/api/rooms/{asking}/join"))
-        .await
-        .expect_error(403, "banned");
+    owner.post(&format!("/api/rooms/{asking}/bans"), json!({"user_id": bob.id})).await.expect_status(201);
+    bob.post_empty(&format!("/api/rooms/{asking}/join")).await.expect_error(403, "banned");
     assert!(room_ids(&bob, "/api/rooms?q=banners").await.is_empty());
 
-    let bans = owner
-        .get(&format!("/api/rooms/{room}/bans"))
-        .await
-        .expect_status(200)
-        .body;
+    let bans = owner.get(&format!("/api/rooms/{room}/bans")).await.expect_status(200).body;
     assert_eq!(bans["items"].as_array().unwrap().len(), 1);
-    carol
-        .get(&format!("/api/rooms/{room}/bans"))
-        .await
-        .expect_error(403, "forbidden");
-    owner
-        .delete(&format!("/api/rooms/{room}/bans/{}", bob.id))
-        .await
-        .expect_status(204);
-    owner
-        .delete(&format!("/api/rooms/{room}/bans/{}", bob.id))
-        .await
-        .expect_error(404, "ban_not_found");
+    carol.get(&format!("/api/rooms/{room}/bans")).await.expect_error(403, "forbidden");
+    owner.delete(&format!("/api/rooms/{room}/bans/{}", bob.id)).await.expect_status(204);
+    owner.delete(&format!("/api/rooms/{room}/bans/{}", bob.id)).await.expect_error(404, "ban_not_found");
     assert_eq!(bob.notification_kinds().await[0], "unbanned");
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
 }
 
 /// R-ROOM-5: the owner leaves a room of three and the earliest joiner becomes owner; the new
@@ -631,72 +322,34 @@ async fn r_room_4_ban_and_unban() {
 #[tokio::test]
 async fn r_room_5_owner_leaves_then_last_member_is_evicted() {
     let server = Server::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
     let room = alice.create_room("trio", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    carol
-        .post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    carol.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
 
-    alice
-        .post_empty(&format!("/api/rooms/{room}/leave"))
-        .await
-        .expect_status(204);
-    assert_eq!(
-        members(&bob, &room).await,
-        [
-            ("bob".to_owned(), json!("owner")),
-            ("carol".to_owned(), json!("member"))
-        ]
-    );
-    let details = bob
-        .get(&format!("/api/rooms/{room}"))
-        .await
-        .expect_status(200)
-        .body;
+    alice.post_empty(&format!("/api/rooms/{room}/leave")).await.expect_status(204);
+    assert_eq!(members(&bob, &room).await, [("bob".to_owned(), json!("owner")), ("carol".to_owned(), json!("member"))]);
+    let details = bob.get(&format!("/api/rooms/{room}")).await.expect_status(200).body;
     assert_eq!(details["room"]["owner_id"], bob.id.as_str());
     assert_eq!(bob.notification_kinds().await, ["promoted"]);
 
-    bob.post_empty(&format!("/api/rooms/{room}/leave"))
-        .await
-        .expect_status(204);
-    assert!(
-        my_room_ids(&carol).await.is_empty(),
-        "the last member was removed"
-    );
+    bob.post_empty(&format!("/api/rooms/{room}/leave")).await.expect_status(204);
+    assert!(my_room_ids(&carol).await.is_empty(), "the last member was removed");
     let notes = carol.all_items("/api/notifications").await;
     assert_eq!(
-        (
-            notes[0]["kind"].as_str().unwrap(),
-            notes[0]["room_id"].as_str().unwrap()
-        ),
+        (notes[0]["kind"].as_str().unwrap(), notes[0]["room_id"].as_str().unwrap()),
         ("room_terminated", room.as_str())
     );
     let history = carol.all_items("/api/rooms/history").await;
     assert_eq!(history[0]["reason"], "terminated");
     assert!(history[0]["room"]["terminated_at"].is_string());
     // A terminated room takes no joins or messages.
+    carol.post_empty(&format!("/api/rooms/{room}/join")).await.expect_error(409, "room_terminated");
     carol
-        .post_empty(&format!("/api/rooms/{room}/join"))
+        .post(&format!("/api/rooms/{room}/messages"), json!({"body": "hello?"}))
         .await
         .expect_error(409, "room_terminated");
-    carol
-        .post(
-            &format!("/api/rooms/{room}/messages"),
-            json!({"body": "hello?"}),
-        )
-        .await
-        .expect_error(409, "room_terminated");
-    bob.post_empty(&format!("/api/rooms/{room}/leave"))
-        .await
-        .expect_error(403, "not_a_member");
+    bob.post_empty(&format!("/api/rooms/{room}/leave")).await.expect_error(403, "not_a_member");
 }
 
 /// R-ROOM-5: an admin who is the only member keeps the room alive; a kick that leaves one
@@ -704,55 +357,23 @@ async fn r_room_5_owner_leaves_then_last_member_is_evicted() {
 #[tokio::test]
 async fn r_room_5_admin_alone_keeps_the_room() {
     let server = Server::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
     let room = alice.create_room("duo", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    alice
-        .put(
-            &format!("/api/rooms/{room}/members/{}/role", bob.id),
-            json!({"role": "admin"}),
-        )
-        .await
-        .expect_status(200);
-    alice
-        .post_empty(&format!("/api/rooms/{room}/leave"))
-        .await
-        .expect_status(204);
-    let details = bob
-        .get(&format!("/api/rooms/{room}"))
-        .await
-        .expect_status(200)
-        .body;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    alice.put(&format!("/api/rooms/{room}/members/{}/role", bob.id), json!({"role": "admin"})).await.expect_status(200);
+    alice.post_empty(&format!("/api/rooms/{room}/leave")).await.expect_status(204);
+    let details = bob.get(&format!("/api/rooms/{room}")).await.expect_status(200).body;
     assert!(details["room"]["terminated_at"].is_null());
     assert_eq!(details["room"]["owner_id"], bob.id.as_str());
     assert_eq!(details["room"]["member_count"], 1);
     bob.say(&room, "still here").await;
 
     // The owner kicks the only other member of a two-person room: they stay, as an owner is an admin.
-    carol
-        .post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    bob.post_empty(&format!("/api/rooms/{room}/members/{}/kick", carol.id))
-        .await
-        .expect_status(204);
-    assert!(
-        bob.get(&format!("/api/rooms/{room}"))
-            .await
-            .expect_status(200)
-            .body["room"]["terminated_at"]
-            .is_null()
-    );
+    carol.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{room}/members/{}/kick", carol.id)).await.expect_status(204);
+    assert!(bob.get(&format!("/api/rooms/{room}")).await.expect_status(200).body["room"]["terminated_at"].is_null());
     // The last member leaves: terminated.
-    bob.post_empty(&format!("/api/rooms/{room}/leave"))
-        .await
-        .expect_status(204);
+    bob.post_empty(&format!("/api/rooms/{room}/leave")).await.expect_status(204);
     let history = bob.all_items("/api/rooms/history").await;
     assert!(history[0]["room"]["terminated_at"].is_string());
 }
@@ -763,35 +384,17 @@ async fn r_room_6_owner_deletes_the_room() {
     let server = Server::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let room = alice.create_room("short lived", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
-        .await
-        .expect_status(200);
-    bob.delete(&format!("/api/rooms/{room}"))
-        .await
-        .expect_error(403, "forbidden");
-    alice
-        .delete(&format!("/api/rooms/{room}"))
-        .await
-        .expect_status(204);
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    bob.delete(&format!("/api/rooms/{room}")).await.expect_error(403, "forbidden");
+    alice.delete(&format!("/api/rooms/{room}")).await.expect_status(204);
     assert_eq!(bob.notification_kinds().await, ["room_terminated"]);
     assert!(my_room_ids(&bob).await.is_empty());
-    bob.post(
-        &format!("/api/rooms/{room}/messages"),
-        json!({"body": "anyone?"}),
-    )
-    .await
-    .expect_error(409, "room_terminated");
-    bob.post_empty(&format!("/api/rooms/{room}/join"))
+    bob.post(&format!("/api/rooms/{room}/messages"), json!({"body": "anyone?"}))
         .await
         .expect_error(409, "room_terminated");
-    assert!(
-        room_ids(&bob, "/api/rooms?q=short").await.is_empty(),
-        "terminated rooms are not listed"
-    );
-    alice
-        .delete(&format!("/api/rooms/{room}"))
-        .await
-        .expect_error(403, "not_a_member");
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_error(409, "room_terminated");
+    assert!(room_ids(&bob, "/api/rooms?q=short").await.is_empty(), "terminated rooms are not listed");
+    alice.delete(&format!("/api/rooms/{room}")).await.expect_error(403, "not_a_member");
 }
 
 /// R-ROOM-7: the previous-rooms log, newest first, and rejoining from it.
@@ -802,43 +405,20 @@ async fn r_room_7_previous_rooms() {
     let first = alice.create_room("first", "open").await;
     let second = alice.create_room("second", "open").await;
     for room in [&first, &second] {
-        bob.post_empty(&format!("/api/rooms/{room}/join"))
-            .await
-            .expect_status(200);
+        bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
     }
-    bob.post_empty(&format!("/api/rooms/{first}/leave"))
-        .await
-        .expect_status(204);
-    alice
-        .post_empty(&format!("/api/rooms/{second}/members/{}/kick", bob.id))
-        .await
-        .expect_status(204);
+    bob.post_empty(&format!("/api/rooms/{first}/leave")).await.expect_status(204);
+    alice.post_empty(&format!("/api/rooms/{second}/members/{}/kick", bob.id)).await.expect_status(204);
     let log = bob.all_items("/api/rooms/history").await;
-    let entries: Vec<_> = log
-        .iter()
-        .map(|e| {
-            (
-                e["room"]["id"].as_str().unwrap(),
-                e["reason"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        entries,
-        [(second.as_str(), "kicked"), (first.as_str(), "left")]
-    );
+    let entries: Vec<_> =
+        log.iter().map(|e| (e["room"]["id"].as_str().unwrap(), e["reason"].as_str().unwrap())).collect();
+    assert_eq!(entries, [(second.as_str(), "kicked"), (first.as_str(), "left")]);
     assert!(log[0]["left_at"].is_string());
-    let page = bob
-        .get("/api/rooms/history?limit=1")
-        .await
-        .expect_status(200)
-        .body;
+    let page = bob.get("/api/rooms/history?limit=1").await.expect_status(200).body;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert!(page["next_cursor"].is_string());
     // Joining back takes the room out of the log.
-    bob.post_empty(&format!("/api/rooms/{first}/join"))
-        .await
-        .expect_status(200);
+    bob.post_empty(&format!("/api/rooms/{first}/join")).await.expect_status(200);
     assert_eq!(bob.all_items("/api/rooms/history").await.len(), 1);
 }
 
@@ -848,19 +428,12 @@ async fn r_room_8_search() {
     let server = Server::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let mut listed = Vec::new();
-    for (name, policy) in [
-        ("Chess A", "open"),
-        ("chess B", "request"),
-        ("CHESS C", "open"),
-    ] {
+    for (name, policy) in [("Chess A", "open"), ("chess B", "request"), ("CHESS C", "open")] {
         listed.push(alice.create_room(name, policy).await);
     }
     listed.push(
         alice
-            .post(
-                "/api/rooms",
-                json!({"name": "chess D", "join_policy": "password", "password": "knight"}),
-            )
+            .post("/api/rooms", json!({"name": "chess D", "join_policy": "password", "password": "knight"}))
             .await
             .expect_status(201)
             .body["room"]["id"]
@@ -870,24 +443,14 @@ async fn r_room_8_search() {
     );
     alice.create_room("chess secret", "invite").await;
     alice.create_room("checkers", "open").await;
-    let page = bob
-        .get("/api/rooms?q=chess&limit=2")
-        .await
-        .expect_status(200)
-        .body;
+    let page = bob.get("/api/rooms?q=chess&limit=2").await.expect_status(200).body;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(room_ids(&bob, "/api/rooms?q=CHESS&limit=2").await, listed);
     assert_eq!(room_ids(&bob, "/api/rooms?q=che").await.len(), 5);
     assert!(room_ids(&bob, "/api/rooms?q=chess secret").await.is_empty());
     assert_eq!(room_ids(&bob, "/api/rooms").await.len(), 5);
-    bob.get("/api/rooms?limit=500")
-        .await
-        .expect_error(422, "validation_failed");
+    bob.get("/api/rooms?limit=500").await.expect_error(422, "validation_failed");
     // Listed rooms can be looked at before joining.
-    bob.get(&format!("/api/rooms/{}", listed[0]))
-        .await
-        .expect_status(200);
-    bob.get("/api/rooms/nope")
-        .await
-        .expect_error(404, "room_not_found");
+    bob.get(&format!("/api/rooms/{}", listed[0])).await.expect_status(200);
+    bob.get("/api/rooms/nope").await.expect_error(404, "room_not_found");
 }

@@ -22,13 +22,9 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// Argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane.
     pub fn new() -> Result<Self, PasswordError> {
-        let params =
-            Params::new(19 * 1024, 2, 1, None).map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| PasswordError::Hash(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self {
-            argon,
-            decoy: String::new(),
-        };
+        let mut hasher = Self { argon, decoy: String::new() };
         hasher.decoy = hasher.hash("decoy password for unknown users")?;
         Ok(hasher)
     }
@@ -45,10 +41,7 @@ impl PasswordHasher {
     /// Whether `password` matches `phc`. A malformed stored hash never matches.
     pub fn verify(&self, password: &str, phc: &str) -> bool {
         match PasswordHash::new(phc) {
-            Ok(parsed) => self
-                .argon
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
+            Ok(parsed) => self.argon.verify_password(password.as_bytes(), &parsed).is_ok(),
             Err(_) => false,
         }
     }

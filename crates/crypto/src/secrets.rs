@@ -8,20 +8,14 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("cannot read or write the secret file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("the secret file {0} is too short (at least 32 bytes are needed)")]
     TooShort(String),
 }
 
 /// Reads the secret at `path`, or creates it with 64 random bytes (mode 0600) when absent.
 pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
-    let io = |source| SecretError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io = |source| SecretError::Io { path: path.display().to_string(), source };
     match fs::read(path) {
         Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
         Ok(_) => return Err(SecretError::TooShort(path.display().to_string())),
@@ -70,10 +64,7 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         fs::write(&path, b"short").expect("write");
-        assert!(matches!(
-            load_or_create_secret(&path),
-            Err(SecretError::TooShort(_))
-        ));
+        assert!(matches!(load_or_create_secret(&path), Err(SecretError::TooShort(_))));
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

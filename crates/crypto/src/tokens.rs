@@ -65,26 +65,16 @@ impl AccessTokens {
     /// Issues a token for `user_id` at `now` (seconds since the epoch).
     pub fn issue(&self, user_id: &str, now: i64) -> Result<IssuedAccessToken, TokenError> {
         let ttl = i64::try_from(self.ttl_secs).map_err(|_| TokenError::Signing)?;
-        let claims = AccessClaims {
-            sub: user_id.to_owned(),
-            iat: now,
-            exp: now + ttl,
-            jti: uuid::Uuid::new_v4().to_string(),
-        };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| TokenError::Signing)?;
-        Ok(IssuedAccessToken {
-            token,
-            expires_in: self.ttl_secs,
-        })
+        let claims =
+            AccessClaims { sub: user_id.to_owned(), iat: now, exp: now + ttl, jti: uuid::Uuid::new_v4().to_string() };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| TokenError::Signing)?;
+        Ok(IssuedAccessToken { token, expires_in: self.ttl_secs })
     }
 
     /// Verifies signature, algorithm and expiry; `iat` and `jti` must be present.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         match decode::<AccessClaims>(token, &self.decoding, &self.validation) {
-            Ok(data) if !data.claims.sub.is_empty() && !data.claims.jti.is_empty() => {
-                Ok(data.claims)
-            }
+            Ok(data) if !data.claims.sub.is_empty() && !data.claims.jti.is_empty() => Ok(data.claims),
             Ok(_) => Err(TokenError::Invalid),
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(TokenError::Expired),
             Err(_) => Err(TokenError::Invalid),
@@ -150,15 +140,8 @@ mod tests {
         let good = tokens.issue("user-1", current()).expect("issue").token;
         let parts: Vec<&str> = good.split('.').collect();
         let claims = URL_SAFE_NO_PAD.decode(parts[1]).expect("b64");
-        let forged = String::from_utf8(claims)
-            .expect("utf8")
-            .replace("user-1", "user-2");
-        let tampered = format!(
-            "{}.{}.{}",
-            parts[0],
-            URL_SAFE_NO_PAD.encode(forged),
-            parts[2]
-        );
+        let forged = String::from_utf8(claims).expect("utf8").replace("user-1", "user-2");
+        let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(forged), parts[2]);
         assert_eq!(tokens.verify(&tampered), Err(TokenError::Invalid));
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);

@@ -94,28 +94,18 @@ pub fn authorize(kind: RoomKind, actor: Option<Role>, action: RoomAction) -> Res
 }
 
 fn admin(actor: Role) -> Result<(), Denial> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(Denial::Forbidden)
-    }
+    if actor.is_admin() { Ok(()) } else { Err(Denial::Forbidden) }
 }
 
 fn owner(actor: Role) -> Result<(), Denial> {
-    if actor == Role::Owner {
-        Ok(())
-    } else {
-        Err(Denial::Forbidden)
-    }
+    if actor == Role::Owner { Ok(()) } else { Err(Denial::Forbidden) }
 }
 
 fn target_member(target: Target) -> Result<Role, Denial> {
     if target.is_self {
         return Err(Denial::InvalidTarget("you cannot target yourself"));
     }
-    target.role.ok_or(Denial::InvalidTarget(
-        "that user is not a member of this room",
-    ))
+    target.role.ok_or(Denial::InvalidTarget("that user is not a member of this room"))
 }
 
 /// An admin cannot kick or ban the owner, nor another admin unless they are the owner.
@@ -136,10 +126,7 @@ mod tests {
     use RoomKind::*;
 
     fn target(role: Option<Role>) -> Target {
-        Target {
-            role,
-            is_self: false,
-        }
+        Target { role, is_self: false }
     }
 
     /// R-ROOM-2: the table of who may do what in a group room.
@@ -180,44 +167,25 @@ mod tests {
             (Some(Owner), ReadAudit, ok),
             (Some(Owner), ChangeRole(target(Some(Member))), ok),
             (Some(Owner), ChangeRole(target(Some(Admin))), ok),
+            (Some(Owner), Kick(target(None)), Err(Denial::InvalidTarget("that user is not a member of this room"))),
             (
                 Some(Owner),
-                Kick(target(None)),
-                Err(Denial::InvalidTarget(
-                    "that user is not a member of this room",
-                )),
-            ),
-            (
-                Some(Owner),
-                ChangeRole(Target {
-                    role: Some(Owner),
-                    is_self: true,
-                }),
+                ChangeRole(Target { role: Some(Owner), is_self: true }),
                 Err(Denial::InvalidTarget("you cannot target yourself")),
             ),
             (
                 Some(Admin),
-                Kick(Target {
-                    role: Some(Admin),
-                    is_self: true,
-                }),
+                Kick(Target { role: Some(Admin), is_self: true }),
                 Err(Denial::InvalidTarget("you cannot target yourself")),
             ),
             (
                 Some(Admin),
-                Ban(Target {
-                    role: Some(Admin),
-                    is_self: true,
-                }),
+                Ban(Target { role: Some(Admin), is_self: true }),
                 Err(Denial::InvalidTarget("you cannot target yourself")),
             ),
         ];
         for (actor, action, expected) in cases {
-            assert_eq!(
-                authorize(Group, actor, action),
-                expected,
-                "{actor:?} {action:?}"
-            );
+            assert_eq!(authorize(Group, actor, action), expected, "{actor:?} {action:?}");
         }
     }
 
@@ -239,10 +207,7 @@ mod tests {
             ModerateMessages,
             ReadAudit,
         ] {
-            assert_eq!(
-                authorize(Direct, Some(Member), action),
-                Err(Denial::DirectRoom)
-            );
+            assert_eq!(authorize(Direct, Some(Member), action), Err(Denial::DirectRoom));
         }
         assert_eq!(authorize(Direct, None, Read), Err(Denial::NotAMember));
     }

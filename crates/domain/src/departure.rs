@@ -53,18 +53,11 @@ mod tests {
     use Role::*;
 
     fn members(list: &[(&str, Role)]) -> Vec<MemberSnapshot> {
-        list.iter()
-            .map(|(id, role)| MemberSnapshot {
-                user_id: UserId::from(*id),
-                role: *role,
-            })
-            .collect()
+        list.iter().map(|(id, role)| MemberSnapshot { user_id: UserId::from(*id), role: *role }).collect()
     }
 
     fn promote(id: &str, role: Role) -> Departure {
-        Departure::Continue {
-            promotion: Some((UserId::from(id), role)),
-        }
+        Departure::Continue { promotion: Some((UserId::from(id), role)) }
     }
 
     /// R-ROOM-5, every branch.
@@ -75,59 +68,23 @@ mod tests {
             (Owner, members(&[]), Departure::Terminate),
             (Member, members(&[]), Departure::Terminate),
             // remaining = 1, not an admin: terminated, last member evicted.
-            (
-                Owner,
-                members(&[("m", Member)]),
-                Departure::TerminateAndEvict(UserId::from("m")),
-            ),
-            (
-                Admin,
-                members(&[("m", Member)]),
-                Departure::TerminateAndEvict(UserId::from("m")),
-            ),
+            (Owner, members(&[("m", Member)]), Departure::TerminateAndEvict(UserId::from("m"))),
+            (Admin, members(&[("m", Member)]), Departure::TerminateAndEvict(UserId::from("m"))),
             // remaining = 1, an admin: the room lives (and they own it if the owner left).
             (Owner, members(&[("a", Admin)]), promote("a", Owner)),
-            (
-                Member,
-                members(&[("o", Owner)]),
-                Departure::Continue { promotion: None },
-            ),
-            (
-                Admin,
-                members(&[("o", Owner)]),
-                Departure::Continue { promotion: None },
-            ),
+            (Member, members(&[("o", Owner)]), Departure::Continue { promotion: None }),
+            (Admin, members(&[("o", Owner)]), Departure::Continue { promotion: None }),
             // the owner leaves a room of three: the earliest joiner becomes owner.
-            (
-                Owner,
-                members(&[("b", Member), ("c", Member)]),
-                promote("b", Owner),
-            ),
+            (Owner, members(&[("b", Member), ("c", Member)]), promote("b", Owner)),
             // the owner leaves, an admin remains: the admin (even if later) becomes owner.
-            (
-                Owner,
-                members(&[("b", Member), ("c", Admin), ("d", Admin)]),
-                promote("c", Owner),
-            ),
+            (Owner, members(&[("b", Member), ("c", Admin), ("d", Admin)]), promote("c", Owner)),
             // a member leaves, the owner remains: nothing changes.
-            (
-                Member,
-                members(&[("o", Owner), ("c", Member)]),
-                Departure::Continue { promotion: None },
-            ),
+            (Member, members(&[("o", Owner), ("c", Member)]), Departure::Continue { promotion: None }),
             // no admin at all remains (not reachable while owners exist, but defined): earliest becomes admin.
-            (
-                Admin,
-                members(&[("b", Member), ("c", Member)]),
-                promote("b", Admin),
-            ),
+            (Admin, members(&[("b", Member), ("c", Member)]), promote("b", Admin)),
         ];
         for (leaver, remaining, expected) in cases {
-            assert_eq!(
-                after_departure(leaver, &remaining),
-                expected,
-                "{leaver:?} {remaining:?}"
-            );
+            assert_eq!(after_departure(leaver, &remaining), expected, "{leaver:?} {remaining:?}");
         }
     }
 }

@@ -123,117 +123,51 @@ mod tests {
     #[test]
     fn r_room_1_join_policies() {
         assert_eq!(join_path(ctx(JoinPolicy::Open)), Ok(JoinPath::JoinNow));
-        assert_eq!(
-            join_path(ctx(JoinPolicy::Password)),
-            Ok(JoinPath::CheckPassword)
-        );
-        assert_eq!(
-            join_path(ctx(JoinPolicy::Request)),
-            Ok(JoinPath::FileRequest)
-        );
-        assert_eq!(
-            join_path(ctx(JoinPolicy::Invite)),
-            Err(JoinDenial::NotInvited)
-        );
-        for policy in [
-            JoinPolicy::Open,
-            JoinPolicy::Password,
-            JoinPolicy::Request,
-            JoinPolicy::Invite,
-        ] {
-            let invited = JoinContext {
-                invited: true,
-                ..ctx(policy)
-            };
+        assert_eq!(join_path(ctx(JoinPolicy::Password)), Ok(JoinPath::CheckPassword));
+        assert_eq!(join_path(ctx(JoinPolicy::Request)), Ok(JoinPath::FileRequest));
+        assert_eq!(join_path(ctx(JoinPolicy::Invite)), Err(JoinDenial::NotInvited));
+        for policy in [JoinPolicy::Open, JoinPolicy::Password, JoinPolicy::Request, JoinPolicy::Invite] {
+            let invited = JoinContext { invited: true, ..ctx(policy) };
             assert_eq!(join_path(invited), Ok(JoinPath::JoinNow), "{policy:?}");
         }
-        let pending = JoinContext {
-            request_pending: true,
-            ..ctx(JoinPolicy::Request)
-        };
+        let pending = JoinContext { request_pending: true, ..ctx(JoinPolicy::Request) };
         assert_eq!(join_path(pending), Err(JoinDenial::RequestPending));
-        let member = JoinContext {
-            already_member: true,
-            ..ctx(JoinPolicy::Open)
-        };
+        let member = JoinContext { already_member: true, ..ctx(JoinPolicy::Open) };
         assert_eq!(join_path(member), Err(JoinDenial::AlreadyMember));
     }
 
     /// R-ROOM-4: a banned user cannot join or request, even holding an invite.
     #[test]
     fn r_room_4_banned_users_stay_out() {
-        for policy in [
-            JoinPolicy::Open,
-            JoinPolicy::Password,
-            JoinPolicy::Request,
-            JoinPolicy::Invite,
-        ] {
-            let banned = JoinContext {
-                banned: true,
-                invited: true,
-                ..ctx(policy)
-            };
+        for policy in [JoinPolicy::Open, JoinPolicy::Password, JoinPolicy::Request, JoinPolicy::Invite] {
+            let banned = JoinContext { banned: true, invited: true, ..ctx(policy) };
             assert_eq!(join_path(banned), Err(JoinDenial::Banned), "{policy:?}");
         }
-        let banned = InviteContext {
-            terminated: false,
-            banned: true,
-            already_member: false,
-            already_invited: false,
-        };
+        let banned = InviteContext { terminated: false, banned: true, already_member: false, already_invited: false };
         assert_eq!(may_invite(banned), Err(InviteDenial::Banned));
     }
 
     /// R-ROOM-6: a terminated room accepts no joins or invites.
     #[test]
     fn r_room_6_terminated_rooms_take_no_joins() {
-        let terminated = JoinContext {
-            terminated: true,
-            invited: true,
-            ..ctx(JoinPolicy::Open)
-        };
+        let terminated = JoinContext { terminated: true, invited: true, ..ctx(JoinPolicy::Open) };
         assert_eq!(join_path(terminated), Err(JoinDenial::Terminated));
-        let invite = InviteContext {
-            terminated: true,
-            banned: false,
-            already_member: false,
-            already_invited: false,
-        };
+        let invite = InviteContext { terminated: true, banned: false, already_member: false, already_invited: false };
         assert_eq!(may_invite(invite), Err(InviteDenial::Terminated));
     }
 
     /// R-MSG-4: direct rooms are never joined.
     #[test]
     fn r_msg_4_direct_rooms_cannot_be_joined() {
-        let direct = JoinContext {
-            kind: RoomKind::Direct,
-            ..ctx(JoinPolicy::Invite)
-        };
+        let direct = JoinContext { kind: RoomKind::Direct, ..ctx(JoinPolicy::Invite) };
         assert_eq!(join_path(direct), Err(JoinDenial::DirectRoom));
     }
 
     #[test]
     fn invites_refuse_members_and_duplicates() {
-        let base = InviteContext {
-            terminated: false,
-            banned: false,
-            already_member: false,
-            already_invited: false,
-        };
+        let base = InviteContext { terminated: false, banned: false, already_member: false, already_invited: false };
         assert_eq!(may_invite(base), Ok(()));
-        assert_eq!(
-            may_invite(InviteContext {
-                already_member: true,
-                ..base
-            }),
-            Err(InviteDenial::AlreadyMember)
-        );
-        assert_eq!(
-            may_invite(InviteContext {
-                already_invited: true,
-                ..base
-            }),
-            Err(InviteDenial::AlreadyInvited)
-        );
+        assert_eq!(may_invite(InviteContext { already_member: true, ..base }), Err(InviteDenial::AlreadyMember));
+        assert_eq!(may_invite(InviteContext { already_invited: true, ..base }), Err(InviteDenial::AlreadyInvited));
     }
 }

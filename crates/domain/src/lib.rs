@@ -12,9 +12,7 @@ pub mod values;
 
 pub use access::{Denial, RoomAction, Target, authorize};
 pub use departure::{Departure, MemberSnapshot, after_departure};
-pub use join::{
-    InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, join_path, may_invite,
-};
+pub use join::{InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, join_path, may_invite};
 pub use messages::{MessageContent, can_delete_message, can_edit_message};
 pub use paging::PageLimit;
 pub use values::*;

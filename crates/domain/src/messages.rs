@@ -12,21 +12,13 @@ pub struct MessageContent {
 }
 
 impl MessageContent {
-    pub fn parse(
-        body: &str,
-        color: Option<Color>,
-        sticker: Option<Sticker>,
-    ) -> Result<Self, ValueError> {
+    pub fn parse(body: &str, color: Option<Color>, sticker: Option<Sticker>) -> Result<Self, ValueError> {
         let body = if sticker.is_some() && body.trim().is_empty() {
             String::new()
         } else {
             MessageBody::parse(body)?.into_string()
         };
-        Ok(Self {
-            body,
-            color,
-            sticker,
-        })
+        Ok(Self { body, color, sticker })
     }
 }
 
@@ -51,8 +43,7 @@ mod tests {
         assert!(MessageContent::parse("   ", Some(Color::Red), None).is_err());
         let sticker = MessageContent::parse("  ", None, Some(Sticker::Cat)).expect("sticker alone");
         assert_eq!(sticker.body, "");
-        let caption = MessageContent::parse(" meow ", Some(Color::Blue), Some(Sticker::Cat))
-            .expect("caption");
+        let caption = MessageContent::parse(" meow ", Some(Color::Blue), Some(Sticker::Cat)).expect("caption");
         assert_eq!(caption.body, "meow");
         assert!(MessageContent::parse(&"x".repeat(4001), None, Some(Sticker::Cat)).is_err());
     }
@@ -71,11 +62,7 @@ mod tests {
             (RoomKind::Direct, false, Role::Member, false),
         ];
         for (kind, author, role, expected) in cases {
-            assert_eq!(
-                can_delete_message(kind, author, role),
-                expected,
-                "{kind:?} {author} {role:?}"
-            );
+            assert_eq!(can_delete_message(kind, author, role), expected, "{kind:?} {author} {role:?}");
         }
     }
 }

@@ -34,20 +34,11 @@ mod tests {
     /// R-MSG-3: history pages default to 50 and hold at most 200.
     #[test]
     fn r_msg_3_page_sizes() {
-        assert_eq!(
-            PageLimit::parse(None, PageLimit::MESSAGES).map(PageLimit::get),
-            Ok(50)
-        );
-        assert_eq!(
-            PageLimit::parse(Some(200), PageLimit::MESSAGES).map(PageLimit::get),
-            Ok(200)
-        );
+        assert_eq!(PageLimit::parse(None, PageLimit::MESSAGES).map(PageLimit::get), Ok(50));
+        assert_eq!(PageLimit::parse(Some(200), PageLimit::MESSAGES).map(PageLimit::get), Ok(200));
         assert!(PageLimit::parse(Some(201), PageLimit::MESSAGES).is_err());
         assert!(PageLimit::parse(Some(0), PageLimit::MESSAGES).is_err());
-        assert_eq!(
-            PageLimit::parse(None, PageLimit::DIRECTORY).map(PageLimit::get),
-            Ok(20)
-        );
+        assert_eq!(PageLimit::parse(None, PageLimit::DIRECTORY).map(PageLimit::get), Ok(20));
         assert!(PageLimit::parse(Some(101), PageLimit::DIRECTORY).is_err());
     }
 }

@@ -75,10 +75,7 @@ impl Username {
         if !(3..=32).contains(&len) {
             return err("must be 3 to 32 characters");
         }
-        if !lowered
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'))
-        {
+        if !lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')) {
             return err("may contain only letters a-z, digits, '_', '.' and '-'");
         }
         Ok(Self(lowered))
@@ -159,19 +156,12 @@ fn bounded_text(input: &str, min: usize, max: usize) -> Result<String, ValueErro
     let trimmed = input.trim();
     let len = char_len(trimmed);
     if len < min {
-        return if min == 1 {
-            err("must not be empty")
-        } else {
-            err(format!("must be at least {min} characters"))
-        };
+        return if min == 1 { err("must not be empty") } else { err(format!("must be at least {min} characters")) };
     }
     if len > max {
         return err(format!("must be at most {max} characters"));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return err("must not contain control characters");
     }
     Ok(trimmed.to_owned())
@@ -317,11 +307,7 @@ mod tests {
         ];
         for (input, expected) in cases {
             let parsed = Username::parse(input).ok();
-            assert_eq!(
-                parsed.as_ref().map(Username::as_str),
-                *expected,
-                "input {input:?}"
-            );
+            assert_eq!(parsed.as_ref().map(Username::as_str), *expected, "input {input:?}");
         }
     }
 
@@ -370,17 +356,11 @@ mod tests {
     fn r_msg_1_message_bodies() {
         assert!(MessageBody::parse("").is_err());
         assert!(MessageBody::parse(" \n\t ").is_err());
-        assert_eq!(
-            MessageBody::parse("  hi\n\tthere  ").map(MessageBody::into_string),
-            Ok("hi\n\tthere".to_owned())
-        );
+        assert_eq!(MessageBody::parse("  hi\n\tthere  ").map(MessageBody::into_string), Ok("hi\n\tthere".to_owned()));
         assert!(MessageBody::parse(&"m".repeat(4000)).is_ok());
         assert!(MessageBody::parse(&format!("  {}  ", "m".repeat(4000))).is_ok());
         assert!(MessageBody::parse(&"m".repeat(4001)).is_err());
-        assert!(
-            MessageBody::parse(&"é".repeat(4000)).is_ok(),
-            "chars, not bytes"
-        );
+        assert!(MessageBody::parse(&"é".repeat(4000)).is_ok(), "chars, not bytes");
     }
 
     /// R-SEC-3: client ids and search prefixes are bounded.
@@ -390,14 +370,8 @@ mod tests {
         assert!(ClientId::parse("abc-123").is_ok());
         assert!(ClientId::parse(&"c".repeat(65)).is_err());
         assert!(ClientId::parse("has space").is_err());
-        assert_eq!(
-            SearchPrefix::parse_optional(None).map(|p| p.as_str().to_owned()),
-            Ok(String::new())
-        );
-        assert_eq!(
-            SearchPrefix::parse_optional(Some(" GEN ")).map(|p| p.as_str().to_owned()),
-            Ok("gen".to_owned())
-        );
+        assert_eq!(SearchPrefix::parse_optional(None).map(|p| p.as_str().to_owned()), Ok(String::new()));
+        assert_eq!(SearchPrefix::parse_optional(Some(" GEN ")).map(|p| p.as_str().to_owned()), Ok("gen".to_owned()));
         assert!(SearchPrefix::parse_optional(Some(&"q".repeat(65))).is_err());
     }
 
@@ -406,11 +380,7 @@ mod tests {
         let mut errors = FieldErrors::new();
         assert!(errors.check("username", Username::parse("x")).is_none());
         assert!(errors.check("password", Password::parse("short")).is_none());
-        assert!(
-            errors
-                .check("first_name", PersonName::parse_optional(None))
-                .is_some()
-        );
+        assert!(errors.check("first_name", PersonName::parse_optional(None)).is_some());
         let map = errors.clone().into_map();
         assert_eq!(map.len(), 2);
         assert!(errors.finish().is_err());

@@ -63,6 +63,14 @@ pub enum ErrorCode {
     MessageDeleted,
     /// Too many requests; `Retry-After` says when to try again.
     RateLimited,
+    /// A WebSocket frame is not JSON, or not a frame this gateway knows.
+    MalformedFrame,
+    /// A WebSocket frame is larger than 64 KiB.
+    FrameTooLarge,
+    /// The first WebSocket frame must be `authenticate`.
+    NotAuthenticated,
+    /// This WebSocket session is already authenticated.
+    AlreadyAuthenticated,
     /// The server or its store is not ready.
     Unavailable,
     /// Something went wrong on the server; the request id in the logs tells what.
@@ -74,16 +82,16 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            MalformedJson | InvalidQuery => 400,
-            TokenMissing | TokenInvalid | TokenExpired | InvalidCredentials
-            | InvalidRefreshToken | RefreshTokenReused => 401,
+            MalformedJson | InvalidQuery | MalformedFrame | NotAuthenticated | AlreadyAuthenticated => 400,
+            TokenMissing | TokenInvalid | TokenExpired | InvalidCredentials | InvalidRefreshToken
+            | RefreshTokenReused => 401,
             Forbidden | Banned | WrongRoomPassword | NotInvited | NotAMember | DirectRoom => 403,
-            NotFound | UserNotFound | RoomNotFound | MessageNotFound | NotificationNotFound
-            | RequestNotFound | BanNotFound => 404,
+            NotFound | UserNotFound | RoomNotFound | MessageNotFound | NotificationNotFound | RequestNotFound
+            | BanNotFound => 404,
             MethodNotAllowed => 405,
-            UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned
-            | RoomTerminated | MessageDeleted => 409,
-            PayloadTooLarge => 413,
+            UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned | RoomTerminated
+            | MessageDeleted => 409,
+            PayloadTooLarge | FrameTooLarge => 413,
             UnsupportedMediaType => 415,
             ValidationFailed | InvalidTarget => 422,
             RateLimited => 429,
@@ -131,6 +139,10 @@ impl ErrorCode {
             RoomTerminated => "room_terminated",
             MessageDeleted => "message_deleted",
             RateLimited => "rate_limited",
+            MalformedFrame => "malformed_frame",
+            FrameTooLarge => "frame_too_large",
+            NotAuthenticated => "not_authenticated",
+            AlreadyAuthenticated => "already_authenticated",
             Unavailable => "unavailable",
             Internal => "internal",
         }
@@ -197,6 +209,10 @@ mod tests {
             ErrorCode::RoomTerminated,
             ErrorCode::MessageDeleted,
             ErrorCode::RateLimited,
+            ErrorCode::MalformedFrame,
+            ErrorCode::FrameTooLarge,
+            ErrorCode::NotAuthenticated,
+            ErrorCode::AlreadyAuthenticated,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ];

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod page;
 pub mod rooms;
 pub mod users;
+pub mod ws;
 
 pub use auth::*;
 pub use error::*;
@@ -21,6 +22,7 @@ pub use notifications::*;
 pub use page::*;
 pub use rooms::*;
 pub use users::*;
+pub use ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 
 /// Timestamps on the wire: RFC 3339, UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -15,31 +15,16 @@ pub struct Config {
     pub command: Option<Command>,
 
     /// Address and port to listen on.
-    #[arg(
-        long,
-        env = "CONCLAVE_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "CONCLAVE_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
 
     /// Folder for the embedded database and generated secrets.
-    #[arg(
-        long,
-        env = "CONCLAVE_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "CONCLAVE_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// Secret that signs access tokens (at least 32 bytes). Unset: a random secret is created
     /// in the data folder (`jwt.secret`, mode 0600) and reused on every start.
-    #[arg(
-        long,
-        env = "CONCLAVE_JWT_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "CONCLAVE_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
     /// Tracing filter, e.g. `info` or `conclave_server=debug,actix_web=info`.
@@ -51,26 +36,45 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Lifetime of access tokens, in seconds.
-    #[arg(
-        long,
-        env = "CONCLAVE_ACCESS_TOKEN_TTL_SECS",
-        default_value_t = 900,
-        global = true
-    )]
+    #[arg(long, env = "CONCLAVE_ACCESS_TOKEN_TTL_SECS", default_value_t = 900, global = true)]
     pub access_token_ttl_secs: u64,
 
     /// Lifetime of refresh tokens, in days.
-    #[arg(
-        long,
-        env = "CONCLAVE_REFRESH_TOKEN_TTL_DAYS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "CONCLAVE_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, global = true)]
     pub refresh_token_ttl_days: u32,
 
     /// Largest request body accepted, in bytes (JSON bodies).
     #[arg(long, env = "CONCLAVE_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Messages a user may send at once before the sustained rate applies (REST and WebSocket).
+    #[arg(long, env = "CONCLAVE_MESSAGE_BURST", default_value_t = 20, global = true)]
+    pub message_burst: u32,
+
+    /// Messages a user may send per second, sustained.
+    #[arg(long, env = "CONCLAVE_MESSAGE_PER_SECOND", default_value_t = 5, global = true)]
+    pub message_per_second: u32,
+
+    /// Login attempts at once, per account and per client address.
+    #[arg(long, env = "CONCLAVE_LOGIN_BURST", default_value_t = 10, global = true)]
+    pub login_burst: u32,
+
+    /// Login attempts per minute, sustained, per account and per client address.
+    #[arg(long, env = "CONCLAVE_LOGIN_PER_MINUTE", default_value_t = 10, global = true)]
+    pub login_per_minute: u32,
+
+    /// Frames that may wait for one WebSocket connection before it counts as too slow and is
+    /// disconnected (it can reconnect and resume).
+    #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
+    pub ws_queue: usize,
+
+    /// Seconds a WebSocket connection has to authenticate.
+    #[arg(long, env = "CONCLAVE_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub ws_auth_timeout_secs: u64,
+
+    /// Seconds between the server's WebSocket pings; a connection silent for three of them is closed.
+    #[arg(long, env = "CONCLAVE_WS_HEARTBEAT_SECS", default_value_t = 20, global = true)]
+    pub ws_heartbeat_secs: u64,
 }
 
 #[derive(Debug, Clone, Subcommand)]

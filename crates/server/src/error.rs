@@ -13,17 +13,23 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// For `rate_limited`: seconds to wait, sent as `Retry-After`.
+    pub retry_after_secs: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            details: None,
-        }
+        Self { code, message: message.into(), details: None, retry_after_secs: None }
+    }
+
+    /// Too many requests: try again in `seconds` (R-MSG-5, R-ACC-6).
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        let mut error = Self::new(ErrorCode::RateLimited, message);
+        error.details = Some(serde_json::json!({ "retry_after_secs": seconds }));
+        error.retry_after_secs = Some(seconds);
+        error
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -55,12 +61,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorBody {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message.clone(),
-                details: self.details.clone(),
-            },
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after_secs {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail { code: self.code, message: self.message.clone(), details: self.details.clone() },
         })
     }
 }
@@ -77,38 +83,22 @@ impl From<StoreError> for ApiError {
         use ErrorCode as C;
         match error {
             StoreError::Conflict(conflict) => match conflict {
-                Conflict::UsernameTaken => {
-                    ApiError::new(C::UsernameTaken, "that username is taken")
-                }
-                Conflict::AlreadyMember => {
-                    ApiError::new(C::AlreadyMember, "already a member of this room")
-                }
-                Conflict::AlreadyInvited => {
-                    ApiError::new(C::AlreadyInvited, "that user is already invited")
-                }
-                Conflict::RequestPending => {
-                    ApiError::new(C::RequestPending, "a join request is already pending")
-                }
-                Conflict::AlreadyBanned => {
-                    ApiError::new(C::AlreadyBanned, "that user is already banned")
-                }
+                Conflict::UsernameTaken => ApiError::new(C::UsernameTaken, "that username is taken"),
+                Conflict::AlreadyMember => ApiError::new(C::AlreadyMember, "already a member of this room"),
+                Conflict::AlreadyInvited => ApiError::new(C::AlreadyInvited, "that user is already invited"),
+                Conflict::RequestPending => ApiError::new(C::RequestPending, "a join request is already pending"),
+                Conflict::AlreadyBanned => ApiError::new(C::AlreadyBanned, "that user is already banned"),
             },
             StoreError::NotFound(missing) => match missing {
                 Missing::User => ApiError::new(C::UserNotFound, "no such user"),
                 Missing::Room => ApiError::new(C::RoomNotFound, "no such room"),
                 Missing::Membership => ApiError::new(C::NotAMember, "not a member of this room"),
                 Missing::Message => ApiError::new(C::MessageNotFound, "no such message"),
-                Missing::Notification => {
-                    ApiError::new(C::NotificationNotFound, "no such notification")
-                }
-                Missing::JoinRequest => {
-                    ApiError::new(C::RequestNotFound, "no pending join request from that user")
-                }
+                Missing::Notification => ApiError::new(C::NotificationNotFound, "no such notification"),
+                Missing::JoinRequest => ApiError::new(C::RequestNotFound, "no pending join request from that user"),
                 Missing::Ban => ApiError::new(C::BanNotFound, "that user is not banned"),
             },
-            StoreError::RoomTerminated => {
-                ApiError::new(C::RoomTerminated, "this room was terminated")
-            }
+            StoreError::RoomTerminated => ApiError::new(C::RoomTerminated, "this room was terminated"),
             StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),
             StoreError::NotAMember => ApiError::new(C::NotAMember, "not a member of this room"),
             StoreError::Backend(cause) => ApiError::internal(cause),

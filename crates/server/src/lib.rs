@@ -3,19 +3,26 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod gateway;
 pub mod http;
+pub mod limits;
+pub mod messaging;
 pub mod notify;
-pub mod presence;
 pub mod state;
 pub mod telemetry;
 
 use crate::config::Config;
-use crate::presence::Presence;
+use crate::gateway::GatewaySettings;
+use crate::gateway::hub::{Bus, Hub};
+use crate::limits::{LimitSettings, Limits};
+use crate::messaging::RoomLocks;
 use crate::state::{AppState, Settings};
 use actix_web::{App, HttpServer, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
 use conclave_store::SqliteStore;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -49,14 +56,29 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         None => load_or_create_secret(&config.data_dir.join("jwt.secret"))?,
     };
     let store = SqliteStore::open(&config.data_dir.join("conclave.db"))?;
+    let hub = Arc::new(Hub::new(config.ws_queue));
+    let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store: Arc::new(store),
         passwords: PasswordHasher::new()?,
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
-        presence: Arc::new(Presence::default()),
+        bus: Arc::clone(&hub) as Arc<dyn Bus>,
+        hub,
+        limits: Arc::new(Limits::new(LimitSettings {
+            message_burst: config.message_burst,
+            message_per_second: config.message_per_second,
+            login_burst: config.login_burst,
+            login_per_minute: config.login_per_minute,
+        })),
+        room_locks: Arc::new(RoomLocks::new(64)),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
             max_body_bytes: config.max_body_bytes,
+            gateway: GatewaySettings {
+                auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs.max(1)),
+                heartbeat,
+                idle_timeout: heartbeat * 3,
+            },
         }),
     })
 }
@@ -64,22 +86,24 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let state = web::Data::new(build_state(&config)?);
+    let limits = Arc::clone(&state.limits);
+    actix_web::rt::spawn(async move {
+        // Rate-limit keys of users who went quiet are forgotten, so memory stays bounded.
+        let mut every_minute = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limits.forget_idle();
+        }
+    });
     let max_body = config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
-            .app_data(
-                web::QueryConfig::default().error_handler(|error, _| http::invalid_query(error)),
-            )
-            .app_data(
-                web::PathConfig::default().error_handler(|error, _| http::invalid_query(error)),
-            )
+            .app_data(web::QueryConfig::default().error_handler(|error, _| http::invalid_query(error)))
+            .app_data(web::PathConfig::default().error_handler(|error, _| http::invalid_query(error)))
             .wrap(TracingLogger::default())
-            .service(
-                SwaggerUi::new("/api/docs/{_:.*}")
-                    .url("/api/openapi.json", http::ApiDoc::openapi()),
-            )
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::ApiDoc::openapi()))
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })

@@ -1,6 +1,9 @@
-//! What every request handler shares.
+//! What every request handler and gateway session shares.
 
-use crate::presence::Presence;
+use crate::gateway::GatewaySettings;
+use crate::gateway::hub::{Bus, Hub};
+use crate::limits::Limits;
+use crate::messaging::RoomLocks;
 use conclave_crypto::{AccessTokens, PasswordHasher};
 use conclave_store::Store;
 use std::sync::Arc;
@@ -10,7 +13,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub passwords: PasswordHasher,
     pub tokens: AccessTokens,
-    pub presence: Arc<Presence>,
+    /// This node's sessions: presence and delivery.
+    pub hub: Arc<Hub>,
+    /// Where events are published (in process: the hub itself).
+    pub bus: Arc<dyn Bus>,
+    pub limits: Arc<Limits>,
+    pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
 }
 
@@ -19,4 +27,5 @@ pub struct AppState {
 pub struct Settings {
     pub refresh_token_ttl_days: u32,
     pub max_body_bytes: usize,
+    pub gateway: GatewaySettings,
 }

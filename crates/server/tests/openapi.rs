@@ -16,15 +16,12 @@ fn checked_in_openapi_matches_the_code() {
 /// R-OPS-5: every field name in the contract is snake_case.
 #[test]
 fn contract_fields_are_snake_case() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&conclave_server::http::openapi_json()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&conclave_server::http::openapi_json()).unwrap();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for (name, schema) in schemas {
         if let Some(properties) = schema["properties"].as_object() {
             for field in properties.keys() {
-                let snake = field
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                let snake = field.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 assert!(snake, "{name}.{field} is not snake_case");
             }
         }

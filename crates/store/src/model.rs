@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use conclave_domain::Departure;
 use conclave_protocol::{
-    Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId,
-    RoomKind, Sticker, UserId,
+    Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, RoomKind, Sticker,
+    UserId,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]

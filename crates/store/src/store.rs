@@ -18,21 +18,12 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// Users whose username starts with `prefix`, by username, after `after`.
-    async fn search_users(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<UserRecord>>;
+    async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>>;
 
     // ---- refresh tokens ----------------------------------------------------------------------
 
     /// Starts a new token family (a login).
-    async fn insert_refresh_token(
-        &self,
-        token: NewRefreshToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()>;
     /// Retires `old_digest` and stores `new_digest` in its family; a second use of a retired
     /// token revokes the family.
     async fn rotate_refresh_token(
@@ -42,27 +33,20 @@ pub trait Store: Send + Sync + 'static {
         new_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Rotation>;
+    /// The owner of an active, unexpired refresh token, without rotating it (the gateway's
+    /// cookie authentication).
+    async fn refresh_token_user(&self, digest: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
     /// Revokes the family of `digest` (log out). Unknown digests are ignored.
     async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()>;
 
     // ---- rooms -------------------------------------------------------------------------------
 
     /// Creates a group room with `owner` as its owner and first member.
-    async fn create_room(
-        &self,
-        room: NewRoom,
-        owner: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RoomRecord>;
+    async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord>;
     /// The direct room of `a` and `b`, created on first use; the same room for the same pair.
     /// Shows it again to `a` if they had hidden it.
-    async fn open_direct_room(
-        &self,
-        a: &UserId,
-        b: &UserId,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RoomRecord>;
+    async fn open_direct_room(&self, a: &UserId, b: &UserId, name: &str, now: DateTime<Utc>)
+    -> StoreResult<RoomRecord>;
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>>;
     async fn update_room(&self, id: &RoomId, patch: RoomPatch) -> StoreResult<RoomRecord>;
     /// Listed, live group rooms whose name starts with `prefix` and that do not ban `searcher`.
@@ -80,28 +64,17 @@ pub trait Store: Send + Sync + 'static {
         after_join_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<MyRoomRecord>>;
+    /// Every room `user` is a member of, hidden direct rooms included (for event routing).
+    async fn room_ids_of_user(&self, user: &UserId) -> StoreResult<Vec<RoomId>>;
     /// Terminates the room (SPEC R-ROOM-6): no more messages or joins; every member is removed
     /// and logged as `terminated`; invites and requests are dropped.
-    async fn terminate_room(
-        &self,
-        id: &RoomId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<TerminationRecord>;
+    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord>;
 
     // ---- membership --------------------------------------------------------------------------
 
-    async fn membership(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> StoreResult<Option<MembershipRecord>>;
+    async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>>;
     /// Members in join order, after `after_join_seq`.
-    async fn members(
-        &self,
-        room: &RoomId,
-        after_join_seq: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<MemberRecord>>;
+    async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>>;
     /// Adds a member. Fails when the room is terminated, the user banned or already a member.
     /// Consumes the user's invite and join request and clears their room-log entry.
     async fn add_member(
@@ -121,12 +94,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<DepartureRecord>;
     /// Hides a direct room from `user`'s list until its next message (SPEC R-MSG-4).
     async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
-    async fn set_role(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        role: Role,
-    ) -> StoreResult<MembershipRecord>;
+    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord>;
     /// Moves `user`'s read marker forward to `seq` (never back, never past the last message).
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
 
@@ -146,23 +114,13 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<JoinRequestRecord>;
-    async fn join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> StoreResult<Option<JoinRequestRecord>>;
+    async fn join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>>;
     /// Pending requests, oldest first.
     async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>>;
     /// Fails with `NotFound(JoinRequest)` when there is none.
     async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
     /// Bans `user`, drops their invite and request, and removes them if they are a member.
-    async fn ban(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        by: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<BanOutcome>;
+    async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome>;
     /// Fails with `NotFound(Ban)` when there is none.
     async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
@@ -174,18 +132,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message with the room's next sequence number, in the same write (SPEC R-MSG-1).
     /// The author must be a member and the room live. A repeated client id stores nothing and
     /// returns the first message. Shows a direct room again to members who had hidden it.
-    async fn insert_message(
-        &self,
-        message: NewMessage,
-        now: DateTime<Utc>,
-    ) -> StoreResult<InsertedMessage>;
+    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage>;
     /// Newest first.
-    async fn messages(
-        &self,
-        room: &RoomId,
-        range: HistoryRange,
-        limit: u32,
-    ) -> StoreResult<Vec<MessageRecord>>;
+    async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
     async fn edit_message(
         &self,
@@ -195,12 +144,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord>;
     /// Marks the message deleted and forgets its content.
-    async fn delete_message(
-        &self,
-        room: &RoomId,
-        id: &MessageId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MessageRecord>;
+    async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord>;
 
     // ---- notifications -------------------------------------------------------------------------
 

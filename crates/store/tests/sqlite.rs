@@ -10,10 +10,7 @@ use std::sync::Arc;
 async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("conclave.db")).unwrap();
-    TestStore {
-        store: Arc::new(store),
-        _guard: Box::new(dir),
-    }
+    TestStore { store: Arc::new(store), _guard: Box::new(dir) }
 }
 
 conformance_suite!(sqlite_store);
@@ -27,21 +24,13 @@ async fn reopening_the_file_keeps_the_data() {
         let store = SqliteStore::open(&path).unwrap();
         store
             .create_user(
-                NewUser {
-                    username: "keeper".into(),
-                    password_hash: "h".into(),
-                    first_name: None,
-                    last_name: None,
-                },
+                NewUser { username: "keeper".into(), password_hash: "h".into(), first_name: None, last_name: None },
                 chrono::Utc::now(),
             )
             .await
             .unwrap()
     };
     let reopened = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        reopened.user_by_username("keeper").await.unwrap(),
-        Some(user)
-    );
+    assert_eq!(reopened.user_by_username("keeper").await.unwrap(), Some(user));
     reopened.ping().await.unwrap();
 }

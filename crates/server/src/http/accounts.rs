@@ -19,7 +19,8 @@ pub const REFRESH_COOKIE: &str = "conclave_refresh";
 
 fn refresh_cookie(value: String, max_age_days: u32) -> Cookie<'static> {
     Cookie::build(REFRESH_COOKIE, value)
-        .path("/api/auth")
+        // The gateway at /ws authenticates browsers by this cookie too (R-WS-1).
+        .path("/")
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Strict)
@@ -37,21 +38,12 @@ fn cleared_cookie() -> Cookie<'static> {
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = UserEnvelope), (status = 409, description = "username_taken", body = ErrorBody),
               (status = 422, description = "validation_failed: one entry per invalid field", body = ErrorBody)))]
-pub async fn signup(
-    state: Data<AppState>,
-    Body(request): Body<SignupRequest>,
-) -> ApiResult<HttpResponse> {
+pub async fn signup(state: Data<AppState>, Body(request): Body<SignupRequest>) -> ApiResult<HttpResponse> {
     let mut errors = FieldErrors::new();
     let username = errors.check("username", Username::parse(&request.username));
     let password = errors.check("password", Password::parse(&request.password));
-    let first_name = errors.check(
-        "first_name",
-        PersonName::parse_optional(request.first_name.as_deref()),
-    );
-    let last_name = errors.check(
-        "last_name",
-        PersonName::parse_optional(request.last_name.as_deref()),
-    );
+    let first_name = errors.check("first_name", PersonName::parse_optional(request.first_name.as_deref()));
+    let last_name = errors.check("last_name", PersonName::parse_optional(request.last_name.as_deref()));
     let (Some(username), Some(password), Some(first_name), Some(last_name)) =
         (username, password, first_name, last_name)
     else {
@@ -72,26 +64,25 @@ pub async fn signup(
         )
         .await?;
     tracing::info!(user_id = %user.id, username = %user.username, "signed up");
-    Ok(HttpResponse::Created().json(UserEnvelope {
-        user: views::user(&user, &state.presence),
-    }))
+    Ok(HttpResponse::Created().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 
 /// Log in (R-ACC-3): an access token and a refresh token, in the body and the refresh cookie.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_credentials", body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_credentials", body = ErrorBody),
+              (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
 pub async fn login(
     state: Data<AppState>,
+    req: HttpRequest,
     Body(request): Body<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
     if request.username.len() > 64 || request.password.chars().count() > 256 {
         return Err(wrong());
     }
-    let user = state
-        .store
-        .user_by_username(request.username.trim())
-        .await?;
+    // R-ACC-6: per account and per client address (the socket's; no proxy header is trusted).
+    state.limits.login(&request.username, req.peer_addr().map(|a| a.ip()))?;
+    let user = state.store.user_by_username(request.username.trim()).await?;
     let hasher = state.passwords.clone();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let matches = actix_web::web::block(move || match stored_hash {
@@ -123,28 +114,16 @@ pub async fn login(
     session_response(&state, &user, refresh)
 }
 
-fn session_response(
-    state: &AppState,
-    user: &UserRecord,
-    refresh: RefreshToken,
-) -> ApiResult<HttpResponse> {
-    let access = state
-        .tokens
-        .issue(user.id.as_str(), Utc::now().timestamp())
-        .map_err(ApiError::internal)?;
+fn session_response(state: &AppState, user: &UserRecord, refresh: RefreshToken) -> ApiResult<HttpResponse> {
+    let access = state.tokens.issue(user.id.as_str(), Utc::now().timestamp()).map_err(ApiError::internal)?;
     let body = TokenResponse {
         access_token: access.token,
         token_type: "Bearer".into(),
         expires_in: access.expires_in,
         refresh_token: refresh.secret.clone(),
-        user: views::user(user, &state.presence),
+        user: views::user(user, &state.hub),
     };
-    Ok(HttpResponse::Ok()
-        .cookie(refresh_cookie(
-            refresh.secret,
-            state.settings.refresh_token_ttl_days,
-        ))
-        .json(body))
+    Ok(HttpResponse::Ok().cookie(refresh_cookie(refresh.secret, state.settings.refresh_token_ttl_days)).json(body))
 }
 
 /// The refresh token from the body, or else from the cookie.
@@ -166,24 +145,14 @@ pub async fn refresh(
     OptionalBody(body): OptionalBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let invalid = || {
-        ApiError::new(
-            ErrorCode::InvalidRefreshToken,
-            "the refresh token is unknown, expired or revoked; log in again",
-        )
+        ApiError::new(ErrorCode::InvalidRefreshToken, "the refresh token is unknown, expired or revoked; log in again")
     };
     let presented = presented_refresh_token(&req, body).ok_or_else(invalid)?;
     let next = RefreshToken::generate();
     let now = Utc::now();
     let expires_at = now + Duration::days(i64::from(state.settings.refresh_token_ttl_days));
-    let rotation = state
-        .store
-        .rotate_refresh_token(
-            &RefreshToken::digest_of(&presented),
-            &next.digest,
-            expires_at,
-            now,
-        )
-        .await?;
+    let rotation =
+        state.store.rotate_refresh_token(&RefreshToken::digest_of(&presented), &next.digest, expires_at, now).await?;
     let user_id = match rotation {
         Rotation::Rotated { user_id } => user_id,
         Rotation::Reused { user_id } => {
@@ -215,10 +184,7 @@ pub async fn logout(
     OptionalBody(body): OptionalBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     if let Some(token) = presented_refresh_token(&req, body) {
-        state
-            .store
-            .revoke_refresh_family(&RefreshToken::digest_of(&token))
-            .await?;
+        state.store.revoke_refresh_family(&RefreshToken::digest_of(&token)).await?;
     }
     Ok(HttpResponse::NoContent().cookie(cleared_cookie()).finish())
 }
@@ -227,15 +193,12 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody)))]
 pub async fn me(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    let user = state.store.user(&auth.id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::TokenInvalid,
-            "the account behind this token no longer exists",
-        )
-    })?;
-    Ok(HttpResponse::Ok().json(UserEnvelope {
-        user: views::user(&user, &state.presence),
-    }))
+    let user = state
+        .store
+        .user(&auth.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the account behind this token no longer exists"))?;
+    Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 
 /// Users whose username starts with `q`, by username (R-ACC-5).
@@ -246,20 +209,11 @@ pub async fn search(
     _auth: AuthUser,
     Query(query): Query<UserSearchQuery>,
 ) -> ApiResult<HttpResponse> {
-    let prefix =
-        SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
+    let prefix = SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
     let after: Option<String> = cursor::decode(query.cursor.as_deref())?;
-    let found = state
-        .store
-        .search_users(prefix.as_str(), after.as_deref(), limit + 1)
-        .await?;
-    let page = cursor::page(
-        found,
-        limit,
-        |u| u.username.clone(),
-        |u| views::user(u, &state.presence),
-    );
+    let found = state.store.search_users(prefix.as_str(), after.as_deref(), limit + 1).await?;
+    let page = cursor::page(found, limit, |u| u.username.clone(), |u| views::user(u, &state.hub));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -267,17 +221,11 @@ pub async fn search(
 #[utoipa::path(get, path = "/api/users/{username}", tag = "users", security(("bearer" = [])),
     params(("username" = String, Path, description = "case-insensitive")),
     responses((status = 200, body = UserEnvelope), (status = 404, description = "user_not_found", body = ErrorBody)))]
-pub async fn profile(
-    state: Data<AppState>,
-    _auth: AuthUser,
-    username: Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn profile(state: Data<AppState>, _auth: AuthUser, username: Path<String>) -> ApiResult<HttpResponse> {
     let user = state
         .store
         .user_by_username(username.trim())
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))?;
-    Ok(HttpResponse::Ok().json(UserEnvelope {
-        user: views::user(&user, &state.presence),
-    }))
+    Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }

@@ -17,26 +17,17 @@ pub fn decode<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, Ap
     let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let invalid = || {
-        ApiError::new(
-            ErrorCode::InvalidQuery,
-            "the cursor is not one this server gave out",
-        )
-    };
+    let invalid = || ApiError::new(ErrorCode::InvalidQuery, "the cursor is not one this server gave out");
     if cursor.len() > 1024 {
         return Err(invalid());
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|_| invalid())
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
 }
 
 /// Parses `limit` for a list with the given bounds, as a 422 on `limit` when out of bounds.
 pub fn limit(input: Option<u32>, bounds: (u32, u32)) -> Result<u32, ApiError> {
-    PageLimit::parse(input, bounds)
-        .map(PageLimit::get)
-        .map_err(|e| ApiError::field("limit", e.0))
+    PageLimit::parse(input, bounds).map(PageLimit::get).map_err(|e| ApiError::field("limit", e.0))
 }
 
 /// Builds a page from up to `limit + 1` fetched items: the extra one only says that more exist.
@@ -49,11 +40,7 @@ pub fn page<R, T, K: Serialize>(
 ) -> Page<T> {
     let more = fetched.len() > limit as usize;
     fetched.truncate(limit as usize);
-    let next_cursor = if more {
-        fetched.last().map(|last| encode(&key(last)))
-    } else {
-        None
-    };
+    let next_cursor = if more { fetched.last().map(|last| encode(&key(last))) } else { None };
     Page::new(fetched.iter().map(view).collect(), next_cursor)
 }
 
@@ -64,10 +51,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_junk() {
         let cursor = encode(&("name", 42));
-        assert_eq!(
-            decode::<(String, u32)>(Some(&cursor)).ok().flatten(),
-            Some(("name".into(), 42))
-        );
+        assert_eq!(decode::<(String, u32)>(Some(&cursor)).ok().flatten(), Some(("name".into(), 42)));
         assert!(decode::<(String, u32)>(Some("!!!")).is_err());
         assert!(decode::<(String, u32)>(Some(&encode(&"other shape"))).is_err());
         assert_eq!(decode::<(String, u32)>(None).ok().flatten(), None);
@@ -77,10 +61,7 @@ mod tests {
     fn pages_say_when_more_exist() {
         let full = page(vec![1, 2, 3], 2, |n| *n, |n| *n);
         assert_eq!(full.items, [1, 2]);
-        assert_eq!(
-            decode::<i32>(full.next_cursor.as_deref()).ok().flatten(),
-            Some(2)
-        );
+        assert_eq!(decode::<i32>(full.next_cursor.as_deref()).ok().flatten(), Some(2));
         let last = page(vec![1, 2], 2, |n| *n, |n| *n);
         assert_eq!(last.next_cursor, None);
     }

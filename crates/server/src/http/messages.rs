@@ -1,23 +1,20 @@
 //! Messages: history, send, edit, delete (SPEC R-MSG-1 to R-MSG-3, R-MSG-7).
 
 use super::cursor;
-use super::extract::{AuthUser, Body};
-use super::rooms::{RoomAccess, actor};
+use super::extract::Body;
+use super::rooms::RoomAccess;
 use super::views;
 use crate::error::{ApiError, ApiResult};
-use crate::notify::{self, Context};
+use crate::events;
+use crate::messaging::{self, Draft};
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path, Query};
 use chrono::Utc;
-use conclave_domain::{
-    ClientId, FieldErrors, MessageBody, MessageContent, PageLimit, RoomAction, can_delete_message,
-    can_edit_message,
-};
+use conclave_domain::{MessageBody, PageLimit, RoomAction, can_delete_message, can_edit_message};
 use conclave_protocol::*;
-use conclave_store::{HistoryRange, NewMessage};
+use conclave_store::HistoryRange;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Where a history page continues: before or after a sequence number.
 #[derive(Serialize, Deserialize)]
@@ -40,21 +37,14 @@ pub async fn list(
     access.authorize(RoomAction::Read)?;
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     // A cursor continues the page it came from, so it wins over the `before`/`after` that started it.
-    let range = match (
-        cursor::decode::<HistoryCursor>(query.cursor.as_deref())?,
-        query.before,
-        query.after,
-    ) {
+    let range = match (cursor::decode::<HistoryCursor>(query.cursor.as_deref())?, query.before, query.after) {
         (Some(HistoryCursor::Before(seq)), _, _) => HistoryRange::Before(seq),
         (Some(HistoryCursor::After(seq)), _, _) => HistoryRange::After(seq),
         (None, None, None) => HistoryRange::Latest,
         (None, Some(seq), None) => HistoryRange::Before(seq),
         (None, None, Some(seq)) => HistoryRange::After(seq),
         (None, Some(_), Some(_)) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidQuery,
-                "use `before` or `after`, not both",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, "use `before` or `after`, not both"));
         }
     };
     let mut fetched = state.store.messages(&room_id, range, limit + 1).await?;
@@ -68,17 +58,10 @@ pub async fn list(
     }
     let next_cursor = match (more, range) {
         (false, _) => None,
-        (true, HistoryRange::After(_)) => fetched
-            .first()
-            .map(|m| cursor::encode(&HistoryCursor::After(m.seq))),
-        (true, _) => fetched
-            .last()
-            .map(|m| cursor::encode(&HistoryCursor::Before(m.seq))),
+        (true, HistoryRange::After(_)) => fetched.first().map(|m| cursor::encode(&HistoryCursor::After(m.seq))),
+        (true, _) => fetched.last().map(|m| cursor::encode(&HistoryCursor::Before(m.seq))),
     };
-    Ok(HttpResponse::Ok().json(Page::new(
-        fetched.iter().map(views::message).collect(),
-        next_cursor,
-    )))
+    Ok(HttpResponse::Ok().json(Page::new(fetched.iter().map(views::message).collect(), next_cursor)))
 }
 
 /// Send a message (R-MSG-1): stored with the room's next sequence number. A repeated
@@ -87,75 +70,21 @@ pub async fn list(
     params(("room_id" = String, Path)), request_body = SendMessageRequest,
     responses((status = 201, body = MessageEnvelope), (status = 403, description = "not_a_member", body = ErrorBody),
               (status = 404, description = "room_not_found", body = ErrorBody),
-              (status = 409, description = "room_terminated", body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 409, description = "room_terminated", body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, description = "rate_limited, with Retry-After; nothing stored", body = ErrorBody)))]
 pub async fn send(
     state: Data<AppState>,
     access: RoomAccess,
     Body(request): Body<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.live()?;
-    access.authorize(RoomAction::Post)?;
-    let mut errors = FieldErrors::new();
-    let content = errors.check(
-        "body",
-        MessageContent::parse(&request.body, request.color, request.sticker),
-    );
-    let client_id = request
-        .client_id
-        .as_deref()
-        .and_then(|c| errors.check("client_id", ClientId::parse(c)));
-    let (Some(content), true) = (content, errors.is_empty()) else {
-        return Err(errors.into());
+    let draft = Draft {
+        body: &request.body,
+        color: request.color,
+        sticker: request.sticker,
+        client_id: request.client_id.as_deref(),
     };
-    let inserted = state
-        .store
-        .insert_message(
-            NewMessage {
-                room_id: room_id.clone(),
-                author_id: auth.id.clone(),
-                body: content.body,
-                color: content.color,
-                sticker: content.sticker,
-                client_id: client_id.map(|c| c.as_str().to_owned()),
-            },
-            Utc::now(),
-        )
-        .await?;
-    if inserted.created && access.room.kind == RoomKind::Direct {
-        notify_offline_peer(&state, &access, auth).await?;
-    }
-    Ok(HttpResponse::Created().json(MessageEnvelope {
-        message: views::message(&inserted.message),
-    }))
-}
-
-/// R-NOTE-1: a direct message to someone offline leaves them a notification.
-async fn notify_offline_peer(
-    state: &AppState,
-    access: &RoomAccess,
-    auth: &AuthUser,
-) -> ApiResult<()> {
-    let members = state.store.members(&access.room.id, None, 2).await?;
-    let author = actor(state, auth).await?;
-    for peer in members
-        .iter()
-        .filter(|m| m.user.id != auth.id && !state.presence.is_online(&m.user.id))
-    {
-        let context = Context {
-            room: Some(&access.room),
-            actor: Some(&author),
-        };
-        notify::notify(
-            state,
-            &peer.user.id,
-            NotificationKind::DirectMessage,
-            context,
-            json!({}),
-        )
-        .await;
-    }
-    Ok(())
+    let inserted = messaging::send(&state, &access, draft).await?;
+    Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))
 }
 
 /// Edit your own message (R-MSG-7).
@@ -180,25 +109,15 @@ pub async fn edit(
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
     if !can_edit_message(message.author_id == auth.id) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only the author can edit a message",
-        ));
+        return Err(ApiError::new(ErrorCode::Forbidden, "only the author can edit a message"));
     }
     if message.deleted {
-        return Err(ApiError::new(
-            ErrorCode::MessageDeleted,
-            "a deleted message cannot be edited",
-        ));
+        return Err(ApiError::new(ErrorCode::MessageDeleted, "a deleted message cannot be edited"));
     }
     let body = MessageBody::parse(&request.body).map_err(|e| ApiError::field("body", e.0))?;
-    let edited = state
-        .store
-        .edit_message(&room_id, &message_id, body.as_str(), Utc::now())
-        .await?;
-    Ok(HttpResponse::Ok().json(MessageEnvelope {
-        message: views::message(&edited),
-    }))
+    let edited = state.store.edit_message(&room_id, &message_id, body.as_str(), Utc::now()).await?;
+    events::message_updated(state.bus.as_ref(), &edited);
+    Ok(HttpResponse::Ok().json(MessageEnvelope { message: views::message(&edited) }))
 }
 
 /// Delete a message: your own, or any in a room you administer (R-MSG-7).
@@ -220,16 +139,11 @@ pub async fn delete(
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
     if !can_delete_message(access.room.kind, message.author_id == auth.id, role) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only the author or a room admin can delete this message",
-        ));
+        return Err(ApiError::new(ErrorCode::Forbidden, "only the author or a room admin can delete this message"));
     }
     if !message.deleted {
-        state
-            .store
-            .delete_message(&room_id, &message_id, Utc::now())
-            .await?;
+        let deleted = state.store.delete_message(&room_id, &message_id, Utc::now()).await?;
+        events::message_updated(state.bus.as_ref(), &deleted);
     }
     Ok(HttpResponse::NoContent().finish())
 }

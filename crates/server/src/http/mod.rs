@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)));
     cfg.service(resource("/readyz").route(web::get().to(ops::readyz)));
     cfg.service(resource("/api/docs").route(web::get().to(docs_redirect)));
+    cfg.service(resource("/ws").route(web::get().to(crate::gateway::upgrade)));
     cfg.service(
         web::scope("/api")
             .service(resource("/auth/signup").route(web::post().to(accounts::signup)))
@@ -31,11 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/users/me").route(web::get().to(accounts::me)))
             .service(resource("/users").route(web::get().to(accounts::search)))
             .service(resource("/users/{username}").route(web::get().to(accounts::profile)))
-            .service(
-                resource("/rooms")
-                    .route(web::post().to(rooms::create))
-                    .route(web::get().to(rooms::search)),
-            )
+            .service(resource("/rooms").route(web::post().to(rooms::create)).route(web::get().to(rooms::search)))
             .service(resource("/rooms/mine").route(web::get().to(rooms::mine)))
             .service(resource("/rooms/history").route(web::get().to(rooms::history)))
             .service(
@@ -49,34 +46,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/rooms/{room_id}/members").route(web::get().to(rooms::members)))
             .service(resource("/rooms/{room_id}/read").route(web::post().to(rooms::mark_read)))
             .service(resource("/rooms/{room_id}/invites").route(web::post().to(moderation::invite)))
-            .service(
-                resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)),
-            )
-            .service(
-                resource("/rooms/{room_id}/requests/{user_id}/accept")
-                    .route(web::post().to(moderation::accept)),
-            )
-            .service(
-                resource("/rooms/{room_id}/requests/{user_id}/decline")
-                    .route(web::post().to(moderation::decline)),
-            )
-            .service(
-                resource("/rooms/{room_id}/members/{user_id}/kick")
-                    .route(web::post().to(moderation::kick)),
-            )
-            .service(
-                resource("/rooms/{room_id}/members/{user_id}/role")
-                    .route(web::put().to(moderation::set_role)),
-            )
+            .service(resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)))
+            .service(resource("/rooms/{room_id}/requests/{user_id}/accept").route(web::post().to(moderation::accept)))
+            .service(resource("/rooms/{room_id}/requests/{user_id}/decline").route(web::post().to(moderation::decline)))
+            .service(resource("/rooms/{room_id}/members/{user_id}/kick").route(web::post().to(moderation::kick)))
+            .service(resource("/rooms/{room_id}/members/{user_id}/role").route(web::put().to(moderation::set_role)))
             .service(
                 resource("/rooms/{room_id}/bans")
                     .route(web::post().to(moderation::ban))
                     .route(web::get().to(moderation::bans)),
             )
-            .service(
-                resource("/rooms/{room_id}/bans/{user_id}")
-                    .route(web::delete().to(moderation::unban)),
-            )
+            .service(resource("/rooms/{room_id}/bans/{user_id}").route(web::delete().to(moderation::unban)))
             .service(
                 resource("/rooms/{room_id}/messages")
                     .route(web::get().to(messages::list))
@@ -89,17 +69,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/dms").route(web::post().to(dms::open)))
             .service(resource("/notifications").route(web::get().to(notifications::list)))
-            .service(
-                resource("/notifications/read-all")
-                    .route(web::post().to(notifications::mark_all_read)),
-            )
-            .service(
-                resource("/notifications/{id}/read")
-                    .route(web::post().to(notifications::mark_read)),
-            )
-            .service(
-                resource("/notifications/{id}").route(web::delete().to(notifications::delete)),
-            ),
+            .service(resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)))
+            .service(resource("/notifications/{id}/read").route(web::post().to(notifications::mark_read)))
+            .service(resource("/notifications/{id}").route(web::delete().to(notifications::delete))),
     );
 }
 
@@ -109,9 +81,7 @@ fn resource(path: &str) -> actix_web::Resource {
 
 /// The API viewer lives under `/api/docs/`.
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
-        .finish()
+    HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/api/docs/")).finish()
 }
 
 /// Unknown routes answer in the error shape of R-OPS-5.
@@ -121,20 +91,12 @@ pub async fn not_found() -> HttpResponse {
 
 /// A query or path parameter that does not parse (R-SEC-3).
 pub fn invalid_query(error: impl std::fmt::Display) -> actix_web::Error {
-    ApiError::new(
-        ErrorCode::InvalidQuery,
-        format!("a query or path parameter is invalid: {error}"),
-    )
-    .into()
+    ApiError::new(ErrorCode::InvalidQuery, format!("a query or path parameter is invalid: {error}")).into()
 }
 
 /// A known path asked with a method it does not take.
 pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this route does not take that method",
-    )
-    .error_response()
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method").error_response()
 }
 
 struct BearerAuth;
@@ -144,12 +106,7 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
 }

@@ -4,6 +4,7 @@ use super::extract::{AuthUser, Body};
 use super::rooms::{RoomAccess, named_user};
 use super::views;
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::notify;
 use crate::state::AppState;
 use actix_web::HttpResponse;
@@ -13,21 +14,9 @@ use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
 use conclave_protocol::*;
 use serde_json::json;
 
-async fn target(
-    state: &AppState,
-    access: &RoomAccess,
-    auth: &AuthUser,
-    user: &UserId,
-) -> ApiResult<Target> {
-    let role = state
-        .store
-        .membership(&access.room.id, user)
-        .await?
-        .map(|m| m.role);
-    Ok(Target {
-        role,
-        is_self: *user == auth.id,
-    })
+async fn target(state: &AppState, access: &RoomAccess, auth: &AuthUser, user: &UserId) -> ApiResult<Target> {
+    let role = state.store.membership(&access.room.id, user).await?.map(|m| m.role);
+    Ok(Target { role, is_self: *user == auth.id })
 }
 
 /// Invite a user by id or username (admins, R-ROOM-2). The invitee is notified with the room id.
@@ -43,12 +32,7 @@ pub async fn invite(
 ) -> ApiResult<HttpResponse> {
     let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Invite)?;
-    let invitee = named_user(
-        &state,
-        request.user_id.as_ref(),
-        request.username.as_deref(),
-    )
-    .await?;
+    let invitee = named_user(&state, request.user_id.as_ref(), request.username.as_deref()).await?;
     let store = &state.store;
     may_invite(InviteContext {
         terminated: access.room.terminated_at.is_some(),
@@ -56,15 +40,9 @@ pub async fn invite(
         already_member: store.membership(&room_id, &invitee.id).await?.is_some(),
         already_invited: store.invite(&room_id, &invitee.id).await?.is_some(),
     })?;
-    let invite = store
-        .create_invite(&room_id, &invitee.id, &auth.id, Utc::now())
-        .await?;
-    access
-        .tell(&state, &invitee.id, NotificationKind::Invited, json!({}))
-        .await?;
-    Ok(HttpResponse::Created().json(InviteEnvelope {
-        invite: views::invite(&invite),
-    }))
+    let invite = store.create_invite(&room_id, &invitee.id, &auth.id, Utc::now()).await?;
+    access.tell(&state, &invitee.id, NotificationKind::Invited, json!({})).await?;
+    Ok(HttpResponse::Created().json(InviteEnvelope { invite: views::invite(&invite) }))
 }
 
 /// Pending join requests, oldest first (admins).
@@ -75,10 +53,7 @@ pub async fn requests(state: Data<AppState>, access: RoomAccess) -> ApiResult<Ht
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     let pending = state.store.join_requests(&room_id).await?;
-    let items = pending
-        .iter()
-        .map(|r| views::join_request(r, &state.presence))
-        .collect();
+    let items = pending.iter().map(|r| views::join_request(r, &state.hub)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, None)))
 }
 
@@ -96,31 +71,15 @@ pub async fn accept(
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     access.live()?;
-    state
+    let request = state
         .store
         .join_request(&room_id, &user_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::RequestNotFound,
-                "no pending join request from that user",
-            )
-        })?;
-    let membership = state
-        .store
-        .add_member(&room_id, &user_id, Role::Member, Utc::now())
-        .await?;
-    access
-        .tell(
-            &state,
-            &user_id,
-            NotificationKind::RequestAccepted,
-            json!({}),
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(MembershipEnvelope {
-        membership: views::membership(&membership),
-    }))
+        .ok_or_else(|| ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user"))?;
+    let membership = state.store.add_member(&room_id, &user_id, Role::Member, Utc::now()).await?;
+    events::member_joined(&state, &room_id, &request.user);
+    access.tell(&state, &user_id, NotificationKind::RequestAccepted, json!({})).await?;
+    Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
 }
 
 /// Decline a join request (admins): the requester is notified.
@@ -137,14 +96,7 @@ pub async fn decline(
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     state.store.delete_join_request(&room_id, &user_id).await?;
-    access
-        .tell(
-            &state,
-            &user_id,
-            NotificationKind::RequestDeclined,
-            json!({}),
-        )
-        .await?;
+    access.tell(&state, &user_id, NotificationKind::RequestDeclined, json!({})).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -152,24 +104,13 @@ pub async fn decline(
 #[utoipa::path(post, path = "/api/rooms/{room_id}/members/{user_id}/kick", tag = "moderation", security(("bearer" = [])),
     params(("room_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "kicked"), (status = 403, body = ErrorBody), (status = 422, description = "invalid_target", body = ErrorBody)))]
-pub async fn kick(
-    state: Data<AppState>,
-    access: RoomAccess,
-    path: Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
+pub async fn kick(state: Data<AppState>, access: RoomAccess, path: Path<(String, String)>) -> ApiResult<HttpResponse> {
     let user_id = UserId(path.into_inner().1);
     let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.authorize(RoomAction::Kick(
-        target(&state, &access, auth, &user_id).await?,
-    ))?;
-    let outcome = state
-        .store
-        .remove_member(&room_id, &user_id, LeaveReason::Kicked, Utc::now())
-        .await?;
-    access
-        .tell(&state, &user_id, NotificationKind::Kicked, json!({}))
-        .await?;
-    notify::departure(&state, &access.room, &outcome).await;
+    access.authorize(RoomAction::Kick(target(&state, &access, auth, &user_id).await?))?;
+    let outcome = state.store.remove_member(&room_id, &user_id, LeaveReason::Kicked, Utc::now()).await?;
+    access.tell(&state, &user_id, NotificationKind::Kicked, json!({})).await?;
+    events::departure(&state, &access.room, &outcome, LeaveReason::Kicked).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -185,23 +126,14 @@ pub async fn ban(
 ) -> ApiResult<HttpResponse> {
     let (auth, room_id) = (&access.user, access.room.id.clone());
     let banned = named_user(&state, Some(&request.user_id), None).await?;
-    access.authorize(RoomAction::Ban(
-        target(&state, &access, auth, &banned.id).await?,
-    ))?;
+    access.authorize(RoomAction::Ban(target(&state, &access, auth, &banned.id).await?))?;
     access.live()?;
-    let outcome = state
-        .store
-        .ban(&room_id, &banned.id, &auth.id, Utc::now())
-        .await?;
-    access
-        .tell(&state, &banned.id, NotificationKind::Banned, json!({}))
-        .await?;
+    let outcome = state.store.ban(&room_id, &banned.id, &auth.id, Utc::now()).await?;
+    access.tell(&state, &banned.id, NotificationKind::Banned, json!({})).await?;
     if let Some(departure) = &outcome.departure {
-        notify::departure(&state, &access.room, departure).await;
+        events::departure(&state, &access.room, departure, LeaveReason::Banned).await;
     }
-    Ok(HttpResponse::Created().json(BanEnvelope {
-        ban: views::ban(&outcome.ban, &state.presence),
-    }))
+    Ok(HttpResponse::Created().json(BanEnvelope { ban: views::ban(&outcome.ban, &state.hub) }))
 }
 
 /// The room's bans, newest first (admins).
@@ -211,10 +143,7 @@ pub async fn bans(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpRe
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::Unban)?;
     let list = state.store.bans(&room_id).await?;
-    let items = list
-        .iter()
-        .map(|b| views::ban(b, &state.presence))
-        .collect();
+    let items = list.iter().map(|b| views::ban(b, &state.hub)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, None)))
 }
 
@@ -222,18 +151,12 @@ pub async fn bans(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpRe
 #[utoipa::path(delete, path = "/api/rooms/{room_id}/bans/{user_id}", tag = "moderation", security(("bearer" = [])),
     params(("room_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "unbanned"), (status = 403, body = ErrorBody), (status = 404, description = "ban_not_found", body = ErrorBody)))]
-pub async fn unban(
-    state: Data<AppState>,
-    access: RoomAccess,
-    path: Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
+pub async fn unban(state: Data<AppState>, access: RoomAccess, path: Path<(String, String)>) -> ApiResult<HttpResponse> {
     let user_id = UserId(path.into_inner().1);
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::Unban)?;
     state.store.unban(&room_id, &user_id).await?;
-    access
-        .tell(&state, &user_id, NotificationKind::Unbanned, json!({}))
-        .await?;
+    access.tell(&state, &user_id, NotificationKind::Unbanned, json!({})).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -255,16 +178,9 @@ pub async fn set_role(
     let role = Role::from(request.role);
     let membership = state.store.set_role(&room_id, &user_id, role).await?;
     if target.role != Some(role) {
-        let kind = if role.is_admin() {
-            NotificationKind::Promoted
-        } else {
-            NotificationKind::Demoted
-        };
-        access
-            .tell(&state, &user_id, kind, notify::role_data(role))
-            .await?;
+        events::role_changed(state.bus.as_ref(), &room_id, &user_id, role);
+        let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };
+        access.tell(&state, &user_id, kind, notify::role_data(role)).await?;
     }
-    Ok(HttpResponse::Ok().json(MembershipEnvelope {
-        membership: views::membership(&membership),
-    }))
+    Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
 }

@@ -25,29 +25,11 @@ pub async fn list(
     Query(query): Query<NotificationsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
-    let after =
-        cursor::decode::<Cursor>(query.cursor.as_deref())?.map(|Cursor(read, created_at, id)| {
-            NotificationCursor {
-                read,
-                created_at,
-                id: NotificationId(id),
-            }
-        });
-    let found = state
-        .store
-        .notifications(
-            &auth.id,
-            query.unread_only.unwrap_or(false),
-            after.as_ref(),
-            limit + 1,
-        )
-        .await?;
-    let page = cursor::page(
-        found,
-        limit,
-        |n| Cursor(n.read, n.created_at, n.id.0.clone()),
-        views::notification,
-    );
+    let after = cursor::decode::<Cursor>(query.cursor.as_deref())?
+        .map(|Cursor(read, created_at, id)| NotificationCursor { read, created_at, id: NotificationId(id) });
+    let found =
+        state.store.notifications(&auth.id, query.unread_only.unwrap_or(false), after.as_ref(), limit + 1).await?;
+    let page = cursor::page(found, limit, |n| Cursor(n.read, n.created_at, n.id.0.clone()), views::notification);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -55,15 +37,8 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204, description = "marked"), (status = 404, description = "notification_not_found", body = ErrorBody)))]
-pub async fn mark_read(
-    state: Data<AppState>,
-    auth: AuthUser,
-    id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    state
-        .store
-        .mark_notification_read(&auth.id, &NotificationId(id.into_inner()))
-        .await?;
+pub async fn mark_read(state: Data<AppState>, auth: AuthUser, id: Path<String>) -> ApiResult<HttpResponse> {
+    state.store.mark_notification_read(&auth.id, &NotificationId(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -79,14 +54,7 @@ pub async fn mark_all_read(state: Data<AppState>, auth: AuthUser) -> ApiResult<H
 #[utoipa::path(delete, path = "/api/notifications/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "notification_not_found", body = ErrorBody)))]
-pub async fn delete(
-    state: Data<AppState>,
-    auth: AuthUser,
-    id: Path<String>,
-) -> ApiResult<HttpResponse> {
-    state
-        .store
-        .delete_notification(&auth.id, &NotificationId(id.into_inner()))
-        .await?;
+pub async fn delete(state: Data<AppState>, auth: AuthUser, id: Path<String>) -> ApiResult<HttpResponse> {
+    state.store.delete_notification(&auth.id, &NotificationId(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

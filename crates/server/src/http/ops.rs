@@ -21,10 +21,7 @@ pub async fn readyz(state: Data<AppState>) -> ApiResult<HttpResponse> {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready", "store": "ok" }))),
         Err(error) => {
             tracing::warn!(%error, "store not ready");
-            Err(ApiError::new(
-                ErrorCode::Unavailable,
-                "the store does not answer",
-            ))
+            Err(ApiError::new(ErrorCode::Unavailable, "the store does not answer"))
         }
     }
 }

@@ -5,6 +5,7 @@ use super::cursor;
 use super::extract::{AuthUser, Body, OptionalBody, authenticate};
 use super::views;
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::notify::{self, Context};
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -12,13 +13,11 @@ use actix_web::web::{Data, Query};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use conclave_domain::{
-    FieldErrors, JoinContext, JoinPath, PageLimit, RoomAction, RoomName, RoomPassword,
-    SearchPrefix, Topic, authorize, join_path,
+    FieldErrors, JoinContext, JoinPath, PageLimit, RoomAction, RoomName, RoomPassword, SearchPrefix, Topic, authorize,
+    join_path,
 };
 use conclave_protocol::*;
-use conclave_store::{
-    MyRoomRecord, NewRoom, RoomLogCursor, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
-};
+use conclave_store::{MyRoomRecord, NewRoom, RoomLogCursor, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord};
 use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 
@@ -38,32 +37,23 @@ impl FromRequest for RoomAccess {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let user = authenticate(req);
         let state = req.app_data::<Data<AppState>>().cloned();
-        let room_id = req
-            .match_info()
-            .get("room_id")
-            .map(|id| RoomId(id.to_owned()));
+        let room_id = req.match_info().get("room_id").map(|id| RoomId(id.to_owned()));
         Box::pin(async move {
             let user = user?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let room_id = room_id.ok_or_else(|| ApiError::internal("route without {room_id}"))?;
-            let room = state
-                .store
-                .room(&room_id)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
-            let role = state
-                .store
-                .membership(&room_id, &user.id)
-                .await?
-                .map(|m| m.role);
-            Ok(Self { user, room, role })
+            Self::load(&state, room_id, user).await
         })
     }
 }
 
 impl RoomAccess {
-    pub fn id(&self) -> &RoomId {
-        &self.room.id
+    /// `room_not_found` when there is no such room.
+    pub async fn load(state: &AppState, room_id: RoomId, user: AuthUser) -> ApiResult<Self> {
+        let room =
+            state.store.room(&room_id).await?.ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
+        let role = state.store.membership(&room_id, &user.id).await?.map(|m| m.role);
+        Ok(Self { user, room, role })
     }
 
     pub fn authorize(&self, action: RoomAction) -> ApiResult<()> {
@@ -73,10 +63,7 @@ impl RoomAccess {
     /// Refuses with `room_terminated` once the room is terminated (R-ROOM-6).
     pub fn live(&self) -> ApiResult<()> {
         match self.room.terminated_at {
-            Some(_) => Err(ApiError::new(
-                ErrorCode::RoomTerminated,
-                "this room was terminated",
-            )),
+            Some(_) => Err(ApiError::new(ErrorCode::RoomTerminated, "this room was terminated")),
             None => Ok(()),
         }
     }
@@ -90,10 +77,7 @@ impl RoomAccess {
         extra: serde_json::Value,
     ) -> ApiResult<()> {
         let actor = actor(state, &self.user).await?;
-        let context = Context {
-            room: Some(&self.room),
-            actor: Some(&actor),
-        };
+        let context = Context { room: Some(&self.room), actor: Some(&actor) };
         notify::notify(state, user, kind, context, extra).await;
         Ok(())
     }
@@ -101,28 +85,20 @@ impl RoomAccess {
 
 /// The caller's own record, for notifications that name them.
 pub async fn actor(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
-    state.store.user(&auth.id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::TokenInvalid,
-            "the account behind this token no longer exists",
-        )
-    })
+    state
+        .store
+        .user(&auth.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the account behind this token no longer exists"))
 }
 
 /// The user named by exactly one of an id and a username.
-pub async fn named_user(
-    state: &AppState,
-    user_id: Option<&UserId>,
-    username: Option<&str>,
-) -> ApiResult<UserRecord> {
+pub async fn named_user(state: &AppState, user_id: Option<&UserId>, username: Option<&str>) -> ApiResult<UserRecord> {
     let found = match (user_id, username) {
         (Some(id), None) => state.store.user(id).await?,
         (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
         _ => {
-            return Err(ApiError::field(
-                "user_id",
-                "give exactly one of `user_id` and `username`",
-            ));
+            return Err(ApiError::field("user_id", "give exactly one of `user_id` and `username`"));
         }
     };
     found.ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
@@ -145,18 +121,13 @@ pub async fn create(
     let name = errors.check("name", RoomName::parse(&request.name));
     let topic = errors.check("topic", Topic::parse_optional(request.topic.as_deref()));
     let password = match (request.join_policy, request.password.as_deref()) {
-        (JoinPolicy::Password, Some(password)) => {
-            errors.check("password", RoomPassword::parse(password))
-        }
+        (JoinPolicy::Password, Some(password)) => errors.check("password", RoomPassword::parse(password)),
         (JoinPolicy::Password, None) => {
             errors.add("password", "password rooms need a password");
             None
         }
         (_, Some(_)) => {
-            errors.add(
-                "password",
-                "only rooms with the `password` policy have a password",
-            );
+            errors.add("password", "only rooms with the `password` policy have a password");
             None
         }
         (_, None) => None,
@@ -182,9 +153,7 @@ pub async fn create(
         )
         .await?;
     tracing::info!(room_id = %room.id, owner = %auth.id, "room created");
-    Ok(HttpResponse::Created().json(RoomEnvelope {
-        room: views::room(&room),
-    }))
+    Ok(HttpResponse::Created().json(RoomEnvelope { room: views::room(&room) }))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -198,49 +167,30 @@ pub async fn search(
     auth: AuthUser,
     Query(query): Query<RoomSearchQuery>,
 ) -> ApiResult<HttpResponse> {
-    let prefix =
-        SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
+    let prefix = SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
-    let after = cursor::decode::<SearchCursor>(query.cursor.as_deref())?.map(
-        |SearchCursor(name_lower, id)| RoomSearchCursor {
-            name_lower,
-            room_id: RoomId(id),
-        },
-    );
-    let found = state
-        .store
-        .search_rooms(prefix.as_str(), &auth.id, after.as_ref(), limit + 1)
-        .await?;
-    let page = cursor::page(
-        found,
-        limit,
-        |r| SearchCursor(r.name.to_lowercase(), r.id.0.clone()),
-        views::room,
-    );
+    let after = cursor::decode::<SearchCursor>(query.cursor.as_deref())?
+        .map(|SearchCursor(name_lower, id)| RoomSearchCursor { name_lower, room_id: RoomId(id) });
+    let found = state.store.search_rooms(prefix.as_str(), &auth.id, after.as_ref(), limit + 1).await?;
+    let page = cursor::page(found, limit, |r| SearchCursor(r.name.to_lowercase(), r.id.0.clone()), views::room);
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// The rooms I am in, with my role and unread count, in the order I joined them.
 #[utoipa::path(get, path = "/api/rooms/mine", tag = "rooms", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<MyRoom>)))]
-pub async fn mine(
-    state: Data<AppState>,
-    auth: AuthUser,
-    Query(query): Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn mine(state: Data<AppState>, auth: AuthUser, Query(query): Query<PageQuery>) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;
-    let found = state
-        .store
-        .rooms_of_user(&auth.id, after, limit + 1)
-        .await?;
+    Ok(HttpResponse::Ok().json(my_rooms_page(&state, &auth.id, after, limit).await?))
+}
+
+/// One page of `user`'s rooms, in the order they joined them.
+async fn my_rooms_page(state: &AppState, user: &UserId, after: Option<i64>, limit: u32) -> ApiResult<Page<MyRoom>> {
+    let found = state.store.rooms_of_user(user, after, limit + 1).await?;
     let more = found.len() > limit as usize;
     let kept: Vec<MyRoomRecord> = found.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        kept.last().map(|r| cursor::encode(&r.membership.join_seq))
-    } else {
-        None
-    };
+    let next_cursor = if more { kept.last().map(|r| cursor::encode(&r.membership.join_seq)) } else { None };
     let mut items = Vec::with_capacity(kept.len());
     for record in &kept {
         let peer = match record.room.kind {
@@ -249,8 +199,8 @@ pub async fn mine(
                 .members(&record.room.id, None, 2)
                 .await?
                 .into_iter()
-                .find(|m| m.user.id != auth.id)
-                .map(|m| views::user(&m.user, &state.presence)),
+                .find(|m| m.user.id != *user)
+                .map(|m| views::user(&m.user, &state.hub)),
             RoomKind::Group => None,
         };
         items.push(MyRoom {
@@ -260,7 +210,20 @@ pub async fn mine(
             peer,
         });
     }
-    Ok(HttpResponse::Ok().json(Page::new(items, next_cursor)))
+    Ok(Page::new(items, next_cursor))
+}
+
+/// All of `user`'s rooms, for the gateway's `ready` frame.
+pub async fn my_rooms(state: &AppState, user: &UserId) -> ApiResult<Vec<MyRoom>> {
+    let (mut rooms, mut after) = (Vec::new(), None);
+    loop {
+        let page = my_rooms_page(state, user, after, PageLimit::DIRECTORY.1).await?;
+        rooms.extend(page.items);
+        match page.next_cursor.as_deref().map(|c| cursor::decode::<i64>(Some(c))) {
+            Some(Ok(Some(next))) => after = Some(next),
+            _ => return Ok(rooms),
+        }
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -269,32 +232,16 @@ struct LogCursor(DateTime<Utc>, String);
 /// Rooms I was in and left, was kicked or banned from, or that were terminated (R-ROOM-7).
 #[utoipa::path(get, path = "/api/rooms/history", tag = "rooms", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<RoomLogEntry>)))]
-pub async fn history(
-    state: Data<AppState>,
-    auth: AuthUser,
-    Query(query): Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn history(state: Data<AppState>, auth: AuthUser, Query(query): Query<PageQuery>) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
-    let after =
-        cursor::decode::<LogCursor>(query.cursor.as_deref())?.map(|LogCursor(left_at, id)| {
-            RoomLogCursor {
-                left_at,
-                room_id: RoomId(id),
-            }
-        });
-    let found = state
-        .store
-        .room_log(&auth.id, after.as_ref(), limit + 1)
-        .await?;
+    let after = cursor::decode::<LogCursor>(query.cursor.as_deref())?
+        .map(|LogCursor(left_at, id)| RoomLogCursor { left_at, room_id: RoomId(id) });
+    let found = state.store.room_log(&auth.id, after.as_ref(), limit + 1).await?;
     let page = cursor::page(
         found,
         limit,
         |e| LogCursor(e.left_at, e.room.id.0.clone()),
-        |e| RoomLogEntry {
-            room: views::room(&e.room),
-            left_at: e.left_at,
-            reason: e.reason,
-        },
+        |e| RoomLogEntry { room: views::room(&e.room), left_at: e.left_at, reason: e.reason },
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -308,21 +255,15 @@ pub async fn get(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpRes
     let (auth, room_id) = (&access.user, access.room.id.clone());
     if access.role.is_none() {
         if state.store.is_banned(&room_id, &auth.id).await? {
-            return Err(ApiError::new(
-                ErrorCode::Banned,
-                "you are banned from this room",
-            ));
+            return Err(ApiError::new(ErrorCode::Banned, "you are banned from this room"));
         }
         let visible = access.room.kind == RoomKind::Group
-            && (access.room.join_policy.is_listed()
-                || state.store.invite(&room_id, &auth.id).await?.is_some());
+            && (access.room.join_policy.is_listed() || state.store.invite(&room_id, &auth.id).await?.is_some());
         if !visible {
             return Err(ApiError::new(ErrorCode::RoomNotFound, "no such room"));
         }
     }
-    Ok(HttpResponse::Ok().json(RoomEnvelope {
-        room: views::room(&access.room),
-    }))
+    Ok(HttpResponse::Ok().json(RoomEnvelope { room: views::room(&access.room) }))
 }
 
 /// Change the room's settings (owner only, R-ROOM-2).
@@ -338,15 +279,9 @@ pub async fn update(
     access.authorize(RoomAction::UpdateSettings)?;
     access.live()?;
     let mut errors = FieldErrors::new();
-    let name = request
-        .name
-        .as_deref()
-        .and_then(|n| errors.check("name", RoomName::parse(n)));
+    let name = request.name.as_deref().and_then(|n| errors.check("name", RoomName::parse(n)));
     // `Some(None)`: the topic is cleared.
-    let topic = request
-        .topic
-        .as_deref()
-        .and_then(|t| errors.check("topic", Topic::parse_optional(Some(t))));
+    let topic = request.topic.as_deref().and_then(|t| errors.check("topic", Topic::parse_optional(Some(t))));
     let policy = request.join_policy.unwrap_or(access.room.join_policy);
     let password = match (policy, request.password.as_deref()) {
         (JoinPolicy::Password, Some(p)) => errors.check("password", RoomPassword::parse(p)),
@@ -355,19 +290,14 @@ pub async fn update(
             None
         }
         (_, Some(_)) if policy != JoinPolicy::Password => {
-            errors.add(
-                "password",
-                "only rooms with the `password` policy have a password",
-            );
+            errors.add("password", "only rooms with the `password` policy have a password");
             None
         }
         _ => None,
     };
     errors.finish()?;
     let password_hash = match (policy, password) {
-        (JoinPolicy::Password, Some(password)) => {
-            Some(Some(hash_room_password(&state, password).await?))
-        }
+        (JoinPolicy::Password, Some(password)) => Some(Some(hash_room_password(&state, password).await?)),
         (JoinPolicy::Password, None) => None,
         (_, _) if access.room.password_hash.is_some() => Some(None),
         _ => None,
@@ -379,9 +309,7 @@ pub async fn update(
         password_hash,
     };
     let room = state.store.update_room(&room_id, patch).await?;
-    Ok(HttpResponse::Ok().json(RoomEnvelope {
-        room: views::room(&room),
-    }))
+    Ok(HttpResponse::Ok().json(RoomEnvelope { room: views::room(&room) }))
 }
 
 /// Terminate the room (owner only, R-ROOM-2, R-ROOM-6); every member is told.
@@ -394,19 +322,10 @@ pub async fn delete(state: Data<AppState>, access: RoomAccess) -> ApiResult<Http
     let owner = actor(&state, auth).await?;
     let ended = state.store.terminate_room(&room_id, Utc::now()).await?;
     for member in ended.former_members.iter().filter(|m| **m != auth.id) {
-        let context = Context {
-            room: Some(&ended.room),
-            actor: Some(&owner),
-        };
-        notify::notify(
-            &state,
-            member,
-            NotificationKind::RoomTerminated,
-            context,
-            json!({}),
-        )
-        .await;
+        let context = Context { room: Some(&ended.room), actor: Some(&owner) };
+        notify::notify(&state, member, NotificationKind::RoomTerminated, context, json!({})).await;
     }
+    events::room_terminated(state.bus.as_ref(), &room_id);
     tracing::info!(room_id = %room_id, by = %auth.id, "room terminated by its owner");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -440,24 +359,13 @@ pub async fn join(
         && !context.banned
     {
         // Invite-only rooms do not reveal themselves to people without an invite.
-        return Err(ApiError::new(
-            ErrorCode::NotInvited,
-            "this room is invite-only",
-        ));
+        return Err(ApiError::new(ErrorCode::NotInvited, "this room is invite-only"));
     }
     match join_path(context)? {
         JoinPath::JoinNow => {}
         JoinPath::CheckPassword => {
-            let wrong = || {
-                ApiError::new(
-                    ErrorCode::WrongRoomPassword,
-                    "the room password is missing or wrong",
-                )
-            };
-            let given = request
-                .password
-                .filter(|p| !p.is_empty() && p.chars().count() <= 256)
-                .ok_or_else(wrong)?;
+            let wrong = || ApiError::new(ErrorCode::WrongRoomPassword, "the room password is missing or wrong");
+            let given = request.password.filter(|p| !p.is_empty() && p.chars().count() <= 256).ok_or_else(wrong)?;
             let hash = access.room.password_hash.clone().ok_or_else(wrong)?;
             let hasher = state.passwords.clone();
             if !actix_web::web::block(move || hasher.verify(&given, &hash)).await? {
@@ -465,38 +373,21 @@ pub async fn join(
             }
         }
         JoinPath::FileRequest => {
-            let request = store
-                .create_join_request(&room_id, &auth.id, Utc::now())
-                .await?;
+            let request = store.create_join_request(&room_id, &auth.id, Utc::now()).await?;
             let requester = request.user.clone();
             let admins = store.members(&room_id, None, 10_000).await?;
             for admin in admins.iter().filter(|m| m.membership.role.is_admin()) {
-                let context = Context {
-                    room: Some(&access.room),
-                    actor: Some(&requester),
-                };
-                notify::notify(
-                    &state,
-                    &admin.user.id,
-                    NotificationKind::JoinRequest,
-                    context,
-                    json!({}),
-                )
-                .await;
+                let context = Context { room: Some(&access.room), actor: Some(&requester) };
+                notify::notify(&state, &admin.user.id, NotificationKind::JoinRequest, context, json!({})).await;
             }
-            let body = JoinRequestEnvelope {
-                join_request: views::join_request(&request, &state.presence),
-            };
+            let body = JoinRequestEnvelope { join_request: views::join_request(&request, &state.hub) };
             return Ok(HttpResponse::Accepted().json(body));
         }
     }
-    let membership = store
-        .add_member(&room_id, &auth.id, Role::Member, Utc::now())
-        .await?;
+    let membership = store.add_member(&room_id, &auth.id, Role::Member, Utc::now()).await?;
+    events::member_joined(&state, &room_id, &actor(&state, auth).await?);
     tracing::info!(room_id = %room_id, user_id = %auth.id, "joined");
-    Ok(HttpResponse::Ok().json(MembershipEnvelope {
-        membership: views::membership(&membership),
-    }))
+    Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
 }
 
 /// Leave a room (R-ROOM-5). Leaving a direct conversation hides it until its next message.
@@ -508,11 +399,8 @@ pub async fn leave(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpR
     match access.room.kind {
         RoomKind::Direct => state.store.hide_direct_room(&room_id, &auth.id).await?,
         RoomKind::Group => {
-            let outcome = state
-                .store
-                .remove_member(&room_id, &auth.id, LeaveReason::Left, Utc::now())
-                .await?;
-            notify::departure(&state, &access.room, &outcome).await;
+            let outcome = state.store.remove_member(&room_id, &auth.id, LeaveReason::Left, Utc::now()).await?;
+            events::departure(&state, &access.room, &outcome, LeaveReason::Left).await;
         }
     }
     Ok(HttpResponse::NoContent().finish())
@@ -532,12 +420,8 @@ pub async fn members(
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;
     let found = state.store.members(&room_id, after, limit + 1).await?;
-    let page = cursor::page(
-        found,
-        limit,
-        |m| m.membership.join_seq,
-        |m| views::member(m, access.room.kind, &state.presence),
-    );
+    let page =
+        cursor::page(found, limit, |m| m.membership.join_seq, |m| views::member(m, access.room.kind, &state.hub));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -552,9 +436,6 @@ pub async fn mark_read(
 ) -> ApiResult<HttpResponse> {
     let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Read)?;
-    state
-        .store
-        .mark_read(&room_id, &auth.id, request.seq)
-        .await?;
+    state.store.mark_read(&room_id, &auth.id, request.seq).await?;
     Ok(HttpResponse::NoContent().finish())
 }

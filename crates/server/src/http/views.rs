@@ -1,11 +1,11 @@
 //! Records from the store, turned into the wire types of `protocol`. The only place where that
 //! happens: hashes and internal fields never leave here.
 
-use crate::presence::Presence;
+use crate::gateway::hub::Hub;
 use conclave_protocol::*;
 use conclave_store::*;
 
-pub fn user(record: &UserRecord, presence: &Presence) -> User {
+pub fn user(record: &UserRecord, presence: &Hub) -> User {
     User {
         id: record.id.clone(),
         username: record.username.clone(),
@@ -47,7 +47,7 @@ pub fn membership(record: &MembershipRecord) -> Membership {
     }
 }
 
-pub fn member(record: &MemberRecord, kind: RoomKind, presence: &Presence) -> Member {
+pub fn member(record: &MemberRecord, kind: RoomKind, presence: &Hub) -> Member {
     Member {
         user: user(&record.user, presence),
         role: role(kind, record.membership.role),
@@ -84,15 +84,11 @@ pub fn notification(record: &NotificationRecord) -> Notification {
     }
 }
 
-pub fn join_request(record: &JoinRequestRecord, presence: &Presence) -> JoinRequest {
-    JoinRequest {
-        room_id: record.room_id.clone(),
-        user: user(&record.user, presence),
-        created_at: record.created_at,
-    }
+pub fn join_request(record: &JoinRequestRecord, presence: &Hub) -> JoinRequest {
+    JoinRequest { room_id: record.room_id.clone(), user: user(&record.user, presence), created_at: record.created_at }
 }
 
-pub fn ban(record: &BanRecord, presence: &Presence) -> Ban {
+pub fn ban(record: &BanRecord, presence: &Hub) -> Ban {
     Ban {
         room_id: record.room_id.clone(),
         user: user(&record.user, presence),

@@ -7,11 +7,7 @@ use chrono::{DateTime, Utc};
 use conclave_protocol::UserId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub fn create_user(
-    conn: &Connection,
-    user: NewUser,
-    now: DateTime<Utc>,
-) -> StoreResult<UserRecord> {
+pub fn create_user(conn: &Connection, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
     let record = UserRecord {
         id: UserId(uuid::Uuid::new_v4().to_string()),
         username: user.username,
@@ -32,24 +28,18 @@ pub fn create_user(
             ms(now)
         ],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(Conflict::UsernameTaken)
-        } else {
-            backend(e)
-        }
-    })?;
+    .map_err(
+        |e| {
+            if is_unique_violation(&e) { StoreError::Conflict(Conflict::UsernameTaken) } else { backend(e) }
+        },
+    )?;
     Ok(record)
 }
 
 pub fn user(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>> {
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
-        [id],
-        |row| user_at(row, 0),
-    )
-    .optional()
-    .map_err(backend)
+    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"), [id], |row| user_at(row, 0))
+        .optional()
+        .map_err(backend)
 }
 
 pub fn user_by_username(conn: &Connection, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -64,19 +54,11 @@ pub fn user_by_username(conn: &Connection, username: &str) -> StoreResult<Option
 
 /// `LIKE` pattern for a prefix, with its wildcards escaped.
 pub fn prefix_pattern(prefix: &str) -> String {
-    let escaped = prefix
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("{escaped}%")
 }
 
-pub fn search_users(
-    conn: &Connection,
-    prefix: &str,
-    after: Option<&str>,
-    limit: u32,
-) -> StoreResult<Vec<UserRecord>> {
+pub fn search_users(conn: &Connection, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users u
@@ -85,29 +67,16 @@ pub fn search_users(
         ))
         .map_err(backend)?;
     let rows = statement
-        .query_map(
-            params![prefix_pattern(prefix), after.unwrap_or(""), limit],
-            |row| user_at(row, 0),
-        )
+        .query_map(params![prefix_pattern(prefix), after.unwrap_or(""), limit], |row| user_at(row, 0))
         .map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
-pub fn insert_refresh_token(
-    conn: &Connection,
-    token: NewRefreshToken,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+pub fn insert_refresh_token(conn: &Connection, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO refresh_tokens (digest, user_id, family_id, status, created_at, expires_at)
          VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
-        params![
-            token.digest,
-            token.user_id.as_str(),
-            uuid::Uuid::new_v4().to_string(),
-            ms(now),
-            ms(token.expires_at)
-        ],
+        params![token.digest, token.user_id.as_str(), uuid::Uuid::new_v4().to_string(), ms(now), ms(token.expires_at)],
     )
     .map_err(backend)?;
     Ok(())
@@ -133,51 +102,46 @@ pub fn rotate_refresh_token(
     };
     match status.as_str() {
         "active" if expires_at > ms(now) => {
-            conn.execute(
-                "UPDATE refresh_tokens SET status = 'used' WHERE digest = ?1",
-                [old_digest],
-            )
-            .map_err(backend)?;
+            conn.execute("UPDATE refresh_tokens SET status = 'used' WHERE digest = ?1", [old_digest])
+                .map_err(backend)?;
             conn.execute(
                 "INSERT INTO refresh_tokens (digest, user_id, family_id, status, created_at, expires_at)
                  VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
                 params![new_digest, user_id, family_id, ms(now), ms(new_expires_at)],
             )
             .map_err(backend)?;
-            Ok(Rotation::Rotated {
-                user_id: UserId(user_id),
-            })
+            Ok(Rotation::Rotated { user_id: UserId(user_id) })
         }
         "used" => {
             revoke_family(conn, &family_id)?;
-            Ok(Rotation::Reused {
-                user_id: UserId(user_id),
-            })
+            Ok(Rotation::Reused { user_id: UserId(user_id) })
         }
         _ => Ok(Rotation::Invalid),
     }
 }
 
 fn revoke_family(conn: &Connection, family_id: &str) -> StoreResult<()> {
-    conn.execute(
-        "UPDATE refresh_tokens SET status = 'revoked' WHERE family_id = ?1",
-        [family_id],
-    )
-    .map_err(backend)?;
+    conn.execute("UPDATE refresh_tokens SET status = 'revoked' WHERE family_id = ?1", [family_id]).map_err(backend)?;
     Ok(())
 }
 
 pub fn revoke_refresh_family(conn: &Connection, digest: &str) -> StoreResult<()> {
     let family: Option<String> = conn
-        .query_row(
-            "SELECT family_id FROM refresh_tokens WHERE digest = ?1",
-            [digest],
-            |row| row.get(0),
-        )
+        .query_row("SELECT family_id FROM refresh_tokens WHERE digest = ?1", [digest], |row| row.get(0))
         .optional()
         .map_err(backend)?;
     match family {
         Some(family_id) => revoke_family(conn, &family_id),
         None => Ok(()),
     }
+}
+
+pub fn refresh_token_user(conn: &Connection, digest: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
+    conn.query_row(
+        "SELECT user_id FROM refresh_tokens WHERE digest = ?1 AND status = 'active' AND expires_at > ?2",
+        params![digest, ms(now)],
+        |row| id_at(row, 0),
+    )
+    .optional()
+    .map_err(backend)
 }

@@ -9,11 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 const MESSAGE_FROM: &str = "FROM messages msg JOIN users au ON au.id = msg.author_id";
 
-pub fn message(
-    conn: &Connection,
-    room: &RoomId,
-    id: &MessageId,
-) -> StoreResult<Option<MessageRecord>> {
+pub fn message(conn: &Connection, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
     conn.query_row(
         &format!("SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM} WHERE msg.room_id = ?1 AND msg.id = ?2"),
         [room.as_str(), id.as_str()],
@@ -23,17 +19,9 @@ pub fn message(
     .map_err(backend)
 }
 
-pub fn insert_message(
-    conn: &Connection,
-    new: NewMessage,
-    now: DateTime<Utc>,
-) -> StoreResult<InsertedMessage> {
+pub fn insert_message(conn: &Connection, new: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
     let room: Option<Option<i64>> = conn
-        .query_row(
-            "SELECT terminated_at FROM rooms WHERE id = ?1",
-            [new.room_id.as_str()],
-            |row| row.get(0),
-        )
+        .query_row("SELECT terminated_at FROM rooms WHERE id = ?1", [new.room_id.as_str()], |row| row.get(0))
         .optional()
         .map_err(backend)?;
     match room {
@@ -60,20 +48,13 @@ pub fn insert_message(
                     "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM}
                      WHERE msg.room_id = ?1 AND msg.author_id = ?2 AND msg.client_id = ?3"
                 ),
-                [
-                    new.room_id.as_str(),
-                    new.author_id.as_str(),
-                    client_id.as_str(),
-                ],
+                [new.room_id.as_str(), new.author_id.as_str(), client_id.as_str()],
                 |row| message_at(row, 0),
             )
             .optional()
             .map_err(backend)?;
         if let Some(message) = earlier {
-            return Ok(InsertedMessage {
-                message,
-                created: false,
-            });
+            return Ok(InsertedMessage { message, created: false });
         }
     }
     let seq: i64 = conn
@@ -106,25 +87,13 @@ pub fn insert_message(
         params![new.room_id.as_str(), new.author_id.as_str(), seq],
     )
     .map_err(backend)?;
-    conn.execute(
-        "UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1",
-        [new.room_id.as_str()],
-    )
-    .map_err(backend)?;
-    let message =
-        self::message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
-    Ok(InsertedMessage {
-        message,
-        created: true,
-    })
+    conn.execute("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1", [new.room_id.as_str()])
+        .map_err(backend)?;
+    let message = self::message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
+    Ok(InsertedMessage { message, created: true })
 }
 
-pub fn messages(
-    conn: &Connection,
-    room: &RoomId,
-    range: HistoryRange,
-    limit: u32,
-) -> StoreResult<Vec<MessageRecord>> {
+pub fn messages(conn: &Connection, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
     let (condition, order, bound) = match range {
         HistoryRange::Latest => ("msg.seq > ?2", "DESC", 0),
         HistoryRange::Before(seq) => ("msg.seq < ?2", "DESC", to_i64(seq)),
@@ -136,11 +105,7 @@ pub fn messages(
              WHERE msg.room_id = ?1 AND ({condition}) ORDER BY msg.seq {order} LIMIT ?3"
         ))
         .map_err(backend)?;
-    let rows = statement
-        .query_map(params![room.as_str(), bound, limit], |row| {
-            message_at(row, 0)
-        })
-        .map_err(backend)?;
+    let rows = statement.query_map(params![room.as_str(), bound, limit], |row| message_at(row, 0)).map_err(backend)?;
     let mut list: Vec<MessageRecord> = rows.collect::<Result<_, _>>().map_err(backend)?;
     if matches!(range, HistoryRange::After(_)) {
         list.reverse();

@@ -40,18 +40,12 @@ impl SqliteStore {
     }
 
     fn configure(mut conn: Connection) -> StoreResult<Self> {
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(rows::backend)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(rows::backend)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(rows::backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(rows::backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(rows::backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(rows::backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(rows::backend)?;
         schema::migrate(&mut conn).map_err(rows::backend)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the connection, off the async threads.
@@ -62,9 +56,7 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let guard = conn
-                .lock()
-                .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            let guard = conn.lock().map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
             f(&guard)
         })
         .await
@@ -79,12 +71,8 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
-            let tx = guard
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(rows::backend)?;
+            let mut guard = conn.lock().map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate).map_err(rows::backend)?;
             let value = f(&tx)?;
             tx.commit().map_err(rows::backend)?;
             Ok(value)
@@ -97,16 +85,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(rows::backend)
-        })
-        .await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(rows::backend)).await
     }
 
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
-        self.write(move |c| accounts::create_user(c, user, now))
-            .await
+        self.write(move |c| accounts::create_user(c, user, now)).await
     }
 
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
@@ -116,28 +99,16 @@ impl Store for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_owned();
-        self.read(move |c| accounts::user_by_username(c, &username))
-            .await
+        self.read(move |c| accounts::user_by_username(c, &username)).await
     }
 
-    async fn search_users(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<UserRecord>> {
+    async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
         let (prefix, after) = (prefix.to_owned(), after.map(str::to_owned));
-        self.read(move |c| accounts::search_users(c, &prefix, after.as_deref(), limit))
-            .await
+        self.read(move |c| accounts::search_users(c, &prefix, after.as_deref(), limit)).await
     }
 
-    async fn insert_refresh_token(
-        &self,
-        token: NewRefreshToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.write(move |c| accounts::insert_refresh_token(c, token, now))
-            .await
+    async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(move |c| accounts::insert_refresh_token(c, token, now)).await
     }
 
     async fn rotate_refresh_token(
@@ -148,25 +119,22 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let (old, new) = (old_digest.to_owned(), new_digest.to_owned());
-        self.write(move |c| accounts::rotate_refresh_token(c, &old, &new, new_expires_at, now))
-            .await
+        self.write(move |c| accounts::rotate_refresh_token(c, &old, &new, new_expires_at, now)).await
+    }
+
+    async fn refresh_token_user(&self, digest: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
+        let digest = digest.to_owned();
+        self.read(move |c| accounts::refresh_token_user(c, &digest, now)).await
     }
 
     async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()> {
         let digest = digest.to_owned();
-        self.write(move |c| accounts::revoke_refresh_family(c, &digest))
-            .await
+        self.write(move |c| accounts::revoke_refresh_family(c, &digest)).await
     }
 
-    async fn create_room(
-        &self,
-        room: NewRoom,
-        owner: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RoomRecord> {
+    async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
         let owner = owner.clone();
-        self.write(move |c| rooms::create_room(c, room, &owner, now))
-            .await
+        self.write(move |c| rooms::create_room(c, room, &owner, now)).await
     }
 
     async fn open_direct_room(
@@ -177,8 +145,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<RoomRecord> {
         let (a, b, name) = (a.clone(), b.clone(), name.to_owned());
-        self.write(move |c| rooms::open_direct_room(c, &a, &b, &name, now))
-            .await
+        self.write(move |c| rooms::open_direct_room(c, &a, &b, &name, now)).await
     }
 
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
@@ -199,8 +166,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<RoomRecord>> {
         let (prefix, searcher, after) = (prefix.to_owned(), searcher.clone(), after.cloned());
-        self.read(move |c| rooms::search_rooms(c, &prefix, &searcher, after.as_ref(), limit))
-            .await
+        self.read(move |c| rooms::search_rooms(c, &prefix, &searcher, after.as_ref(), limit)).await
     }
 
     async fn rooms_of_user(
@@ -210,39 +176,27 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<MyRoomRecord>> {
         let user = user.clone();
-        self.read(move |c| rooms::rooms_of_user(c, &user, after_join_seq, limit))
-            .await
+        self.read(move |c| rooms::rooms_of_user(c, &user, after_join_seq, limit)).await
     }
 
-    async fn terminate_room(
-        &self,
-        id: &RoomId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<TerminationRecord> {
+    async fn room_ids_of_user(&self, user: &UserId) -> StoreResult<Vec<RoomId>> {
+        let user = user.clone();
+        self.read(move |c| rooms::room_ids_of_user(c, &user)).await
+    }
+
+    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
         let id = id.clone();
-        self.write(move |c| rooms::terminate_room(c, &id, now))
-            .await
+        self.write(move |c| rooms::terminate_room(c, &id, now)).await
     }
 
-    async fn membership(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> StoreResult<Option<MembershipRecord>> {
+    async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
         let (room, user) = (room.clone(), user.clone());
-        self.read(move |c| rooms::membership(c, room.as_str(), user.as_str()))
-            .await
+        self.read(move |c| rooms::membership(c, room.as_str(), user.as_str())).await
     }
 
-    async fn members(
-        &self,
-        room: &RoomId,
-        after_join_seq: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<MemberRecord>> {
+    async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>> {
         let room = room.clone();
-        self.read(move |c| rooms::members(c, &room, after_join_seq, limit))
-            .await
+        self.read(move |c| rooms::members(c, &room, after_join_seq, limit)).await
     }
 
     async fn add_member(
@@ -253,8 +207,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<MembershipRecord> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::add_member(c, &room, &user, role, now))
-            .await
+        self.write(move |c| rooms::add_member(c, &room, &user, role, now)).await
     }
 
     async fn remove_member(
@@ -265,31 +218,22 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<DepartureRecord> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::remove_member(c, &room, &user, reason, now))
-            .await
+        self.write(move |c| rooms::remove_member(c, &room, &user, reason, now)).await
     }
 
     async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::hide_direct_room(c, &room, &user))
-            .await
+        self.write(move |c| rooms::hide_direct_room(c, &room, &user)).await
     }
 
-    async fn set_role(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        role: Role,
-    ) -> StoreResult<MembershipRecord> {
+    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::set_role(c, &room, &user, role))
-            .await
+        self.write(move |c| rooms::set_role(c, &room, &user, role)).await
     }
 
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::mark_read(c, &room, &user, seq))
-            .await
+        self.write(move |c| rooms::mark_read(c, &room, &user, seq)).await
     }
 
     async fn create_invite(
@@ -300,8 +244,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<InviteRecord> {
         let (room, user, by) = (room.clone(), user.clone(), by.clone());
-        self.write(move |c| rooms::create_invite(c, &room, &user, &by, now))
-            .await
+        self.write(move |c| rooms::create_invite(c, &room, &user, &by, now)).await
     }
 
     async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
@@ -316,18 +259,12 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<JoinRequestRecord> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::create_join_request(c, &room, &user, now))
-            .await
+        self.write(move |c| rooms::create_join_request(c, &room, &user, now)).await
     }
 
-    async fn join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> StoreResult<Option<JoinRequestRecord>> {
+    async fn join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>> {
         let (room, user) = (room.clone(), user.clone());
-        self.read(move |c| rooms::join_request(c, &room, &user))
-            .await
+        self.read(move |c| rooms::join_request(c, &room, &user)).await
     }
 
     async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
@@ -337,20 +274,12 @@ impl Store for SqliteStore {
 
     async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
         let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::delete_join_request(c, &room, &user))
-            .await
+        self.write(move |c| rooms::delete_join_request(c, &room, &user)).await
     }
 
-    async fn ban(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        by: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<BanOutcome> {
+    async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
         let (room, user, by) = (room.clone(), user.clone(), by.clone());
-        self.write(move |c| rooms::ban(c, &room, &user, &by, now))
-            .await
+        self.write(move |c| rooms::ban(c, &room, &user, &by, now)).await
     }
 
     async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
@@ -368,24 +297,13 @@ impl Store for SqliteStore {
         self.read(move |c| rooms::bans(c, &room)).await
     }
 
-    async fn insert_message(
-        &self,
-        message: NewMessage,
-        now: DateTime<Utc>,
-    ) -> StoreResult<InsertedMessage> {
-        self.write(move |c| messages::insert_message(c, message, now))
-            .await
+    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+        self.write(move |c| messages::insert_message(c, message, now)).await
     }
 
-    async fn messages(
-        &self,
-        room: &RoomId,
-        range: HistoryRange,
-        limit: u32,
-    ) -> StoreResult<Vec<MessageRecord>> {
+    async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
         let room = room.clone();
-        self.read(move |c| messages::messages(c, &room, range, limit))
-            .await
+        self.read(move |c| messages::messages(c, &room, range, limit)).await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
@@ -401,19 +319,12 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord> {
         let (room, id, body) = (room.clone(), id.clone(), body.to_owned());
-        self.write(move |c| messages::edit_message(c, &room, &id, &body, now))
-            .await
+        self.write(move |c| messages::edit_message(c, &room, &id, &body, now)).await
     }
 
-    async fn delete_message(
-        &self,
-        room: &RoomId,
-        id: &MessageId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MessageRecord> {
+    async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
         let (room, id) = (room.clone(), id.clone());
-        self.write(move |c| messages::delete_message(c, &room, &id, now))
-            .await
+        self.write(move |c| messages::delete_message(c, &room, &id, now)).await
     }
 
     async fn insert_notification(
@@ -421,8 +332,7 @@ impl Store for SqliteStore {
         notification: NewNotification,
         now: DateTime<Utc>,
     ) -> StoreResult<NotificationRecord> {
-        self.write(move |c| notifications::insert_notification(c, notification, now))
-            .await
+        self.write(move |c| notifications::insert_notification(c, notification, now)).await
     }
 
     async fn notifications(
@@ -433,28 +343,22 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<NotificationRecord>> {
         let (user, after) = (user.clone(), after.cloned());
-        self.read(move |c| {
-            notifications::notifications(c, &user, unread_only, after.as_ref(), limit)
-        })
-        .await
+        self.read(move |c| notifications::notifications(c, &user, unread_only, after.as_ref(), limit)).await
     }
 
     async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
         let (user, id) = (user.clone(), id.clone());
-        self.write(move |c| notifications::mark_notification_read(c, &user, &id))
-            .await
+        self.write(move |c| notifications::mark_notification_read(c, &user, &id)).await
     }
 
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
         let user = user.clone();
-        self.write(move |c| notifications::mark_all_notifications_read(c, &user))
-            .await
+        self.write(move |c| notifications::mark_all_notifications_read(c, &user)).await
     }
 
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
         let (user, id) = (user.clone(), id.clone());
-        self.write(move |c| notifications::delete_notification(c, &user, &id))
-            .await
+        self.write(move |c| notifications::delete_notification(c, &user, &id)).await
     }
 
     async fn room_log(
@@ -464,7 +368,6 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<RoomLogRecord>> {
         let (user, after) = (user.clone(), after.cloned());
-        self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit))
-            .await
+        self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit)).await
     }
 }

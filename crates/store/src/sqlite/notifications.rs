@@ -48,11 +48,7 @@ pub fn notifications(
 ) -> StoreResult<Vec<NotificationRecord>> {
     // Sort key: (read ASC, created_at DESC, id DESC). "After" the cursor means further along it.
     let (read, time, id) = after.map_or((0, i64::MAX, "\u{10FFFF}".to_owned()), |c| {
-        (
-            i64::from(c.read),
-            ms(c.created_at),
-            c.id.as_str().to_owned(),
-        )
+        (i64::from(c.read), ms(c.created_at), c.id.as_str().to_owned())
     });
     let mut statement = conn
         .prepare_cached(&format!(
@@ -63,55 +59,27 @@ pub fn notifications(
         ))
         .map_err(backend)?;
     let rows = statement
-        .query_map(
-            params![user.as_str(), unread_only, read, time, id, limit],
-            |row| notification_at(row, 0),
-        )
+        .query_map(params![user.as_str(), unread_only, read, time, id, limit], |row| notification_at(row, 0))
         .map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
-pub fn mark_notification_read(
-    conn: &Connection,
-    user: &UserId,
-    id: &NotificationId,
-) -> StoreResult<()> {
+pub fn mark_notification_read(conn: &Connection, user: &UserId, id: &NotificationId) -> StoreResult<()> {
     let changed = conn
-        .execute(
-            "UPDATE notifications SET read = 1 WHERE user_id = ?1 AND id = ?2",
-            [user.as_str(), id.as_str()],
-        )
+        .execute("UPDATE notifications SET read = 1 WHERE user_id = ?1 AND id = ?2", [user.as_str(), id.as_str()])
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotFound(Missing::Notification))
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotFound(Missing::Notification)) } else { Ok(()) }
 }
 
 pub fn mark_all_notifications_read(conn: &Connection, user: &UserId) -> StoreResult<u64> {
-    conn.execute(
-        "UPDATE notifications SET read = 1 WHERE user_id = ?1 AND read = 0",
-        [user.as_str()],
-    )
-    .map(|n| n as u64)
-    .map_err(backend)
+    conn.execute("UPDATE notifications SET read = 1 WHERE user_id = ?1 AND read = 0", [user.as_str()])
+        .map(|n| n as u64)
+        .map_err(backend)
 }
 
-pub fn delete_notification(
-    conn: &Connection,
-    user: &UserId,
-    id: &NotificationId,
-) -> StoreResult<()> {
+pub fn delete_notification(conn: &Connection, user: &UserId, id: &NotificationId) -> StoreResult<()> {
     let changed = conn
-        .execute(
-            "DELETE FROM notifications WHERE user_id = ?1 AND id = ?2",
-            [user.as_str(), id.as_str()],
-        )
+        .execute("DELETE FROM notifications WHERE user_id = ?1 AND id = ?2", [user.as_str(), id.as_str()])
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotFound(Missing::Notification))
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotFound(Missing::Notification)) } else { Ok(()) }
 }

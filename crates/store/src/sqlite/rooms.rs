@@ -10,13 +10,9 @@ use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId}
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn room(conn: &Connection, id: &str) -> StoreResult<Option<RoomRecord>> {
-    conn.query_row(
-        &format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = ?1"),
-        [id],
-        |row| room_at(row, 0),
-    )
-    .optional()
-    .map_err(backend)
+    conn.query_row(&format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = ?1"), [id], |row| room_at(row, 0))
+        .optional()
+        .map_err(backend)
 }
 
 fn existing_room(conn: &Connection, id: &str) -> StoreResult<RoomRecord> {
@@ -47,12 +43,7 @@ fn insert_membership(
     Ok(())
 }
 
-pub fn create_room(
-    conn: &Connection,
-    new: NewRoom,
-    owner: &UserId,
-    now: DateTime<Utc>,
-) -> StoreResult<RoomRecord> {
+pub fn create_room(conn: &Connection, new: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
     let id = uuid::Uuid::new_v4().to_string();
     conn.execute(
         "INSERT INTO rooms (id, kind, name, name_lower, topic, join_policy, password_hash, owner_id, created_at)
@@ -88,19 +79,12 @@ pub fn open_direct_room(
 ) -> StoreResult<RoomRecord> {
     let key = direct_key(a, b);
     let existing: Option<String> = conn
-        .query_row(
-            "SELECT id FROM rooms WHERE direct_key = ?1",
-            [&key],
-            |row| row.get(0),
-        )
+        .query_row("SELECT id FROM rooms WHERE direct_key = ?1", [&key], |row| row.get(0))
         .optional()
         .map_err(backend)?;
     if let Some(id) = existing {
-        conn.execute(
-            "UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND user_id = ?2",
-            params![id, a.as_str()],
-        )
-        .map_err(backend)?;
+        conn.execute("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND user_id = ?2", params![id, a.as_str()])
+            .map_err(backend)?;
         return existing_room(conn, &id);
     }
     let id = uuid::Uuid::new_v4().to_string();
@@ -127,25 +111,15 @@ pub fn update_room(conn: &Connection, id: &RoomId, patch: RoomPatch) -> StoreRes
         .map_err(backend)?;
     }
     if let Some(topic) = patch.topic {
-        conn.execute(
-            "UPDATE rooms SET topic = ?2 WHERE id = ?1",
-            params![id.as_str(), topic],
-        )
-        .map_err(backend)?;
+        conn.execute("UPDATE rooms SET topic = ?2 WHERE id = ?1", params![id.as_str(), topic]).map_err(backend)?;
     }
     if let Some(policy) = patch.join_policy {
-        conn.execute(
-            "UPDATE rooms SET join_policy = ?2 WHERE id = ?1",
-            params![id.as_str(), name_of(&policy)],
-        )
-        .map_err(backend)?;
+        conn.execute("UPDATE rooms SET join_policy = ?2 WHERE id = ?1", params![id.as_str(), name_of(&policy)])
+            .map_err(backend)?;
     }
     if let Some(hash) = patch.password_hash {
-        conn.execute(
-            "UPDATE rooms SET password_hash = ?2 WHERE id = ?1",
-            params![id.as_str(), hash],
-        )
-        .map_err(backend)?;
+        conn.execute("UPDATE rooms SET password_hash = ?2 WHERE id = ?1", params![id.as_str(), hash])
+            .map_err(backend)?;
     }
     existing_room(conn, id.as_str())
 }
@@ -157,8 +131,7 @@ pub fn search_rooms(
     after: Option<&RoomSearchCursor>,
     limit: u32,
 ) -> StoreResult<Vec<RoomRecord>> {
-    let (after_name, after_id) =
-        after.map_or(("", ""), |c| (c.name_lower.as_str(), c.room_id.as_str()));
+    let (after_name, after_id) = after.map_or(("", ""), |c| (c.name_lower.as_str(), c.room_id.as_str()));
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT {ROOM_COLUMNS} FROM rooms r
@@ -203,16 +176,13 @@ pub fn rooms_of_user(
         ))
         .map_err(backend)?;
     let rows = statement
-        .query_map(
-            params![user.as_str(), after_join_seq.unwrap_or(0), limit],
-            |row| {
-                Ok(MyRoomRecord {
-                    room: room_at(row, 0)?,
-                    membership: membership_at(row, 11)?,
-                    unread_count: u64_at(row, 17)?,
-                })
-            },
-        )
+        .query_map(params![user.as_str(), after_join_seq.unwrap_or(0), limit], |row| {
+            Ok(MyRoomRecord {
+                room: room_at(row, 0)?,
+                membership: membership_at(row, 11)?,
+                unread_count: u64_at(row, 17)?,
+            })
+        })
         .map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
@@ -234,60 +204,33 @@ fn log_departure(
 }
 
 fn mark_terminated(conn: &Connection, room: &str, now: DateTime<Utc>) -> StoreResult<()> {
-    conn.execute(
-        "UPDATE rooms SET terminated_at = ?2 WHERE id = ?1 AND terminated_at IS NULL",
-        params![room, ms(now)],
-    )
-    .map_err(backend)?;
-    conn.execute("DELETE FROM invites WHERE room_id = ?1", [room])
+    conn.execute("UPDATE rooms SET terminated_at = ?2 WHERE id = ?1 AND terminated_at IS NULL", params![room, ms(now)])
         .map_err(backend)?;
-    conn.execute("DELETE FROM join_requests WHERE room_id = ?1", [room])
-        .map_err(backend)?;
+    conn.execute("DELETE FROM invites WHERE room_id = ?1", [room]).map_err(backend)?;
+    conn.execute("DELETE FROM join_requests WHERE room_id = ?1", [room]).map_err(backend)?;
     Ok(())
 }
 
-pub fn terminate_room(
-    conn: &Connection,
-    id: &RoomId,
-    now: DateTime<Utc>,
-) -> StoreResult<TerminationRecord> {
+pub fn terminate_room(conn: &Connection, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
     live_room(conn, id.as_str())?;
     let former: Vec<UserId> = {
         let mut statement = conn
             .prepare_cached("SELECT user_id FROM memberships WHERE room_id = ?1 ORDER BY join_seq")
             .map_err(backend)?;
-        let rows = statement
-            .query_map([id.as_str()], |row| id_at(row, 0))
-            .map_err(backend)?;
+        let rows = statement.query_map([id.as_str()], |row| id_at(row, 0)).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)?
     };
     for user in &former {
-        log_departure(
-            conn,
-            user.as_str(),
-            id.as_str(),
-            LeaveReason::Terminated,
-            now,
-        )?;
+        log_departure(conn, user.as_str(), id.as_str(), LeaveReason::Terminated, now)?;
     }
-    conn.execute("DELETE FROM memberships WHERE room_id = ?1", [id.as_str()])
-        .map_err(backend)?;
+    conn.execute("DELETE FROM memberships WHERE room_id = ?1", [id.as_str()]).map_err(backend)?;
     mark_terminated(conn, id.as_str(), now)?;
-    Ok(TerminationRecord {
-        room: existing_room(conn, id.as_str())?,
-        former_members: former,
-    })
+    Ok(TerminationRecord { room: existing_room(conn, id.as_str())?, former_members: former })
 }
 
-pub fn membership(
-    conn: &Connection,
-    room: &str,
-    user: &str,
-) -> StoreResult<Option<MembershipRecord>> {
+pub fn membership(conn: &Connection, room: &str, user: &str) -> StoreResult<Option<MembershipRecord>> {
     conn.query_row(
-        &format!(
-            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m WHERE m.room_id = ?1 AND m.user_id = ?2"
-        ),
+        &format!("SELECT {MEMBERSHIP_COLUMNS} FROM memberships m WHERE m.room_id = ?1 AND m.user_id = ?2"),
         [room, user],
         |row| membership_at(row, 0),
     )
@@ -309,28 +252,18 @@ pub fn members(
         ))
         .map_err(backend)?;
     let rows = statement
-        .query_map(
-            params![room.as_str(), after_join_seq.unwrap_or(0), limit],
-            |row| {
-                Ok(MemberRecord {
-                    membership: membership_at(row, 0)?,
-                    user: user_at(row, 6)?,
-                })
-            },
-        )
+        .query_map(params![room.as_str(), after_join_seq.unwrap_or(0), limit], |row| {
+            Ok(MemberRecord { membership: membership_at(row, 0)?, user: user_at(row, 6)? })
+        })
         .map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
 fn banned(conn: &Connection, room: &str, user: &str) -> StoreResult<bool> {
-    conn.query_row(
-        "SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2",
-        [room, user],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|found| found.is_some())
-    .map_err(backend)
+    conn.query_row("SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2", [room, user], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend)
 }
 
 pub fn is_banned(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<bool> {
@@ -348,14 +281,7 @@ pub fn add_member(
     if banned(conn, room.as_str(), user.as_str())? {
         return Err(StoreError::Banned);
     }
-    insert_membership(
-        conn,
-        room.as_str(),
-        user.as_str(),
-        role,
-        now,
-        record.last_seq,
-    )?;
+    insert_membership(conn, room.as_str(), user.as_str(), role, now, record.last_seq)?;
     for table in ["invites", "join_requests", "room_log"] {
         conn.execute(
             &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),
@@ -379,26 +305,16 @@ fn depart(
         return Err(StoreError::NotFound(Missing::Membership));
     }
     let leaver = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
-    conn.execute(
-        "DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2",
-        [room.as_str(), user.as_str()],
-    )
-    .map_err(backend)?;
+    conn.execute("DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
+        .map_err(backend)?;
     log_departure(conn, user.as_str(), room.as_str(), reason, now)?;
 
     let remaining: Vec<MemberSnapshot> = {
         let mut statement = conn
-            .prepare_cached(
-                "SELECT user_id, role FROM memberships WHERE room_id = ?1 ORDER BY join_seq",
-            )
+            .prepare_cached("SELECT user_id, role FROM memberships WHERE room_id = ?1 ORDER BY join_seq")
             .map_err(backend)?;
         let rows = statement
-            .query_map([room.as_str()], |row| {
-                Ok(MemberSnapshot {
-                    user_id: id_at(row, 0)?,
-                    role: enum_at(row, 1)?,
-                })
-            })
+            .query_map([room.as_str()], |row| Ok(MemberSnapshot { user_id: id_at(row, 0)?, role: enum_at(row, 1)? }))
             .map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)?
     };
@@ -406,44 +322,24 @@ fn depart(
     match &departure {
         Departure::Terminate => mark_terminated(conn, room.as_str(), now)?,
         Departure::TerminateAndEvict(last) => {
-            conn.execute(
-                "DELETE FROM memberships WHERE room_id = ?1",
-                [room.as_str()],
-            )
-            .map_err(backend)?;
-            log_departure(
-                conn,
-                last.as_str(),
-                room.as_str(),
-                LeaveReason::Terminated,
-                now,
-            )?;
+            conn.execute("DELETE FROM memberships WHERE room_id = ?1", [room.as_str()]).map_err(backend)?;
+            log_departure(conn, last.as_str(), room.as_str(), LeaveReason::Terminated, now)?;
             mark_terminated(conn, room.as_str(), now)?;
         }
-        Departure::Continue {
-            promotion: Some((promoted, role)),
-        } => {
+        Departure::Continue { promotion: Some((promoted, role)) } => {
             conn.execute(
                 "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
                 params![room.as_str(), promoted.as_str(), name_of(role)],
             )
             .map_err(backend)?;
             if *role == Role::Owner {
-                conn.execute(
-                    "UPDATE rooms SET owner_id = ?2 WHERE id = ?1",
-                    params![room.as_str(), promoted.as_str()],
-                )
-                .map_err(backend)?;
+                conn.execute("UPDATE rooms SET owner_id = ?2 WHERE id = ?1", params![room.as_str(), promoted.as_str()])
+                    .map_err(backend)?;
             }
         }
         Departure::Continue { promotion: None } => {}
     }
-    Ok(DepartureRecord {
-        room_id: room.clone(),
-        user_id: user.clone(),
-        role: leaver.role,
-        departure,
-    })
+    Ok(DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure })
 }
 
 pub fn remove_member(
@@ -464,19 +360,10 @@ pub fn hide_direct_room(conn: &Connection, room: &RoomId, user: &UserId) -> Stor
             [room.as_str(), user.as_str()],
         )
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotAMember)
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotAMember) } else { Ok(()) }
 }
 
-pub fn set_role(
-    conn: &Connection,
-    room: &RoomId,
-    user: &UserId,
-    role: Role,
-) -> StoreResult<MembershipRecord> {
+pub fn set_role(conn: &Connection, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
     live_room(conn, room.as_str())?;
     let changed = conn
         .execute(
@@ -499,11 +386,7 @@ pub fn mark_read(conn: &Connection, room: &RoomId, user: &UserId, seq: u64) -> S
             params![room.as_str(), user.as_str(), to_i64(seq)],
         )
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotAMember)
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotAMember) } else { Ok(()) }
 }
 
 pub fn create_invite(
@@ -524,26 +407,15 @@ pub fn create_invite(
         "INSERT INTO invites (room_id, user_id, invited_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![room.as_str(), user.as_str(), by.as_str(), ms(now)],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(Conflict::AlreadyInvited)
-        } else {
-            backend(e)
-        }
-    })?;
-    Ok(InviteRecord {
-        room_id: room.clone(),
-        user_id: user.clone(),
-        invited_by: by.clone(),
-        created_at: truncate(now),
-    })
+    .map_err(
+        |e| {
+            if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyInvited) } else { backend(e) }
+        },
+    )?;
+    Ok(InviteRecord { room_id: room.clone(), user_id: user.clone(), invited_by: by.clone(), created_at: truncate(now) })
 }
 
-pub fn invite(
-    conn: &Connection,
-    room: &RoomId,
-    user: &UserId,
-) -> StoreResult<Option<InviteRecord>> {
+pub fn invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
     conn.query_row(
         "SELECT room_id, user_id, invited_by, created_at FROM invites WHERE room_id = ?1 AND user_id = ?2",
         [room.as_str(), user.as_str()],
@@ -577,32 +449,23 @@ pub fn create_join_request(
         "INSERT INTO join_requests (room_id, user_id, created_at) VALUES (?1, ?2, ?3)",
         params![room.as_str(), user.as_str(), ms(now)],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(Conflict::RequestPending)
-        } else {
-            backend(e)
-        }
-    })?;
+    .map_err(
+        |e| {
+            if is_unique_violation(&e) { StoreError::Conflict(Conflict::RequestPending) } else { backend(e) }
+        },
+    )?;
     join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))
 }
 
-const REQUEST_QUERY: &str = "SELECT jr.room_id, jr.created_at, u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at
+const REQUEST_QUERY: &str =
+    "SELECT jr.room_id, jr.created_at, u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at
      FROM join_requests jr JOIN users u ON u.id = jr.user_id";
 
 fn join_request_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinRequestRecord> {
-    Ok(JoinRequestRecord {
-        room_id: id_at(row, 0)?,
-        created_at: time_at(row, 1)?,
-        user: user_at(row, 2)?,
-    })
+    Ok(JoinRequestRecord { room_id: id_at(row, 0)?, created_at: time_at(row, 1)?, user: user_at(row, 2)? })
 }
 
-pub fn join_request(
-    conn: &Connection,
-    room: &RoomId,
-    user: &UserId,
-) -> StoreResult<Option<JoinRequestRecord>> {
+pub fn join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>> {
     conn.query_row(
         &format!("{REQUEST_QUERY} WHERE jr.room_id = ?1 AND jr.user_id = ?2"),
         [room.as_str(), user.as_str()],
@@ -614,28 +477,17 @@ pub fn join_request(
 
 pub fn join_requests(conn: &Connection, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
     let mut statement = conn
-        .prepare_cached(&format!(
-            "{REQUEST_QUERY} WHERE jr.room_id = ?1 ORDER BY jr.created_at, u.username"
-        ))
+        .prepare_cached(&format!("{REQUEST_QUERY} WHERE jr.room_id = ?1 ORDER BY jr.created_at, u.username"))
         .map_err(backend)?;
-    let rows = statement
-        .query_map([room.as_str()], join_request_at)
-        .map_err(backend)?;
+    let rows = statement.query_map([room.as_str()], join_request_at).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
 pub fn delete_join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
     let changed = conn
-        .execute(
-            "DELETE FROM join_requests WHERE room_id = ?1 AND user_id = ?2",
-            [room.as_str(), user.as_str()],
-        )
+        .execute("DELETE FROM join_requests WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotFound(Missing::JoinRequest))
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotFound(Missing::JoinRequest)) } else { Ok(()) }
 }
 
 pub fn ban(
@@ -651,13 +503,11 @@ pub fn ban(
         "INSERT INTO bans (room_id, user_id, banned_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![room.as_str(), target.as_str(), by.as_str(), ms(now)],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(Conflict::AlreadyBanned)
-        } else {
-            backend(e)
-        }
-    })?;
+    .map_err(
+        |e| {
+            if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyBanned) } else { backend(e) }
+        },
+    )?;
     for table in ["invites", "join_requests"] {
         conn.execute(
             &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),
@@ -670,28 +520,16 @@ pub fn ban(
         None => None,
     };
     Ok(BanOutcome {
-        ban: BanRecord {
-            room_id: room.clone(),
-            user: banned_user,
-            banned_by: by.clone(),
-            created_at: truncate(now),
-        },
+        ban: BanRecord { room_id: room.clone(), user: banned_user, banned_by: by.clone(), created_at: truncate(now) },
         departure,
     })
 }
 
 pub fn unban(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
     let changed = conn
-        .execute(
-            "DELETE FROM bans WHERE room_id = ?1 AND user_id = ?2",
-            [room.as_str(), user.as_str()],
-        )
+        .execute("DELETE FROM bans WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
         .map_err(backend)?;
-    if changed == 0 {
-        Err(StoreError::NotFound(Missing::Ban))
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotFound(Missing::Ban)) } else { Ok(()) }
 }
 
 pub fn bans(conn: &Connection, room: &RoomId) -> StoreResult<Vec<BanRecord>> {
@@ -721,8 +559,7 @@ pub fn room_log(
     after: Option<&RoomLogCursor>,
     limit: u32,
 ) -> StoreResult<Vec<RoomLogRecord>> {
-    let (after_time, after_room) =
-        after.map_or((i64::MAX, ""), |c| (ms(c.left_at), c.room_id.as_str()));
+    let (after_time, after_room) = after.map_or((i64::MAX, ""), |c| (ms(c.left_at), c.room_id.as_str()));
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT l.left_at, l.reason, {ROOM_COLUMNS}
@@ -731,22 +568,18 @@ pub fn room_log(
              ORDER BY l.left_at DESC, l.room_id DESC LIMIT ?4"
         ))
         .map_err(backend)?;
-    let after_room = if after.is_some() {
-        after_room.to_owned()
-    } else {
-        "\u{10FFFF}".to_owned()
-    };
+    let after_room = if after.is_some() { after_room.to_owned() } else { "\u{10FFFF}".to_owned() };
     let rows = statement
-        .query_map(
-            params![user.as_str(), after_time, after_room, limit],
-            |row| {
-                Ok(RoomLogRecord {
-                    left_at: time_at(row, 0)?,
-                    reason: enum_at(row, 1)?,
-                    room: room_at(row, 2)?,
-                })
-            },
-        )
+        .query_map(params![user.as_str(), after_time, after_room, limit], |row| {
+            Ok(RoomLogRecord { left_at: time_at(row, 0)?, reason: enum_at(row, 1)?, room: room_at(row, 2)? })
+        })
         .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub fn room_ids_of_user(conn: &Connection, user: &UserId) -> StoreResult<Vec<RoomId>> {
+    let mut statement =
+        conn.prepare_cached("SELECT room_id FROM memberships WHERE user_id = ?1 ORDER BY join_seq").map_err(backend)?;
+    let rows = statement.query_map([user.as_str()], |row| id_at(row, 0)).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }

@@ -20,17 +20,13 @@ pub fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
 
 pub fn time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
     let millis: i64 = row.get(index)?;
-    DateTime::from_timestamp_millis(millis)
-        .ok_or(rusqlite::Error::IntegralValueOutOfRange(index, millis))
+    DateTime::from_timestamp_millis(millis).ok_or(rusqlite::Error::IntegralValueOutOfRange(index, millis))
 }
 
 pub fn opt_time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let millis: Option<i64> = row.get(index)?;
     millis
-        .map(|m| {
-            DateTime::from_timestamp_millis(m)
-                .ok_or(rusqlite::Error::IntegralValueOutOfRange(index, m))
-        })
+        .map(|m| DateTime::from_timestamp_millis(m).ok_or(rusqlite::Error::IntegralValueOutOfRange(index, m)))
         .transpose()
 }
 
@@ -48,10 +44,7 @@ pub fn enum_at<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Re
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
 }
 
-pub fn opt_enum_at<T: DeserializeOwned>(
-    row: &Row<'_>,
-    index: usize,
-) -> rusqlite::Result<Option<T>> {
+pub fn opt_enum_at<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
     let name: Option<String> = row.get(index)?;
     name.map(|n| {
         serde_json::from_value(serde_json::Value::String(n))
@@ -86,8 +79,7 @@ pub fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation)
 }
 
-pub const USER_COLUMNS: &str =
-    "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at";
+pub const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at";
 
 pub fn user_at(row: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -120,8 +112,7 @@ pub fn room_at(row: &Row<'_>, at: usize) -> rusqlite::Result<RoomRecord> {
     })
 }
 
-pub const MEMBERSHIP_COLUMNS: &str =
-    "m.room_id, m.user_id, m.role, m.joined_at, m.join_seq, m.last_read_seq";
+pub const MEMBERSHIP_COLUMNS: &str = "m.room_id, m.user_id, m.role, m.joined_at, m.join_seq, m.last_read_seq";
 
 pub fn membership_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MembershipRecord> {
     Ok(MembershipRecord {
@@ -154,8 +145,7 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MessageRecord> {
     })
 }
 
-pub const NOTIFICATION_COLUMNS: &str =
-    "n.id, n.user_id, n.kind, n.room_id, n.actor_id, n.data, n.created_at, n.read";
+pub const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.kind, n.room_id, n.actor_id, n.data, n.created_at, n.read";
 
 pub fn notification_at(row: &Row<'_>, at: usize) -> rusqlite::Result<NotificationRecord> {
     let data: String = row.get(at + 5)?;
@@ -165,9 +155,8 @@ pub fn notification_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Notificatio
         kind: enum_at(row, at + 2)?,
         room_id: opt_id_at(row, at + 3)?,
         actor_id: opt_id_at(row, at + 4)?,
-        data: serde_json::from_str(&data).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(at + 5, Type::Text, Box::new(e))
-        })?,
+        data: serde_json::from_str(&data)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(at + 5, Type::Text, Box::new(e)))?,
         created_at: time_at(row, at + 6)?,
         read: row.get(at + 7)?,
     })

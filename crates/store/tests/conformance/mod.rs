@@ -44,6 +44,8 @@ macro_rules! conformance_suite {
             notifications_unread_first_and_owned,
             room_log_is_newest_first_and_cleared_on_rejoin,
             invites_and_requests_conflicts,
+            refresh_tokens_identify_their_user_while_active,
+            room_ids_include_hidden_direct_rooms,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -76,20 +78,10 @@ async fn user(store: &Arc<dyn Store>, name: &str) -> UserRecord {
         .unwrap()
 }
 
-async fn group(
-    store: &Arc<dyn Store>,
-    owner: &UserRecord,
-    name: &str,
-    policy: JoinPolicy,
-) -> RoomRecord {
+async fn group(store: &Arc<dyn Store>, owner: &UserRecord, name: &str, policy: JoinPolicy) -> RoomRecord {
     store
         .create_room(
-            NewRoom {
-                name: name.to_owned(),
-                topic: None,
-                join_policy: policy,
-                password_hash: None,
-            },
+            NewRoom { name: name.to_owned(), topic: None, join_policy: policy, password_hash: None },
             &owner.id,
             t(1),
         )
@@ -97,12 +89,7 @@ async fn group(
         .unwrap()
 }
 
-async fn send(
-    store: &Arc<dyn Store>,
-    room: &RoomRecord,
-    author: &UserRecord,
-    body: &str,
-) -> MessageRecord {
+async fn send(store: &Arc<dyn Store>, room: &RoomRecord, author: &UserRecord, body: &str) -> MessageRecord {
     store
         .insert_message(
             NewMessage {
@@ -121,11 +108,7 @@ async fn send(
 }
 
 async fn role_of(store: &Arc<dyn Store>, room: &RoomRecord, user: &UserRecord) -> Option<Role> {
-    store
-        .membership(&room.id, &user.id)
-        .await
-        .unwrap()
-        .map(|m| m.role)
+    store.membership(&room.id, &user.id).await.unwrap().map(|m| m.role)
 }
 
 /// R-ACC-1: usernames are unique; the store reports a conflict, never a failure.
@@ -133,20 +116,12 @@ pub async fn users_are_unique_case_insensitively(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let again = store
         .create_user(
-            NewUser {
-                username: "alice".into(),
-                password_hash: "x".into(),
-                first_name: None,
-                last_name: None,
-            },
+            NewUser { username: "alice".into(), password_hash: "x".into(), first_name: None, last_name: None },
             t(0),
         )
         .await;
     assert_eq!(again, Err(StoreError::Conflict(Conflict::UsernameTaken)));
-    assert_eq!(
-        store.user_by_username("ALICE").await.unwrap(),
-        Some(alice.clone())
-    );
+    assert_eq!(store.user_by_username("ALICE").await.unwrap(), Some(alice.clone()));
     assert_eq!(store.user(&alice.id).await.unwrap(), Some(alice));
     assert_eq!(store.user(&UserId::from("nobody")).await.unwrap(), None);
 }
@@ -157,22 +132,10 @@ pub async fn user_search_pages_by_prefix(store: Arc<dyn Store>) {
         user(&store, name).await;
     }
     let names = |list: Vec<UserRecord>| list.into_iter().map(|u| u.username).collect::<Vec<_>>();
-    assert_eq!(
-        names(store.search_users("bob", None, 10).await.unwrap()),
-        ["bob", "bob_z", "bobby", "bobxz"]
-    );
-    assert_eq!(
-        names(store.search_users("bob", None, 2).await.unwrap()),
-        ["bob", "bob_z"]
-    );
-    assert_eq!(
-        names(store.search_users("bob", Some("bob_z"), 2).await.unwrap()),
-        ["bobby", "bobxz"]
-    );
-    assert_eq!(
-        names(store.search_users("bob_", None, 10).await.unwrap()),
-        ["bob_z"]
-    );
+    assert_eq!(names(store.search_users("bob", None, 10).await.unwrap()), ["bob", "bob_z", "bobby", "bobxz"]);
+    assert_eq!(names(store.search_users("bob", None, 2).await.unwrap()), ["bob", "bob_z"]);
+    assert_eq!(names(store.search_users("bob", Some("bob_z"), 2).await.unwrap()), ["bobby", "bobxz"]);
+    assert_eq!(names(store.search_users("bob_", None, 10).await.unwrap()), ["bob_z"]);
     assert_eq!(store.search_users("", None, 10).await.unwrap().len(), 5);
     assert!(store.search_users("%", None, 10).await.unwrap().is_empty());
 }
@@ -183,99 +146,43 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(store: Arc<dyn S
     let expiry = t(60 * 24 * 30);
     store
         .insert_refresh_token(
-            NewRefreshToken {
-                digest: "d1".into(),
-                user_id: alice.id.clone(),
-                expires_at: expiry,
-            },
+            NewRefreshToken { digest: "d1".into(), user_id: alice.id.clone(), expires_at: expiry },
             t(0),
         )
         .await
         .unwrap();
-    let rotated = store
-        .rotate_refresh_token("d1", "d2", expiry, t(1))
-        .await
-        .unwrap();
+    let rotated = store.rotate_refresh_token("d1", "d2", expiry, t(1)).await.unwrap();
+    assert_eq!(rotated, Rotation::Rotated { user_id: alice.id.clone() });
     assert_eq!(
-        rotated,
-        Rotation::Rotated {
-            user_id: alice.id.clone()
-        }
-    );
-    assert_eq!(
-        store
-            .rotate_refresh_token("d2", "d3", expiry, t(2))
-            .await
-            .unwrap(),
-        Rotation::Rotated {
-            user_id: alice.id.clone()
-        }
+        store.rotate_refresh_token("d2", "d3", expiry, t(2)).await.unwrap(),
+        Rotation::Rotated { user_id: alice.id.clone() }
     );
     // d1 again: reuse. The family, d3 included, is revoked.
     assert_eq!(
-        store
-            .rotate_refresh_token("d1", "dx", expiry, t(3))
-            .await
-            .unwrap(),
-        Rotation::Reused {
-            user_id: alice.id.clone()
-        }
+        store.rotate_refresh_token("d1", "dx", expiry, t(3)).await.unwrap(),
+        Rotation::Reused { user_id: alice.id.clone() }
     );
-    assert_eq!(
-        store
-            .rotate_refresh_token("d3", "d4", expiry, t(4))
-            .await
-            .unwrap(),
-        Rotation::Invalid
-    );
-    assert_eq!(
-        store
-            .rotate_refresh_token("unknown", "d5", expiry, t(4))
-            .await
-            .unwrap(),
-        Rotation::Invalid
-    );
+    assert_eq!(store.rotate_refresh_token("d3", "d4", expiry, t(4)).await.unwrap(), Rotation::Invalid);
+    assert_eq!(store.rotate_refresh_token("unknown", "d5", expiry, t(4)).await.unwrap(), Rotation::Invalid);
 
     store
         .insert_refresh_token(
-            NewRefreshToken {
-                digest: "e1".into(),
-                user_id: alice.id.clone(),
-                expires_at: t(10),
-            },
+            NewRefreshToken { digest: "e1".into(), user_id: alice.id.clone(), expires_at: t(10) },
             t(0),
         )
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .rotate_refresh_token("e1", "e2", expiry, t(11))
-            .await
-            .unwrap(),
-        Rotation::Invalid,
-        "expired"
-    );
+    assert_eq!(store.rotate_refresh_token("e1", "e2", expiry, t(11)).await.unwrap(), Rotation::Invalid, "expired");
 
     store
         .insert_refresh_token(
-            NewRefreshToken {
-                digest: "f1".into(),
-                user_id: alice.id.clone(),
-                expires_at: expiry,
-            },
+            NewRefreshToken { digest: "f1".into(), user_id: alice.id.clone(), expires_at: expiry },
             t(0),
         )
         .await
         .unwrap();
     store.revoke_refresh_family("f1").await.unwrap();
-    assert_eq!(
-        store
-            .rotate_refresh_token("f1", "f2", expiry, t(1))
-            .await
-            .unwrap(),
-        Rotation::Invalid,
-        "logged out"
-    );
+    assert_eq!(store.rotate_refresh_token("f1", "f2", expiry, t(1)).await.unwrap(), Rotation::Invalid, "logged out");
     store.revoke_refresh_family("never-issued").await.unwrap();
 }
 
@@ -316,182 +223,86 @@ pub async fn creating_a_room_makes_the_creator_owner(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        (
-            patched.name.as_str(),
-            patched.topic,
-            patched.join_policy,
-            patched.password_hash
-        ),
+        (patched.name.as_str(), patched.topic, patched.join_policy, patched.password_hash),
         ("Lobby", None, JoinPolicy::Open, None)
     );
     assert_eq!(
-        store
-            .update_room(&RoomId::from("missing"), RoomPatch::default())
-            .await,
+        store.update_room(&RoomId::from("missing"), RoomPatch::default()).await,
         Err(StoreError::NotFound(Missing::Room))
     );
 }
 
 /// R-ROOM-1: joining consumes the user's invite and request.
 pub async fn joining_consumes_invites_and_requests(store: Arc<dyn Store>) {
-    let (alice, bob, carol) = (
-        user(&store, "alice").await,
-        user(&store, "bob").await,
-        user(&store, "carol").await,
-    );
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "private", JoinPolicy::Invite).await;
-    store
-        .create_invite(&room.id, &bob.id, &alice.id, t(2))
-        .await
-        .unwrap();
+    store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_some());
-    let joined = store
-        .add_member(&room.id, &bob.id, Role::Member, t(3))
-        .await
-        .unwrap();
+    let joined = store.add_member(&room.id, &bob.id, Role::Member, t(3)).await.unwrap();
     assert_eq!(joined.role, Role::Member);
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_none());
 
-    let asked = store
-        .create_join_request(&room.id, &carol.id, t(4))
-        .await
-        .unwrap();
+    let asked = store.create_join_request(&room.id, &carol.id, t(4)).await.unwrap();
     assert_eq!(asked.user.id, carol.id);
     assert_eq!(store.join_requests(&room.id).await.unwrap().len(), 1);
-    store
-        .add_member(&room.id, &carol.id, Role::Member, t(5))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .join_request(&room.id, &carol.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    store.add_member(&room.id, &carol.id, Role::Member, t(5)).await.unwrap();
+    assert!(store.join_request(&room.id, &carol.id).await.unwrap().is_none());
 
     let members = store.members(&room.id, None, 10).await.unwrap();
     let order: Vec<_> = members.iter().map(|m| m.user.username.as_str()).collect();
     assert_eq!(order, ["alice", "bob", "carol"], "members in join order");
-    let page = store
-        .members(&room.id, Some(members[0].membership.join_seq), 1)
-        .await
-        .unwrap();
+    let page = store.members(&room.id, Some(members[0].membership.join_seq), 1).await.unwrap();
     assert_eq!(page[0].user.username, "bob");
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().member_count, 3);
 }
 
 /// R-ROOM-4, R-ROOM-6: the store refuses joins of banned users, into terminated rooms, twice.
 pub async fn joining_is_refused_when_banned_terminated_or_member(store: Arc<dyn Store>) {
-    let (alice, bob, carol) = (
-        user(&store, "alice").await,
-        user(&store, "bob").await,
-        user(&store, "carol").await,
-    );
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "open", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     assert_eq!(
-        store
-            .add_member(&room.id, &bob.id, Role::Member, t(3))
-            .await,
+        store.add_member(&room.id, &bob.id, Role::Member, t(3)).await,
         Err(StoreError::Conflict(Conflict::AlreadyMember))
     );
-    store
-        .ban(&room.id, &carol.id, &alice.id, t(3))
-        .await
-        .unwrap();
+    store.ban(&room.id, &carol.id, &alice.id, t(3)).await.unwrap();
+    assert_eq!(store.add_member(&room.id, &carol.id, Role::Member, t(4)).await, Err(StoreError::Banned));
+    assert_eq!(store.create_join_request(&room.id, &carol.id, t(4)).await, Err(StoreError::Banned));
+    assert_eq!(store.create_invite(&room.id, &carol.id, &alice.id, t(4)).await, Err(StoreError::Banned));
     assert_eq!(
-        store
-            .add_member(&room.id, &carol.id, Role::Member, t(4))
-            .await,
-        Err(StoreError::Banned)
-    );
-    assert_eq!(
-        store.create_join_request(&room.id, &carol.id, t(4)).await,
-        Err(StoreError::Banned)
-    );
-    assert_eq!(
-        store
-            .create_invite(&room.id, &carol.id, &alice.id, t(4))
-            .await,
-        Err(StoreError::Banned)
-    );
-    assert_eq!(
-        store
-            .add_member(&RoomId::from("missing"), &carol.id, Role::Member, t(4))
-            .await,
+        store.add_member(&RoomId::from("missing"), &carol.id, Role::Member, t(4)).await,
         Err(StoreError::NotFound(Missing::Room))
     );
     store.terminate_room(&room.id, t(5)).await.unwrap();
-    assert_eq!(
-        store
-            .add_member(&room.id, &bob.id, Role::Member, t(6))
-            .await,
-        Err(StoreError::RoomTerminated)
-    );
+    assert_eq!(store.add_member(&room.id, &bob.id, Role::Member, t(6)).await, Err(StoreError::RoomTerminated));
 }
 
 /// R-ROOM-5: the owner leaves a room of three: the earliest joiner becomes owner; the new owner
 /// leaves: the last member, not an admin, is removed and the room terminated.
 pub async fn owner_leaving_transfers_by_join_order_then_terminates(store: Arc<dyn Store>) {
-    let (alice, bob, carol) = (
-        user(&store, "alice").await,
-        user(&store, "bob").await,
-        user(&store, "carol").await,
-    );
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "trio", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
-    store
-        .add_member(&room.id, &carol.id, Role::Member, t(3))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, t(3)).await.unwrap();
 
-    let first = store
-        .remove_member(&room.id, &alice.id, LeaveReason::Left, t(4))
-        .await
-        .unwrap();
+    let first = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(4)).await.unwrap();
     assert_eq!(first.role, Role::Owner);
-    assert_eq!(
-        first.departure,
-        Departure::Continue {
-            promotion: Some((bob.id.clone(), Role::Owner))
-        }
-    );
+    assert_eq!(first.departure, Departure::Continue { promotion: Some((bob.id.clone(), Role::Owner)) });
     assert_eq!(role_of(&store, &room, &bob).await, Some(Role::Owner));
-    assert_eq!(
-        store.room(&room.id).await.unwrap().unwrap().owner_id,
-        Some(bob.id.clone())
-    );
+    assert_eq!(store.room(&room.id).await.unwrap().unwrap().owner_id, Some(bob.id.clone()));
 
-    let second = store
-        .remove_member(&room.id, &bob.id, LeaveReason::Left, t(5))
-        .await
-        .unwrap();
-    assert_eq!(
-        second.departure,
-        Departure::TerminateAndEvict(carol.id.clone())
-    );
+    let second = store.remove_member(&room.id, &bob.id, LeaveReason::Left, t(5)).await.unwrap();
+    assert_eq!(second.departure, Departure::TerminateAndEvict(carol.id.clone()));
     let after = store.room(&room.id).await.unwrap().unwrap();
     assert!(after.terminated_at.is_some());
     assert_eq!(after.member_count, 0);
     assert_eq!(role_of(&store, &room, &carol).await, None);
     let log = store.room_log(&carol.id, None, 10).await.unwrap();
-    assert_eq!(
-        (log[0].room.id.clone(), log[0].reason),
-        (room.id.clone(), LeaveReason::Terminated)
-    );
+    assert_eq!((log[0].room.id.clone(), log[0].reason), (room.id.clone(), LeaveReason::Terminated));
     let log = store.room_log(&alice.id, None, 10).await.unwrap();
     assert_eq!(log[0].reason, LeaveReason::Left);
     assert_eq!(
-        store
-            .remove_member(&room.id, &carol.id, LeaveReason::Left, t(6))
-            .await,
+        store.remove_member(&room.id, &carol.id, LeaveReason::Left, t(6)).await,
         Err(StoreError::RoomTerminated)
     );
 }
@@ -500,53 +311,23 @@ pub async fn owner_leaving_transfers_by_join_order_then_terminates(store: Arc<dy
 pub async fn admin_alone_keeps_the_room(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "duo", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
-    store
-        .set_role(&room.id, &bob.id, Role::Admin)
-        .await
-        .unwrap();
-    let out = store
-        .remove_member(&room.id, &alice.id, LeaveReason::Left, t(3))
-        .await
-        .unwrap();
-    assert_eq!(
-        out.departure,
-        Departure::Continue {
-            promotion: Some((bob.id.clone(), Role::Owner))
-        }
-    );
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.set_role(&room.id, &bob.id, Role::Admin).await.unwrap();
+    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await.unwrap();
+    assert_eq!(out.departure, Departure::Continue { promotion: Some((bob.id.clone(), Role::Owner)) });
     let after = store.room(&room.id).await.unwrap().unwrap();
     assert!(after.terminated_at.is_none());
     assert_eq!(after.member_count, 1);
-    assert_eq!(
-        store
-            .remove_member(&room.id, &alice.id, LeaveReason::Left, t(3))
-            .await,
-        Err(StoreError::NotAMember)
-    );
+    assert_eq!(store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await, Err(StoreError::NotAMember));
 }
 
 /// R-ROOM-5: the last member leaving terminates the room.
 pub async fn last_member_leaving_terminates(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let room = group(&store, &alice, "solo", JoinPolicy::Open).await;
-    let out = store
-        .remove_member(&room.id, &alice.id, LeaveReason::Left, t(2))
-        .await
-        .unwrap();
+    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(2)).await.unwrap();
     assert_eq!(out.departure, Departure::Terminate);
-    assert!(
-        store
-            .room(&room.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .terminated_at
-            .is_some()
-    );
+    assert!(store.room(&room.id).await.unwrap().unwrap().terminated_at.is_some());
 }
 
 /// R-ROOM-4: a ban removes a member (with R-ROOM-5), drops invites, hides the room from search.
@@ -558,87 +339,35 @@ pub async fn bans_remove_members_and_hide_rooms_from_search(store: Arc<dyn Store
         user(&store, "dave").await,
     );
     let room = group(&store, &alice, "club", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
-    store
-        .add_member(&room.id, &carol.id, Role::Member, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, t(2)).await.unwrap();
     let outcome = store.ban(&room.id, &bob.id, &alice.id, t(3)).await.unwrap();
     assert_eq!(outcome.ban.user.id, bob.id);
-    assert_eq!(
-        outcome.departure.as_ref().map(|d| d.departure.clone()),
-        Some(Departure::Continue { promotion: None })
-    );
+    assert_eq!(outcome.departure.as_ref().map(|d| d.departure.clone()), Some(Departure::Continue { promotion: None }));
     assert_eq!(role_of(&store, &room, &bob).await, None);
     assert!(store.is_banned(&room.id, &bob.id).await.unwrap());
+    assert_eq!(store.room_log(&bob.id, None, 10).await.unwrap()[0].reason, LeaveReason::Banned);
+    assert!(store.search_rooms("club", &bob.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.search_rooms("club", &carol.id, None, 10).await.unwrap().len(), 1);
     assert_eq!(
-        store.room_log(&bob.id, None, 10).await.unwrap()[0].reason,
-        LeaveReason::Banned
-    );
-    assert!(
-        store
-            .search_rooms("club", &bob.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .search_rooms("club", &carol.id, None, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .ban(&room.id, &bob.id, &alice.id, t(4))
-            .await
-            .map(|_| ()),
+        store.ban(&room.id, &bob.id, &alice.id, t(4)).await.map(|_| ()),
         Err(StoreError::Conflict(Conflict::AlreadyBanned))
     );
 
     // A pre-emptive ban of a non-member drops their invite and leaves no room-log entry.
-    store
-        .create_invite(&room.id, &dave.id, &alice.id, t(4))
-        .await
-        .unwrap();
-    let outcome = store
-        .ban(&room.id, &dave.id, &alice.id, t(5))
-        .await
-        .unwrap();
+    store.create_invite(&room.id, &dave.id, &alice.id, t(4)).await.unwrap();
+    let outcome = store.ban(&room.id, &dave.id, &alice.id, t(5)).await.unwrap();
     assert!(outcome.departure.is_none());
     assert!(store.invite(&room.id, &dave.id).await.unwrap().is_none());
     assert!(store.room_log(&dave.id, None, 10).await.unwrap().is_empty());
     let bans = store.bans(&room.id).await.unwrap();
-    assert_eq!(
-        bans.iter()
-            .map(|b| b.user.username.as_str())
-            .collect::<Vec<_>>(),
-        ["dave", "bob"]
-    );
+    assert_eq!(bans.iter().map(|b| b.user.username.as_str()).collect::<Vec<_>>(), ["dave", "bob"]);
 
     store.unban(&room.id, &bob.id).await.unwrap();
+    assert_eq!(store.unban(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::Ban)));
+    assert_eq!(store.search_rooms("club", &bob.id, None, 10).await.unwrap().len(), 1);
     assert_eq!(
-        store.unban(&room.id, &bob.id).await,
-        Err(StoreError::NotFound(Missing::Ban))
-    );
-    assert_eq!(
-        store
-            .search_rooms("club", &bob.id, None, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .ban(&room.id, &UserId::from("ghost"), &alice.id, t(6))
-            .await
-            .map(|_| ()),
+        store.ban(&room.id, &UserId::from("ghost"), &alice.id, t(6)).await.map(|_| ()),
         Err(StoreError::NotFound(Missing::User))
     );
 }
@@ -653,80 +382,31 @@ pub async fn search_hides_invite_only_terminated_and_paginates(store: Arc<dyn St
     group(&store, &alice, "rust secret", JoinPolicy::Invite).await;
     let gone = group(&store, &alice, "rust gone", JoinPolicy::Open).await;
     store.terminate_room(&gone.id, t(3)).await.unwrap();
-    store
-        .open_direct_room(&alice.id, &user(&store, "bob").await.id, "rust dm", t(3))
-        .await
-        .unwrap();
+    store.open_direct_room(&alice.id, &user(&store, "bob").await.id, "rust dm", t(3)).await.unwrap();
 
-    let found = store
-        .search_rooms("RUST", &alice.id, None, 10)
-        .await
-        .unwrap();
+    let found = store.search_rooms("RUST", &alice.id, None, 10).await.unwrap();
     let ids: Vec<_> = found.iter().map(|r| r.id.clone()).collect();
-    assert_eq!(
-        ids,
-        [open.id.clone(), password.id.clone(), request.id.clone()]
-    );
-    let first = store
-        .search_rooms("rust", &alice.id, None, 2)
-        .await
-        .unwrap();
-    let cursor = RoomSearchCursor {
-        name_lower: first[1].name.to_lowercase(),
-        room_id: first[1].id.clone(),
-    };
-    let rest = store
-        .search_rooms("rust", &alice.id, Some(&cursor), 2)
-        .await
-        .unwrap();
-    assert_eq!(
-        rest.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
-        [request.id]
-    );
-    assert!(
-        store
-            .search_rooms("python", &alice.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(ids, [open.id.clone(), password.id.clone(), request.id.clone()]);
+    let first = store.search_rooms("rust", &alice.id, None, 2).await.unwrap();
+    let cursor = RoomSearchCursor { name_lower: first[1].name.to_lowercase(), room_id: first[1].id.clone() };
+    let rest = store.search_rooms("rust", &alice.id, Some(&cursor), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [request.id]);
+    assert!(store.search_rooms("python", &alice.id, None, 10).await.unwrap().is_empty());
 }
 
 /// R-ROOM-6: termination removes every member, logs them, and drops invites and requests.
 pub async fn termination_removes_everyone_and_logs_it(store: Arc<dyn Store>) {
-    let (alice, bob, carol) = (
-        user(&store, "alice").await,
-        user(&store, "bob").await,
-        user(&store, "carol").await,
-    );
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "doomed", JoinPolicy::Request).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
-    store
-        .create_join_request(&room.id, &carol.id, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.create_join_request(&room.id, &carol.id, t(2)).await.unwrap();
     let ended = store.terminate_room(&room.id, t(3)).await.unwrap();
     assert_eq!(ended.former_members, [alice.id.clone(), bob.id.clone()]);
     assert!(ended.room.terminated_at.is_some());
     assert!(store.join_requests(&room.id).await.unwrap().is_empty());
-    assert!(
-        store
-            .rooms_of_user(&bob.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store.room_log(&bob.id, None, 10).await.unwrap()[0].reason,
-        LeaveReason::Terminated
-    );
-    assert_eq!(
-        store.terminate_room(&room.id, t(4)).await.map(|_| ()),
-        Err(StoreError::RoomTerminated)
-    );
+    assert!(store.rooms_of_user(&bob.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.room_log(&bob.id, None, 10).await.unwrap()[0].reason, LeaveReason::Terminated);
+    assert_eq!(store.terminate_room(&room.id, t(4)).await.map(|_| ()), Err(StoreError::RoomTerminated));
 }
 
 /// R-MSG-1: every message gets the room's next sequence number.
@@ -734,21 +414,14 @@ pub async fn messages_get_consecutive_sequence_numbers(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "seq", JoinPolicy::Open).await;
     let other = group(&store, &alice, "other", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     for i in 1..=10u64 {
         let author = if i % 2 == 0 { &alice } else { &bob };
         let message = send(&store, &room, author, &format!("m{i}")).await;
         assert_eq!(message.seq, i);
         assert_eq!(message.author_username, author.username);
     }
-    assert_eq!(
-        send(&store, &other, &alice, "elsewhere").await.seq,
-        1,
-        "sequences are per room"
-    );
+    assert_eq!(send(&store, &other, &alice, "elsewhere").await.seq, 1, "sequences are per room");
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 10);
 }
 
@@ -770,14 +443,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
                     sticker: None,
                     client_id: Some(format!("{sender}-{i}")),
                 };
-                seqs.push(
-                    store
-                        .insert_message(message, t(5))
-                        .await
-                        .unwrap()
-                        .message
-                        .seq,
-                );
+                seqs.push(store.insert_message(message, t(5)).await.unwrap().message.seq);
             }
             seqs
         }));
@@ -795,10 +461,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
 pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "idem", JoinPolicy::Open).await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     let message = |author: &UserRecord, body: &str| NewMessage {
         room_id: room.id.clone(),
         author_id: author.id.clone(),
@@ -807,24 +470,12 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
         sticker: Some(Sticker::Cat),
         client_id: Some("c-1".into()),
     };
-    let first = store
-        .insert_message(message(&alice, "hello"), t(3))
-        .await
-        .unwrap();
-    let again = store
-        .insert_message(message(&alice, "hello again"), t(4))
-        .await
-        .unwrap();
+    let first = store.insert_message(message(&alice, "hello"), t(3)).await.unwrap();
+    let again = store.insert_message(message(&alice, "hello again"), t(4)).await.unwrap();
     assert!(first.created && !again.created);
     assert_eq!(first.message, again.message);
-    assert_eq!(
-        (first.message.color, first.message.sticker),
-        (Some(Color::Teal), Some(Sticker::Cat))
-    );
-    let bobs = store
-        .insert_message(message(&bob, "mine"), t(4))
-        .await
-        .unwrap();
+    assert_eq!((first.message.color, first.message.sticker), (Some(Color::Teal), Some(Sticker::Cat)));
+    let bobs = store.insert_message(message(&bob, "mine"), t(4)).await.unwrap();
     assert!(bobs.created, "client ids are per author");
     assert_eq!(bobs.message.seq, 2);
 }
@@ -842,31 +493,13 @@ pub async fn sends_are_refused_outside_membership_or_after_termination(store: Ar
         client_id: None,
     };
     assert_eq!(
-        store
-            .insert_message(attempt(RoomId::from("nope"), &alice), t(2))
-            .await,
+        store.insert_message(attempt(RoomId::from("nope"), &alice), t(2)).await,
         Err(StoreError::NotFound(Missing::Room))
     );
-    assert_eq!(
-        store
-            .insert_message(attempt(room.id.clone(), &bob), t(2))
-            .await,
-        Err(StoreError::NotAMember)
-    );
+    assert_eq!(store.insert_message(attempt(room.id.clone(), &bob), t(2)).await, Err(StoreError::NotAMember));
     store.terminate_room(&room.id, t(3)).await.unwrap();
-    assert_eq!(
-        store
-            .insert_message(attempt(room.id.clone(), &alice), t(4))
-            .await,
-        Err(StoreError::RoomTerminated)
-    );
-    assert!(
-        store
-            .messages(&room.id, HistoryRange::Latest, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.insert_message(attempt(room.id.clone(), &alice), t(4)).await, Err(StoreError::RoomTerminated));
+    assert!(store.messages(&room.id, HistoryRange::Latest, 10).await.unwrap().is_empty());
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 0);
 }
 
@@ -878,66 +511,13 @@ pub async fn history_pages_before_and_after(store: Arc<dyn Store>) {
         send(&store, &room, &alice, &format!("message {i}")).await;
     }
     let seqs = |list: Vec<MessageRecord>| list.into_iter().map(|m| m.seq).collect::<Vec<_>>();
-    assert_eq!(
-        seqs(
-            store
-                .messages(&room.id, HistoryRange::Latest, 3)
-                .await
-                .unwrap()
-        ),
-        [60, 59, 58]
-    );
-    assert_eq!(
-        seqs(
-            store
-                .messages(&room.id, HistoryRange::Before(58), 3)
-                .await
-                .unwrap()
-        ),
-        [57, 56, 55]
-    );
-    assert_eq!(
-        seqs(
-            store
-                .messages(&room.id, HistoryRange::Before(3), 5)
-                .await
-                .unwrap()
-        ),
-        [2, 1]
-    );
-    assert_eq!(
-        seqs(
-            store
-                .messages(&room.id, HistoryRange::After(10), 3)
-                .await
-                .unwrap()
-        ),
-        [13, 12, 11]
-    );
-    assert_eq!(
-        seqs(
-            store
-                .messages(&room.id, HistoryRange::After(58), 5)
-                .await
-                .unwrap()
-        ),
-        [60, 59]
-    );
-    assert!(
-        store
-            .messages(&room.id, HistoryRange::After(60), 5)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .messages(&room.id, HistoryRange::Latest, 200)
-            .await
-            .unwrap()
-            .len(),
-        60
-    );
+    assert_eq!(seqs(store.messages(&room.id, HistoryRange::Latest, 3).await.unwrap()), [60, 59, 58]);
+    assert_eq!(seqs(store.messages(&room.id, HistoryRange::Before(58), 3).await.unwrap()), [57, 56, 55]);
+    assert_eq!(seqs(store.messages(&room.id, HistoryRange::Before(3), 5).await.unwrap()), [2, 1]);
+    assert_eq!(seqs(store.messages(&room.id, HistoryRange::After(10), 3).await.unwrap()), [13, 12, 11]);
+    assert_eq!(seqs(store.messages(&room.id, HistoryRange::After(58), 5).await.unwrap()), [60, 59]);
+    assert!(store.messages(&room.id, HistoryRange::After(60), 5).await.unwrap().is_empty());
+    assert_eq!(store.messages(&room.id, HistoryRange::Latest, 200).await.unwrap().len(), 60);
 }
 
 /// R-MSG-7: edits keep the sequence number; deletion forgets the content.
@@ -945,79 +525,37 @@ pub async fn edits_and_deletions(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let room = group(&store, &alice, "edits", JoinPolicy::Open).await;
     let original = send(&store, &room, &alice, "typo").await;
-    let edited = store
-        .edit_message(&room.id, &original.id, "fixed", t(20))
-        .await
-        .unwrap();
-    assert_eq!(
-        (edited.body.as_str(), edited.seq, edited.edited_at),
-        ("fixed", original.seq, Some(t(20)))
-    );
-    let deleted = store
-        .delete_message(&room.id, &original.id, t(21))
-        .await
-        .unwrap();
+    let edited = store.edit_message(&room.id, &original.id, "fixed", t(20)).await.unwrap();
+    assert_eq!((edited.body.as_str(), edited.seq, edited.edited_at), ("fixed", original.seq, Some(t(20))));
+    let deleted = store.delete_message(&room.id, &original.id, t(21)).await.unwrap();
     assert!(deleted.deleted);
     assert_eq!(deleted.body, "");
-    assert_eq!(
-        store.message(&room.id, &original.id).await.unwrap(),
-        Some(deleted)
-    );
+    assert_eq!(store.message(&room.id, &original.id).await.unwrap(), Some(deleted));
     let missing = MessageId::from("missing");
-    assert_eq!(
-        store.edit_message(&room.id, &missing, "x", t(22)).await,
-        Err(StoreError::NotFound(Missing::Message))
-    );
-    assert_eq!(
-        store.delete_message(&room.id, &missing, t(22)).await,
-        Err(StoreError::NotFound(Missing::Message))
-    );
+    assert_eq!(store.edit_message(&room.id, &missing, "x", t(22)).await, Err(StoreError::NotFound(Missing::Message)));
+    assert_eq!(store.delete_message(&room.id, &missing, t(22)).await, Err(StoreError::NotFound(Missing::Message)));
 }
 
 /// R-MSG-4: one direct room per pair, two members; hidden until the next message.
 pub async fn direct_rooms_are_one_per_pair_and_unhide_on_message(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let dm = store
-        .open_direct_room(&alice.id, &bob.id, "alice, bob", t(1))
-        .await
-        .unwrap();
-    let again = store
-        .open_direct_room(&bob.id, &alice.id, "bob, alice", t(2))
-        .await
-        .unwrap();
+    let dm = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(1)).await.unwrap();
+    let again = store.open_direct_room(&bob.id, &alice.id, "bob, alice", t(2)).await.unwrap();
     assert_eq!(dm.id, again.id);
-    assert_eq!(
-        (dm.kind, dm.member_count, dm.owner_id.clone()),
-        (RoomKind::Direct, 2, None)
-    );
+    assert_eq!((dm.kind, dm.member_count, dm.owner_id.clone()), (RoomKind::Direct, 2, None));
     store.hide_direct_room(&dm.id, &alice.id).await.unwrap();
-    assert!(
-        store
-            .rooms_of_user(&alice.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store.rooms_of_user(&bob.id, None, 10).await.unwrap().len(),
-        1
-    );
+    assert!(store.rooms_of_user(&alice.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.rooms_of_user(&bob.id, None, 10).await.unwrap().len(), 1);
     send(&store, &dm, &bob, "ping").await;
     let mine = store.rooms_of_user(&alice.id, None, 10).await.unwrap();
     assert_eq!(mine.len(), 1, "a new message shows the conversation again");
     assert_eq!(mine[0].unread_count, 1);
     assert_eq!(
-        store
-            .remove_member(&dm.id, &alice.id, LeaveReason::Left, t(3))
-            .await
-            .map(|_| ()),
+        store.remove_member(&dm.id, &alice.id, LeaveReason::Left, t(3)).await.map(|_| ()),
         Err(StoreError::NotFound(Missing::Membership))
     );
     let group_room = group(&store, &alice, "g", JoinPolicy::Open).await;
-    assert_eq!(
-        store.hide_direct_room(&group_room.id, &alice.id).await,
-        Err(StoreError::NotAMember)
-    );
+    assert_eq!(store.hide_direct_room(&group_room.id, &alice.id).await, Err(StoreError::NotAMember));
 }
 
 /// Unread counts: messages by others after the read marker, which only moves forward.
@@ -1025,56 +563,22 @@ pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "unread", JoinPolicy::Open).await;
     send(&store, &room, &alice, "before bob").await;
-    store
-        .add_member(&room.id, &bob.id, Role::Member, t(2))
-        .await
-        .unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     for i in 0..3 {
         send(&store, &room, &alice, &format!("to bob {i}")).await;
     }
     send(&store, &room, &bob, "own message").await;
-    let unread =
-        |list: Vec<MyRoomRecord>| list.into_iter().map(|r| r.unread_count).collect::<Vec<_>>();
+    let unread = |list: Vec<MyRoomRecord>| list.into_iter().map(|r| r.unread_count).collect::<Vec<_>>();
     // Bob's own message moved his marker to 5.
-    assert_eq!(
-        unread(store.rooms_of_user(&bob.id, None, 10).await.unwrap()),
-        [0]
-    );
-    assert_eq!(
-        unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()),
-        [1]
-    );
+    assert_eq!(unread(store.rooms_of_user(&bob.id, None, 10).await.unwrap()), [0]);
+    assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [1]);
     store.mark_read(&room.id, &alice.id, 99).await.unwrap();
-    assert_eq!(
-        store
-            .membership(&room.id, &alice.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_read_seq,
-        5,
-        "never past the last"
-    );
+    assert_eq!(store.membership(&room.id, &alice.id).await.unwrap().unwrap().last_read_seq, 5, "never past the last");
     store.mark_read(&room.id, &alice.id, 1).await.unwrap();
-    assert_eq!(
-        store
-            .membership(&room.id, &alice.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_read_seq,
-        5,
-        "never back"
-    );
-    assert_eq!(
-        unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()),
-        [0]
-    );
+    assert_eq!(store.membership(&room.id, &alice.id).await.unwrap().unwrap().last_read_seq, 5, "never back");
+    assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [0]);
     let carol = user(&store, "carol").await;
-    assert_eq!(
-        store.mark_read(&room.id, &carol.id, 1).await,
-        Err(StoreError::NotAMember)
-    );
+    assert_eq!(store.mark_read(&room.id, &carol.id, 1).await, Err(StoreError::NotAMember));
 }
 
 /// R-NOTE-2: unread first, then newest first, in pages; only the owner reads or deletes.
@@ -1097,80 +601,23 @@ pub async fn notifications_unread_first_and_owned(store: Arc<dyn Store>) {
             .unwrap();
         ids.push(n.id);
     }
-    store
-        .mark_notification_read(&alice.id, &ids[4])
-        .await
-        .unwrap();
-    assert_eq!(
-        store.mark_notification_read(&bob.id, &ids[3]).await,
-        Err(StoreError::NotFound(Missing::Notification))
-    );
-    let all = store
-        .notifications(&alice.id, false, None, 10)
-        .await
-        .unwrap();
+    store.mark_notification_read(&alice.id, &ids[4]).await.unwrap();
+    assert_eq!(store.mark_notification_read(&bob.id, &ids[3]).await, Err(StoreError::NotFound(Missing::Notification)));
+    let all = store.notifications(&alice.id, false, None, 10).await.unwrap();
     let order: Vec<_> = all.iter().map(|n| n.id.clone()).collect();
-    assert_eq!(
-        order,
-        [
-            ids[3].clone(),
-            ids[2].clone(),
-            ids[1].clone(),
-            ids[0].clone(),
-            ids[4].clone()
-        ]
-    );
+    assert_eq!(order, [ids[3].clone(), ids[2].clone(), ids[1].clone(), ids[0].clone(), ids[4].clone()]);
     assert_eq!(all[0].data["room_name"], "room 3");
-    let first = store
-        .notifications(&alice.id, false, None, 2)
-        .await
-        .unwrap();
+    let first = store.notifications(&alice.id, false, None, 2).await.unwrap();
     let last = first.last().unwrap();
-    let cursor = NotificationCursor {
-        read: last.read,
-        created_at: last.created_at,
-        id: last.id.clone(),
-    };
-    let next = store
-        .notifications(&alice.id, false, Some(&cursor), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        next.iter().map(|n| n.id.clone()).collect::<Vec<_>>(),
-        order[2..]
-    );
-    assert_eq!(
-        store
-            .notifications(&alice.id, true, None, 10)
-            .await
-            .unwrap()
-            .len(),
-        4
-    );
-    assert_eq!(
-        store.mark_all_notifications_read(&alice.id).await.unwrap(),
-        4
-    );
-    assert!(
-        store
-            .notifications(&alice.id, true, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store.delete_notification(&bob.id, &ids[0]).await,
-        Err(StoreError::NotFound(Missing::Notification))
-    );
+    let cursor = NotificationCursor { read: last.read, created_at: last.created_at, id: last.id.clone() };
+    let next = store.notifications(&alice.id, false, Some(&cursor), 10).await.unwrap();
+    assert_eq!(next.iter().map(|n| n.id.clone()).collect::<Vec<_>>(), order[2..]);
+    assert_eq!(store.notifications(&alice.id, true, None, 10).await.unwrap().len(), 4);
+    assert_eq!(store.mark_all_notifications_read(&alice.id).await.unwrap(), 4);
+    assert!(store.notifications(&alice.id, true, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.delete_notification(&bob.id, &ids[0]).await, Err(StoreError::NotFound(Missing::Notification)));
     store.delete_notification(&alice.id, &ids[0]).await.unwrap();
-    assert_eq!(
-        store
-            .notifications(&alice.id, false, None, 10)
-            .await
-            .unwrap()
-            .len(),
-        4
-    );
+    assert_eq!(store.notifications(&alice.id, false, None, 10).await.unwrap().len(), 4);
 }
 
 /// R-ROOM-7: previous rooms, newest first; rejoining removes the entry.
@@ -1179,45 +626,18 @@ pub async fn room_log_is_newest_first_and_cleared_on_rejoin(store: Arc<dyn Store
     let first = group(&store, &alice, "first", JoinPolicy::Open).await;
     let second = group(&store, &alice, "second", JoinPolicy::Open).await;
     for room in [&first, &second] {
-        store
-            .add_member(&room.id, &bob.id, Role::Member, t(2))
-            .await
-            .unwrap();
+        store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     }
-    store
-        .remove_member(&first.id, &bob.id, LeaveReason::Left, t(3))
-        .await
-        .unwrap();
-    store
-        .remove_member(&second.id, &bob.id, LeaveReason::Kicked, t(4))
-        .await
-        .unwrap();
+    store.remove_member(&first.id, &bob.id, LeaveReason::Left, t(3)).await.unwrap();
+    store.remove_member(&second.id, &bob.id, LeaveReason::Kicked, t(4)).await.unwrap();
     let log = store.room_log(&bob.id, None, 10).await.unwrap();
     assert_eq!(
-        log.iter()
-            .map(|e| (e.room.id.clone(), e.reason, e.left_at))
-            .collect::<Vec<_>>(),
-        [
-            (second.id.clone(), LeaveReason::Kicked, t(4)),
-            (first.id.clone(), LeaveReason::Left, t(3))
-        ]
+        log.iter().map(|e| (e.room.id.clone(), e.reason, e.left_at)).collect::<Vec<_>>(),
+        [(second.id.clone(), LeaveReason::Kicked, t(4)), (first.id.clone(), LeaveReason::Left, t(3))]
     );
-    let cursor = RoomLogCursor {
-        left_at: log[0].left_at,
-        room_id: log[0].room.id.clone(),
-    };
-    assert_eq!(
-        store
-            .room_log(&bob.id, Some(&cursor), 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    store
-        .add_member(&first.id, &bob.id, Role::Member, t(5))
-        .await
-        .unwrap();
+    let cursor = RoomLogCursor { left_at: log[0].left_at, room_id: log[0].room.id.clone() };
+    assert_eq!(store.room_log(&bob.id, Some(&cursor), 10).await.unwrap().len(), 1);
+    store.add_member(&first.id, &bob.id, Role::Member, t(5)).await.unwrap();
     let log = store.room_log(&bob.id, None, 10).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].room.id, second.id);
@@ -1227,43 +647,54 @@ pub async fn room_log_is_newest_first_and_cleared_on_rejoin(store: Arc<dyn Store
 pub async fn invites_and_requests_conflicts(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "ask", JoinPolicy::Request).await;
-    store
-        .create_invite(&room.id, &bob.id, &alice.id, t(2))
-        .await
-        .unwrap();
+    store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
     assert_eq!(
-        store
-            .create_invite(&room.id, &bob.id, &alice.id, t(3))
-            .await,
+        store.create_invite(&room.id, &bob.id, &alice.id, t(3)).await,
         Err(StoreError::Conflict(Conflict::AlreadyInvited))
     );
     assert_eq!(
-        store
-            .create_invite(&room.id, &alice.id, &alice.id, t(3))
-            .await,
+        store.create_invite(&room.id, &alice.id, &alice.id, t(3)).await,
         Err(StoreError::Conflict(Conflict::AlreadyMember))
     );
-    store
-        .create_join_request(&room.id, &bob.id, t(3))
-        .await
-        .unwrap();
+    store.create_join_request(&room.id, &bob.id, t(3)).await.unwrap();
     assert_eq!(
-        store
-            .create_join_request(&room.id, &bob.id, t(4))
-            .await
-            .map(|_| ()),
+        store.create_join_request(&room.id, &bob.id, t(4)).await.map(|_| ()),
         Err(StoreError::Conflict(Conflict::RequestPending))
     );
     assert_eq!(
-        store
-            .create_join_request(&room.id, &alice.id, t(4))
-            .await
-            .map(|_| ()),
+        store.create_join_request(&room.id, &alice.id, t(4)).await.map(|_| ()),
         Err(StoreError::Conflict(Conflict::AlreadyMember))
     );
     store.delete_join_request(&room.id, &bob.id).await.unwrap();
-    assert_eq!(
-        store.delete_join_request(&room.id, &bob.id).await,
-        Err(StoreError::NotFound(Missing::JoinRequest))
-    );
+    assert_eq!(store.delete_join_request(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::JoinRequest)));
+}
+
+/// R-WS-1: an active refresh token names its user without being rotated; used, revoked or
+/// expired ones name nobody.
+pub async fn refresh_tokens_identify_their_user_while_active(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let token =
+        |digest: &str, expires_at| NewRefreshToken { digest: digest.into(), user_id: alice.id.clone(), expires_at };
+    store.insert_refresh_token(token("a1", t(100)), t(0)).await.unwrap();
+    assert_eq!(store.refresh_token_user("a1", t(1)).await.unwrap(), Some(alice.id.clone()));
+    assert_eq!(store.refresh_token_user("a1", t(2)).await.unwrap(), Some(alice.id.clone()), "not rotated");
+    assert_eq!(store.refresh_token_user("a1", t(100)).await.unwrap(), None, "expired");
+    store.rotate_refresh_token("a1", "a2", t(100), t(3)).await.unwrap();
+    assert_eq!(store.refresh_token_user("a1", t(4)).await.unwrap(), None, "used");
+    assert_eq!(store.refresh_token_user("a2", t(4)).await.unwrap(), Some(alice.id.clone()));
+    store.revoke_refresh_family("a2").await.unwrap();
+    assert_eq!(store.refresh_token_user("a2", t(5)).await.unwrap(), None, "revoked");
+    assert_eq!(store.refresh_token_user("nope", t(5)).await.unwrap(), None);
+}
+
+/// R-WS-2: a user's rooms for event routing include hidden direct rooms, in join order.
+pub async fn room_ids_include_hidden_direct_rooms(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "g", JoinPolicy::Open).await;
+    let dm = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(2)).await.unwrap();
+    store.hide_direct_room(&dm.id, &alice.id).await.unwrap();
+    assert_eq!(store.room_ids_of_user(&alice.id).await.unwrap(), [room.id.clone(), dm.id.clone()]);
+    assert_eq!(store.room_ids_of_user(&bob.id).await.unwrap(), [dm.id]);
+    store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await.unwrap();
+    assert_eq!(store.room_ids_of_user(&alice.id).await.unwrap().len(), 1);
 }

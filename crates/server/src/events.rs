@@ -1,0 +1,88 @@
+//! Live events (SPEC R-WS-2): what REST actions and gateway frames publish on the bus. Each
+//! frame is serialised once here, however many sessions receive it.
+
+use crate::gateway::hub::{Bus, Event};
+use crate::http::views;
+use crate::notify::{self, Context};
+use crate::state::AppState;
+use conclave_domain::Departure;
+use conclave_protocol::{LeaveReason, NotificationKind, Role, RoomId, ServerFrame, UserId};
+use conclave_store::{DepartureRecord, MessageRecord, RoomRecord, UserRecord};
+use serde_json::json;
+use std::sync::Arc;
+
+fn frame(frame: &ServerFrame) -> Arc<str> {
+    Arc::from(frame.to_json())
+}
+
+/// Sends `frame` to the online members of `room`.
+pub fn to_room(bus: &dyn Bus, room: &RoomId, server_frame: &ServerFrame) {
+    bus.publish(Event::ToRoom { room: room.clone(), frame: frame(server_frame), seq: None });
+}
+
+/// Sends `frame` to every session of `users`.
+pub fn to_users(bus: &dyn Bus, users: Vec<UserId>, server_frame: &ServerFrame) {
+    bus.publish(Event::ToUsers { users, frame: frame(server_frame) });
+}
+
+/// A new message, marked with its sequence number so that resumed sessions skip duplicates.
+pub fn message_created(bus: &dyn Bus, message: &MessageRecord) {
+    let server_frame = ServerFrame::MessageCreated { message: views::message(message) };
+    bus.publish(Event::ToRoom { room: message.room_id.clone(), frame: frame(&server_frame), seq: Some(message.seq) });
+}
+
+pub fn message_updated(bus: &dyn Bus, message: &MessageRecord) {
+    let server_frame = if message.deleted {
+        ServerFrame::MessageDeleted { room_id: message.room_id.clone(), message_id: message.id.clone() }
+    } else {
+        ServerFrame::MessageUpdated { message: views::message(message) }
+    };
+    to_room(bus, &message.room_id, &server_frame);
+}
+
+/// `user` joined `room`: the room is told, and the user's sessions start receiving it.
+pub fn member_joined(state: &AppState, room: &RoomId, user: &UserRecord) {
+    state.bus.publish(Event::Subscribe { room: room.clone(), user: user.id.clone() });
+    let server_frame = ServerFrame::MemberJoined { room_id: room.clone(), user: views::user(user, &state.hub) };
+    to_room(state.bus.as_ref(), room, &server_frame);
+}
+
+/// `user` left `room`: the room (the user included) is told, then delivery to them stops.
+pub fn member_left(bus: &dyn Bus, room: &RoomId, user: &UserId, reason: LeaveReason) {
+    to_room(bus, room, &ServerFrame::MemberLeft { room_id: room.clone(), user_id: user.clone(), reason });
+    bus.publish(Event::Unsubscribe { room: room.clone(), user: user.clone() });
+}
+
+pub fn role_changed(bus: &dyn Bus, room: &RoomId, user: &UserId, role: Role) {
+    to_room(bus, room, &ServerFrame::RoleChanged { room_id: room.clone(), user_id: user.clone(), role });
+}
+
+/// The room is terminated: its members are told and it leaves every session.
+pub fn room_terminated(bus: &dyn Bus, room: &RoomId) {
+    to_room(bus, room, &ServerFrame::RoomTerminated { room_id: room.clone() });
+    bus.publish(Event::Dissolve { room: room.clone() });
+}
+
+/// Announces a departure (leave, kick or ban) and what SPEC R-ROOM-5 made of it: events for the
+/// room and notifications for those it changed.
+pub async fn departure(state: &AppState, room: &RoomRecord, outcome: &DepartureRecord, reason: LeaveReason) {
+    let bus = state.bus.as_ref();
+    member_left(bus, &room.id, &outcome.user_id, reason);
+    match &outcome.departure {
+        Departure::Terminate => room_terminated(bus, &room.id),
+        Departure::TerminateAndEvict(last) => {
+            member_left(bus, &room.id, last, LeaveReason::Terminated);
+            room_terminated(bus, &room.id);
+            let context = Context { room: Some(room), actor: None };
+            notify::notify(state, last, NotificationKind::RoomTerminated, context, json!({})).await;
+        }
+        Departure::Continue { promotion: Some((user, role)) } => {
+            role_changed(bus, &room.id, user, *role);
+            let extra = json!({ "role": role, "inherited": true });
+            let context = Context { room: Some(room), actor: None };
+            notify::notify(state, user, NotificationKind::Promoted, context, extra).await;
+        }
+        Departure::Continue { promotion: None } => {}
+    }
+    tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
+}

@@ -1,0 +1,47 @@
+//! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-5): actix-ws sessions, fed by the hub.
+
+pub mod hub;
+mod session;
+
+use crate::http::accounts::REFRESH_COOKIE;
+use crate::state::AppState;
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use conclave_crypto::RefreshToken;
+use std::time::Duration;
+
+/// Timing of the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewaySettings {
+    /// A connection that has not authenticated by then is closed (10 s per SPEC R-WS-1).
+    pub auth_timeout: Duration,
+    /// How often the server pings.
+    pub heartbeat: Duration,
+    /// A connection silent for this long is dead (R-WS-5).
+    pub idle_timeout: Duration,
+}
+
+/// Frames larger than this close the connection; up to it, frames over 64 KiB are refused with
+/// an error frame and the session goes on.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+/// `GET /ws`: upgrades to a WebSocket. Browsers that send the refresh cookie are authenticated
+/// by it; everyone else authenticates with the first frame.
+pub async fn upgrade(req: HttpRequest, body: Payload, state: Data<AppState>) -> actix_web::Result<HttpResponse> {
+    let cookie_user = match req.cookie(REFRESH_COOKIE) {
+        Some(cookie) if !cookie.value().is_empty() => {
+            let digest = RefreshToken::digest_of(cookie.value());
+            state.store.refresh_token_user(&digest, Utc::now()).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not check the refresh cookie");
+                None
+            })
+        }
+        _ => None,
+    };
+    let (response, ws, stream) = actix_ws::handle(&req, body)?;
+    let stream =
+        stream.max_frame_size(HARD_FRAME_LIMIT).aggregate_continuations().max_continuation_size(HARD_FRAME_LIMIT);
+    actix_web::rt::spawn(session::run(state.into_inner(), ws, stream, cookie_user));
+    Ok(response)
+}

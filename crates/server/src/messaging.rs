@@ -1,0 +1,93 @@
+//! Sending a message, the one way REST and the gateway both use (SPEC R-MSG-1, R-MSG-2, R-MSG-5):
+//! authorize, rate-limit, validate, store with the next sequence number, publish.
+
+use crate::error::ApiResult;
+use crate::events;
+use crate::http::rooms::{RoomAccess, actor};
+use crate::notify::{self, Context};
+use crate::state::AppState;
+use chrono::Utc;
+use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
+use conclave_protocol::{Color, NotificationKind, RoomId, RoomKind, Sticker};
+use conclave_store::{InsertedMessage, NewMessage};
+use serde_json::json;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// What a client asks to send.
+pub struct Draft<'a> {
+    pub body: &'a str,
+    pub color: Option<Color>,
+    pub sticker: Option<Sticker>,
+    pub client_id: Option<&'a str>,
+}
+
+/// Striped locks held from a message's write to its publication, so that a room's messages
+/// reach the bus in sequence order even when their senders race.
+pub struct RoomLocks {
+    stripes: Vec<Mutex<()>>,
+}
+
+impl RoomLocks {
+    pub fn new(stripes: usize) -> Self {
+        Self { stripes: (0..stripes.max(1)).map(|_| Mutex::new(())).collect() }
+    }
+
+    pub async fn lock(&self, room: &RoomId) -> MutexGuard<'_, ()> {
+        let mut hasher = DefaultHasher::new();
+        room.hash(&mut hasher);
+        let index = (hasher.finish() % self.stripes.len() as u64) as usize;
+        self.stripes[index].lock().await
+    }
+}
+
+/// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and
+/// returns the first message (`created: false`), without publishing it again.
+pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<InsertedMessage> {
+    access.live()?;
+    access.authorize(RoomAction::Post)?;
+    state.limits.message(&access.user.id)?;
+    let mut errors = FieldErrors::new();
+    let content = errors.check("body", MessageContent::parse(draft.body, draft.color, draft.sticker));
+    let client_id = draft.client_id.and_then(|c| errors.check("client_id", ClientId::parse(c)));
+    let (Some(content), true) = (content, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let message = NewMessage {
+        room_id: access.room.id.clone(),
+        author_id: access.user.id.clone(),
+        body: content.body,
+        color: content.color,
+        sticker: content.sticker,
+        client_id: client_id.map(|c| c.as_str().to_owned()),
+    };
+    let inserted = {
+        let _ordered = state.room_locks.lock(&access.room.id).await;
+        let inserted = state.store.insert_message(message, Utc::now()).await?;
+        if inserted.created {
+            events::message_created(state.bus.as_ref(), &inserted.message);
+        }
+        inserted
+    };
+    if inserted.created && access.room.kind == RoomKind::Direct {
+        notify_offline_peer(state, access).await?;
+    }
+    Ok(inserted)
+}
+
+/// R-NOTE-1: a direct message to someone offline leaves them a notification.
+async fn notify_offline_peer(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
+    let members = state.store.members(&access.room.id, None, 2).await?;
+    let offline: Vec<_> =
+        members.iter().filter(|m| m.user.id != access.user.id && !state.hub.is_online(&m.user.id)).collect();
+    if offline.is_empty() {
+        return Ok(());
+    }
+    let author = actor(state, &access.user).await?;
+    for peer in offline {
+        let context = Context { room: Some(&access.room), actor: Some(&author) };
+        notify::notify(state, &peer.user.id, NotificationKind::DirectMessage, context, json!({})).await;
+    }
+    Ok(())
+}

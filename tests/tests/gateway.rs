@@ -1,0 +1,518 @@
+//! The WebSocket gateway: SPEC R-WS-1 to R-WS-5, R-MSG-5 and the frame list, with a real
+//! WebSocket client against the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use conclave_tests::{Server, Socket, User};
+use serde_json::{Value, json};
+
+fn seqs(frames: &[Value]) -> Vec<u64> {
+    frames.iter().map(|f| f["message"]["seq"].as_u64().unwrap()).collect()
+}
+
+async fn room_with(owner: &User, others: &[&User], name: &str) -> String {
+    let room = owner.create_room(name, "open").await;
+    for user in others {
+        user.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    }
+    room
+}
+
+fn send_frame(room: &str, body: &str, client_id: &str) -> Value {
+    json!({"type": "send_message", "room_id": room, "body": body, "client_id": client_id})
+}
+
+/// Collects `count` message_created frames, skipping acks, presence, typing and notifications.
+async fn messages(socket: &mut Socket, count: usize) -> Vec<Value> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let frame = socket.next().await;
+        match frame["type"].as_str() {
+            Some("message_created") => got.push(frame),
+            Some("ack" | "presence" | "typing" | "notification_created") => {}
+            _ => panic!("expected message_created, got {frame}"),
+        }
+    }
+    got
+}
+
+/// R-WS-1: the first frame authenticates; nothing else is accepted before it; `ready` names the
+/// user and their rooms.
+#[tokio::test]
+async fn r_ws_1_first_frame_authenticates() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("lobby", "open").await;
+
+    let mut socket = server.socket().await;
+    socket.send(json!({"type": "ping"})).await;
+    assert_eq!(socket.next().await["code"], "not_authenticated");
+    socket.send(send_frame(&room, "sneaky", "c1")).await;
+    assert_eq!(socket.next().await["code"], "not_authenticated");
+    socket.send(json!({"type": "authenticate", "token": alice.token.clone().unwrap()})).await;
+    let ready = socket.next().await;
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(ready["user"]["username"], "alice");
+    assert_eq!(ready["user"]["online"], true);
+    assert_eq!(ready["rooms"][0]["room"]["id"], room.as_str());
+    assert_eq!(ready["rooms"][0]["role"], "owner");
+    socket.send(json!({"type": "authenticate", "token": alice.token.clone().unwrap()})).await;
+    assert_eq!(socket.next().await["code"], "already_authenticated");
+    assert!(alice.get(&format!("/api/rooms/{room}/messages")).await.body["items"].as_array().unwrap().is_empty());
+
+    let mut bad = server.socket().await;
+    bad.send(json!({"type": "authenticate", "token": "forged"})).await;
+    assert_eq!(bad.next().await["code"], "token_invalid");
+    assert_eq!(bad.next_or_close().await.unwrap_err().as_deref(), Some("token_invalid"));
+}
+
+/// R-WS-1: a connection that does not authenticate in time is closed with a reason.
+#[tokio::test]
+async fn r_ws_1_silent_connections_are_closed() {
+    let server = Server::start_with(&[("CONCLAVE_WS_AUTH_TIMEOUT_SECS", "1")]).await;
+    let mut socket = server.socket().await;
+    let reason = socket.next_or_close().await.unwrap_err().unwrap();
+    assert!(reason.starts_with("authentication_timeout"), "{reason}");
+}
+
+/// R-WS-1: a browser authenticates with its refresh cookie instead of a frame.
+#[tokio::test]
+async fn r_ws_1_cookie_authentication() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let mut request = server.ws_url().into_client_request().unwrap();
+    let cookie = format!("conclave_refresh={}", alice.refresh_token);
+    request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = Socket::from(ws);
+    assert_eq!(socket.next().await["user"]["id"], alice.id.as_str());
+
+    // A revoked cookie authenticates nobody: the client must send a frame.
+    server.anonymous().post("/api/auth/logout", json!({"refresh_token": alice.refresh_token})).await.expect_status(204);
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert("cookie", format!("conclave_refresh={}", alice.refresh_token).parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = Socket::from(ws);
+    socket.send(json!({"type": "ping"})).await;
+    assert_eq!(socket.next().await["code"], "not_authenticated");
+}
+
+/// R-WS-2, R-MSG-1: two users in a room receive every message exactly once, in sequence order,
+/// the sender's other device included; the sender gets an ack.
+#[tokio::test]
+async fn r_ws_2_two_users_receive_every_message_once_in_order() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = room_with(&alice, &[&bob], "pair").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let (mut alice_phone, _) = server.connect(&alice).await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    for i in 0..30 {
+        alice_ws.send(send_frame(&room, &format!("message {i}"), &format!("c{i}"))).await;
+    }
+    // REST sends are delivered the same way.
+    bob.say(&room, "from rest").await;
+    let mut acks = Vec::new();
+    let mut created = Vec::new();
+    while acks.len() < 30 || created.len() < 31 {
+        let frame = alice_ws.next().await;
+        match frame["type"].as_str().unwrap() {
+            "ack" => acks.push(frame),
+            "message_created" => created.push(frame),
+            "presence" => {}
+            other => panic!("unexpected {other}: {frame}"),
+        }
+    }
+    assert_eq!(
+        acks.iter().map(|a| a["client_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>(),
+        (0..30).map(|i| format!("c{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(seqs(&created), (1..=31).collect::<Vec<_>>());
+    assert_eq!(seqs(&messages(&mut bob_ws, 31).await), (1..=31).collect::<Vec<_>>());
+    assert_eq!(seqs(&messages(&mut alice_phone, 31).await), (1..=31).collect::<Vec<_>>());
+    for socket in [&mut alice_ws, &mut bob_ws, &mut alice_phone] {
+        assert!(socket.drain_of("message_created").await.is_empty(), "nothing twice");
+    }
+}
+
+/// R-WS-2: twenty users in a room, five of them sending: everyone receives all 50 messages
+/// exactly once, in sequence order.
+#[tokio::test]
+async fn r_ws_2_twenty_users_receive_everything_once() {
+    let server = Server::start().await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(server.user(&format!("user{i:02}")).await);
+    }
+    let others: Vec<&User> = users[1..].iter().collect();
+    let room = room_with(&users[0], &others, "crowd").await;
+    let mut sockets = Vec::new();
+    for user in &users {
+        sockets.push(server.connect(user).await.0);
+    }
+    let mut senders = Vec::new();
+    for (index, socket) in sockets.iter_mut().take(5).enumerate() {
+        for i in 0..10 {
+            socket.send(send_frame(&room, &format!("{index}-{i}"), &format!("{index}-{i}"))).await;
+        }
+        senders.push(index);
+    }
+    for socket in &mut sockets {
+        let got = messages(socket, 50).await;
+        assert_eq!(seqs(&got), (1..=50).collect::<Vec<_>>());
+        assert!(socket.drain_of("message_created").await.is_empty());
+    }
+}
+
+/// R-WS-2: the same client id twice stores one message and acks it twice.
+#[tokio::test]
+async fn r_ws_2_acks_are_idempotent() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("acks", "open").await;
+    let (mut socket, _) = server.connect(&alice).await;
+    socket.send(send_frame(&room, "once", "same-id")).await;
+    socket.send(send_frame(&room, "once", "same-id")).await;
+    let frames = socket.drain().await;
+    let acks: Vec<_> = frames.iter().filter(|f| f["type"] == "ack").collect();
+    assert_eq!(acks.len(), 2);
+    assert_eq!(acks[0]["message"], acks[1]["message"]);
+    assert_eq!(frames.iter().filter(|f| f["type"] == "message_created").count(), 1);
+    let history = alice.get(&format!("/api/rooms/{room}/messages")).await.body;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+}
+
+/// R-MSG-4, R-WS-2: a direct message reaches its two members only.
+#[tokio::test]
+async fn r_ws_2_direct_messages_are_targeted() {
+    let server = Server::start().await;
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
+    let dm = alice.post("/api/dms", json!({"username": "bob"})).await.body["room"]["id"].as_str().unwrap().to_owned();
+    room_with(&alice, &[&carol], "shared").await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    let (mut carol_ws, _) = server.connect(&carol).await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    alice_ws.send(send_frame(&dm, "just for bob", "dm-1")).await;
+    assert_eq!(bob_ws.next_of("message_created").await["message"]["body"], "just for bob");
+    assert!(carol_ws.drain_of("message_created").await.is_empty());
+    // Bob was online: no "direct message while offline" notification.
+    assert!(bob.notification_kinds().await.is_empty());
+}
+
+/// R-WS-3: after a reconnect, resume delivers every message sent meanwhile, in order, then
+/// `resumed`; nothing is lost or duplicated, even with live messages arriving during the replay.
+#[tokio::test]
+async fn r_ws_3_resume_without_loss_or_duplicates() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = room_with(&alice, &[&bob], "resume").await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    for i in 1..=3 {
+        alice.say(&room, &format!("before {i}")).await;
+    }
+    let seen = seqs(&messages(&mut bob_ws, 3).await);
+    let last_seen = *seen.last().unwrap();
+    bob_ws.close().await;
+
+    for i in 1..=7 {
+        alice.say(&room, &format!("while away {i}")).await;
+    }
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    bob_ws.send(json!({"type": "resume", "rooms": {room.clone(): last_seen}})).await;
+    for i in 0..5 {
+        alice_ws.send(send_frame(&room, &format!("live {i}"), &format!("live-{i}"))).await;
+    }
+    let mut got = Vec::new();
+    let mut resumed_after = None;
+    while got.len() < 12 {
+        let frame = bob_ws.next().await;
+        match frame["type"].as_str().unwrap() {
+            "message_created" => got.push(frame["message"]["seq"].as_u64().unwrap()),
+            "resumed" => resumed_after = Some(got.len()),
+            "presence" => {}
+            other => panic!("unexpected {other}: {frame}"),
+        }
+    }
+    assert_eq!(got, (4..=15).collect::<Vec<_>>(), "every message once, in order");
+    let resumed_after = match resumed_after {
+        Some(at) => at,
+        None => {
+            assert_eq!(bob_ws.next_of("resumed").await["type"], "resumed");
+            got.len()
+        }
+    };
+    assert!(resumed_after >= 7, "the replay covers what was missed before `resumed`");
+    assert!(bob_ws.drain_of("message_created").await.is_empty(), "nothing twice");
+
+    // Rooms one is not in are refused; what this session already delivered is not sent again.
+    let other = alice.create_room("private", "invite").await;
+    bob_ws.send(json!({"type": "resume", "rooms": {other.clone(): 0, room.clone(): 14}})).await;
+    let mut frames = Vec::new();
+    loop {
+        let frame = bob_ws.next().await;
+        if frame["type"] == "resumed" {
+            break;
+        }
+        frames.push(frame);
+    }
+    assert_eq!(frames.len(), 1, "this session already has 15: {frames:?}");
+    assert_eq!(frames[0]["code"], "not_a_member");
+}
+
+/// R-WS-2, R-ROOM-3/4/6: kick, ban and termination events reach the right users, and delivery to
+/// the removed stops.
+#[tokio::test]
+async fn r_ws_2_kick_ban_and_termination_stop_delivery() {
+    let server = Server::start().await;
+    let (alice, bob, carol, dave) =
+        (server.user("alice").await, server.user("bob").await, server.user("carol").await, server.user("dave").await);
+    let room = room_with(&alice, &[&bob, &carol, &dave], "moderated").await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    let (mut carol_ws, _) = server.connect(&carol).await;
+    let (mut dave_ws, _) = server.connect(&dave).await;
+
+    alice.post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id)).await.expect_status(204);
+    let frames = bob_ws.drain().await;
+    let left = frames.iter().find(|f| f["type"] == "member_left").expect("member_left");
+    assert_eq!((left["user_id"].as_str(), left["reason"].as_str()), (Some(bob.id.as_str()), Some("kicked")));
+    assert!(frames.iter().any(|f| f["type"] == "notification_created" && f["notification"]["kind"] == "kicked"));
+    assert_eq!(carol_ws.next_of("member_left").await["reason"], "kicked");
+
+    alice.post(&format!("/api/rooms/{room}/bans"), json!({"user_id": carol.id})).await.expect_status(201);
+    assert_eq!(carol_ws.next_of("member_left").await["reason"], "banned");
+    assert_eq!(dave_ws.next_of("member_left").await["reason"], "kicked");
+    assert_eq!(dave_ws.next_of("member_left").await["reason"], "banned");
+
+    alice.say(&room, "after the purge").await;
+    assert_eq!(dave_ws.next_of("message_created").await["message"]["body"], "after the purge");
+    assert!(bob_ws.drain_of("message_created").await.is_empty(), "kicked: no more messages");
+    assert!(carol_ws.drain_of("message_created").await.is_empty(), "banned: no more messages");
+
+    // Role changes and joins are announced.
+    alice
+        .put(&format!("/api/rooms/{room}/members/{}/role", dave.id), json!({"role": "admin"}))
+        .await
+        .expect_status(200);
+    let changed = dave_ws.next_of("role_changed").await;
+    assert_eq!((changed["user_id"].as_str(), changed["role"].as_str()), (Some(dave.id.as_str()), Some("admin")));
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    assert_eq!(dave_ws.next_of("member_joined").await["user"]["username"], "bob");
+    assert_eq!(
+        bob_ws.next_of("member_joined").await["user"]["username"],
+        "bob",
+        "the joiner's sessions follow the room"
+    );
+
+    alice.delete(&format!("/api/rooms/{room}")).await.expect_status(204);
+    assert_eq!(dave_ws.next_of("room_terminated").await["room_id"], room.as_str());
+    assert_eq!(bob_ws.next_of("room_terminated").await["room_id"], room.as_str());
+    dave_ws.send(send_frame(&room, "hello?", "late")).await;
+    let refused = dave_ws.next_of("error").await;
+    assert_eq!((refused["code"].as_str(), refused["client_id"].as_str()), (Some("room_terminated"), Some("late")));
+}
+
+/// R-WS-2, R-WS-5: typing reaches the room; presence turns online with the first connection and
+/// offline when the last one closes.
+#[tokio::test]
+async fn r_ws_5_typing_and_presence() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = room_with(&alice, &[&bob], "chatty").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let (bob_ws, _) = server.connect(&bob).await;
+    let (mut bob_phone, _) = server.connect(&bob).await;
+    let online = alice_ws.next().await;
+    assert_eq!(
+        (online["type"].as_str(), online["user_id"].as_str(), online["online"].as_bool()),
+        (Some("presence"), Some(bob.id.as_str()), Some(true))
+    );
+    assert_eq!(alice.get("/api/users/bob").await.body["user"]["online"], true);
+
+    bob_phone.send(json!({"type": "typing", "room_id": room})).await;
+    let typing = alice_ws.next().await;
+    assert_eq!(
+        (typing["type"].as_str(), typing["user_id"].as_str(), typing["room_id"].as_str()),
+        (Some("typing"), Some(bob.id.as_str()), Some(room.as_str()))
+    );
+
+    bob_ws.close().await;
+    assert!(alice_ws.drain_of("presence").await.is_empty(), "bob is still online on his phone");
+    bob_phone.close().await;
+    let offline = alice_ws.next().await;
+    assert_eq!((offline["type"].as_str(), offline["online"].as_bool()), (Some("presence"), Some(false)));
+    assert_eq!(alice.get("/api/users/bob").await.body["user"]["online"], false);
+
+    // Typing where one is not a member is refused.
+    let other = bob.create_room("bob's", "invite").await;
+    alice_ws.send(json!({"type": "typing", "room_id": other})).await;
+    assert_eq!(alice_ws.next().await["code"], "not_a_member");
+}
+
+/// R-WS-4: a client that never reads is cut off with a reason while the others keep receiving,
+/// and it can resume what it missed.
+#[tokio::test]
+async fn r_ws_4_slow_consumers_are_disconnected() {
+    let server = Server::start_with(&[("CONCLAVE_WS_QUEUE", "8")]).await;
+    let (alice, bob, slow) = (server.user("alice").await, server.user("bob").await, server.user("slow").await);
+    let room = room_with(&alice, &[&bob, &slow], "firehose").await;
+    let mut slow_ws = server.small_buffer_socket().await;
+    slow_ws.send(json!({"type": "authenticate", "token": slow.token.clone().unwrap()})).await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    // More than the kernel's socket buffers hold (4 MiB send buffer, 4 KiB receive buffer), so
+    // that the frames really pile up on the server.
+    let big = "x".repeat(4000);
+    let total = 1500;
+    let reader = tokio::spawn(async move {
+        let got = messages(&mut bob_ws, total).await;
+        (seqs(&got), bob_ws)
+    });
+    for _ in 0..total {
+        alice.say(&room, &big).await;
+    }
+    let (bob_seqs, _bob_ws) = reader.await.unwrap();
+    assert_eq!(bob_seqs, (1..=total as u64).collect::<Vec<_>>(), "the others keep receiving");
+
+    // The slow client finds its buffered frames, then the close with its reason.
+    let mut received = Vec::new();
+    let reason = loop {
+        match slow_ws.next_or_close().await {
+            Ok(frame) if frame["type"] == "message_created" => received.push(frame["message"]["seq"].as_u64().unwrap()),
+            Ok(_) => {}
+            Err(reason) => break reason,
+        }
+    };
+    assert!(received.len() < total, "it was cut off before the end");
+    let reason = reason.expect("a close reason");
+    assert!(reason.starts_with("slow_consumer"), "{reason}");
+    let last = received.last().copied().unwrap_or(0);
+    let (mut again, _) = server.connect(&slow).await;
+    again.send(json!({"type": "resume", "rooms": {room: last}})).await;
+    let rest = messages(&mut again, total - last as usize).await;
+    assert_eq!(seqs(&rest), (last + 1..=total as u64).collect::<Vec<_>>(), "and it resumes the rest");
+}
+
+/// R-SEC-3: junk frames get an error frame with a code, and the session carries on.
+#[tokio::test]
+async fn r_sec_3_junk_frames_are_answered_not_fatal() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("junk", "open").await;
+    let (mut socket, _) = server.connect(&alice).await;
+    let cases: Vec<(String, &str)> = vec![
+        ("not json".into(), "malformed_frame"),
+        ("{}".into(), "malformed_frame"),
+        (r#"{"type":"shout"}"#.into(), "malformed_frame"),
+        (r#"{"type":"send_message","room_id":5}"#.into(), "malformed_frame"),
+        (
+            json!({"type": "send_message", "room_id": room, "body": "x", "client_id": "c", "color": "neon"})
+                .to_string(),
+            "malformed_frame",
+        ),
+        (
+            json!({"type": "send_message", "room_id": "nope", "body": "x", "client_id": "c"}).to_string(),
+            "room_not_found",
+        ),
+        (
+            json!({"type": "send_message", "room_id": room, "body": "  ", "client_id": "c"}).to_string(),
+            "validation_failed",
+        ),
+        (
+            json!({"type": "send_message", "room_id": room, "body": "x".repeat(4001), "client_id": "c"}).to_string(),
+            "validation_failed",
+        ),
+        (
+            json!({"type": "send_message", "room_id": room, "body": "x", "client_id": ""}).to_string(),
+            "validation_failed",
+        ),
+        (json!({"type": "typing", "room_id": "nope"}).to_string(), "room_not_found"),
+        (format!(r#"{{"type":"ping","pad":"{}"}}"#, "p".repeat(70 * 1024)), "frame_too_large"),
+    ];
+    for (text, code) in cases {
+        socket.send_text(text.clone()).await;
+        let frame = socket.next().await;
+        assert_eq!(
+            (frame["type"].as_str(), frame["code"].as_str()),
+            (Some("error"), Some(code)),
+            "for {}",
+            &text[..text.len().min(80)]
+        );
+    }
+    socket.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(socket.next().await["code"], "malformed_frame");
+    socket.send(send_frame(&room, "still alive", "ok-1")).await;
+    assert_eq!(socket.next_of("ack").await["message"]["seq"], 1);
+    assert_eq!(alice.get(&format!("/api/rooms/{room}/messages")).await.body["items"].as_array().unwrap().len(), 1);
+    server.anonymous().get("/healthz").await.expect_status(200);
+}
+
+/// R-MSG-5: of a burst of 80 sends, exactly the accepted ones are stored; the refused ones are
+/// answered `rate_limited` with the time to wait (429 + Retry-After over REST).
+#[tokio::test]
+async fn r_msg_5_rate_limit_stores_exactly_the_accepted() {
+    let server = Server::start_with(&[("CONCLAVE_MESSAGE_BURST", "10"), ("CONCLAVE_MESSAGE_PER_SECOND", "1")]).await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("flood", "open").await;
+    let (mut socket, _) = server.connect(&alice).await;
+    for i in 0..80 {
+        socket.send(send_frame(&room, &format!("flood {i}"), &format!("f{i}"))).await;
+    }
+    let (mut accepted, mut refused) = (Vec::new(), 0);
+    while accepted.len() + refused < 80 {
+        let frame = socket.next().await;
+        match frame["type"].as_str().unwrap() {
+            "ack" => accepted.push(frame["message"]["id"].as_str().unwrap().to_owned()),
+            "error" => {
+                assert_eq!(frame["code"], "rate_limited");
+                assert!(frame["retry_after_secs"].as_u64().unwrap() >= 1);
+                assert!(frame["client_id"].is_string());
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!((10..20).contains(&accepted.len()), "{} accepted", accepted.len());
+    let stored: Vec<String> = alice
+        .all_items(&format!("/api/rooms/{room}/messages?limit=200"))
+        .await
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected = accepted.clone();
+    expected.sort();
+    let mut stored_sorted = stored.clone();
+    stored_sorted.sort();
+    assert_eq!(stored_sorted, expected, "exactly the accepted ones are stored");
+
+    let limited = alice
+        .post(&format!("/api/rooms/{room}/messages"), json!({"body": "one more"}))
+        .await
+        .expect_error(429, "rate_limited");
+    let retry_after: u64 = limited.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(limited.body["error"]["details"]["retry_after_secs"], retry_after);
+}
+
+/// R-ACC-6: logins are limited per account and per client address.
+#[tokio::test]
+async fn r_acc_6_login_rate_limit() {
+    let server = Server::start_with(&[("CONCLAVE_LOGIN_BURST", "3"), ("CONCLAVE_LOGIN_PER_MINUTE", "1")]).await;
+    let anon = server.anonymous();
+    anon.post("/api/auth/signup", json!({"username": "target", "password": conclave_tests::PASSWORD}))
+        .await
+        .expect_status(201);
+    for _ in 0..3 {
+        anon.post("/api/auth/login", json!({"username": "target", "password": "wrong guess!!"}))
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    let limited = anon
+        .post("/api/auth/login", json!({"username": "target", "password": conclave_tests::PASSWORD}))
+        .await
+        .expect_error(429, "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+    // The address is limited too: another account from the same client is refused.
+    anon.post("/api/auth/login", json!({"username": "someone", "password": "whatever123"}))
+        .await
+        .expect_error(429, "rate_limited");
+}
