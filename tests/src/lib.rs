@@ -277,7 +277,8 @@ impl Server {
 
     /// Opens a WebSocket without authenticating.
     pub async fn socket(&self) -> Socket {
-        let (ws, _) = tokio_tungstenite::connect_async(self.ws_url()).await.expect("websocket connects");
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(self.ws_url(), None, true).await.expect("websocket connects");
         Socket { ws }
     }
 

@@ -516,3 +516,21 @@ async fn r_acc_6_login_rate_limit() {
         .await
         .expect_error(429, "rate_limited");
 }
+
+/// R-WS-5: heartbeats find a connection that stopped answering; its user turns offline.
+#[tokio::test]
+async fn r_ws_5_dead_connections_are_detected_by_heartbeats() {
+    let server = Server::start_with(&[("CONCLAVE_WS_HEARTBEAT_SECS", "1")]).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    room_with(&alice, &[&bob], "heartbeat").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    // Bob's client authenticates, then never reads again: it answers no ping.
+    let mut bob_ws = server.small_buffer_socket().await;
+    bob_ws.send(json!({"type": "authenticate", "token": bob.token.clone().unwrap()})).await;
+    let online = alice_ws.next_of("presence").await;
+    assert_eq!((online["user_id"].as_str(), online["online"].as_bool()), (Some(bob.id.as_str()), Some(true)));
+    // Alice keeps answering pings (her client reads), so only Bob's connection is dropped.
+    let offline = alice_ws.next_of("presence").await;
+    assert_eq!((offline["user_id"].as_str(), offline["online"].as_bool()), (Some(bob.id.as_str()), Some(false)));
+    assert_eq!(alice.get("/api/users/bob").await.body["user"]["online"], false);
+}

@@ -12,6 +12,7 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// The first frame: an access token from `/api/auth/login` or `/api/auth/refresh`.
@@ -39,6 +40,7 @@ pub enum ClientFrame {
 
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Authenticated: who you are and the rooms you are in.

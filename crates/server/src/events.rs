@@ -1,7 +1,7 @@
 //! Live events (SPEC R-WS-2): what REST actions and gateway frames publish on the bus. Each
 //! frame is serialised once here, however many sessions receive it.
 
-use crate::gateway::hub::{Bus, Event};
+use crate::gateway::hub::{Bus, Event, Frame};
 use crate::http::views;
 use crate::notify::{self, Context};
 use crate::state::AppState;
@@ -9,10 +9,9 @@ use conclave_domain::Departure;
 use conclave_protocol::{LeaveReason, NotificationKind, Role, RoomId, ServerFrame, UserId};
 use conclave_store::{DepartureRecord, MessageRecord, RoomRecord, UserRecord};
 use serde_json::json;
-use std::sync::Arc;
 
-fn frame(frame: &ServerFrame) -> Arc<str> {
-    Arc::from(frame.to_json())
+fn frame(frame: &ServerFrame) -> Frame {
+    Frame::from(frame.to_json())
 }
 
 /// Sends `frame` to the online members of `room`.

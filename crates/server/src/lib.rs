@@ -9,6 +9,7 @@ pub mod http;
 pub mod limits;
 pub mod messaging;
 pub mod notify;
+pub mod passwords;
 pub mod state;
 pub mod telemetry;
 
@@ -17,6 +18,7 @@ use crate::gateway::GatewaySettings;
 use crate::gateway::hub::{Bus, Hub};
 use crate::limits::{LimitSettings, Limits};
 use crate::messaging::RoomLocks;
+use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
 use actix_web::{App, HttpServer, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
@@ -60,7 +62,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store: Arc::new(store),
-        passwords: PasswordHasher::new()?,
+        passwords: Arc::new(Passwords::new(PasswordHasher::new()?)),
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
         bus: Arc::clone(&hub) as Arc<dyn Bus>,
         hub,
@@ -107,6 +109,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })
+    // Chat frames are small: send them at once rather than wait for Nagle's algorithm (tens of ms).
+    .tcp_nodelay(true)
     .bind(&config.bind)
     .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     for address in server.addrs() {

@@ -1,4 +1,9 @@
 use clap::Parser;
+
+/// mimalloc returns freed memory to the system; glibc's per-thread arenas keep every 19 MiB
+/// Argon2 buffer they ever held (seen: 2.7 GB resident after 2,000 logins).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use conclave_server::config::{Command, Config};
 use std::process::ExitCode;
 

@@ -4,14 +4,15 @@ use crate::gateway::GatewaySettings;
 use crate::gateway::hub::{Bus, Hub};
 use crate::limits::Limits;
 use crate::messaging::RoomLocks;
-use conclave_crypto::{AccessTokens, PasswordHasher};
+use crate::passwords::Passwords;
+use conclave_crypto::AccessTokens;
 use conclave_store::Store;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub passwords: PasswordHasher,
+    pub passwords: Arc<Passwords>,
     pub tokens: AccessTokens,
     /// This node's sessions: presence and delivery.
     pub hub: Arc<Hub>,

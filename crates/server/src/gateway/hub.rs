@@ -8,15 +8,18 @@
 use conclave_protocol::{RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// A serialised frame, shared by every session that receives it (cloning it copies nothing).
+pub type Frame = bytestring::ByteString;
 
 /// A frame on its way to one session. `seq` marks `message_created` frames, so that a session
 /// can drop what a resume replay already delivered.
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    pub frame: Arc<str>,
+    pub frame: Frame,
     pub seq: Option<(RoomId, u64)>,
 }
 
@@ -24,11 +27,11 @@ pub struct Outbound {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// To the online members of a room.
-    ToRoom { room: RoomId, frame: Arc<str>, seq: Option<u64> },
+    ToRoom { room: RoomId, frame: Frame, seq: Option<u64> },
     /// To every session of these users.
-    ToUsers { users: Vec<UserId>, frame: Arc<str> },
+    ToUsers { users: Vec<UserId>, frame: Frame },
     /// To the online members of any of `rooms` but `except`, once each (presence).
-    ToRooms { rooms: Vec<RoomId>, except: UserId, frame: Arc<str> },
+    ToRooms { rooms: Vec<RoomId>, except: UserId, frame: Frame },
     /// `user` joined `room`: their sessions now receive its events.
     Subscribe { room: RoomId, user: UserId },
     /// `user` left `room` (or was removed): delivery to them stops.
@@ -250,8 +253,8 @@ impl Bus for Hub {
 mod tests {
     use super::*;
 
-    fn frame(text: &str) -> Arc<str> {
-        Arc::from(text)
+    fn frame(text: &str) -> Frame {
+        Frame::from(text.to_owned())
     }
 
     fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<String> {

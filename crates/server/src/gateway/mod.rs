@@ -26,8 +26,14 @@ pub struct GatewaySettings {
 /// an error frame and the session goes on.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
-/// `GET /ws`: upgrades to a WebSocket. Browsers that send the refresh cookie are authenticated
-/// by it; everyone else authenticates with the first frame.
+/// The WebSocket gateway (SPEC R-WS-1 to R-WS-5). JSON text frames with a `type` tag: the client
+/// sends `ClientFrame`s, the server `ServerFrame`s. Authenticate with the first frame
+/// (`{"type":"authenticate","token":…}`) within 10 s, or send the refresh cookie with the
+/// upgrade. Frames over 64 KiB are refused; a client that cannot keep up is disconnected with
+/// a `slow_consumer` close and resumes with `{"type":"resume","rooms":{room_id: last_seq}}`.
+#[utoipa::path(get, path = "/ws", tag = "gateway",
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+              (status = 400, description = "not a WebSocket upgrade request")))]
 pub async fn upgrade(req: HttpRequest, body: Payload, state: Data<AppState>) -> actix_web::Result<HttpResponse> {
     let cookie_user = match req.cookie(REFRESH_COOKIE) {
         Some(cookie) if !cookie.value().is_empty() => {

@@ -1,6 +1,6 @@
 //! One WebSocket connection, from authentication to close.
 
-use super::hub::{Event, Outbound, Registration};
+use super::hub::{Event, Frame, Outbound, Registration};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::AuthUser;
@@ -225,12 +225,12 @@ async fn finish(state: &AppState, id: super::hub::SessionId, user: &UserId, canc
 
 fn publish_presence(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: bool) {
     let frame = ServerFrame::Presence { user_id: user.clone(), online }.to_json();
-    state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Arc::from(frame) });
+    state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
 }
 
 /// Sends one frame unless the hub has given up on the session meanwhile. `false`: closed.
-async fn send(ws: &mut Session, cancelled: &CancellationToken, text: impl Into<String>) -> bool {
-    let text: String = text.into();
+async fn send(ws: &mut Session, cancelled: &CancellationToken, text: impl Into<Frame>) -> bool {
+    let text: Frame = text.into();
     tokio::select! {
         _ = cancelled.cancelled() => false,
         sent = ws.text(text) => sent.is_ok(),
@@ -281,7 +281,7 @@ impl SessionState {
         {
             return true;
         }
-        send(ws, cancelled, out.frame.as_ref()).await
+        send(ws, cancelled, out.frame).await
     }
 
     async fn access(&self, room: RoomId) -> Result<RoomAccess, ApiError> {

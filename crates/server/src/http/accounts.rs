@@ -49,8 +49,7 @@ pub async fn signup(state: Data<AppState>, Body(request): Body<SignupRequest>) -
     else {
         return Err(errors.into());
     };
-    let hasher = state.passwords.clone();
-    let password_hash = actix_web::web::block(move || hasher.hash(password.expose())).await??;
+    let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
     let user = state
         .store
         .create_user(
@@ -83,13 +82,8 @@ pub async fn login(
     // R-ACC-6: per account and per client address (the socket's; no proxy header is trusted).
     state.limits.login(&request.username, req.peer_addr().map(|a| a.ip()))?;
     let user = state.store.user_by_username(request.username.trim()).await?;
-    let hasher = state.passwords.clone();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = actix_web::web::block(move || match stored_hash {
-        Some(hash) => hasher.verify(&request.password, &hash),
-        None => hasher.verify_decoy(&request.password),
-    })
-    .await?;
+    let matches = state.passwords.verify(request.password, stored_hash).await?;
     let user = match user {
         Some(user) if matches => user,
         _ => {

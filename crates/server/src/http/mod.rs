@@ -131,8 +131,9 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
         messages::list, messages::send, messages::edit, messages::delete, dms::open,
         notifications::list, notifications::mark_all_read, notifications::mark_read, notifications::delete,
+        crate::gateway::upgrade,
     ),
-    components(schemas(conclave_protocol::ErrorCode)),
+    components(schemas(conclave_protocol::ErrorCode, conclave_protocol::ClientFrame, conclave_protocol::ServerFrame)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign up, log in, refresh and log out"),
@@ -141,6 +142,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         (name = "moderation", description = "Invites, join requests, kicks, bans and roles"),
         (name = "messages", description = "Messages and direct conversations"),
         (name = "notifications", description = "Persisted notifications"),
+        (name = "gateway", description = "The WebSocket gateway: live events, sending, resume"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

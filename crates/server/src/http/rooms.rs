@@ -105,8 +105,7 @@ pub async fn named_user(state: &AppState, user_id: Option<&UserId>, username: Op
 }
 
 async fn hash_room_password(state: &AppState, password: RoomPassword) -> ApiResult<String> {
-    let hasher = state.passwords.clone();
-    Ok(actix_web::web::block(move || hasher.hash(password.expose())).await??)
+    state.passwords.hash(password.expose().to_owned()).await
 }
 
 /// Create a room (R-ROOM-1); the creator is its owner.
@@ -367,8 +366,7 @@ pub async fn join(
             let wrong = || ApiError::new(ErrorCode::WrongRoomPassword, "the room password is missing or wrong");
             let given = request.password.filter(|p| !p.is_empty() && p.chars().count() <= 256).ok_or_else(wrong)?;
             let hash = access.room.password_hash.clone().ok_or_else(wrong)?;
-            let hasher = state.passwords.clone();
-            if !actix_web::web::block(move || hasher.verify(&given, &hash)).await? {
+            if !state.passwords.verify(given, Some(hash)).await? {
                 return Err(wrong());
             }
         }
