@@ -1,7 +1,7 @@
 //! Users and refresh tokens.
 
 use super::rows::*;
-use crate::error::{Conflict, StoreError, StoreResult};
+use crate::error::{Conflict, StoreResult};
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use conclave_protocol::UserId;
@@ -28,11 +28,7 @@ pub fn create_user(conn: &Connection, user: NewUser, now: DateTime<Utc>) -> Stor
             ms(now)
         ],
     )
-    .map_err(
-        |e| {
-            if is_unique_violation(&e) { StoreError::Conflict(Conflict::UsernameTaken) } else { backend(e) }
-        },
-    )?;
+    .map_err(or_conflict(Conflict::UsernameTaken))?;
     Ok(record)
 }
 

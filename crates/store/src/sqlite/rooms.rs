@@ -39,7 +39,7 @@ fn insert_membership(
         "INSERT INTO memberships (room_id, user_id, role, joined_at, last_read_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![room, user, name_of(&role), ms(now), to_i64(last_read)],
     )
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyMember) } else { backend(e) })?;
+    .map_err(or_conflict(Conflict::AlreadyMember))?;
     Ok(())
 }
 
@@ -389,13 +389,8 @@ pub fn mark_read(conn: &Connection, room: &RoomId, user: &UserId, seq: u64) -> S
     if changed == 0 { Err(StoreError::NotAMember) } else { Ok(()) }
 }
 
-pub fn create_invite(
-    conn: &Connection,
-    room: &RoomId,
-    user: &UserId,
-    by: &UserId,
-    now: DateTime<Utc>,
-) -> StoreResult<InviteRecord> {
+/// `user` may be invited to, or ask to join, `room`: it is live, they are not banned and not in it.
+fn outsider_of_live_room(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
     live_room(conn, room.as_str())?;
     if banned(conn, room.as_str(), user.as_str())? {
         return Err(StoreError::Banned);
@@ -403,15 +398,22 @@ pub fn create_invite(
     if membership(conn, room.as_str(), user.as_str())?.is_some() {
         return Err(StoreError::Conflict(Conflict::AlreadyMember));
     }
+    Ok(())
+}
+
+pub fn create_invite(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<InviteRecord> {
+    outsider_of_live_room(conn, room, user)?;
     conn.execute(
         "INSERT INTO invites (room_id, user_id, invited_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![room.as_str(), user.as_str(), by.as_str(), ms(now)],
     )
-    .map_err(
-        |e| {
-            if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyInvited) } else { backend(e) }
-        },
-    )?;
+    .map_err(or_conflict(Conflict::AlreadyInvited))?;
     Ok(InviteRecord { room_id: room.clone(), user_id: user.clone(), invited_by: by.clone(), created_at: truncate(now) })
 }
 
@@ -438,22 +440,12 @@ pub fn create_join_request(
     user: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<JoinRequestRecord> {
-    live_room(conn, room.as_str())?;
-    if banned(conn, room.as_str(), user.as_str())? {
-        return Err(StoreError::Banned);
-    }
-    if membership(conn, room.as_str(), user.as_str())?.is_some() {
-        return Err(StoreError::Conflict(Conflict::AlreadyMember));
-    }
+    outsider_of_live_room(conn, room, user)?;
     conn.execute(
         "INSERT INTO join_requests (room_id, user_id, created_at) VALUES (?1, ?2, ?3)",
         params![room.as_str(), user.as_str(), ms(now)],
     )
-    .map_err(
-        |e| {
-            if is_unique_violation(&e) { StoreError::Conflict(Conflict::RequestPending) } else { backend(e) }
-        },
-    )?;
+    .map_err(or_conflict(Conflict::RequestPending))?;
     join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))
 }
 
@@ -503,11 +495,7 @@ pub fn ban(
         "INSERT INTO bans (room_id, user_id, banned_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![room.as_str(), target.as_str(), by.as_str(), ms(now)],
     )
-    .map_err(
-        |e| {
-            if is_unique_violation(&e) { StoreError::Conflict(Conflict::AlreadyBanned) } else { backend(e) }
-        },
-    )?;
+    .map_err(or_conflict(Conflict::AlreadyBanned))?;
     for table in ["invites", "join_requests"] {
         conn.execute(
             &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),

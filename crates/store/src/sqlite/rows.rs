@@ -1,6 +1,6 @@
 //! Conversions between rows and records, shared by every query.
 
-use crate::error::StoreError;
+use crate::error::{Conflict, StoreError};
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
@@ -75,8 +75,13 @@ pub fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
-pub fn is_unique_violation(error: &rusqlite::Error) -> bool {
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation)
+}
+
+/// Maps a uniqueness violation to `conflict` (a 409 for the caller), anything else to a backend error.
+pub fn or_conflict(conflict: Conflict) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |error| if is_unique_violation(&error) { StoreError::Conflict(conflict) } else { backend(error) }
 }
 
 pub const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at";
