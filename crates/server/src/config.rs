@@ -22,6 +22,10 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// Folder of the built web client (`index.html` and its assets), served at `/`.
+    #[arg(long, env = "CONCLAVE_CLIENT_DIR", default_value = "frontend/dist", global = true)]
+    pub client_dir: PathBuf,
+
     /// Secret that signs access tokens (at least 32 bytes). Unset: a random secret is created
     /// in the data folder (`jwt.secret`, mode 0600) and reused on every start.
     #[arg(long, env = "CONCLAVE_JWT_SECRET", hide_env_values = true, global = true)]

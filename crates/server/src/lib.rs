@@ -98,7 +98,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         }
     });
     let max_body = config.max_body_bytes;
+    let client_dir = config.client_dir.clone();
+    if client_dir.join("index.html").is_file() {
+        tracing::info!(client_dir = %client_dir.display(), "serving the web client");
+    } else {
+        tracing::warn!(client_dir = %client_dir.display(), "no web client there: / explains how to build one");
+    }
     let server = HttpServer::new(move || {
+        let client_dir = client_dir.clone();
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
@@ -107,7 +114,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             .wrap(TracingLogger::default())
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::ApiDoc::openapi()))
             .configure(http::routes)
-            .default_service(web::to(http::not_found))
+            .configure(move |cfg| {
+                if client_dir.is_dir() {
+                    cfg.service(http::client::files(&client_dir));
+                }
+            })
+            .default_service(web::to(http::client::fallback))
     })
     // Chat frames are small: send them at once rather than wait for Nagle's algorithm (tens of ms).
     .tcp_nodelay(true)

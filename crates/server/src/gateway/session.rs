@@ -14,7 +14,7 @@ use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerF
 use conclave_store::{HistoryRange, UserRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// How many messages a resume reads from the store at a time.
@@ -61,11 +61,15 @@ fn refusal(code: ErrorCode, message: &str) -> String {
     error_frame(&ApiError::new(code, message), None)
 }
 
-/// Closes with a reason. A client that stopped reading may never make room for the close
-/// frame, so the wait is bounded; dropping the session ends the connection either way.
-async fn close(ws: Session, code: CloseCode, description: &str) {
+/// Closes with a reason, waiting up to `patience` for room to send it: a client that stopped
+/// reading may never make room for it. Dropping the session ends the connection either way.
+async fn close_within(ws: Session, code: CloseCode, description: &str, patience: Duration) {
     let reason = CloseReason { code, description: Some(description.to_owned()) };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(Some(reason))).await;
+    let _ = tokio::time::timeout(patience, ws.close(Some(reason))).await;
+}
+
+async fn close(ws: Session, code: CloseCode, description: &str) {
+    close_within(ws, code, description, Duration::from_secs(2)).await;
 }
 
 /// Reads and checks a text frame.
@@ -205,7 +209,9 @@ async fn connected(state: Arc<AppState>, mut ws: Session, mut stream: Aggregated
         }
     }
     if cancelled.is_cancelled() {
-        close(ws, CloseCode::Policy, "slow_consumer: too many frames were waiting; reconnect and resume").await;
+        // A slow client gets longer to take the reason: it is usually just behind.
+        let reason = "slow_consumer: too many frames were waiting; reconnect and resume";
+        close_within(ws, CloseCode::Policy, reason, Duration::from_secs(10)).await;
     }
     finish(&state, id, &user.id, &cancelled).await;
 }

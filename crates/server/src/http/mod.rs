@@ -1,6 +1,7 @@
 //! The REST API: routes, JSON errors for unknown routes and methods, and the OpenAPI document.
 
 pub mod accounts;
+pub mod client;
 pub mod cursor;
 pub mod dms;
 pub mod extract;
