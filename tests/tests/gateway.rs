@@ -55,7 +55,12 @@ async fn r_ws_1_first_frame_authenticates() {
     assert_eq!(ready["user"]["online"], true);
     assert_eq!(ready["rooms"][0]["room"]["id"], room.as_str());
     assert_eq!(ready["rooms"][0]["role"], "owner");
+    // The same user again is harmless (a browser sends its token even when its cookie already
+    // authenticated it); nothing comes back before the pong.
     socket.send(json!({"type": "authenticate", "token": alice.token.clone().unwrap()})).await;
+    assert!(socket.drain().await.is_empty());
+    let mallory = server.user("mallory").await;
+    socket.send(json!({"type": "authenticate", "token": mallory.token.clone().unwrap()})).await;
     assert_eq!(socket.next().await["code"], "already_authenticated");
     assert!(alice.get(&format!("/api/rooms/{room}/messages")).await.body["items"].as_array().unwrap().is_empty());
 

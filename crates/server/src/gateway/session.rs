@@ -296,9 +296,12 @@ impl SessionState {
 
     async fn handle(&mut self, ws: &mut Session, cancelled: &CancellationToken, frame: ClientFrame) -> Flow {
         let reply = match frame {
-            ClientFrame::Authenticate { .. } => {
-                refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated")
-            }
+            // A browser authenticated by its cookie still sends its token: the same user again
+            // is no news. Another user's token cannot take the session over.
+            ClientFrame::Authenticate { token } => match self.state.tokens.verify(&token) {
+                Ok(claims) if claims.sub == self.auth.id.as_str() => return Flow::Continue,
+                _ => refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated as another user"),
+            },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
             ClientFrame::SendMessage { room_id, body, client_id, color, sticker } => {
                 let result = match self.access(room_id).await {
