@@ -29,6 +29,10 @@ if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $version\$"; th
 fi
 
 # 3. wasm-opt from npm's binaryen (Debian's binaryen 108 produces broken modules).
+if ! command -v npm >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+fi
 if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
   npm install --silent --prefix "$tools" binaryen@132.0.0
 fi
