@@ -75,7 +75,6 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         room_locks: Arc::new(RoomLocks::new(64)),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
-            max_body_bytes: config.max_body_bytes,
             gateway: GatewaySettings {
                 auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs.max(1)),
                 heartbeat,

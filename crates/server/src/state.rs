@@ -27,6 +27,5 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub refresh_token_ttl_days: u32,
-    pub max_body_bytes: usize,
     pub gateway: GatewaySettings,
 }

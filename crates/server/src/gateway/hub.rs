@@ -77,7 +77,6 @@ pub struct Hub {
     next_id: AtomicU64,
     queue_capacity: usize,
     dropped_slow: AtomicU64,
-    deliveries: AtomicU64,
 }
 
 impl Hub {
@@ -88,7 +87,6 @@ impl Hub {
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
             dropped_slow: AtomicU64::new(0),
-            deliveries: AtomicU64::new(0),
         }
     }
 
@@ -136,11 +134,6 @@ impl Hub {
         self.dropped_slow.load(Ordering::Relaxed)
     }
 
-    /// Frames handed to session queues, since start.
-    pub fn deliveries(&self) -> u64 {
-        self.deliveries.load(Ordering::Relaxed)
-    }
-
     fn deliver(&self, state: &mut State, users: Vec<UserId>, outbound: &Outbound) {
         let mut overflowed = Vec::new();
         for user in users {
@@ -152,9 +145,7 @@ impl Hub {
                     continue;
                 };
                 match entry.tx.try_send(outbound.clone()) {
-                    Ok(()) => {
-                        self.deliveries.fetch_add(1, Ordering::Relaxed);
-                    }
+                    Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         entry.cancel.cancel();
                         overflowed.push(*id);

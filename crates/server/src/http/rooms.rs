@@ -181,15 +181,22 @@ pub async fn search(
 pub async fn mine(state: Data<AppState>, auth: AuthUser, Query(query): Query<PageQuery>) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;
-    Ok(HttpResponse::Ok().json(my_rooms_page(&state, &auth.id, after, limit).await?))
+    let (items, next) = my_rooms_page(&state, &auth.id, after, limit).await?;
+    Ok(HttpResponse::Ok().json(Page::new(items, next.map(|join_seq| cursor::encode(&join_seq)))))
 }
 
-/// One page of `user`'s rooms, in the order they joined them.
-async fn my_rooms_page(state: &AppState, user: &UserId, after: Option<i64>, limit: u32) -> ApiResult<Page<MyRoom>> {
+/// One page of `user`'s rooms, in the order they joined them, and the join sequence number to
+/// continue after when there are more.
+async fn my_rooms_page(
+    state: &AppState,
+    user: &UserId,
+    after: Option<i64>,
+    limit: u32,
+) -> ApiResult<(Vec<MyRoom>, Option<i64>)> {
     let found = state.store.rooms_of_user(user, after, limit + 1).await?;
     let more = found.len() > limit as usize;
     let kept: Vec<MyRoomRecord> = found.into_iter().take(limit as usize).collect();
-    let next_cursor = if more { kept.last().map(|r| cursor::encode(&r.membership.join_seq)) } else { None };
+    let next = if more { kept.last().map(|r| r.membership.join_seq) } else { None };
     let mut items = Vec::with_capacity(kept.len());
     for record in &kept {
         let peer = match record.room.kind {
@@ -209,18 +216,18 @@ async fn my_rooms_page(state: &AppState, user: &UserId, after: Option<i64>, limi
             peer,
         });
     }
-    Ok(Page::new(items, next_cursor))
+    Ok((items, next))
 }
 
 /// All of `user`'s rooms, for the gateway's `ready` frame.
 pub async fn my_rooms(state: &AppState, user: &UserId) -> ApiResult<Vec<MyRoom>> {
     let (mut rooms, mut after) = (Vec::new(), None);
     loop {
-        let page = my_rooms_page(state, user, after, PageLimit::DIRECTORY.1).await?;
-        rooms.extend(page.items);
-        match page.next_cursor.as_deref().map(|c| cursor::decode::<i64>(Some(c))) {
-            Some(Ok(Some(next))) => after = Some(next),
-            _ => return Ok(rooms),
+        let (items, next) = my_rooms_page(state, user, after, PageLimit::DIRECTORY.1).await?;
+        rooms.extend(items);
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(rooms),
         }
     }
 }
