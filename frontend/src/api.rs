@@ -1,7 +1,7 @@
 //! The REST API, with the types of `conclave-protocol`. Every failure becomes a sentence for
 //! people (SPEC R-UI-2): the server's own message when it sent one.
 
-use conclave_protocol::ErrorBody;
+use conclave_protocol::{ErrorBody, ErrorCode};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,16 +25,48 @@ impl ApiError {
         }
     }
 
+    /// The access token was refused: refreshing it may help.
     pub fn is_auth(&self) -> bool {
         matches!(self, ApiError::Server { status: 401, .. })
     }
 }
 
-fn with_token(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
+#[derive(Clone, Copy)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+fn builder(method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+    let request = match method {
+        Method::Get => Request::get(path),
+        Method::Post => Request::post(path),
+        Method::Put => Request::put(path),
+        Method::Patch => Request::patch(path),
+        Method::Delete => Request::delete(path),
+    };
     match token {
         Some(token) => request.header("Authorization", &format!("Bearer {token}")),
         None => request,
     }
+}
+
+/// Sends one request; a body of `None` sends none. 204 and empty answers read as JSON `null`.
+pub async fn send<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    token: Option<&str>,
+) -> Result<T, ApiError> {
+    let request = builder(method, path, token);
+    let response = match body {
+        Some(body) => request.json(body).map_err(|_| ApiError::Unreachable)?.send().await,
+        None => request.send().await,
+    };
+    answer(response).await
 }
 
 async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
@@ -53,7 +85,7 @@ async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>
         Ok(body) => {
             let mut message = body.error.message;
             if let Some(serde_json::Value::Object(fields)) = body.error.details
-                && body.error.code == conclave_protocol::ErrorCode::ValidationFailed
+                && body.error.code == ErrorCode::ValidationFailed
             {
                 let problems: Vec<String> = fields
                     .iter()
@@ -61,24 +93,37 @@ async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>
                     .collect();
                 message = problems.join("; ");
             }
-            Err(ApiError::Server { status, code: body.error.code.as_str().to_owned(), message })
+            Err(ApiError::Server { status, code: body.error.code.as_str().to_owned(), message: sentence(message) })
         }
+        // A proxy's or a crashed server's page: no JSON to read.
+        Err(_) if status >= 500 => Err(ApiError::Unreachable),
         Err(_) => {
             Err(ApiError::Server { status, code: "http".into(), message: format!("The server answered {status}.") })
         }
     }
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Result<T, ApiError> {
-    answer(with_token(Request::get(path), token).send().await).await
+/// The server's messages are terse lower-case phrases; people read sentences.
+fn sentence(message: String) -> String {
+    let mut chars = message.chars();
+    let Some(first) = chars.next() else { return message };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, token: Option<&str>) -> Result<T, ApiError> {
-    let request = with_token(Request::post(path), token).json(body).map_err(|_| ApiError::Unreachable)?;
-    answer(request.send().await).await
-}
-
-/// A POST whose answer has no body worth reading (204s, or answers the caller ignores).
-pub async fn post_empty<B: Serialize>(path: &str, body: &B, token: Option<&str>) -> Result<(), ApiError> {
-    post::<B, serde_json::Value>(path, body, token).await.map(|_| ())
+/// Percent-encodes a query value or path segment.
+pub fn encode(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.~".contains(c) {
+                c.to_string()
+            } else {
+                let mut buffer = [0u8; 4];
+                c.encode_utf8(&mut buffer).bytes().map(|b| format!("%{b:02X}")).collect()
+            }
+        })
+        .collect()
 }

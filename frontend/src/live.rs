@@ -3,7 +3,8 @@
 //! reconnects by itself and resumes from the last message it has.
 
 use crate::session::Session;
-use conclave_protocol::{ClientFrame, Message, RoomId, ServerFrame};
+use conclave_protocol::{ClientFrame, ErrorCode, LeaveReason, Message, RoomId, ServerFrame, UserId};
+use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::Message as WsMessage;
 use gloo_net::websocket::futures::WebSocket;
@@ -11,23 +12,51 @@ use leptos::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// How long a `typing` frame keeps its "… is typing" line.
+const TYPING_SHOWN: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
     Connecting,
     Live,
-    /// Lost; retrying. `attempts` counts the failures in a row.
-    Retrying {
-        attempts: u32,
-    },
+    /// The connection dropped; reconnecting.
+    Reconnecting,
+    /// `attempts` connection attempts in a row failed: the server cannot be reached.
+    Unreachable { attempts: u32 },
 }
 
-/// Messages per room by sequence number, and the state of the connection.
+/// What the gateway told this tab: messages per room by sequence number, typing and presence,
+/// and counters that pages showing rooms, members or notifications reload on.
 #[derive(Clone, Copy)]
 pub struct Live {
     pub connection: RwSignal<Connection>,
     pub messages: RwSignal<HashMap<RoomId, BTreeMap<u64, Message>>>,
-    /// Bumped by member, role and room events, so that pages showing those reload them.
-    pub changes: RwSignal<u64>,
+    /// Bumped by member, role and room events.
+    pub rooms_changed: RwSignal<u64>,
+    /// Bumped by new notifications, and by pages that mark them read.
+    pub notifications_changed: RwSignal<u64>,
+    /// Who went online or offline since their lists were loaded.
+    pub presence: RwSignal<HashMap<UserId, bool>>,
+    /// Who is typing where, with a serial number so that a newer frame outlives an older timer.
+    pub typing: RwSignal<HashMap<RoomId, BTreeMap<UserId, u64>>>,
+    /// Rooms this user was removed from while the tab was open, and why.
+    pub removed: RwSignal<HashMap<RoomId, LeaveReason>>,
+    me: RwSignal<Option<UserId>>,
+    outbox: StoredValue<Option<UnboundedSender<Outgoing>>>,
+    serial: StoredValue<u64>,
+}
+
+enum Step {
+    Frame(String),
+    Send(Outgoing),
+    Closed,
+}
+
+/// What the tab asks of its connection.
+enum Outgoing {
+    Frame(ClientFrame),
+    /// The user logged out: this connection speaks for nobody now.
+    Close,
 }
 
 impl Live {
@@ -35,7 +64,14 @@ impl Live {
         Self {
             connection: RwSignal::new(Connection::Connecting),
             messages: RwSignal::new(HashMap::new()),
-            changes: RwSignal::new(0),
+            rooms_changed: RwSignal::new(0),
+            notifications_changed: RwSignal::new(0),
+            presence: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(HashMap::new()),
+            removed: RwSignal::new(HashMap::new()),
+            me: RwSignal::new(None),
+            outbox: StoredValue::new(None),
+            serial: StoredValue::new(0),
         }
     }
 
@@ -44,11 +80,47 @@ impl Live {
         if batch.is_empty() {
             return;
         }
+        let authors: Vec<(RoomId, UserId)> = batch.iter().map(|m| (m.room_id.clone(), m.author_id.clone())).collect();
         self.messages.update(|rooms| {
             for message in batch {
                 rooms.entry(message.room_id.clone()).or_default().insert(message.seq, message);
             }
         });
+        // Someone who sent a message has stopped typing it.
+        if self.typing.with_untracked(|t| authors.iter().any(|(r, u)| t.get(r).is_some_and(|m| m.contains_key(u)))) {
+            self.typing.update(|typing| {
+                for (room, user) in &authors {
+                    if let Some(users) = typing.get_mut(room) {
+                        users.remove(user);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Sends a frame if the gateway is connected; typing notices are not worth queueing.
+    pub fn send(&self, frame: ClientFrame) {
+        self.outbox.with_value(|outbox| {
+            if let Some(outbox) = outbox {
+                let _ = outbox.unbounded_send(Outgoing::Frame(frame));
+            }
+        });
+    }
+
+    fn disconnect(&self) {
+        self.outbox.with_value(|outbox| {
+            if let Some(outbox) = outbox {
+                let _ = outbox.unbounded_send(Outgoing::Close);
+            }
+        });
+    }
+
+    /// Whether `user` is online: live presence first, else what their list said.
+    pub fn online(&self, user: &UserId, listed: bool) -> bool {
+        if self.me.with(|me| me.as_ref() == Some(user)) {
+            return self.connection.get() == Connection::Live;
+        }
+        self.presence.with(|p| p.get(user).copied()).unwrap_or(listed)
     }
 
     fn last_seqs(&self) -> BTreeMap<RoomId, u64> {
@@ -60,30 +132,46 @@ impl Live {
         })
     }
 
-    /// Runs the connection for as long as someone is logged in.
+    /// Runs the connection for as long as someone is logged in; connects again after a logout
+    /// and a new login, and forgets the previous user's messages.
     pub fn run(self, session: Session) {
+        let logged_in = Memo::new(move |_| session.token_tracked().is_some());
+        let (login, mut logins) = unbounded::<()>();
+        Effect::new(move |_| {
+            if logged_in.get() {
+                let _ = login.unbounded_send(());
+            } else {
+                self.disconnect();
+                self.messages.set(HashMap::new());
+                self.removed.set(HashMap::new());
+                self.me.set(None);
+            }
+        });
         leptos::task::spawn_local(async move {
-            let mut attempts = 0u32;
+            let mut failures = 0u32;
             loop {
                 let Some(token) = session.token() else {
-                    gloo_timers::future::sleep(Duration::from_millis(500)).await;
+                    self.connection.set(Connection::Connecting);
+                    let _ = logins.next().await;
                     continue;
                 };
-                self.connection.set(if attempts == 0 {
-                    Connection::Connecting
-                } else {
-                    Connection::Retrying { attempts }
-                });
                 match self.session_once(&token).await {
-                    Ended::Normally => attempts = 0,
-                    Ended::Failed => attempts += 1,
-                    Ended::TokenRefused => {
-                        attempts += 1;
-                        let _ = session.refresh().await;
+                    Ended::Normally => {
+                        failures = 0;
+                        self.connection.set(Connection::Reconnecting);
                     }
+                    Ended::Failed => {
+                        failures += 1;
+                        self.connection.set(Connection::Unreachable { attempts: failures });
+                    }
+                    Ended::TokenRefused => {
+                        if session.refresh().await.is_err() {
+                            failures += 1;
+                        }
+                    }
+                    Ended::LoggedOut => continue,
                 }
-                self.connection.set(Connection::Retrying { attempts: attempts.max(1) });
-                let backoff = 500u64 * u64::from(attempts.clamp(1, 10));
+                let backoff = 500u64 * u64::from(failures.clamp(1, 10));
                 gloo_timers::future::sleep(Duration::from_millis(backoff)).await;
             }
         });
@@ -91,60 +179,138 @@ impl Live {
 
     async fn session_once(&self, token: &str) -> Ended {
         let Ok(socket) = WebSocket::open(&gateway_url()) else { return Ended::Failed };
-        let (mut sink, mut stream) = socket.split();
-        let frame = |frame: &ClientFrame| WsMessage::Text(serde_json::to_string(frame).unwrap_or_default());
-        if sink.send(frame(&ClientFrame::Authenticate { token: token.to_owned() })).await.is_err() {
+        let (mut sink, stream) = socket.split();
+        let text = |frame: &ClientFrame| WsMessage::Text(serde_json::to_string(frame).unwrap_or_default());
+        if sink.send(text(&ClientFrame::Authenticate { token: token.to_owned() })).await.is_err() {
             return Ended::Failed;
         }
+        let (outbox, sending) = unbounded();
+        self.outbox.set_value(Some(outbox));
+        let incoming = stream
+            .map(|frame| match frame {
+                Ok(WsMessage::Text(text)) => Step::Frame(text),
+                Ok(WsMessage::Bytes(_)) => Step::Frame(String::new()),
+                Err(_) => Step::Closed,
+            })
+            .chain(futures::stream::iter([Step::Closed]));
+        let mut steps = futures::stream::select(incoming, sending.map(Step::Send));
         let mut ready = false;
-        while let Some(Ok(WsMessage::Text(text))) = stream.next().await {
-            let Ok(event) = serde_json::from_str::<ServerFrame>(&text) else { continue };
+        let ended = loop {
+            let Some(step) = steps.next().await else { break Ended::Failed };
+            let frame = match step {
+                Step::Closed => break if ready { Ended::Normally } else { Ended::Failed },
+                Step::Send(Outgoing::Frame(frame)) => {
+                    if sink.send(text(&frame)).await.is_err() {
+                        break Ended::Normally;
+                    }
+                    continue;
+                }
+                Step::Send(Outgoing::Close) => {
+                    let _ = sink.close().await;
+                    break Ended::LoggedOut;
+                }
+                Step::Frame(frame) => frame,
+            };
+            let Ok(event) = serde_json::from_str::<ServerFrame>(&frame) else { continue };
             match event {
-                ServerFrame::Ready { .. } => {
+                ServerFrame::Ready { user, .. } => {
                     ready = true;
+                    self.me.set(Some(user.id));
                     self.connection.set(Connection::Live);
+                    // Pages reload what may have changed while the tab was away.
+                    self.rooms_changed.update(|n| *n += 1);
+                    self.notifications_changed.update(|n| *n += 1);
                     let rooms = self.last_seqs();
-                    if !rooms.is_empty() && sink.send(frame(&ClientFrame::Resume { rooms })).await.is_err() {
-                        return Ended::Failed;
+                    if !rooms.is_empty() && sink.send(text(&ClientFrame::Resume { rooms })).await.is_err() {
+                        break Ended::Normally;
                     }
                 }
-                ServerFrame::MessageCreated { message } | ServerFrame::MessageUpdated { message } => {
-                    self.add(vec![message])
-                }
-                ServerFrame::Ack { message, .. } => self.add(vec![message]),
-                ServerFrame::MessageDeleted { room_id, message_id } => self.messages.update(|rooms| {
-                    if let Some(message) =
-                        rooms.get_mut(&room_id).and_then(|m| m.values_mut().find(|m| m.id == message_id))
-                    {
-                        message.deleted = true;
-                        message.body.clear();
-                    }
-                }),
-                ServerFrame::MemberJoined { .. }
-                | ServerFrame::MemberLeft { .. }
-                | ServerFrame::RoleChanged { .. }
-                | ServerFrame::RoomTerminated { .. }
-                | ServerFrame::NotificationCreated { .. } => self.changes.update(|n| *n += 1),
                 ServerFrame::Error { code, .. } if !ready => {
-                    return if code == conclave_protocol::ErrorCode::TokenExpired
-                        || code == conclave_protocol::ErrorCode::TokenInvalid
-                    {
+                    break if code == ErrorCode::TokenExpired || code == ErrorCode::TokenInvalid {
                         Ended::TokenRefused
                     } else {
                         Ended::Failed
                     };
                 }
-                _ => {}
+                event => self.apply(event),
             }
+        };
+        self.outbox.set_value(None);
+        ended
+    }
+
+    fn apply(&self, event: ServerFrame) {
+        match event {
+            ServerFrame::MessageCreated { message }
+            | ServerFrame::MessageUpdated { message }
+            | ServerFrame::Ack { message, .. } => self.add(vec![message]),
+            ServerFrame::MessageDeleted { room_id, message_id } => self.messages.update(|rooms| {
+                if let Some(message) = rooms.get_mut(&room_id).and_then(|m| m.values_mut().find(|m| m.id == message_id))
+                {
+                    message.deleted = true;
+                    message.body.clear();
+                    message.sticker = None;
+                }
+            }),
+            ServerFrame::MemberLeft { room_id, user_id, reason } => {
+                if self.me.with_untracked(|me| me.as_ref() == Some(&user_id)) {
+                    self.removed.update(|removed| {
+                        removed.insert(room_id, reason);
+                    });
+                }
+                self.rooms_changed.update(|n| *n += 1);
+            }
+            ServerFrame::MemberJoined { room_id, user } => {
+                if self.me.with_untracked(|me| me.as_ref() == Some(&user.id)) {
+                    self.removed.update(|removed| {
+                        removed.remove(&room_id);
+                    });
+                }
+                self.rooms_changed.update(|n| *n += 1);
+            }
+            ServerFrame::RoleChanged { .. } => self.rooms_changed.update(|n| *n += 1),
+            ServerFrame::RoomTerminated { room_id } => {
+                self.removed.update(|removed| {
+                    removed.entry(room_id).or_insert(LeaveReason::Terminated);
+                });
+                self.rooms_changed.update(|n| *n += 1);
+            }
+            ServerFrame::NotificationCreated { .. } => self.notifications_changed.update(|n| *n += 1),
+            ServerFrame::Presence { user_id, online } => self.presence.update(|p| {
+                p.insert(user_id, online);
+            }),
+            ServerFrame::Typing { room_id, user_id } => self.typing_started(room_id, user_id),
+            _ => {}
         }
-        if ready { Ended::Normally } else { Ended::Failed }
+    }
+
+    fn typing_started(&self, room: RoomId, user: UserId) {
+        let serial = self.serial.get_value() + 1;
+        self.serial.set_value(serial);
+        self.typing.update(|typing| {
+            typing.entry(room.clone()).or_default().insert(user.clone(), serial);
+        });
+        let typing = self.typing;
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::sleep(TYPING_SHOWN).await;
+            if typing.with_untracked(|t| t.get(&room).and_then(|u| u.get(&user)) == Some(&serial)) {
+                typing.update(|t| {
+                    if let Some(users) = t.get_mut(&room) {
+                        users.remove(&user);
+                    }
+                });
+            }
+        });
     }
 }
 
 enum Ended {
+    /// The server closed a working connection.
     Normally,
+    /// No connection could be made.
     Failed,
     TokenRefused,
+    LoggedOut,
 }
 
 fn gateway_url() -> String {

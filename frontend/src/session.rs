@@ -1,33 +1,50 @@
 //! Who is logged in (SPEC R-ACC-3, R-ACC-4): the access token lives in memory only; the refresh
 //! token is the HttpOnly cookie, used to restore the session and to refresh before expiry.
+//! Every authenticated call goes through here, so an expired token is refreshed once and the
+//! call retried, wherever it was made.
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, Method};
 use conclave_protocol::{LoginRequest, RefreshRequest, TokenResponse, User};
 use leptos::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Signed {
-    pub user: User,
-    pub token: String,
+struct Signed {
+    user: User,
+    token: String,
 }
 
 /// The session, shared through the context.
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub current: RwSignal<Option<Signed>>,
+    current: RwSignal<Option<Signed>>,
     /// False until the first refresh attempt answered: guards wait for it.
     pub checked: RwSignal<bool>,
+    /// The logged-in user; unchanged by token refreshes, so pages do not redraw for them.
+    pub user: Memo<Option<User>>,
     generation: RwSignal<u64>,
 }
 
 impl Session {
     pub fn new() -> Self {
-        Self { current: RwSignal::new(None), checked: RwSignal::new(false), generation: RwSignal::new(0) }
+        let current = RwSignal::new(None::<Signed>);
+        Self {
+            current,
+            checked: RwSignal::new(false),
+            user: Memo::new(move |_| current.with(|s| s.as_ref().map(|s| s.user.clone()))),
+            generation: RwSignal::new(0),
+        }
     }
 
     pub fn token(&self) -> Option<String> {
         self.current.with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
+    }
+
+    /// The token, tracked: for the gateway, which waits for a login.
+    pub fn token_tracked(&self) -> Option<String> {
+        self.current.with(|s| s.as_ref().map(|s| s.token.clone()))
     }
 
     fn accept(&self, answer: TokenResponse) {
@@ -44,20 +61,24 @@ impl Session {
         leptos::task::spawn_local(async move {
             gloo_timers::future::sleep(wait).await;
             if session.generation.get_untracked() == generation && session.current.with_untracked(Option::is_some) {
+                // Unreachable now: the next call or the gateway refreshes once the server is back.
                 let _ = session.refresh().await;
             }
         });
     }
 
     pub async fn login(&self, username: String, password: String) -> Result<(), ApiError> {
-        let answer: TokenResponse = api::post("/api/auth/login", &LoginRequest { username, password }, None).await?;
+        let request = LoginRequest { username, password };
+        let answer: TokenResponse = api::send(Method::Post, "/api/auth/login", Some(&request), None).await?;
         self.accept(answer);
         Ok(())
     }
 
-    /// Trades the refresh cookie for a new access token; on failure the user is logged out.
+    /// Trades the refresh cookie for a new access token; if the server refuses it, the user is
+    /// logged out.
     pub async fn refresh(&self) -> Result<(), ApiError> {
-        let outcome = api::post::<_, TokenResponse>("/api/auth/refresh", &RefreshRequest::default(), None).await;
+        let request = RefreshRequest::default();
+        let outcome = api::send::<_, TokenResponse>(Method::Post, "/api/auth/refresh", Some(&request), None).await;
         self.checked.set(true);
         match outcome {
             Ok(answer) => {
@@ -65,7 +86,7 @@ impl Session {
                 Ok(())
             }
             Err(error) => {
-                if error.is_auth() {
+                if !matches!(error, ApiError::Unreachable) {
                     self.current.set(None);
                 }
                 Err(error)
@@ -74,8 +95,39 @@ impl Session {
     }
 
     pub async fn logout(&self) {
-        let _ = api::post_empty("/api/auth/logout", &RefreshRequest::default(), None).await;
+        let request = RefreshRequest::default();
+        let _ = api::send::<_, serde_json::Value>(Method::Post, "/api/auth/logout", Some(&request), None).await;
         self.generation.update(|g| *g += 1);
         self.current.set(None);
+    }
+
+    /// An authenticated call. A refused token is refreshed once and the call repeated.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let first = api::send(method, path, body, self.token().as_deref()).await;
+        match first {
+            Err(error) if error.is_auth() => {
+                self.refresh().await?;
+                api::send(method, path, body, self.token().as_deref()).await
+            }
+            other => other,
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call::<(), T>(Method::Get, path, None).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
+        self.call(Method::Post, path, Some(body)).await
+    }
+
+    /// A call whose answer, if any, is not needed (204s, or answers the page ignores).
+    pub async fn act<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<(), ApiError> {
+        self.call::<B, serde_json::Value>(method, path, body).await.map(|_| ())
     }
 }

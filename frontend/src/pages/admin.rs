@@ -1,0 +1,343 @@
+//! The admin panel of a room (SPEC R-ROOM-3, R-ROOM-4, R-ROOM-6): invite by username, answer
+//! join requests, kick, ban and unban, promote and demote; for the owner, the room's settings
+//! and closing the room.
+
+use super::go;
+use super::widgets::{ErrorLine, report, wire_name};
+use crate::api::{ApiError, Method};
+use crate::live::Live;
+use crate::session::Session;
+use conclave_protocol::{
+    AssignableRole, Ban, BanRequest, InviteRequest, JoinPolicy, JoinRequest, Member, Page, Role, RoleChangeRequest,
+    Room, RoomEnvelope, RoomId, UpdateRoomRequest, User,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    super::authed(|me| {
+        let params = use_params_map();
+        let room_id = Memo::new(move |_| RoomId(params.with(|p| p.get("room_id")).unwrap_or_default()));
+        view! { {move || view! { <Panel me=me.clone() room_id=room_id.get()/> }} }
+    })
+}
+
+#[derive(Clone)]
+struct State {
+    room: Room,
+    members: Vec<Member>,
+    requests: Vec<JoinRequest>,
+    bans: Vec<Ban>,
+}
+
+#[component]
+fn Panel(me: User, room_id: RoomId) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let reload = RwSignal::new(0u32);
+    let state = LocalResource::new({
+        let room_id = room_id.clone();
+        move || {
+            live.rooms_changed.track();
+            live.notifications_changed.track();
+            reload.track();
+            let room_id = room_id.clone();
+            async move {
+                let room = session.get::<RoomEnvelope>(&format!("/api/rooms/{room_id}")).await?.room;
+                let members = session.get::<Page<Member>>(&format!("/api/rooms/{room_id}/members?limit=200")).await?;
+                let requests = session.get::<Page<JoinRequest>>(&format!("/api/rooms/{room_id}/requests")).await?;
+                let bans = session.get::<Page<Ban>>(&format!("/api/rooms/{room_id}/bans")).await?;
+                Ok::<_, ApiError>(State {
+                    room,
+                    members: members.items,
+                    requests: requests.items,
+                    bans: bans.items,
+                })
+            }
+        }
+    });
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let leaving = RwSignal::new(false);
+    // Runs one moderation call; the lists reload whatever the outcome.
+    let act = Callback::new(move |call: Call| {
+        leptos::task::spawn_local(async move {
+            let outcome = session.act(call.method, &call.path, call.body.as_ref()).await;
+            report(error, &outcome);
+            notice.set(outcome.is_ok().then_some(call.done));
+            reload.update(|n| *n += 1);
+            if call.leaves && outcome.is_ok() {
+                leaving.set(true);
+            }
+        });
+    });
+    let navigate = use_navigate();
+    let home = super::home(&me);
+    Effect::new({
+        let home = home.clone();
+        move |_| {
+            if leaving.get() {
+                go(&navigate, &home);
+            }
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {
+                let (me, home) = (me.clone(), home.clone());
+                move || state.get().map(|answer| match answer {
+                    Err(e) => view! {
+                        <section class="card narrow"><p class="error" role="alert">{e.message()}</p><A href=home.clone()>"Back to my rooms"</A></section>
+                    }.into_any(),
+                    Ok(state) => {
+                        let my_role = state.members.iter().find(|m| m.user.id == me.id).and_then(|m| m.role);
+                        let owner = my_role == Some(Role::Owner);
+                        let room_href = format!("{home}/rooms/{}", state.room.id);
+                        view! {
+                            <section class="card">
+                                <header class="room-head">
+                                    <h1>{format!("Manage {}", state.room.name)}</h1>
+                                    <A href=room_href>"Back to the room"</A>
+                                </header>
+                                <Show when=move || notice.with(Option::is_some)><p class="ok" role="status">{move || notice.get()}</p></Show>
+                                <ErrorLine error=error/>
+                            </section>
+                            <div class="columns">
+                                <div>
+                                    <Invite room_id=state.room.id.clone() act=act/>
+                                    <Requests room_id=state.room.id.clone() requests=state.requests.clone() act=act/>
+                                    <Bans room_id=state.room.id.clone() bans=state.bans.clone() act=act/>
+                                </div>
+                                <div>
+                                    <Members me=me.clone() room_id=state.room.id.clone() members=state.members.clone() owner=owner act=act/>
+                                    {owner.then(|| view! { <Settings room=state.room.clone() act=act/> })}
+                                </div>
+                            </div>
+                        }.into_any()
+                    }
+                })
+            }
+        </Suspense>
+    }
+}
+
+/// One moderation call: method, path, body, and what to say when it worked.
+#[derive(Clone)]
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<serde_json::Value>,
+    done: String,
+    /// The call closes the room: go back to the rooms list after it.
+    leaves: bool,
+}
+
+impl Call {
+    fn new(method: Method, path: String, body: Option<serde_json::Value>, done: String) -> Self {
+        Self { method, path, body, done, leaves: false }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok()
+}
+
+#[component]
+fn Invite(room_id: RoomId, act: Callback<Call>) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = username.get_untracked().trim().to_owned();
+        let body = json(&InviteRequest { user_id: None, username: Some(name.clone()) });
+        act.run(Call::new(Method::Post, format!("/api/rooms/{room_id}/invites"), body, format!("{name} is invited.")));
+        username.set(String::new());
+    };
+    view! {
+        <section class="card">
+            <h2>"Invite someone"</h2>
+            <form class="inline" on:submit=submit>
+                <input placeholder="Username" aria-label="Username to invite" required bind:value=username/>
+                <button type="submit">"Invite"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Requests(room_id: RoomId, requests: Vec<JoinRequest>, act: Callback<Call>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Requests to join"</h2>
+            {if requests.is_empty() {
+                view! { <p class="muted">"No pending requests."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="rooms requests">
+                        {requests.into_iter().map(|request| {
+                            let (name, user) = (request.user.username.clone(), request.user.id.clone());
+                            let accept = format!("/api/rooms/{room_id}/requests/{user}/accept");
+                            let decline = format!("/api/rooms/{room_id}/requests/{user}/decline");
+                            let (accepted, declined) = (format!("{name} joined."), format!("{name}'s request is declined."));
+                            view! {
+                                <li>
+                                    <span>{name.clone()}</span>
+                                    <span class="buttons">
+                                        <button on:click=move |_| act.run(Call::new(Method::Post, accept.clone(), None, accepted.clone()))>"Accept"</button>
+                                        <button class="secondary" on:click=move |_| act.run(Call::new(Method::Post, decline.clone(), None, declined.clone()))>"Decline"</button>
+                                    </span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Bans(room_id: RoomId, bans: Vec<Ban>, act: Callback<Call>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Banned"</h2>
+            {if bans.is_empty() {
+                view! { <p class="muted">"Nobody is banned."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="rooms bans">
+                        {bans.into_iter().map(|ban| {
+                            let name = ban.user.username.clone();
+                            let path = format!("/api/rooms/{room_id}/bans/{}", ban.user.id);
+                            let done = format!("{name} may come back.");
+                            view! {
+                                <li>
+                                    <span>{name.clone()}</span>
+                                    <button class="secondary" on:click=move |_| act.run(Call::new(Method::Delete, path.clone(), None, done.clone()))>"Unban"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Members(me: User, room_id: RoomId, members: Vec<Member>, owner: bool, act: Callback<Call>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Members"</h2>
+            <ul class="rooms members-admin">
+                {members.into_iter().map(|member| {
+                    let role = member.role.unwrap_or(Role::Member);
+                    let (name, user) = (member.user.username.clone(), member.user.id.clone());
+                    let others = user != me.id && role != Role::Owner;
+                    let kick = format!("/api/rooms/{room_id}/members/{user}/kick");
+                    let bans = format!("/api/rooms/{room_id}/bans");
+                    let role_path = format!("/api/rooms/{room_id}/members/{user}/role");
+                    let (to, label) = if role == Role::Admin {
+                        (AssignableRole::Member, "Make member")
+                    } else {
+                        (AssignableRole::Admin, "Make admin")
+                    };
+                    let role_body = json(&RoleChangeRequest { role: to });
+                    let ban_body = json(&BanRequest { user_id: user.clone() });
+                    let (kicked, banned) = (format!("{name} was removed."), format!("{name} is banned."));
+                    let changed = format!("{name} is now {}.", if to == AssignableRole::Admin { "an admin" } else { "a member" });
+                    view! {
+                        <li data-user=name.clone()>
+                            <span>{name.clone()} " " <span class="role">{wire_name(&role)}</span></span>
+                            <Show when=move || others>
+                                <span class="buttons">
+                                    {owner.then(|| {
+                                        let (role_path, role_body, changed) = (role_path.clone(), role_body.clone(), changed.clone());
+                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(Method::Put, role_path.clone(), role_body.clone(), changed.clone()))>{label}</button> }
+                                    })}
+                                    {
+                                        let (kick, kicked) = (kick.clone(), kicked.clone());
+                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(Method::Post, kick.clone(), None, kicked.clone()))>"Kick"</button> }
+                                    }
+                                    {
+                                        let (bans, ban_body, banned) = (bans.clone(), ban_body.clone(), banned.clone());
+                                        view! { <button class="danger" on:click=move |_| act.run(Call::new(Method::Post, bans.clone(), ban_body.clone(), banned.clone()))>"Ban"</button> }
+                                    }
+                                </span>
+                            </Show>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// The owner's settings: name, topic, who may join (and the password), and closing the room.
+#[component]
+fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
+    let name = RwSignal::new(room.name.clone());
+    let topic = RwSignal::new(room.topic.clone().unwrap_or_default());
+    let policy = RwSignal::new(room.join_policy);
+    let password = RwSignal::new(String::new());
+    let policies = [
+        (JoinPolicy::Open, "Anyone"),
+        (JoinPolicy::Password, "Anyone with the password"),
+        (JoinPolicy::Request, "On request, answered by an admin"),
+        (JoinPolicy::Invite, "Invited people only"),
+    ];
+    let path = format!("/api/rooms/{}", room.id);
+    let save = {
+        let path = path.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let join_policy = policy.get_untracked();
+            let secret = password.get_untracked();
+            let request = UpdateRoomRequest {
+                name: Some(name.get_untracked()),
+                topic: Some(topic.get_untracked()),
+                join_policy: Some(join_policy),
+                password: (join_policy == JoinPolicy::Password && !secret.is_empty()).then_some(secret),
+            };
+            act.run(Call::new(Method::Patch, path.clone(), json(&request), "Settings saved.".into()));
+        }
+    };
+    let close = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Close this room for everyone? This cannot be undone.").ok())
+            .unwrap_or(false);
+        if confirmed {
+            let call = Call { leaves: true, ..Call::new(Method::Delete, path.clone(), None, "The room is closed.".into()) };
+            act.run(call);
+        }
+    };
+    let current = room.join_policy;
+    view! {
+        <section class="card">
+            <h2>"Settings"</h2>
+            <form on:submit=save>
+                <label>"Name" <input required maxlength="64" bind:value=name/></label>
+                <label>"Topic" <input maxlength="256" bind:value=topic/></label>
+                <label>"Who can join"
+                    <select on:change=move |ev| {
+                        let index = event_target_value(&ev).parse::<usize>().unwrap_or(0);
+                        policy.set(policies.get(index).map_or(JoinPolicy::Open, |p| p.0));
+                    }>
+                        {policies.iter().enumerate().map(|(i, (p, label))| view! {
+                            <option value=i.to_string() selected=*p == current>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Show when=move || policy.get() == JoinPolicy::Password>
+                    <label>{if current == JoinPolicy::Password { "New password (leave empty to keep it)" } else { "Room password" }}
+                        <input type="password" minlength="4" bind:value=password/></label>
+                </Show>
+                <button type="submit">"Save"</button>
+            </form>
+            <h2 class="danger-zone">"Close the room"</h2>
+            <p class="muted">"Everyone is removed and the room disappears from search."</p>
+            <button class="danger" on:click=close>"Close the room"</button>
+        </section>
+    }
+}

@@ -1,0 +1,100 @@
+//! Sign up and log in (SPEC R-ACC-1 to R-ACC-4). After login the visitor returns to the page
+//! that sent them here, if it was one of their own.
+
+use super::go;
+use super::widgets::ErrorLine;
+use crate::api::{self, ApiError, Method};
+use crate::session::Session;
+use conclave_protocol::{SignupRequest, UserEnvelope};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let query = use_query_map();
+    let (username, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        let next = query.with_untracked(|q| q.get("next"));
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match session.login(username.get_untracked(), password.get_untracked()).await {
+                Ok(()) => {
+                    let home = session.user.get_untracked().map(|me| super::home(&me)).unwrap_or_default();
+                    // Only back to this user's own pages: `next` comes from the address bar.
+                    let target = next.filter(|n| n.starts_with(&format!("{home}/")) || *n == home).unwrap_or(home);
+                    go(&navigate, &target);
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Log in to Conclave"</h1>
+            <form on:submit=submit>
+                <label>"Username" <input autocomplete="username" required bind:value=username/></label>
+                <label>"Password" <input type="password" autocomplete="current-password" required bind:value=password/></label>
+                <ErrorLine error=error/>
+                <button type="submit" disabled=move || busy.get()>"Log in"</button>
+            </form>
+            <p>"New here? " <A href="/signup">"Create an account"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn Signup() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let (username, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (first_name, last_name) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        let navigate = navigate.clone();
+        let optional = |s: String| if s.trim().is_empty() { None } else { Some(s) };
+        let request = SignupRequest {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+            first_name: optional(first_name.get_untracked()),
+            last_name: optional(last_name.get_untracked()),
+        };
+        leptos::task::spawn_local(async move {
+            let created: Result<UserEnvelope, ApiError> =
+                api::send(Method::Post, "/api/auth/signup", Some(&request), None).await;
+            let outcome = match created {
+                Ok(created) => session.login(created.user.username.clone(), request.password).await.map(|()| created),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(created) => go(&navigate, &super::home(&created.user)),
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Create your account"</h1>
+            <form on:submit=submit>
+                <label>"Username" <input autocomplete="username" required minlength="3" maxlength="32" bind:value=username/></label>
+                <label>"Password" <input type="password" autocomplete="new-password" required minlength="10" bind:value=password/></label>
+                <label>"First name (optional)" <input autocomplete="given-name" bind:value=first_name/></label>
+                <label>"Last name (optional)" <input autocomplete="family-name" bind:value=last_name/></label>
+                <ErrorLine error=error/>
+                <button type="submit" disabled=move || busy.get()>"Sign up"</button>
+            </form>
+            <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,103 @@
+//! The pages (SPEC R-UI-1 to R-UI-3). Client URLs follow `/u/{username}/…`; a logged-out or
+//! wrong-user visit lands on the login page and comes back after login.
+
+mod admin;
+mod auth;
+mod dms;
+mod history;
+mod notifications;
+mod profile;
+mod room;
+mod rooms;
+mod shell;
+mod widgets;
+
+pub use admin::AdminPage;
+pub use auth::{Login, Signup};
+pub use dms::DmsPage;
+pub use history::HistoryPage;
+pub use notifications::NotificationsPage;
+pub use profile::{PersonPage, ProfilePage};
+pub use room::RoomPage;
+pub use rooms::RoomsPage;
+
+use crate::session::Session;
+use conclave_protocol::User;
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+
+/// Navigates with a function taken from `use_navigate()` in the component's body: the router is
+/// not reachable from async tasks.
+fn go(navigate: &impl Fn(&str, NavigateOptions), path: &str) {
+    navigate(path, NavigateOptions::default());
+}
+
+/// The logged-in user, once the session is known to match `username` in the URL. Otherwise
+/// sends the visitor to the login page, with the way back (R-ACC-4, R-UI-3).
+fn guard() -> Memo<Option<User>> {
+    let session = expect_context::<Session>();
+    let params = use_params_map();
+    let location = use_location();
+    let navigate = use_navigate();
+    let wanted = move || params.with(|p| p.get("username")).unwrap_or_default();
+    Effect::new(move |_| {
+        if !session.checked.get() {
+            return;
+        }
+        let matches = session.user.with(|u| u.as_ref().is_some_and(|u| u.username == wanted()));
+        if !matches {
+            let back = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            navigate(
+                &format!("/login?next={}", crate::api::encode(&back)),
+                NavigateOptions { replace: true, ..Default::default() },
+            );
+        }
+    });
+    Memo::new(move |_| session.user.get().filter(|u| u.username == wanted()))
+}
+
+/// A page for the logged-in user: the top bar, then `body`, drawn once per user.
+fn authed<V: IntoView + 'static>(body: impl Fn(User) -> V + Send + Sync + 'static) -> impl IntoView {
+    let me = guard();
+    let body = std::sync::Arc::new(body);
+    view! {
+        <Show when=move || me.with(Option::is_some) fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {
+                let body = body.clone();
+                move || me.get().map(|me| view! { <shell::TopBar me=me.clone()/> {body(me)} })
+            }
+        </Show>
+    }
+}
+
+/// Where a user's pages live.
+fn home(me: &User) -> String {
+    format!("/u/{}", me.username)
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.checked.get() {
+            match session.user.get() {
+                Some(user) => go(&navigate, &home(&user)),
+                None => go(&navigate, "/login"),
+            }
+        }
+    });
+    view! { <p class="loading">"Loading…"</p> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="card narrow">
+            <h1>"Nothing here"</h1>
+            <p>"This page does not exist. " <A href="/">"Go to your rooms"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,132 @@
+//! Notifications (SPEC R-NOTE-1, R-NOTE-2): unread first, each with what can be done about it:
+//! accept an invitation, review requests, open the room; mark read, delete.
+
+use super::widgets::{ErrorLine, JoinButton, report, when};
+use crate::api::Method;
+use crate::live::Live;
+use crate::session::Session;
+use conclave_protocol::{MarkedRead, Notification, NotificationKind, Page, User};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    super::authed(|me| view! { <Notifications me=me/> })
+}
+
+/// The sentence a notification stands for, from the names its `data` carries.
+fn text(n: &Notification) -> String {
+    let field = |key: &str| n.data.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let room = match field("room_name") {
+        name if name.is_empty() => "a room".to_owned(),
+        name => name,
+    };
+    let actor = match field("actor_username") {
+        name if name.is_empty() => "Someone".to_owned(),
+        name => name,
+    };
+    match n.kind {
+        NotificationKind::Invited => format!("{actor} invited you to {room}."),
+        NotificationKind::JoinRequest => format!("{actor} asks to join {room}."),
+        NotificationKind::RequestAccepted => format!("Your request to join {room} was accepted."),
+        NotificationKind::RequestDeclined => format!("Your request to join {room} was declined."),
+        NotificationKind::Kicked => format!("{actor} removed you from {room}."),
+        NotificationKind::Banned => format!("{actor} banned you from {room}."),
+        NotificationKind::Unbanned => format!("{actor} lifted your ban from {room}."),
+        NotificationKind::Promoted if n.data.get("inherited").is_some() => {
+            format!("You are now the {} of {room}.", field("role"))
+        }
+        NotificationKind::Promoted => format!("{actor} made you {} of {room}.", article(&field("role"))),
+        NotificationKind::Demoted => format!("{actor} made you {} of {room}.", article(&field("role"))),
+        NotificationKind::RoomTerminated => format!("{room} was closed."),
+        NotificationKind::DirectMessage => format!("{actor} sent you a direct message."),
+    }
+}
+
+fn article(role: &str) -> String {
+    match role {
+        "admin" => "an admin".into(),
+        "owner" => "the owner".into(),
+        "" => "a member".into(),
+        other => format!("a {other}"),
+    }
+}
+
+#[component]
+fn Notifications(me: User) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let list = LocalResource::new(move || {
+        live.notifications_changed.track();
+        async move { session.get::<Page<Notification>>("/api/notifications?limit=100").await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let act = move |method: Method, path: String| {
+        leptos::task::spawn_local(async move {
+            let outcome = session.act::<()>(method, &path, None).await;
+            report(error, &outcome);
+            live.notifications_changed.update(|n| *n += 1);
+        });
+    };
+    let read_all = move |_| {
+        leptos::task::spawn_local(async move {
+            let outcome = session.post::<_, MarkedRead>("/api/notifications/read-all", &()).await;
+            report(error, &outcome);
+            live.notifications_changed.update(|n| *n += 1);
+        });
+    };
+    let home = super::home(&me);
+    view! {
+        <section class="card">
+            <header class="room-head">
+                <h1>"Notifications"</h1>
+                <button class="secondary" on:click=read_all>"Mark all read"</button>
+            </header>
+            <ErrorLine error=error/>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || list.get().map(|answer| match answer {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(page) if page.items.is_empty() => view! { <p class="muted">"Nothing new."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <ul class="notifications">
+                            {page.items.into_iter().map(|n| {
+                                let id = n.id.clone();
+                                let room_href = n.room_id.as_ref().map(|room| format!("{home}/rooms/{room}"));
+                                let action = match (n.kind, n.room_id.clone()) {
+                                    (NotificationKind::Invited, Some(room)) => {
+                                        let read = format!("/api/notifications/{id}/read");
+                                        let done = Callback::new(move |()| act(Method::Post, read.clone()));
+                                        view! { <JoinButton room_id=room me=me.clone() label="Accept invitation" on_joined=done/> }.into_any()
+                                    }
+                                    (NotificationKind::JoinRequest, Some(room)) => {
+                                        view! { <A href=format!("{home}/rooms/{room}/admin")>"Review requests"</A> }.into_any()
+                                    }
+                                    (NotificationKind::RequestAccepted | NotificationKind::Promoted | NotificationKind::Demoted
+                                        | NotificationKind::Unbanned | NotificationKind::DirectMessage, Some(_)) => {
+                                        view! { <A href=room_href.clone().unwrap_or_default()>"Open the room"</A> }.into_any()
+                                    }
+                                    _ => ().into_any(),
+                                };
+                                let (read_path, delete_path) = (format!("/api/notifications/{id}/read"), format!("/api/notifications/{id}"));
+                                let unread = !n.read;
+                                view! {
+                                    <li class:unread=unread>
+                                        <div>
+                                            <p>{text(&n)}</p>
+                                            <time class="muted" datetime=n.created_at.to_rfc3339()>{when(n.created_at)}</time>
+                                        </div>
+                                        <div class="buttons">
+                                            {action}
+                                            {unread.then(|| view! { <button class="secondary" on:click=move |_| act(Method::Post, read_path.clone())>"Mark read"</button> })}
+                                            <button class="link" title="Delete" on:click=move |_| act(Method::Delete, delete_path.clone())>"Delete"</button>
+                                        </div>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,484 @@
+//! A room: history with infinite scroll upwards, live messages, members with roles and
+//! presence, who is typing, and the composer (colour, stickers; Enter sends, Shift+Enter breaks
+//! the line). SPEC R-MSG-1 to R-MSG-6, R-WS-2.
+
+use super::go;
+use super::widgets::{ErrorLine, report, when, wire_name};
+use crate::api::{ApiError, Method};
+use crate::live::Live;
+use crate::session::Session;
+use conclave_protocol::{
+    ClientFrame, Color, LeaveReason, MarkReadRequest, Member, Message, MessageEnvelope, Page, Role, Room,
+    RoomEnvelope, RoomId, RoomKind, SendMessageRequest, Sticker, User,
+};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use std::time::Duration;
+
+/// Messages asked for per page of history.
+const PAGE: usize = 50;
+/// At most one typing notice per this many milliseconds (the server throttles too).
+const TYPING_EVERY_MS: u64 = 3000;
+/// Within this many pixels of the bottom, new messages keep the view at the bottom.
+const NEAR_BOTTOM_PX: i32 = 80;
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    super::authed(|me| {
+        let params = use_params_map();
+        let room_id = Memo::new(move |_| RoomId(params.with(|p| p.get("room_id")).unwrap_or_default()));
+        view! { {move || view! { <Conversation me=me.clone() room_id=room_id.get()/> }} }
+    })
+}
+
+/// The room and its members, reloaded when the gateway says they changed.
+#[derive(Clone)]
+struct Details {
+    room: Room,
+    members: Vec<Member>,
+}
+
+impl Details {
+    fn role_of(&self, user: &User) -> Option<Role> {
+        self.members.iter().find(|m| m.user.id == user.id).and_then(|m| m.role)
+    }
+
+    fn title(&self, me: &User) -> String {
+        match self.room.kind {
+            RoomKind::Group => self.room.name.clone(),
+            RoomKind::Direct => self
+                .members
+                .iter()
+                .find(|m| m.user.id != me.id)
+                .map_or_else(|| "Direct conversation".to_owned(), |m| format!("@{}", m.user.username)),
+        }
+    }
+}
+
+fn removal_text(reason: LeaveReason) -> &'static str {
+    match reason {
+        LeaveReason::Left => "You left this room.",
+        LeaveReason::Kicked => "You were removed from this room by an admin.",
+        LeaveReason::Banned => "You were banned from this room.",
+        LeaveReason::Terminated => "This room was closed by its owner.",
+    }
+}
+
+#[component]
+fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let details = LocalResource::new({
+        let room_id = room_id.clone();
+        move || {
+            live.rooms_changed.track();
+            let room_id = room_id.clone();
+            async move {
+                let room = session.get::<RoomEnvelope>(&format!("/api/rooms/{room_id}")).await?.room;
+                let members = session.get::<Page<Member>>(&format!("/api/rooms/{room_id}/members?limit=200")).await?;
+                Ok::<_, ApiError>(Details { room, members: members.items })
+            }
+        }
+    });
+    let removed = {
+        let room_id = room_id.clone();
+        Memo::new(move |_| live.removed.with(|r| r.get(&room_id).copied()))
+    };
+    let me_view = me.clone();
+    let room_view = room_id.clone();
+    view! {
+        {move || match removed.get() {
+            Some(reason) => view! {
+                <section class="card narrow" role="alert">
+                    <h1>{removal_text(reason)}</h1>
+                    <p><A href=super::home(&me_view)>"Back to my rooms"</A></p>
+                </section>
+            }.into_any(),
+            None => {
+                let (me, room_id) = (me_view.clone(), room_view.clone());
+                view! {
+                    <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
+                        {
+                            let (me, room_id) = (me.clone(), room_id.clone());
+                            move || details.get().map(|answer| match answer {
+                                Err(e) => view! {
+                                    <section class="card narrow">
+                                        <p class="error" role="alert">{e.message()}</p>
+                                        <A href=super::home(&me)>"Back to my rooms"</A>
+                                    </section>
+                                }.into_any(),
+                                Ok(details) => view! { <RoomLayout me=me.clone() room_id=room_id.clone() details=details/> }.into_any(),
+                            })
+                        }
+                    </Suspense>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn RoomLayout(me: User, room_id: RoomId, details: Details) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let role = details.role_of(&me);
+    let admin = role.is_some_and(Role::is_admin) && details.room.kind == RoomKind::Group;
+    let home = super::home(&me);
+    let error = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let leave = {
+        let (room_id, home) = (room_id.clone(), home.clone());
+        move |_| {
+            let confirmed = web_sys::window()
+                .and_then(|w| w.confirm_with_message("Leave this room? You can rejoin it from History.").ok())
+                .unwrap_or(false);
+            if !confirmed {
+                return;
+            }
+            let (room_id, home, navigate) = (room_id.clone(), home.clone(), navigate.clone());
+            leptos::task::spawn_local(async move {
+                let outcome = session.act::<()>(Method::Post, &format!("/api/rooms/{room_id}/leave"), None).await;
+                report(error, &outcome);
+                if outcome.is_ok() {
+                    go(&navigate, &home);
+                }
+            });
+        }
+    };
+    let members = details.members.clone();
+    view! {
+        <div class="room">
+            <section class="card conversation">
+                <header class="room-head">
+                    <div>
+                        <h1>{details.title(&me)}</h1>
+                        {details.room.topic.clone().map(|t| view! { <p class="muted topic">{t}</p> })}
+                    </div>
+                    <div class="actions">
+                        <Show when=move || admin>
+                            <A href=format!("{home}/rooms/{}/admin", room_id.clone())>"Manage"</A>
+                        </Show>
+                        <button class="secondary" on:click=leave.clone()>"Leave"</button>
+                    </div>
+                </header>
+                <ErrorLine error=error/>
+                <Messages me=me.clone() room_id=details.room.id.clone() can_moderate=admin/>
+                <Typing me=me.clone() room_id=details.room.id.clone() members=members.clone()/>
+                <Composer room_id=details.room.id.clone()/>
+            </section>
+            <aside class="card members">
+                <h2>{format!("Members ({})", details.members.len())}</h2>
+                <MemberList me=me members=details.members/>
+            </aside>
+        </div>
+    }
+}
+
+/// The history, newest at the bottom. Scrolling to the top loads earlier messages, keeping
+/// the reader's place; new messages keep the view at the bottom if the reader was there.
+#[component]
+fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let list = NodeRef::<html::Ol>::new();
+    let more = RwSignal::new(true);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let stick = StoredValue::new(true);
+
+    let load = {
+        let room_id = room_id.clone();
+        move |before: Option<u64>| {
+            if loading.get_untracked() {
+                return;
+            }
+            loading.set(true);
+            let room_id = room_id.clone();
+            leptos::task::spawn_local(async move {
+                let path = match before {
+                    Some(seq) => format!("/api/rooms/{room_id}/messages?before={seq}&limit={PAGE}"),
+                    None => format!("/api/rooms/{room_id}/messages?limit={PAGE}"),
+                };
+                let outcome = session.get::<Page<Message>>(&path).await;
+                report(error, &outcome);
+                if let Ok(page) = outcome {
+                    more.set(page.next_cursor.is_some());
+                    let element = list.get_untracked();
+                    let (height, top) = element.as_ref().map_or((0, 0), |e| (e.scroll_height(), e.scroll_top()));
+                    live.add(page.items);
+                    if before.is_some()
+                        && let Some(element) = element
+                    {
+                        // Keeps the message the reader was looking at in place.
+                        request_animation_frame(move || element.set_scroll_top(element.scroll_height() - height + top));
+                    }
+                }
+                loading.set(false);
+            });
+        }
+    };
+    load(None);
+
+    let messages = {
+        let room_id = room_id.clone();
+        Memo::new(move |_| {
+            live.messages
+                .with(|rooms| rooms.get(&room_id).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default())
+        })
+    };
+    let oldest = move || messages.with(|m| m.first().map(|m| m.seq));
+    let earlier = {
+        let load = load.clone();
+        move || {
+            if more.get_untracked()
+                && let Some(seq) = oldest()
+            {
+                load(Some(seq));
+            }
+        }
+    };
+    let on_scroll = {
+        let earlier = earlier.clone();
+        move |_| {
+            let Some(element) = list.get_untracked() else { return };
+            let from_bottom = element.scroll_height() - element.scroll_top() - element.client_height();
+            stick.set_value(from_bottom < NEAR_BOTTOM_PX);
+            if element.scroll_top() < NEAR_BOTTOM_PX {
+                earlier();
+            }
+        }
+    };
+    // Follows new messages when the reader is at the bottom.
+    Effect::new(move |_| {
+        messages.track();
+        if stick.get_value()
+            && let Some(element) = list.get()
+        {
+            request_animation_frame(move || element.set_scroll_top(element.scroll_height()));
+        }
+    });
+    mark_read(room_id.clone(), messages);
+
+    let remove = move |message: Message| {
+        leptos::task::spawn_local(async move {
+            let path = format!("/api/rooms/{}/messages/{}", message.room_id, message.id);
+            let outcome = session.act::<()>(Method::Delete, &path, None).await;
+            report(error, &outcome);
+        });
+    };
+    view! {
+        <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
+            <li class="history-edge">
+                {move || if more.get() {
+                    let earlier = earlier.clone();
+                    view! { <button class="link" on:click=move |_| earlier() disabled=move || loading.get()>"Load earlier messages"</button> }.into_any()
+                } else {
+                    view! { <span class="muted">"This is the beginning of the conversation."</span> }.into_any()
+                }}
+            </li>
+            <For each=move || messages.get() key=|m| (m.seq, m.edited_at, m.deleted) let:m>
+                {
+                    let mine = m.author_id == me.id;
+                    let removable = (mine || can_moderate) && !m.deleted;
+                    let body_class = format!("body {}", m.color.map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default());
+                    let message = m.clone();
+                    view! {
+                        <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
+                            <div class="meta">
+                                <span class="author">{m.author_username.clone()}</span>
+                                <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
+                                {m.edited_at.map(|_| view! { <span class="muted">" (edited)"</span> })}
+                                <Show when=move || removable>
+                                    {
+                                        let message = message.clone();
+                                        view! { <button class="link small" title="Delete this message" on:click=move |_| remove(message.clone())>"Delete"</button> }
+                                    }
+                                </Show>
+                            </div>
+                            {m.sticker.map(|s| view! { <pre class="sticker" aria-label=format!("{} sticker", wire_name(&s))>{s.art()}</pre> })}
+                            <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
+                                <div class=body_class.clone()>{if m.deleted { "This message was deleted.".to_owned() } else { m.body.clone() }}</div>
+                            </Show>
+                        </li>
+                    }
+                }
+            </For>
+        </ol>
+        <ErrorLine error=error/>
+    }
+}
+
+/// Tells the server how far the reader has read (unread counts), at most once a second.
+fn mark_read(room_id: RoomId, messages: Memo<Vec<Message>>) {
+    let session = expect_context::<Session>();
+    let marked = StoredValue::new(0u64);
+    let pending = StoredValue::new(false);
+    Effect::new(move |_| {
+        let Some(latest) = messages.with(|m| m.last().map(|m| m.seq)) else { return };
+        if latest <= marked.get_value() || pending.get_value() {
+            return;
+        }
+        pending.set_value(true);
+        let room_id = room_id.clone();
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::sleep(Duration::from_millis(300)).await;
+            let seq = messages.with_untracked(|m| m.last().map_or(latest, |m| m.seq));
+            let path = format!("/api/rooms/{room_id}/read");
+            if session.act(Method::Post, &path, Some(&MarkReadRequest { seq })).await.is_ok() {
+                marked.set_value(seq);
+            }
+            gloo_timers::future::sleep(Duration::from_millis(700)).await;
+            pending.set_value(false);
+        });
+    });
+}
+
+/// "ada is typing…", from the gateway's typing frames (R-WS-2).
+#[component]
+fn Typing(me: User, room_id: RoomId, members: Vec<Member>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let line = move || {
+        let names: Vec<String> = live.typing.with(|typing| {
+            typing
+                .get(&room_id)
+                .map(|users| {
+                    users
+                        .keys()
+                        .filter(|user| **user != me.id)
+                        .filter_map(|user| members.iter().find(|m| m.user.id == *user))
+                        .map(|m| m.user.username.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [one, two] => format!("{one} and {two} are typing…"),
+            _ => "Several people are typing…".to_owned(),
+        }
+    };
+    view! { <p class="typing muted" aria-live="polite">{line}</p> }
+}
+
+#[component]
+fn Composer(room_id: RoomId) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let draft = RwSignal::new(String::new());
+    let color = RwSignal::new(None::<Color>);
+    let error = RwSignal::new(None::<String>);
+    let typing_sent = StoredValue::new(0u64);
+    let stickers_open = RwSignal::new(false);
+    let send = {
+        let room_id = room_id.clone();
+        move |sticker: Option<Sticker>| {
+            let body = draft.get_untracked();
+            if body.trim().is_empty() && sticker.is_none() {
+                return;
+            }
+            let client_id = format!("web-{}-{}", super::widgets::now_millis(), body.len());
+            let request = SendMessageRequest { body, color: color.get_untracked(), sticker, client_id: Some(client_id) };
+            let room_id = room_id.clone();
+            draft.set(String::new());
+            stickers_open.set(false);
+            typing_sent.set_value(0);
+            leptos::task::spawn_local(async move {
+                let path = format!("/api/rooms/{room_id}/messages");
+                match session.post::<_, MessageEnvelope>(&path, &request).await {
+                    Ok(sent) => {
+                        error.set(None);
+                        live.add(vec![sent.message]);
+                    }
+                    Err(e) => {
+                        // Nothing is lost: the text comes back to the composer.
+                        if draft.with_untracked(String::is_empty) {
+                            draft.set(request.body);
+                        }
+                        error.set(Some(e.message()));
+                    }
+                }
+            });
+        }
+    };
+    let on_key = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send(None);
+            }
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        let now = super::widgets::now_millis();
+        if now.saturating_sub(typing_sent.get_value()) > TYPING_EVERY_MS {
+            typing_sent.set_value(now);
+            live.send(ClientFrame::Typing { room_id: room_id.clone() });
+        }
+    };
+    let on_submit = {
+        let send = send.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            send(None);
+        }
+    };
+    view! {
+        <ErrorLine error=error/>
+        <form class="composer" on:submit=on_submit>
+            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
+                prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
+            <select aria-label="Text colour" on:change=move |ev| {
+                let name = event_target_value(&ev);
+                color.set(Color::ALL.into_iter().find(|c| wire_name(c) == name));
+            }>
+                <option value="">"Default colour"</option>
+                {Color::ALL.iter().map(|c| {
+                    let name = wire_name(c);
+                    view! { <option value=name.clone() class=format!("color-{name}")>{name.clone()}</option> }
+                }).collect_view()}
+            </select>
+            <button type="button" class="secondary" aria-expanded=move || stickers_open.get().to_string()
+                on:click=move |_| stickers_open.update(|open| *open = !*open)>"Sticker"</button>
+            <button type="submit">"Send"</button>
+        </form>
+        <Show when=move || stickers_open.get()>
+            <div class="sticker-picker" role="menu" aria-label="Stickers">
+                {Sticker::ALL.iter().map(|s| {
+                    let (sticker, send) = (*s, send.clone());
+                    view! {
+                        <button type="button" role="menuitem" title=wire_name(s) aria-label=format!("Send the {} sticker", wire_name(s))
+                            on:click=move |_| send(Some(sticker))>
+                            <pre>{s.art()}</pre>
+                        </button>
+                    }
+                }).collect_view()}
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn MemberList(me: User, members: Vec<Member>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let home = super::home(&me);
+    view! {
+        <ul>
+            {members.into_iter().map(|m| {
+                let (id, listed) = (m.user.id.clone(), m.user.online);
+                let online = Signal::derive(move || live.online(&id, listed));
+                let href = if m.user.id == me.id { format!("{home}/profile") } else { format!("{home}/people/{}", m.user.username) };
+                view! {
+                    <li class:online=online>
+                        <span class="dot" title=move || if online.get() { "online" } else { "offline" }></span>
+                        <A href=href>{m.user.username.clone()}</A>
+                        {m.role.filter(|r| *r != Role::Member).map(|r| view! { <span class="role">{wire_name(&r)}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}

@@ -1,0 +1,59 @@
+//! The top bar of every logged-in page: where to go, the connection state, and log out.
+
+use super::go;
+use crate::live::{Connection, Live};
+use crate::session::Session;
+use conclave_protocol::{Notification, Page, User};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+#[component]
+pub fn TopBar(me: User) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let status = move || match live.connection.get() {
+        Connection::Live => ("live", "Connected"),
+        Connection::Connecting => ("connecting", "Connecting…"),
+        Connection::Reconnecting | Connection::Unreachable { .. } => ("lost", "Reconnecting…"),
+    };
+    let unread = LocalResource::new(move || {
+        live.notifications_changed.track();
+        async move {
+            session
+                .get::<Page<Notification>>("/api/notifications?unread_only=true&limit=100")
+                .await
+                .map(|page| page.items.len())
+                .unwrap_or(0)
+        }
+    });
+    let unread = move || unread.get().unwrap_or(0);
+    let navigate = use_navigate();
+    let logout = move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            session.logout().await;
+            go(&navigate, "/login");
+        });
+    };
+    let home = super::home(&me);
+    view! {
+        <header class="topbar">
+            <A href=home.clone() attr:class="brand">"Conclave"</A>
+            <nav>
+                <A href=home.clone() exact=true>"Rooms"</A>
+                <A href=format!("{home}/dms")>"Direct messages"</A>
+                <A href=format!("{home}/notifications")>
+                    "Notifications"
+                    <Show when=move || { unread() > 0 }>
+                        <span class="badge" title="unread notifications">{move || if unread() > 99 { "99+".to_owned() } else { unread().to_string() }}</span>
+                    </Show>
+                </A>
+                <A href=format!("{home}/history")>"History"</A>
+                <A href=format!("{home}/profile")>{me.username.clone()}</A>
+            </nav>
+            <span class=move || format!("status {}", status().0) role="status">{move || status().1}</span>
+            <button class="link" on:click=logout>"Log out"</button>
+        </header>
+    }
+}

@@ -1,0 +1,138 @@
+//! Small pieces that several pages share.
+
+use super::go;
+use crate::api::ApiError;
+use crate::session::Session;
+use chrono::{DateTime, Utc};
+use conclave_protocol::{JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+/// An error from the server, in words, with room for it when there is none (R-UI-2).
+#[component]
+pub fn ErrorLine(error: RwSignal<Option<String>>) -> impl IntoView {
+    view! { <Show when=move || error.with(Option::is_some)><p class="error" role="alert">{move || error.get()}</p></Show> }
+}
+
+/// Shows the outcome of an action: clears the error or shows it.
+pub fn report<T>(error: RwSignal<Option<String>>, outcome: &Result<T, ApiError>) {
+    error.set(outcome.as_ref().err().map(ApiError::message));
+}
+
+/// What joining a room came to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Joining {
+    Idle,
+    /// A password room: the field is open.
+    AskingPassword,
+    Busy,
+    /// A `request` room: an admin will answer (R-ROOM-3).
+    Requested,
+}
+
+/// Joins a room and opens it; asks for the password first for password rooms, and says so when
+/// the room takes requests instead.
+#[component]
+pub fn JoinButton(
+    room_id: RoomId,
+    me: User,
+    #[prop(optional)] password: bool,
+    #[prop(default = "Join")] label: &'static str,
+    #[prop(optional)] on_joined: Option<Callback<()>>,
+) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let state = RwSignal::new(Joining::Idle);
+    let secret = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let join = move || {
+        if password && state.get_untracked() == Joining::Idle {
+            state.set(Joining::AskingPassword);
+            return;
+        }
+        state.set(Joining::Busy);
+        let request = JoinRoomRequest { password: password.then(|| secret.get_untracked()) };
+        let (room_id, navigate, home) = (room_id.clone(), navigate.clone(), super::home(&me));
+        leptos::task::spawn_local(async move {
+            let path = format!("/api/rooms/{room_id}/join");
+            match session.post::<_, serde_json::Value>(&path, &request).await {
+                Ok(answer) if answer.get("join_request").is_some() => state.set(Joining::Requested),
+                Ok(_) => {
+                    if let Some(done) = on_joined {
+                        done.run(());
+                    }
+                    go(&navigate, &format!("{home}/rooms/{room_id}"));
+                }
+                Err(e) => {
+                    error.set(Some(e.message()));
+                    state.set(if password { Joining::AskingPassword } else { Joining::Idle });
+                }
+            }
+        });
+    };
+    let submit = {
+        let join = join.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            join();
+        }
+    };
+    view! {
+        <span class="join">
+            <Show when=move || state.get() == Joining::Requested fallback=move || {
+                let submit = submit.clone();
+                view! {
+                    <form class="inline" on:submit=submit>
+                        <Show when=move || state.get() == Joining::AskingPassword>
+                            <input type="password" placeholder="Room password" aria-label="Room password" required bind:value=secret/>
+                        </Show>
+                        <button type="submit" disabled=move || state.get() == Joining::Busy>{label}</button>
+                    </form>
+                }
+            }>
+                <span class="pill">"Request sent"</span>
+            </Show>
+            <ErrorLine error=error/>
+        </span>
+    }
+}
+
+/// How a room is called in lists: its name, or `@peer` for a direct conversation.
+pub fn room_title(item: &MyRoom) -> String {
+    match (&item.peer, item.room.kind) {
+        (Some(peer), _) => format!("@{}", peer.username),
+        (None, RoomKind::Direct) => "Direct conversation".into(),
+        (None, RoomKind::Group) => item.room.name.clone(),
+    }
+}
+
+pub fn policy_name(room: &Room) -> &'static str {
+    match room.join_policy {
+        conclave_protocol::JoinPolicy::Open => "open",
+        conclave_protocol::JoinPolicy::Password => "password",
+        conclave_protocol::JoinPolicy::Request => "on request",
+        conclave_protocol::JoinPolicy::Invite => "invite only",
+    }
+}
+
+/// A snake_case protocol value (a colour, a sticker, a role) as its wire name.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// A time in the reader's own time zone: the hour for today, the date before that.
+pub fn when(at: DateTime<Utc>) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
+    let today = js_sys::Date::new_0();
+    let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    if date.to_date_string() == today.to_date_string() {
+        time
+    } else {
+        format!("{} {time}", String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED)))
+    }
+}
+
+/// Milliseconds since the epoch, for client ids.
+pub fn now_millis() -> u64 {
+    js_sys::Date::now() as u64
+}
