@@ -140,6 +140,23 @@ async fn r_ws_2_two_users_receive_every_message_once_in_order() {
     }
 }
 
+/// R-WS-2: a room created while its owner is connected is live on that connection at once:
+/// the owner sees who joins, what they say, and who is typing.
+#[tokio::test]
+async fn r_ws_2_a_new_room_is_live_for_its_connected_owner() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let room = room_with(&alice, &[&bob], "fresh").await;
+    let joined = alice_ws.next_of("member_joined").await;
+    assert_eq!(joined["user"]["username"], "bob");
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    bob_ws.send(json!({"type": "typing", "room_id": room})).await;
+    assert_eq!(alice_ws.next_of("typing").await["user_id"], json!(bob.id));
+    bob.say(&room, "hello owner").await;
+    assert_eq!(alice_ws.next_of("message_created").await["message"]["body"], "hello owner");
+}
+
 /// R-WS-2: twenty users in a room, five of them sending: everyone receives all 50 messages
 /// exactly once, in sequence order.
 #[tokio::test]

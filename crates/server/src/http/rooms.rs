@@ -6,6 +6,7 @@ use super::extract::{AuthUser, Body, OptionalBody, authenticate};
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
+use crate::gateway::hub::Event;
 use crate::notify::{self, Context};
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -151,6 +152,8 @@ pub async fn create(
             Utc::now(),
         )
         .await?;
+    // The owner's open sessions receive the new room from now on (R-WS-2).
+    state.bus.publish(Event::Subscribe { room: room.id.clone(), user: auth.id.clone() });
     tracing::info!(room_id = %room.id, owner = %auth.id, "room created");
     Ok(HttpResponse::Created().json(RoomEnvelope { room: views::room(&room) }))
 }
