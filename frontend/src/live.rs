@@ -22,7 +22,9 @@ pub enum Connection {
     /// The connection dropped; reconnecting.
     Reconnecting,
     /// `attempts` connection attempts in a row failed: the server cannot be reached.
-    Unreachable { attempts: u32 },
+    Unreachable {
+        attempts: u32,
+    },
 }
 
 /// What the gateway told this tab: messages per room by sequence number, typing and presence,

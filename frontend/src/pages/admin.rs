@@ -49,12 +49,7 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
                 let members = session.get::<Page<Member>>(&format!("/api/rooms/{room_id}/members?limit=200")).await?;
                 let requests = session.get::<Page<JoinRequest>>(&format!("/api/rooms/{room_id}/requests")).await?;
                 let bans = session.get::<Page<Ban>>(&format!("/api/rooms/{room_id}/bans")).await?;
-                Ok::<_, ApiError>(State {
-                    room,
-                    members: members.items,
-                    requests: requests.items,
-                    bans: bans.items,
-                })
+                Ok::<_, ApiError>(State { room, members: members.items, requests: requests.items, bans: bans.items })
             }
         }
     });
@@ -66,10 +61,10 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let outcome = session.act(call.method, &call.path, call.body.as_ref()).await;
             report(error, &outcome);
-            notice.set(outcome.is_ok().then_some(call.done));
-            reload.update(|n| *n += 1);
+            notice.try_set(outcome.is_ok().then_some(call.done));
+            reload.try_update(|n| *n += 1);
             if call.leaves && outcome.is_ok() {
-                leaving.set(true);
+                leaving.try_set(true);
             }
         });
     });
@@ -308,7 +303,8 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
             .and_then(|w| w.confirm_with_message("Close this room for everyone? This cannot be undone.").ok())
             .unwrap_or(false);
         if confirmed {
-            let call = Call { leaves: true, ..Call::new(Method::Delete, path.clone(), None, "The room is closed.".into()) };
+            let call =
+                Call { leaves: true, ..Call::new(Method::Delete, path.clone(), None, "The room is closed.".into()) };
             act.run(call);
         }
     };

@@ -31,9 +31,9 @@ pub fn Login() -> impl IntoView {
                     let target = next.filter(|n| n.starts_with(&format!("{home}/")) || *n == home).unwrap_or(home);
                     go(&navigate, &target);
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => drop(error.try_set(Some(e.message()))),
             }
-            busy.set(false);
+            busy.try_set(false);
         });
     };
     view! {
@@ -78,9 +78,9 @@ pub fn Signup() -> impl IntoView {
             };
             match outcome {
                 Ok(created) => go(&navigate, &super::home(&created.user)),
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => drop(error.try_set(Some(e.message()))),
             }
-            busy.set(false);
+            busy.try_set(false);
         });
     };
     view! {

@@ -93,7 +93,7 @@ fn Notifications(me: User) -> impl IntoView {
                                 let id = n.id.clone();
                                 let room_href = n.room_id.as_ref().map(|room| format!("{home}/rooms/{room}"));
                                 let action = match (n.kind, n.room_id.clone()) {
-                                    (NotificationKind::Invited, Some(room)) => {
+                                    (NotificationKind::Invited, Some(room)) if !n.read => {
                                         let read = format!("/api/notifications/{id}/read");
                                         let done = Callback::new(move |()| act(Method::Post, read.clone()));
                                         view! { <JoinButton room_id=room me=me.clone() label="Accept invitation" on_joined=done/> }.into_any()

@@ -5,11 +5,11 @@
 use super::go;
 use super::widgets::{ErrorLine, report, when, wire_name};
 use crate::api::{ApiError, Method};
-use crate::live::Live;
+use crate::live::{Connection, Live};
 use crate::session::Session;
 use conclave_protocol::{
-    ClientFrame, Color, LeaveReason, MarkReadRequest, Member, Message, MessageEnvelope, Page, Role, Room,
-    RoomEnvelope, RoomId, RoomKind, SendMessageRequest, Sticker, User,
+    ClientFrame, Color, LeaveReason, MarkReadRequest, Member, Message, MessageEnvelope, Page, Role, Room, RoomEnvelope,
+    RoomId, RoomKind, SendMessageRequest, Sticker, User, UserId,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -34,7 +34,7 @@ pub fn RoomPage() -> impl IntoView {
 }
 
 /// The room and its members, reloaded when the gateway says they changed.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Details {
     room: Room,
     members: Vec<Member>,
@@ -66,11 +66,21 @@ fn removal_text(reason: LeaveReason) -> &'static str {
     }
 }
 
+/// Where the page is: the room's first load, a refusal, or the room. Reloads of the details
+/// keep the phase, so the history, its scroll position and the draft stay as they are.
+#[derive(Clone, PartialEq)]
+enum Phase {
+    Loading,
+    Failed(String),
+    Removed(LeaveReason),
+    Ready,
+}
+
 #[component]
 fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
-    let details = LocalResource::new({
+    let loaded = LocalResource::new({
         let room_id = room_id.clone();
         move || {
             live.rooms_changed.track();
@@ -82,48 +92,69 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
             }
         }
     });
-    let removed = {
+    // The last details that loaded: a failed reload (say, just after a kick) keeps them.
+    let details = RwSignal::new(None::<Details>);
+    let failure = RwSignal::new(None::<String>);
+    Effect::new(move |_| match loaded.get() {
+        Some(Ok(fresh)) => {
+            failure.set(None);
+            if details.with_untracked(|d| d.as_ref() != Some(&fresh)) {
+                details.set(Some(fresh));
+            }
+        }
+        Some(Err(e)) => failure.set(Some(e.message())),
+        None => {}
+    });
+    let phase = {
         let room_id = room_id.clone();
-        Memo::new(move |_| live.removed.with(|r| r.get(&room_id).copied()))
+        Memo::new(move |_| {
+            if let Some(reason) = live.removed.with(|r| r.get(&room_id).copied()) {
+                Phase::Removed(reason)
+            } else if details.with(Option::is_some) {
+                Phase::Ready
+            } else if let Some(message) = failure.get() {
+                Phase::Failed(message)
+            } else {
+                Phase::Loading
+            }
+        })
     };
-    let me_view = me.clone();
-    let room_view = room_id.clone();
+    let home = super::home(&me);
     view! {
-        {move || match removed.get() {
-            Some(reason) => view! {
+        {move || match phase.get() {
+            Phase::Loading => view! { <p class="loading">"Loading the room…"</p> }.into_any(),
+            Phase::Removed(reason) => view! {
                 <section class="card narrow" role="alert">
                     <h1>{removal_text(reason)}</h1>
-                    <p><A href=super::home(&me_view)>"Back to my rooms"</A></p>
+                    <p><A href=home.clone()>"Back to my rooms"</A></p>
                 </section>
             }.into_any(),
-            None => {
-                let (me, room_id) = (me_view.clone(), room_view.clone());
-                view! {
-                    <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
-                        {
-                            let (me, room_id) = (me.clone(), room_id.clone());
-                            move || details.get().map(|answer| match answer {
-                                Err(e) => view! {
-                                    <section class="card narrow">
-                                        <p class="error" role="alert">{e.message()}</p>
-                                        <A href=super::home(&me)>"Back to my rooms"</A>
-                                    </section>
-                                }.into_any(),
-                                Ok(details) => view! { <RoomLayout me=me.clone() room_id=room_id.clone() details=details/> }.into_any(),
-                            })
-                        }
-                    </Suspense>
-                }.into_any()
-            }
+            Phase::Failed(message) => view! {
+                <section class="card narrow">
+                    <p class="error" role="alert">{message}</p>
+                    <A href=home.clone()>"Back to my rooms"</A>
+                </section>
+            }.into_any(),
+            Phase::Ready => view! { <RoomLayout me=me.clone() room_id=room_id.clone() details=details/> }.into_any(),
         }}
     }
 }
 
 #[component]
-fn RoomLayout(me: User, room_id: RoomId, details: Details) -> impl IntoView {
+fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> impl IntoView {
     let session = expect_context::<Session>();
-    let role = details.role_of(&me);
-    let admin = role.is_some_and(Role::is_admin) && details.room.kind == RoomKind::Group;
+    let role = {
+        let me = me.clone();
+        Memo::new(move |_| details.with(|d| d.as_ref().and_then(|d| d.role_of(&me))))
+    };
+    let kind = Memo::new(move |_| details.with(|d| d.as_ref().map_or(RoomKind::Group, |d| d.room.kind)));
+    let admin = Signal::derive(move || role.get().is_some_and(Role::is_admin) && kind.get() == RoomKind::Group);
+    let members = Memo::new(move |_| details.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default()));
+    let title = {
+        let me = me.clone();
+        move || details.with(|d| d.as_ref().map(|d| d.title(&me)).unwrap_or_default())
+    };
+    let topic = move || details.with(|d| d.as_ref().and_then(|d| d.room.topic.clone()));
     let home = super::home(&me);
     let error = RwSignal::new(None::<String>);
     let navigate = use_navigate();
@@ -146,30 +177,30 @@ fn RoomLayout(me: User, room_id: RoomId, details: Details) -> impl IntoView {
             });
         }
     };
-    let members = details.members.clone();
+    let manage = format!("{home}/rooms/{room_id}/admin");
     view! {
         <div class="room">
             <section class="card conversation">
                 <header class="room-head">
                     <div>
-                        <h1>{details.title(&me)}</h1>
-                        {details.room.topic.clone().map(|t| view! { <p class="muted topic">{t}</p> })}
+                        <h1>{title}</h1>
+                        {move || topic().map(|t| view! { <p class="muted topic">{t}</p> })}
                     </div>
                     <div class="actions">
-                        <Show when=move || admin>
-                            <A href=format!("{home}/rooms/{}/admin", room_id.clone())>"Manage"</A>
+                        <Show when=move || admin.get()>
+                            <A href=manage.clone()>"Manage"</A>
                         </Show>
                         <button class="secondary" on:click=leave.clone()>"Leave"</button>
                     </div>
                 </header>
                 <ErrorLine error=error/>
-                <Messages me=me.clone() room_id=details.room.id.clone() can_moderate=admin/>
-                <Typing me=me.clone() room_id=details.room.id.clone() members=members.clone()/>
-                <Composer room_id=details.room.id.clone()/>
+                <Messages me=me.clone() room_id=room_id.clone() can_moderate=admin/>
+                <Typing me=me.clone() room_id=room_id.clone() members=members/>
+                <Composer room_id=room_id.clone()/>
             </section>
             <aside class="card members">
-                <h2>{format!("Members ({})", details.members.len())}</h2>
-                <MemberList me=me members=details.members/>
+                <h2>{move || format!("Members ({})", members.with(Vec::len))}</h2>
+                {move || view! { <MemberList me=me.clone() members=members.get()/> }}
             </aside>
         </div>
     }
@@ -178,7 +209,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: Details) -> impl IntoView {
 /// The history, newest at the bottom. Scrolling to the top loads earlier messages, keeping
 /// the reader's place; new messages keep the view at the bottom if the reader was there.
 #[component]
-fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
+fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
     let list = NodeRef::<html::Ol>::new();
@@ -203,8 +234,8 @@ fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
                 let outcome = session.get::<Page<Message>>(&path).await;
                 report(error, &outcome);
                 if let Ok(page) = outcome {
-                    more.set(page.next_cursor.is_some());
-                    let element = list.get_untracked();
+                    more.try_set(page.next_cursor.is_some());
+                    let element = list.try_get_untracked().flatten();
                     let (height, top) = element.as_ref().map_or((0, 0), |e| (e.scroll_height(), e.scroll_top()));
                     live.add(page.items);
                     if before.is_some()
@@ -214,7 +245,7 @@ fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
                         request_animation_frame(move || element.set_scroll_top(element.scroll_height() - height + top));
                     }
                 }
-                loading.set(false);
+                loading.try_set(false);
             });
         }
     };
@@ -227,6 +258,16 @@ fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
                 .with(|rooms| rooms.get(&room_id).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default())
         })
     };
+    // History that could not load (the server was away) loads once the gateway is back; rooms
+    // with messages catch up through the gateway's resume.
+    Effect::new({
+        let load = load.clone();
+        move |_| {
+            if live.connection.get() == Connection::Live && messages.with_untracked(Vec::is_empty) {
+                load(None);
+            }
+        }
+    });
     let oldest = move || messages.with(|m| m.first().map(|m| m.seq));
     let earlier = {
         let load = load.clone();
@@ -280,7 +321,8 @@ fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
             <For each=move || messages.get() key=|m| (m.seq, m.edited_at, m.deleted) let:m>
                 {
                     let mine = m.author_id == me.id;
-                    let removable = (mine || can_moderate) && !m.deleted;
+                    let deleted = m.deleted;
+                    let removable = move || (mine || can_moderate.get()) && !deleted;
                     let body_class = format!("body {}", m.color.map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default());
                     let message = m.clone();
                     view! {
@@ -289,7 +331,7 @@ fn Messages(me: User, room_id: RoomId, can_moderate: bool) -> impl IntoView {
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
                                 {m.edited_at.map(|_| view! { <span class="muted">" (edited)"</span> })}
-                                <Show when=move || removable>
+                                <Show when=removable>
                                     {
                                         let message = message.clone();
                                         view! { <button class="link small" title="Delete this message" on:click=move |_| remove(message.clone())>"Delete"</button> }
@@ -323,34 +365,34 @@ fn mark_read(room_id: RoomId, messages: Memo<Vec<Message>>) {
         let room_id = room_id.clone();
         leptos::task::spawn_local(async move {
             gloo_timers::future::sleep(Duration::from_millis(300)).await;
-            let seq = messages.with_untracked(|m| m.last().map_or(latest, |m| m.seq));
+            let Some(seq) = messages.try_with_untracked(|m| m.last().map_or(latest, |m| m.seq)) else { return };
             let path = format!("/api/rooms/{room_id}/read");
             if session.act(Method::Post, &path, Some(&MarkReadRequest { seq })).await.is_ok() {
-                marked.set_value(seq);
+                marked.try_set_value(seq);
             }
             gloo_timers::future::sleep(Duration::from_millis(700)).await;
-            pending.set_value(false);
+            pending.try_set_value(false);
         });
     });
 }
 
 /// "ada is typing…", from the gateway's typing frames (R-WS-2).
 #[component]
-fn Typing(me: User, room_id: RoomId, members: Vec<Member>) -> impl IntoView {
+fn Typing(me: User, room_id: RoomId, members: Memo<Vec<Member>>) -> impl IntoView {
     let live = expect_context::<Live>();
     let line = move || {
-        let names: Vec<String> = live.typing.with(|typing| {
+        let typing: Vec<UserId> = live.typing.with(|typing| {
             typing
                 .get(&room_id)
-                .map(|users| {
-                    users
-                        .keys()
-                        .filter(|user| **user != me.id)
-                        .filter_map(|user| members.iter().find(|m| m.user.id == *user))
-                        .map(|m| m.user.username.clone())
-                        .collect()
-                })
+                .map(|users| users.keys().filter(|user| **user != me.id).cloned().collect())
                 .unwrap_or_default()
+        });
+        let names: Vec<String> = members.with(|members| {
+            typing
+                .iter()
+                .filter_map(|user| members.iter().find(|m| m.user.id == *user))
+                .map(|m| m.user.username.clone())
+                .collect()
         });
         match names.as_slice() {
             [] => String::new(),
@@ -379,7 +421,8 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 return;
             }
             let client_id = format!("web-{}-{}", super::widgets::now_millis(), body.len());
-            let request = SendMessageRequest { body, color: color.get_untracked(), sticker, client_id: Some(client_id) };
+            let request =
+                SendMessageRequest { body, color: color.get_untracked(), sticker, client_id: Some(client_id) };
             let room_id = room_id.clone();
             draft.set(String::new());
             stickers_open.set(false);
@@ -388,15 +431,15 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 let path = format!("/api/rooms/{room_id}/messages");
                 match session.post::<_, MessageEnvelope>(&path, &request).await {
                     Ok(sent) => {
-                        error.set(None);
+                        error.try_set(None);
                         live.add(vec![sent.message]);
                     }
                     Err(e) => {
                         // Nothing is lost: the text comes back to the composer.
-                        if draft.with_untracked(String::is_empty) {
-                            draft.set(request.body);
+                        if draft.try_with_untracked(String::is_empty) == Some(true) {
+                            draft.try_set(request.body);
                         }
-                        error.set(Some(e.message()));
+                        error.try_set(Some(e.message()));
                     }
                 }
             });

@@ -69,7 +69,7 @@ fn RoomsBody(me: User) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let outcome = session.get::<Page<Room>>(&format!("/api/rooms?q={}&limit=50", encode(q.trim()))).await;
             report(search_error, &outcome);
-            found.set(outcome.ok().map(|page| page.items));
+            found.try_set(outcome.ok().map(|page| page.items));
         });
     };
     let (name, topic) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
@@ -113,7 +113,7 @@ fn RoomsBody(me: User) -> impl IntoView {
             <section class="card">
                 <h2>"Find a room"</h2>
                 <form class="inline" on:submit=search role="search">
-                    <input placeholder="Room name" aria-label="Room name" bind:value=query/>
+                    <input type="search" placeholder="Room name" aria-label="Search rooms" bind:value=query/>
                     <button type="submit">"Search"</button>
                 </form>
                 <ErrorLine error=search_error/>

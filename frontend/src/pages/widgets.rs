@@ -15,8 +15,9 @@ pub fn ErrorLine(error: RwSignal<Option<String>>) -> impl IntoView {
 }
 
 /// Shows the outcome of an action: clears the error or shows it.
+/// Safe to call after an `await`: the page may have gone meanwhile.
 pub fn report<T>(error: RwSignal<Option<String>>, outcome: &Result<T, ApiError>) {
-    error.set(outcome.as_ref().err().map(ApiError::message));
+    error.try_set(outcome.as_ref().err().map(ApiError::message));
 }
 
 /// What joining a room came to.
@@ -56,7 +57,7 @@ pub fn JoinButton(
         leptos::task::spawn_local(async move {
             let path = format!("/api/rooms/{room_id}/join");
             match session.post::<_, serde_json::Value>(&path, &request).await {
-                Ok(answer) if answer.get("join_request").is_some() => state.set(Joining::Requested),
+                Ok(answer) if answer.get("join_request").is_some() => drop(state.try_set(Joining::Requested)),
                 Ok(_) => {
                     if let Some(done) = on_joined {
                         done.run(());
@@ -64,8 +65,8 @@ pub fn JoinButton(
                     go(&navigate, &format!("{home}/rooms/{room_id}"));
                 }
                 Err(e) => {
-                    error.set(Some(e.message()));
-                    state.set(if password { Joining::AskingPassword } else { Joining::Idle });
+                    error.try_set(Some(e.message()));
+                    state.try_set(if password { Joining::AskingPassword } else { Joining::Idle });
                 }
             }
         });

@@ -1,0 +1,248 @@
+// The web client in headless Chromium against the real server (SPEC R-UI-1 to R-UI-3).
+// Each test has a server and a browser of its own; a failing test leaves screenshots in
+// target/e2e-artifacts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Browser, Server, VIEWPORTS, logIn, say, signUp } from '../harness.mjs';
+
+/// Runs `body(server, browser)` with a fresh server and browser, cleaning both up.
+function scenario(name, body) {
+  test(name, async (t) => {
+    const server = await Server.start();
+    const browser = await Browser.launch();
+    try {
+      await browser.run(t, () => body(server, browser));
+    } finally {
+      await server.dispose();
+    }
+  });
+}
+
+scenario('R-ROOM-3, R-NOTE-1, R-WS-2: invite by username, accept from the notification, talk live, kick, then ban', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+
+  // Ada creates an invite-only room and invites Bob by username from the admin panel.
+  await ada.getByLabel('Name', { exact: true }).fill('Planning');
+  await ada.getByLabel('Who can join').selectOption({ label: 'Invited people only' });
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Planning' }).waitFor();
+  await ada.getByRole('link', { name: 'Manage' }).click();
+  await ada.getByLabel('Username to invite').fill('bob');
+  await ada.getByRole('button', { name: 'Invite' }).click();
+  await ada.getByText('bob is invited.').waitFor();
+
+  // Bob is told live (the badge), and accepts from the notifications page.
+  await bob.locator('.topbar .badge').filter({ hasText: '1' }).waitFor();
+  await bob.getByRole('link', { name: /Notifications/ }).click();
+  await bob.getByText('ada invited you to Planning.').waitFor();
+  await bob.getByRole('button', { name: 'Accept invitation' }).click();
+  await bob.getByRole('heading', { name: 'Planning' }).waitFor();
+
+  // They talk; each sees the other's messages live, and who is typing.
+  await ada.getByRole('link', { name: 'Back to the room' }).click();
+  await ada.locator('.members').getByText('bob').waitFor();
+  await bob.getByLabel('Message').pressSequentially('Hel');
+  await ada.getByText('bob is typing…').waitFor();
+  await say(bob, 'Hello from Bob');
+  await ada.locator('.messages').getByText('Hello from Bob').waitFor();
+  await assert.doesNotReject(ada.getByText('bob is typing…').waitFor({ state: 'detached' }));
+  const box = ada.getByLabel('Message');
+  await box.fill('Welcome, Bob!');
+  await box.press('Shift+Enter');
+  await box.pressSequentially('Agenda below.');
+  await box.press('Enter');
+  await bob.locator('.messages .body').filter({ hasText: /Welcome, Bob!\nAgenda below\./ }).waitFor();
+
+  // Ada kicks Bob: Bob's view says so and the room leaves his list.
+  await ada.getByRole('link', { name: 'Manage' }).click();
+  await ada.locator('li[data-user="bob"]').getByRole('button', { name: 'Kick' }).click();
+  await ada.getByText('bob was removed.').waitFor();
+  await bob.getByText('You were removed from this room by an admin.').waitFor();
+  await bob.getByRole('link', { name: 'Back to my rooms' }).click();
+  await bob.getByText('No rooms yet').waitFor();
+
+  // Invited again, Bob comes back; then Ada bans him and the room disappears for good.
+  await ada.getByLabel('Username to invite').fill('bob');
+  await ada.getByRole('button', { name: 'Invite' }).click();
+  await ada.getByText('bob is invited.').waitFor();
+  await bob.getByRole('link', { name: /Notifications/ }).click();
+  await bob.getByRole('button', { name: 'Accept invitation' }).click();
+  await bob.getByRole('heading', { name: 'Planning' }).waitFor();
+  await bob.locator('.messages').getByText('Hello from Bob').waitFor();
+  await ada.locator('li[data-user="bob"]').getByRole('button', { name: 'Ban' }).click();
+  await ada.getByText('bob is banned.').waitFor();
+  await bob.getByText('You were banned from this room.').waitFor();
+  await bob.getByRole('link', { name: 'Back to my rooms' }).click();
+  await bob.getByText('No rooms yet').waitFor();
+  await ada.locator('ul.bans').getByText('bob').waitFor();
+
+  // The history says why; a banned room offers no way back.
+  await bob.getByRole('link', { name: 'History' }).click();
+  const entry = bob.locator('ul.history li').filter({ hasText: 'You were banned' });
+  await entry.waitFor();
+  assert.equal(await entry.getByRole('button').count(), 0);
+});
+
+scenario('R-UI-3, R-ACC-4: a logged-out visit to /u/… lands on login and returns after it', async (server, browser) => {
+  const token = await server.account('cleo');
+  const { room } = await server.api('POST', '/api/rooms', { token, body: { name: 'Garden', join_policy: 'open' } });
+  const page = await browser.page('cleo');
+  const deep = `/u/cleo/rooms/${room.id}`;
+  await page.goto(server.url + deep);
+  await page.waitForURL((url) => url.pathname === '/login');
+  await logIn(page, 'cleo');
+  await page.waitForURL(server.url + deep);
+  await page.getByRole('heading', { name: 'Garden' }).waitFor();
+
+  // Another user's pages send the visitor to login too.
+  await server.account('dora');
+  await page.goto(`${server.url}/u/dora/notifications`);
+  await page.waitForURL((url) => url.pathname === '/login' && url.search.includes('dora'));
+});
+
+scenario('R-UI-2: stopping the server shows the unreachable page; a restart reconnects without losing messages', async (server, browser) => {
+  const ada = await browser.page('ada');
+  await signUp(ada, server.url, 'ada');
+  const bobToken = await server.account('bob');
+  await ada.getByLabel('Name', { exact: true }).fill('Lobby');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Lobby' }).waitFor();
+  const roomId = ada.url().split('/').pop();
+  await server.api('POST', `/api/rooms/${roomId}/join`, { token: bobToken, body: {} });
+  for (const body of ['one', 'two']) {
+    await server.api('POST', `/api/rooms/${roomId}/messages`, { token: bobToken, body: { body } });
+  }
+  await ada.locator('.messages').getByText('two', { exact: true }).waitFor();
+  await ada.getByLabel('Message').fill('a draft survives');
+
+  await server.stop();
+  await ada.getByRole('heading', { name: 'The server cannot be reached' }).waitFor();
+
+  await server.restart();
+  // Sent before Ada's tab reconnects: it arrives through the resume.
+  await server.api('POST', `/api/rooms/${roomId}/messages`, { token: bobToken, body: { body: 'three' } });
+  await ada.getByRole('heading', { name: 'The server cannot be reached' }).waitFor({ state: 'detached', timeout: 20_000 });
+  await ada.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+  await ada.locator('.messages').getByText('three', { exact: true }).waitFor();
+  await server.api('POST', `/api/rooms/${roomId}/messages`, { token: bobToken, body: { body: 'four' } });
+  await ada.locator('.messages').getByText('four', { exact: true }).waitFor();
+
+  const shown = await ada.locator('.messages li[data-seq]').evaluateAll((items) => items.map((li) => li.dataset.seq));
+  assert.deepEqual(shown, ['1', '2', '3', '4'], 'every message once, in order');
+  assert.equal(await ada.getByLabel('Message').inputValue(), 'a draft survives');
+});
+
+scenario('R-MSG-3: scrolling up loads earlier messages until the beginning', async (server, browser) => {
+  const token = await server.account('eve');
+  const { room } = await server.api('POST', '/api/rooms', { token, body: { name: 'Archive', join_policy: 'open' } });
+  for (let i = 1; i <= 120; i++) {
+    await server.api('POST', `/api/rooms/${room.id}/messages`, { token, body: { body: `note ${i}` } });
+  }
+  const page = await browser.page('eve');
+  await page.goto(`${server.url}/login?next=/u/eve/rooms/${room.id}`);
+  await logIn(page, 'eve');
+  await page.locator('.messages').getByText('note 120', { exact: true }).waitFor();
+  const count = () => page.locator('.messages li[data-seq]').count();
+  assert.equal(await count(), 50);
+  await page.locator('.messages').evaluate((list) => (list.scrollTop = 0));
+  await page.locator('.messages').getByText('note 70', { exact: true }).waitFor();
+  await page.locator('.messages').evaluate((list) => (list.scrollTop = 0));
+  await page.locator('.messages').getByText('note 20', { exact: true }).waitFor();
+  await page.locator('.messages').evaluate((list) => (list.scrollTop = 0));
+  await page.getByText('This is the beginning of the conversation.').waitFor();
+  assert.equal(await count(), 120);
+});
+
+scenario('R-DM-1, R-MSG-6: a direct message with a sticker and a colour, and its unread count', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob');
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByRole('link', { name: 'Direct messages' }).click();
+  await ada.getByLabel('Search people').fill('bo');
+  await ada.locator('ul.people li').filter({ hasText: 'bob' }).getByRole('button', { name: 'Message' }).click();
+  await ada.getByRole('heading', { name: '@bob' }).waitFor();
+  await ada.getByLabel('Text colour').selectOption('teal');
+  await say(ada, 'in teal');
+  await ada.getByRole('button', { name: 'Sticker' }).click();
+  await ada.getByRole('menuitem', { name: 'Send the cat sticker' }).click();
+  await ada.locator('.messages .sticker').waitFor();
+
+  await bob.getByRole('link', { name: 'Direct messages' }).click();
+  const conversation = bob.getByRole('link', { name: '@ada' });
+  await conversation.waitFor();
+  await bob.locator('ul.rooms li').filter({ hasText: '@ada' }).locator('.badge').filter({ hasText: '2' }).waitFor();
+  await conversation.click();
+  await bob.locator('.messages .body.color-teal').filter({ hasText: 'in teal' }).waitFor();
+  assert.match(await bob.locator('.messages .sticker').innerText(), /\( o\.o \)/);
+});
+
+scenario('R-ROOM-3, R-ROOM-7: a request answered by an admin; leaving, and rejoining from history', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const cleo = await browser.page('cleo', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  await signUp(cleo, server.url, 'cleo');
+  await ada.getByLabel('Name', { exact: true }).fill('Book club');
+  await ada.getByLabel('Who can join').selectOption({ label: 'On request, answered by an admin' });
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Book club' }).waitFor();
+
+  await cleo.getByRole('searchbox', { name: 'Search rooms' }).fill('book');
+  await cleo.getByRole('button', { name: 'Search' }).click();
+  await cleo.locator('ul.results li').filter({ hasText: 'Book club' }).getByRole('button', { name: 'Join' }).click();
+  await cleo.getByText('Request sent').waitFor();
+
+  await ada.getByRole('link', { name: /Notifications/ }).click();
+  await ada.getByText('cleo asks to join Book club.').waitFor();
+  await ada.getByRole('link', { name: 'Review requests' }).click();
+  await ada.locator('ul.requests li').filter({ hasText: 'cleo' }).getByRole('button', { name: 'Accept' }).click();
+  await ada.getByText('cleo joined.').waitFor();
+
+  await cleo.getByRole('link', { name: 'Book club' }).click();
+  await cleo.getByRole('heading', { name: 'Book club' }).waitFor();
+  await cleo.getByRole('button', { name: 'Leave' }).click();
+  await cleo.getByText('No rooms yet').waitFor();
+  await cleo.getByRole('link', { name: 'History' }).click();
+  const entry = cleo.locator('ul.history li').filter({ hasText: 'Book club' });
+  await entry.getByText('You left').waitFor();
+  await entry.getByRole('button', { name: 'Ask to rejoin' }).click();
+  await entry.getByText('Request sent').waitFor();
+});
+
+scenario('R-UI-2, R-OPS-5: errors from the server reach the user as sentences', async (server, browser) => {
+  await server.account('fred');
+  const page = await browser.page('visitor');
+  await page.goto(server.url + '/login');
+  await page.getByLabel('Username').fill('fred');
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+
+  await page.goto(server.url + '/signup');
+  await page.getByLabel('Username').fill('fred');
+  await page.getByLabel('Password').fill(PASSWORD_FOR_SIGNUP);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('alert').filter({ hasText: /taken|exists/i }).waitFor();
+
+  await page.goto(server.url + '/login');
+  await logIn(page, 'fred');
+  await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+  const token = await server.account('gina');
+  await server.api('POST', '/api/rooms', { token, body: { name: 'Vault', join_policy: 'password', password: 'open sesame' } });
+  await page.getByRole('searchbox', { name: 'Search rooms' }).fill('vau');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const vault = page.locator('ul.results li').filter({ hasText: 'Vault' });
+  await vault.getByRole('button', { name: 'Join' }).click();
+  await vault.getByLabel('Room password').fill('wrong guess');
+  await vault.getByRole('button', { name: 'Join' }).click();
+  await vault.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+  await vault.getByLabel('Room password').fill('open sesame');
+  await vault.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('heading', { name: 'Vault' }).waitFor();
+});
+
+const PASSWORD_FOR_SIGNUP = 'another long password';
