@@ -93,6 +93,17 @@ impl Server {
         self.data_dir
     }
 
+    /// Stops the server as a deployment does (SIGTERM) and waits for it to exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the server is running").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("conclave exits after SIGTERM")
+            .unwrap()
+    }
+
     /// A client without credentials.
     pub fn anonymous(&self) -> Client {
         Client { http: self.http.clone(), base: self.base.clone(), token: None }
@@ -345,6 +356,20 @@ impl Socket {
                 Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| f.reason.to_string())),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
+    /// Skips frames until the server closes the connection: its close code and reason.
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let message = tokio::time::timeout(FRAME_WAIT, self.ws.next()).await.expect("a frame within the wait");
+            match message {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
             }
         }
     }

@@ -157,6 +157,21 @@ async fn r_ws_2_a_new_room_is_live_for_its_connected_owner() {
     assert_eq!(alice_ws.next_of("message_created").await["message"]["body"], "hello owner");
 }
 
+/// R-WS-3: a server that is stopped (SIGTERM, as in a deployment) closes its WebSocket sessions
+/// with 1001 (going away) and a reason at once, so clients reconnect and resume rather than
+/// wait on a node that is leaving, and then exits cleanly.
+#[tokio::test]
+async fn r_ws_3_stopping_the_server_closes_sessions_as_going_away() {
+    let mut server = Server::start().await;
+    let alice = server.user("alice").await;
+    let (mut socket, _) = server.connect(&alice).await;
+    let (status, close) = tokio::join!(server.terminate(), socket.close_frame());
+    let (code, reason) = close.expect("a close frame with a reason");
+    assert_eq!(code, 1001, "going away");
+    assert!(reason.starts_with("server_stopping"), "{reason}");
+    assert!(status.success(), "exit status {status}");
+}
+
 /// R-WS-2: twenty users in a room, five of them sending: everyone receives all 50 messages
 /// exactly once, in sequence order.
 #[tokio::test]

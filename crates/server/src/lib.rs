@@ -25,6 +25,7 @@ use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
 use conclave_store::SqliteStore;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -73,6 +74,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_per_minute: config.login_per_minute,
         })),
         room_locks: Arc::new(RoomLocks::new(64)),
+        stopping: CancellationToken::new(),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
             gateway: GatewaySettings {
@@ -87,6 +89,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let state = web::Data::new(build_state(&config)?);
+    let stopping = state.stopping.clone();
     let limits = Arc::clone(&state.limits);
     actix_web::rt::spawn(async move {
         // Rate-limit keys of users who went quiet are forgotten, so memory stays bounded.
@@ -122,6 +125,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     })
     // Chat frames are small: send them at once rather than wait for Nagle's algorithm (tens of ms).
     .tcp_nodelay(true)
+    // Stopping is ours (see below): gateway sessions must close before the graceful wait starts.
+    .disable_signals()
     .bind(&config.bind)
     .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     for address in server.addrs() {
@@ -129,5 +134,32 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         println!("conclave listening on http://{address}");
         tracing::info!(%address, data_dir = %config.data_dir.display(), "conclave listening");
     }
-    server.run().await.map_err(StartError::Serve)
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stopping: closing gateway sessions, finishing requests in flight");
+        stopping.cancel();
+        handle.stop(true).await;
+    });
+    server.await.map_err(StartError::Serve)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; stop the server with SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

@@ -8,6 +8,7 @@ use crate::passwords::Passwords;
 use conclave_crypto::AccessTokens;
 use conclave_store::Store;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +22,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
+    /// Cancelled when the server begins to stop: gateway sessions close with 1001 (going away)
+    /// at once, so clients reconnect and resume instead of waiting on a node that is leaving.
+    pub stopping: CancellationToken,
 }
 
 /// Settings the handlers read at run time.

@@ -167,6 +167,10 @@ async fn connected(state: Arc<AppState>, mut ws: Session, mut stream: Aggregated
         tokio::select! {
             biased;
             _ = cancelled.cancelled() => break,
+            () = state.stopping.cancelled() => {
+                close(ws.clone(), CloseCode::Away, "server_stopping: reconnect and resume").await;
+                break;
+            }
             message = stream.recv() => {
                 last_heard = Instant::now();
                 open = match message {
