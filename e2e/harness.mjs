@@ -17,14 +17,16 @@ export const PASSWORD = 'correct horse battery staple';
 
 /// One server process; `restart()` brings it back on the same address and data folder.
 export class Server {
-  static async start() {
-    const server = new Server(mkdtempSync(join(tmpdir(), 'conclave-e2e-')));
+  /// `env` adds or overrides server settings (CONCLAVE_…).
+  static async start(env = {}) {
+    const server = new Server(mkdtempSync(join(tmpdir(), 'conclave-e2e-')), env);
     await server.spawn('127.0.0.1:0');
     return server;
   }
 
-  constructor(dataDir) {
+  constructor(dataDir, env) {
     this.dataDir = dataDir;
+    this.env = env;
   }
 
   spawn(bind) {
@@ -39,6 +41,7 @@ export class Server {
       CONCLAVE_LOGIN_PER_MINUTE: '1000',
       CONCLAVE_MESSAGE_BURST: '1000',
       CONCLAVE_MESSAGE_PER_SECOND: '1000',
+      ...this.env,
     };
     this.process = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     this.exited = new Promise((done) => this.process.once('exit', done));

@@ -6,10 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, Server, VIEWPORTS, logIn, say, signUp } from '../harness.mjs';
 
-/// Runs `body(server, browser)` with a fresh server and browser, cleaning both up.
-function scenario(name, body) {
+/// Runs `body(server, browser)` with a fresh server (with settings `env`) and browser,
+/// cleaning both up.
+function scenario(name, body, env = {}) {
   test(name, async (t) => {
-    const server = await Server.start();
+    const server = await Server.start(env);
     const browser = await Browser.launch();
     try {
       await browser.run(t, () => body(server, browser));
@@ -157,7 +158,7 @@ scenario('R-MSG-3: scrolling up loads earlier messages until the beginning', asy
   assert.equal(await count(), 120);
 });
 
-scenario('R-DM-1, R-MSG-6: a direct message with a sticker and a colour, and its unread count', async (server, browser) => {
+scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour, its unread count, and presence', async (server, browser) => {
   const ada = await browser.page('ada');
   const bob = await browser.page('bob');
   await signUp(ada, server.url, 'ada');
@@ -179,6 +180,12 @@ scenario('R-DM-1, R-MSG-6: a direct message with a sticker and a colour, and its
   await conversation.click();
   await bob.locator('.messages .body.color-teal').filter({ hasText: 'in teal' }).waitFor();
   assert.match(await bob.locator('.messages .sticker').innerText(), /\( o\.o \)/);
+
+  // R-WS-5: presence follows Bob's connection live.
+  await ada.getByRole('link', { name: 'Direct messages' }).click();
+  await ada.locator('ul.people li.online').filter({ hasText: 'bob' }).waitFor();
+  await bob.context().close();
+  await ada.locator('ul.people li:not(.online)').filter({ hasText: 'bob' }).waitFor();
 });
 
 scenario('R-ROOM-3, R-ROOM-7: a request answered by an admin; leaving, and rejoining from history', async (server, browser) => {
@@ -244,5 +251,30 @@ scenario('R-UI-2, R-OPS-5: errors from the server reach the user as sentences', 
   await vault.getByRole('button', { name: 'Join' }).click();
   await page.getByRole('heading', { name: 'Vault' }).waitFor();
 });
+
+scenario('R-ACC-3: an expired access token is refreshed once, however many calls it failed, and they go through', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const refreshes = [];
+  ada.on('response', (response) => {
+    if (response.url().endsWith('/api/auth/refresh')) {
+      refreshes.push(response.status());
+    }
+  });
+  await signUp(ada, server.url, 'ada');
+  await server.account('bob');
+  refreshes.length = 0;
+  // Time itself is what this test is about: the one-second access token has to run out.
+  await ada.waitForTimeout(1500);
+  // This page asks for several lists at once; each is refused, and one refresh serves them all
+  // (refresh tokens rotate: presenting the old one twice would revoke the session).
+  await ada.getByRole('link', { name: 'Direct messages' }).click();
+  await ada.locator('ul.people li').filter({ hasText: 'bob' }).waitFor();
+  await ada.getByRole('link', { name: 'Rooms', exact: true }).click();
+  await ada.getByLabel('Name', { exact: true }).fill('Still here');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Still here' }).waitFor();
+  assert.ok(refreshes.length >= 1, 'the token was refreshed');
+  assert.ok(refreshes.every((status) => status === 200), `every refresh was accepted: ${refreshes}`);
+}, { CONCLAVE_ACCESS_TOKEN_TTL_SECS: '1' });
 
 const PASSWORD_FOR_SIGNUP = 'another long password';

@@ -5,6 +5,8 @@
 
 use crate::api::{self, ApiError, Method};
 use conclave_protocol::{LoginRequest, RefreshRequest, TokenResponse, User};
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +27,12 @@ pub struct Session {
     /// The logged-in user; unchanged by token refreshes, so pages do not redraw for them.
     pub user: Memo<Option<User>>,
     generation: RwSignal<u64>,
+    /// The refresh under way: callers share it, because refresh tokens rotate and the server
+    /// revokes the whole session when one is presented twice (R-ACC-3).
+    refreshing: StoredValue<Option<Refreshing>, LocalStorage>,
 }
+
+type Refreshing = Shared<LocalBoxFuture<'static, Result<(), ApiError>>>;
 
 impl Session {
     pub fn new() -> Self {
@@ -35,6 +42,7 @@ impl Session {
             checked: RwSignal::new(false),
             user: Memo::new(move |_| current.with(|s| s.as_ref().map(|s| s.user.clone()))),
             generation: RwSignal::new(0),
+            refreshing: StoredValue::new_local(None),
         }
     }
 
@@ -75,8 +83,28 @@ impl Session {
     }
 
     /// Trades the refresh cookie for a new access token; if the server refuses it, the user is
-    /// logged out.
+    /// logged out. Concurrent callers wait for the same exchange.
     pub async fn refresh(&self) -> Result<(), ApiError> {
+        let running = self.refreshing.get_value();
+        let exchange = match running {
+            Some(exchange) => exchange,
+            None => {
+                let session = *self;
+                let exchange = async move {
+                    let outcome = session.exchange().await;
+                    session.refreshing.set_value(None);
+                    outcome
+                }
+                .boxed_local()
+                .shared();
+                self.refreshing.set_value(Some(exchange.clone()));
+                exchange
+            }
+        };
+        exchange.await
+    }
+
+    async fn exchange(&self) -> Result<(), ApiError> {
         let request = RefreshRequest::default();
         let outcome = api::send::<_, TokenResponse>(Method::Post, "/api/auth/refresh", Some(&request), None).await;
         self.checked.set(true);
@@ -108,10 +136,14 @@ impl Session {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ApiError> {
-        let first = api::send(method, path, body, self.token().as_deref()).await;
+        let used = self.token();
+        let first = api::send(method, path, body, used.as_deref()).await;
         match first {
             Err(error) if error.is_auth() => {
-                self.refresh().await?;
+                // Another call may have refreshed meanwhile; then its token is the one to use.
+                if self.token() == used {
+                    self.refresh().await?;
+                }
                 api::send(method, path, body, self.token().as_deref()).await
             }
             other => other,

@@ -3,7 +3,7 @@
 //! and closing the room.
 
 use super::go;
-use super::widgets::{ErrorLine, report, wire_name};
+use super::widgets::{ErrorLine, PolicySelect, report, wire_name};
 use crate::api::{ApiError, Method};
 use crate::live::Live;
 use crate::session::Session;
@@ -13,13 +13,12 @@ use conclave_protocol::{
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     super::authed(|me| {
-        let params = use_params_map();
-        let room_id = Memo::new(move |_| RoomId(params.with(|p| p.get("room_id")).unwrap_or_default()));
+        let room_id = super::room_param();
         view! { {move || view! { <Panel me=me.clone() room_id=room_id.get()/> }} }
     })
 }
@@ -276,12 +275,6 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
     let topic = RwSignal::new(room.topic.clone().unwrap_or_default());
     let policy = RwSignal::new(room.join_policy);
     let password = RwSignal::new(String::new());
-    let policies = [
-        (JoinPolicy::Open, "Anyone"),
-        (JoinPolicy::Password, "Anyone with the password"),
-        (JoinPolicy::Request, "On request, answered by an admin"),
-        (JoinPolicy::Invite, "Invited people only"),
-    ];
     let path = format!("/api/rooms/{}", room.id);
     let save = {
         let path = path.clone();
@@ -315,16 +308,7 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
             <form on:submit=save>
                 <label>"Name" <input required maxlength="64" bind:value=name/></label>
                 <label>"Topic" <input maxlength="256" bind:value=topic/></label>
-                <label>"Who can join"
-                    <select on:change=move |ev| {
-                        let index = event_target_value(&ev).parse::<usize>().unwrap_or(0);
-                        policy.set(policies.get(index).map_or(JoinPolicy::Open, |p| p.0));
-                    }>
-                        {policies.iter().enumerate().map(|(i, (p, label))| view! {
-                            <option value=i.to_string() selected=*p == current>{*label}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <PolicySelect policy=policy/>
                 <Show when=move || policy.get() == JoinPolicy::Password>
                     <label>{if current == JoinPolicy::Password { "New password (leave empty to keep it)" } else { "Room password" }}
                         <input type="password" minlength="4" bind:value=password/></label>

@@ -72,6 +72,12 @@ fn authed<V: IntoView + 'static>(body: impl Fn(User) -> V + Send + Sync + 'stati
     }
 }
 
+/// The `:room_id` of the address.
+fn room_param() -> Memo<conclave_protocol::RoomId> {
+    let params = use_params_map();
+    Memo::new(move |_| conclave_protocol::RoomId(params.with(|p| p.get("room_id")).unwrap_or_default()))
+}
+
 /// Where a user's pages live.
 fn home(me: &User) -> String {
     format!("/u/{}", me.username)

@@ -2,13 +2,12 @@
 //! to them.
 
 use super::dms::open_dm;
-use super::go;
 use super::widgets::{ErrorLine, when};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::{User, UserEnvelope};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -42,15 +41,7 @@ fn Card(user: User) -> impl IntoView {
 
 #[component]
 fn Own(me: User) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let navigate = use_navigate();
-    let logout = move |_| {
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            session.logout().await;
-            go(&navigate, "/login");
-        });
-    };
+    let logout = super::shell::use_logout();
     view! {
         <section class="card narrow">
             <h1>"Your profile"</h1>

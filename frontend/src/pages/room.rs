@@ -14,7 +14,7 @@ use conclave_protocol::{
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use std::time::Duration;
 
 /// Messages asked for per page of history.
@@ -27,8 +27,7 @@ const NEAR_BOTTOM_PX: i32 = 80;
 #[component]
 pub fn RoomPage() -> impl IntoView {
     super::authed(|me| {
-        let params = use_params_map();
-        let room_id = Memo::new(move |_| RoomId(params.with(|p| p.get("room_id")).unwrap_or_default()));
+        let room_id = super::room_param();
         view! { {move || view! { <Conversation me=me.clone() room_id=room_id.get()/> }} }
     })
 }

@@ -1,7 +1,7 @@
 //! My rooms with unread counts, room search and join (R-ROOM-8), and room creation.
 
 use super::go;
-use super::widgets::{ErrorLine, JoinButton, policy_name, report, room_title};
+use super::widgets::{ErrorLine, JoinButton, PolicySelect, policy_name, report, room_title};
 use crate::api::encode;
 use crate::live::Live;
 use crate::session::Session;
@@ -92,12 +92,6 @@ fn RoomsBody(me: User) -> impl IntoView {
             }
         });
     };
-    let policies = [
-        (JoinPolicy::Open, "Anyone"),
-        (JoinPolicy::Password, "Anyone with the password"),
-        (JoinPolicy::Request, "On request, answered by an admin"),
-        (JoinPolicy::Invite, "Invited people only"),
-    ];
     let me_for_list = me.clone();
     view! {
         <div class="columns">
@@ -141,14 +135,7 @@ fn RoomsBody(me: User) -> impl IntoView {
                 <form on:submit=create>
                     <label>"Name" <input required maxlength="64" bind:value=name/></label>
                     <label>"Topic (optional)" <input maxlength="256" bind:value=topic/></label>
-                    <label>"Who can join"
-                        <select on:change=move |ev| {
-                            let index = event_target_value(&ev).parse::<usize>().unwrap_or(0);
-                            policy.set(policies.get(index).map_or(JoinPolicy::Open, |p| p.0));
-                        }>
-                            {policies.iter().enumerate().map(|(i, (_, label))| view! { <option value=i.to_string()>{*label}</option> }).collect_view()}
-                        </select>
-                    </label>
+                    <PolicySelect policy=policy/>
                     <Show when=move || policy.get() == JoinPolicy::Password>
                         <label>"Room password" <input type="password" required minlength="4" bind:value=room_password/></label>
                     </Show>

@@ -8,6 +8,19 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+/// Logs out and goes to the login page.
+pub fn use_logout() -> impl Fn(leptos::ev::MouseEvent) + Clone + 'static {
+    let session = expect_context::<Session>();
+    let navigate = use_navigate();
+    move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            session.logout().await;
+            go(&navigate, "/login");
+        });
+    }
+}
+
 #[component]
 pub fn TopBar(me: User) -> impl IntoView {
     let session = expect_context::<Session>();
@@ -28,14 +41,7 @@ pub fn TopBar(me: User) -> impl IntoView {
         }
     });
     let unread = move || unread.get().unwrap_or(0);
-    let navigate = use_navigate();
-    let logout = move |_| {
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            session.logout().await;
-            go(&navigate, "/login");
-        });
-    };
+    let logout = use_logout();
     let home = super::home(&me);
     view! {
         <header class="topbar">

@@ -4,7 +4,7 @@ use super::go;
 use crate::api::ApiError;
 use crate::session::Session;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
+use conclave_protocol::{JoinPolicy, JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -98,6 +98,32 @@ pub fn JoinButton(
     }
 }
 
+/// The join policies, as people read them.
+const POLICIES: [(JoinPolicy, &str); 4] = [
+    (JoinPolicy::Open, "Anyone"),
+    (JoinPolicy::Password, "Anyone with the password"),
+    (JoinPolicy::Request, "On request, answered by an admin"),
+    (JoinPolicy::Invite, "Invited people only"),
+];
+
+/// "Who can join": a choice of join policy (R-ROOM-1), starting at the signal's value.
+#[component]
+pub fn PolicySelect(policy: RwSignal<JoinPolicy>) -> impl IntoView {
+    let current = policy.get_untracked();
+    view! {
+        <label>"Who can join"
+            <select on:change=move |ev| {
+                let index = event_target_value(&ev).parse::<usize>().unwrap_or(0);
+                policy.set(POLICIES.get(index).map_or(JoinPolicy::Open, |p| p.0));
+            }>
+                {POLICIES.iter().enumerate().map(|(i, (p, label))| view! {
+                    <option value=i.to_string() selected=*p == current>{*label}</option>
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// How a room is called in lists: its name, or `@peer` for a direct conversation.
 pub fn room_title(item: &MyRoom) -> String {
     match (&item.peer, item.room.kind) {
@@ -109,10 +135,10 @@ pub fn room_title(item: &MyRoom) -> String {
 
 pub fn policy_name(room: &Room) -> &'static str {
     match room.join_policy {
-        conclave_protocol::JoinPolicy::Open => "open",
-        conclave_protocol::JoinPolicy::Password => "password",
-        conclave_protocol::JoinPolicy::Request => "on request",
-        conclave_protocol::JoinPolicy::Invite => "invite only",
+        JoinPolicy::Open => "open",
+        JoinPolicy::Password => "password",
+        JoinPolicy::Request => "on request",
+        JoinPolicy::Invite => "invite only",
     }
 }
 
