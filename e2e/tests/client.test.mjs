@@ -163,6 +163,9 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   const bob = await browser.page('bob');
   await signUp(ada, server.url, 'ada');
   await signUp(bob, server.url, 'bob');
+  // Bob is looking at his conversations: the new one appears there live, with its unread count.
+  await bob.getByRole('link', { name: 'Direct messages' }).click();
+  await bob.getByText('No conversations yet').waitFor();
   await ada.getByRole('link', { name: 'Direct messages' }).click();
   await ada.getByLabel('Search people').fill('bo');
   await ada.locator('ul.people li').filter({ hasText: 'bob' }).getByRole('button', { name: 'Message' }).click();
@@ -173,7 +176,6 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.getByRole('menuitem', { name: 'Send the cat sticker' }).click();
   await ada.locator('.messages .sticker').waitFor();
 
-  await bob.getByRole('link', { name: 'Direct messages' }).click();
   const conversation = bob.getByRole('link', { name: '@ada' });
   await conversation.waitFor();
   await bob.locator('ul.rooms li').filter({ hasText: '@ada' }).locator('.badge').filter({ hasText: '2' }).waitFor();

@@ -37,6 +37,8 @@ pub struct Live {
     pub rooms_changed: RwSignal<u64>,
     /// Bumped by new notifications, and by pages that mark them read.
     pub notifications_changed: RwSignal<u64>,
+    /// Bumped by messages from others: unread counts change.
+    pub messages_arrived: RwSignal<u64>,
     /// Who went online or offline since their lists were loaded.
     pub presence: RwSignal<HashMap<UserId, bool>>,
     /// Who is typing where, with a serial number so that a newer frame outlives an older timer.
@@ -68,6 +70,7 @@ impl Live {
             messages: RwSignal::new(HashMap::new()),
             rooms_changed: RwSignal::new(0),
             notifications_changed: RwSignal::new(0),
+            messages_arrived: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             removed: RwSignal::new(HashMap::new()),
@@ -243,9 +246,14 @@ impl Live {
 
     fn apply(&self, event: ServerFrame) {
         match event {
-            ServerFrame::MessageCreated { message }
-            | ServerFrame::MessageUpdated { message }
-            | ServerFrame::Ack { message, .. } => self.add(vec![message]),
+            ServerFrame::MessageCreated { message } => {
+                let theirs = self.me.with_untracked(|me| me.as_ref() != Some(&message.author_id));
+                self.add(vec![message]);
+                if theirs {
+                    self.messages_arrived.update(|n| *n += 1);
+                }
+            }
+            ServerFrame::MessageUpdated { message } | ServerFrame::Ack { message, .. } => self.add(vec![message]),
             ServerFrame::MessageDeleted { room_id, message_id } => self.messages.update(|rooms| {
                 if let Some(message) = rooms.get_mut(&room_id).and_then(|m| m.values_mut().find(|m| m.id == message_id))
                 {

@@ -16,12 +16,28 @@ pub fn RoomsPage() -> impl IntoView {
     super::authed(|me| view! { <RoomsBody me=me/> })
 }
 
-/// The rooms the user is in, reloaded when the gateway says memberships changed.
+/// The rooms the user is in, reloaded when the gateway says memberships changed, and at most
+/// once a second while messages arrive (their unread counts).
 pub fn my_rooms() -> LocalResource<Result<Vec<MyRoom>, crate::api::ApiError>> {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
+    let unread_changed = RwSignal::new(0u64);
+    let pending = StoredValue::new(false);
+    Effect::new(move |first: Option<()>| {
+        live.messages_arrived.track();
+        if first.is_none() || pending.get_value() {
+            return;
+        }
+        pending.set_value(true);
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::sleep(std::time::Duration::from_secs(1)).await;
+            pending.try_set_value(false);
+            unread_changed.try_update(|n| *n += 1);
+        });
+    });
     LocalResource::new(move || {
         live.rooms_changed.track();
+        unread_changed.track();
         async move { session.get::<Page<MyRoom>>("/api/rooms/mine?limit=100").await.map(|page| page.items) }
     })
 }
