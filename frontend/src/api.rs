@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 pub enum ApiError {
     /// The server could not be reached at all.
     Unreachable,
-    /// The server answered with an error.
-    Server { status: u16, code: String, message: String },
+    /// The server answered with an error; `code` is the SPEC's code when it sent one.
+    Server { status: u16, code: Option<ErrorCode>, message: String },
 }
 
 impl ApiError {
@@ -25,9 +25,21 @@ impl ApiError {
         }
     }
 
+    /// The server refused the credentials presented (401): a refresh cookie that is unknown,
+    /// expired or revoked means the session is over.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ApiError::Server { status: 401, .. })
+    }
+
     /// The access token was refused: refreshing it may help.
     pub fn is_auth(&self) -> bool {
-        matches!(self, ApiError::Server { status: 401, .. })
+        matches!(
+            self,
+            ApiError::Server {
+                code: Some(ErrorCode::TokenExpired | ErrorCode::TokenInvalid | ErrorCode::TokenMissing),
+                ..
+            }
+        )
     }
 }
 
@@ -77,7 +89,7 @@ async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>
         let text = if text.is_empty() { "null".to_owned() } else { text };
         return serde_json::from_str(&text).map_err(|e| ApiError::Server {
             status,
-            code: "unexpected_answer".into(),
+            code: None,
             message: format!("The server's answer could not be read: {e}"),
         });
     }
@@ -93,13 +105,11 @@ async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>
                     .collect();
                 message = problems.join("; ");
             }
-            Err(ApiError::Server { status, code: body.error.code.as_str().to_owned(), message: sentence(message) })
+            Err(ApiError::Server { status, code: Some(body.error.code), message: sentence(message) })
         }
         // A proxy's or a crashed server's page: no JSON to read.
         Err(_) if status >= 500 => Err(ApiError::Unreachable),
-        Err(_) => {
-            Err(ApiError::Server { status, code: "http".into(), message: format!("The server answered {status}.") })
-        }
+        Err(_) => Err(ApiError::Server { status, code: None, message: format!("The server answered {status}.") }),
     }
 }
 

@@ -82,8 +82,8 @@ impl Session {
         Ok(())
     }
 
-    /// Trades the refresh cookie for a new access token; if the server refuses it, the user is
-    /// logged out. Concurrent callers wait for the same exchange.
+    /// Trades the refresh cookie for a new access token; if the server refuses the cookie, the
+    /// user is logged out. Concurrent callers wait for the same exchange.
     pub async fn refresh(&self) -> Result<(), ApiError> {
         let running = self.refreshing.get_value();
         let exchange = match running {
@@ -114,7 +114,8 @@ impl Session {
                 Ok(())
             }
             Err(error) => {
-                if !matches!(error, ApiError::Unreachable) {
+                // Only a refused cookie ends the session; an outage or a busy server does not.
+                if error.is_unauthorized() {
                     self.current.set(None);
                 }
                 Err(error)
