@@ -86,9 +86,16 @@ scenario('R-ROOM-3, R-NOTE-1, R-WS-2: invite by username, accept from the notifi
   const entry = bob.locator('ul.history li').filter({ hasText: 'You were banned' });
   await entry.waitFor();
   assert.equal(await entry.getByRole('button').count(), 0);
+
+  // Unbanned, Bob is told; the ban list empties.
+  await ada.locator('ul.bans li').filter({ hasText: 'bob' }).getByRole('button', { name: 'Unban' }).click();
+  await ada.getByText('bob may come back.').waitFor();
+  await ada.getByText('Nobody is banned.').waitFor();
+  await bob.getByRole('link', { name: /Notifications/ }).click();
+  await bob.getByText('ada lifted your ban from Planning.').waitFor();
 });
 
-scenario('R-UI-3, R-ACC-4: a logged-out visit to /u/… lands on login and returns after it', async (server, browser) => {
+scenario('R-UI-3, R-ACC-4, R-ACC-3: a logged-out visit to /u/… lands on login and returns after it; logging out ends the session', async (server, browser) => {
   const token = await server.account('cleo');
   const { room } = await server.api('POST', '/api/rooms', { token, body: { name: 'Garden', join_policy: 'open' } });
   const page = await browser.page('cleo');
@@ -97,6 +104,16 @@ scenario('R-UI-3, R-ACC-4: a logged-out visit to /u/… lands on login and retur
   await page.waitForURL((url) => url.pathname === '/login');
   await logIn(page, 'cleo');
   await page.waitForURL(server.url + deep);
+  await page.getByRole('heading', { name: 'Garden' }).waitFor();
+
+  // Logging out ends the session: a reload does not bring it back.
+  await page.getByRole('navigation').getByRole('link', { name: 'cleo' }).click();
+  await page.getByRole('heading', { name: 'Your profile' }).waitFor();
+  await page.locator('section').getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL((url) => url.pathname === '/login');
+  await page.goto(server.url + deep);
+  await page.waitForURL((url) => url.pathname === '/login');
+  await logIn(page, 'cleo');
   await page.getByRole('heading', { name: 'Garden' }).waitFor();
 
   // Another user's pages send the visitor to login too.
@@ -170,7 +187,7 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.getByLabel('Search people').fill('bo');
   await ada.locator('ul.people li').filter({ hasText: 'bob' }).getByRole('button', { name: 'Message' }).click();
   await ada.getByRole('heading', { name: '@bob' }).waitFor();
-  await ada.getByLabel('Text colour').selectOption('teal');
+  await ada.getByRole('radiogroup', { name: 'Text colour' }).getByRole('radio', { name: 'teal' }).click();
   await say(ada, 'in teal');
   await ada.getByRole('button', { name: 'Sticker' }).click();
   await ada.getByRole('menuitem', { name: 'Send the cat sticker' }).click();
@@ -190,7 +207,7 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.locator('ul.people li:not(.online)').filter({ hasText: 'bob' }).waitFor();
 });
 
-scenario('R-ROOM-3, R-ROOM-7: a request answered by an admin; leaving, and rejoining from history', async (server, browser) => {
+scenario('R-ROOM-3, R-ROOM-6, R-NOTE-2, R-ROOM-7: a request answered by an admin, marked read, a promotion seen live; leaving, and rejoining from history', async (server, browser) => {
   const ada = await browser.page('ada');
   const cleo = await browser.page('cleo', { viewport: VIEWPORTS.phone });
   await signUp(ada, server.url, 'ada');
@@ -211,8 +228,22 @@ scenario('R-ROOM-3, R-ROOM-7: a request answered by an admin; leaving, and rejoi
   await ada.locator('ul.requests li').filter({ hasText: 'cleo' }).getByRole('button', { name: 'Accept' }).click();
   await ada.getByText('cleo joined.').waitFor();
 
+  // Cleo is told, and marks it read: the count in the top bar goes.
+  await cleo.getByRole('link', { name: /Notifications/ }).click();
+  const accepted = cleo.locator('ul.notifications li.unread').filter({ hasText: 'Your request to join Book club was accepted.' });
+  await accepted.getByRole('button', { name: 'Mark read' }).click();
+  await cleo.locator('ul.notifications li:not(.unread)').filter({ hasText: 'was accepted' }).waitFor();
+  await cleo.locator('.topbar .badge').waitFor({ state: 'detached' });
+
+  // Promoted live: Cleo's room page offers the admin panel as soon as Ada makes her an admin.
+  await cleo.getByRole('link', { name: 'Rooms', exact: true }).click();
   await cleo.getByRole('link', { name: 'Book club' }).click();
   await cleo.getByRole('heading', { name: 'Book club' }).waitFor();
+  assert.equal(await cleo.getByRole('link', { name: 'Manage' }).count(), 0);
+  await ada.locator('li[data-user="cleo"]').getByRole('button', { name: 'Make admin' }).click();
+  await ada.getByText('cleo is now an admin.').waitFor();
+  await cleo.getByRole('link', { name: 'Manage' }).waitFor();
+  await cleo.locator('.members li').filter({ hasText: 'cleo' }).getByText('admin').waitFor();
   await cleo.getByRole('button', { name: 'Leave' }).click();
   await cleo.getByText('No rooms yet').waitFor();
   await cleo.getByRole('link', { name: 'History' }).click();

@@ -470,21 +470,25 @@ fn Composer(room_id: RoomId) -> impl IntoView {
     };
     view! {
         <ErrorLine error=error/>
-        <form class="composer" on:submit=on_submit>
-            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
-                prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
-            <select aria-label="Text colour" on:change=move |ev| {
-                let name = event_target_value(&ev);
-                color.set(Color::ALL.into_iter().find(|c| wire_name(c) == name));
-            }>
-                <option value="">"Default colour"</option>
+        <div class="toolbar">
+            <div class="palette" role="radiogroup" aria-label="Text colour">
+                <button type="button" role="radio" class="swatch default" title="Default colour" aria-label="Default colour"
+                    aria-checked=move || color.with(Option::is_none).to_string() on:click=move |_| color.set(None)></button>
                 {Color::ALL.iter().map(|c| {
-                    let name = wire_name(c);
-                    view! { <option value=name.clone() class=format!("color-{name}")>{name.clone()}</option> }
+                    let (choice, name) = (*c, wire_name(c));
+                    view! {
+                        <button type="button" role="radio" class=format!("swatch color-{name}") title=name.clone() aria-label=name.clone()
+                            aria-checked=move || (color.get() == Some(choice)).to_string() on:click=move |_| color.set(Some(choice))></button>
+                    }
                 }).collect_view()}
-            </select>
+            </div>
             <button type="button" class="secondary" aria-expanded=move || stickers_open.get().to_string()
                 on:click=move |_| stickers_open.update(|open| *open = !*open)>"Sticker"</button>
+        </div>
+        <form class="composer" on:submit=on_submit>
+            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
+                class=move || color.get().map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default()
+                prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
             <button type="submit">"Send"</button>
         </form>
         <Show when=move || stickers_open.get()>
