@@ -2,7 +2,7 @@
 //! to them.
 
 use super::dms::open_dm;
-use super::widgets::{ErrorLine, when};
+use super::widgets::{ErrorLine, day};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::{User, UserEnvelope};
@@ -33,7 +33,7 @@ fn Card(user: User) -> impl IntoView {
         <dl class="profile">
             <dt>"Username"</dt><dd>{user.username.clone()}</dd>
             <dt>"Name"</dt><dd>{if full.is_empty() { "—".to_owned() } else { full }}</dd>
-            <dt>"Member since"</dt><dd>{when(user.created_at)}</dd>
+            <dt>"Member since"</dt><dd>{day(user.created_at)}</dd>
             <dt>"Status"</dt><dd>{move || if online() { "online" } else { "offline" }}</dd>
         </dl>
     }

@@ -152,11 +152,13 @@ pub fn when(at: DateTime<Utc>) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
     let today = js_sys::Date::new_0();
     let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
-    if date.to_date_string() == today.to_date_string() {
-        time
-    } else {
-        format!("{} {time}", String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED)))
-    }
+    if date.to_date_string() == today.to_date_string() { time } else { format!("{} {time}", day(at)) }
+}
+
+/// A day in the reader's own calendar, for dates such as "member since".
+pub fn day(at: DateTime<Utc>) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
+    date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into()
 }
 
 /// Milliseconds since the epoch, for client ids.
