@@ -3,8 +3,8 @@
 use super::hub::{Event, Frame, Outbound, Registration};
 use crate::error::ApiError;
 use crate::events;
-use crate::http::extract::AuthUser;
-use crate::http::rooms::{RoomAccess, my_rooms};
+use crate::http::extract::{AuthUser, verify_access_token};
+use crate::http::rooms::{RoomAccess, actor, my_rooms};
 use crate::http::views;
 use crate::messaging::{self, Draft};
 use crate::state::AppState;
@@ -118,15 +118,12 @@ async fn authenticate(state: &AppState, ws: &mut Session, stream: &mut Aggregate
                 continue;
             }
         };
-        let refused = match state.tokens.verify(&token) {
-            Ok(claims) => match state.store.user(&UserId(claims.sub)).await {
-                Ok(Some(user)) => return Some(user),
-                _ => ApiError::new(ErrorCode::TokenInvalid, "the account behind this token no longer exists"),
+        let refused = match verify_access_token(state, &token) {
+            Ok(auth) => match actor(state, &auth).await {
+                Ok(user) => return Some(user),
+                Err(refused) => refused,
             },
-            Err(conclave_crypto::TokenError::Expired) => {
-                ApiError::new(ErrorCode::TokenExpired, "the access token has expired; refresh it")
-            }
-            Err(_) => ApiError::new(ErrorCode::TokenInvalid, "the access token is invalid"),
+            Err(refused) => refused,
         };
         let _ = ws.text(error_frame(&refused, None)).await;
         close(ws.clone(), CloseCode::Policy, refused.code.as_str()).await;

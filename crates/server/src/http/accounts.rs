@@ -2,6 +2,7 @@
 
 use super::cursor;
 use super::extract::{AuthUser, Body, OptionalBody};
+use super::rooms::actor;
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -187,11 +188,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody)))]
 pub async fn me(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    let user = state
-        .store
-        .user(&auth.id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the account behind this token no longer exists"))?;
+    let user = actor(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 

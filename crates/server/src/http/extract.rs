@@ -41,6 +41,11 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the Authorization header must be `Bearer <token>`"))?;
+    verify_access_token(state, token)
+}
+
+/// Who an access token speaks for, or why it is refused: the one check for REST and the gateway.
+pub(crate) fn verify_access_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     match state.tokens.verify(token) {
         Ok(claims) => Ok(AuthUser { id: UserId(claims.sub) }),
         Err(TokenError::Expired) => {
