@@ -33,13 +33,7 @@ impl ApiError {
 
     /// The access token was refused: refreshing it may help.
     pub fn is_auth(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Server {
-                code: Some(ErrorCode::TokenExpired | ErrorCode::TokenInvalid | ErrorCode::TokenMissing),
-                ..
-            }
-        )
+        matches!(self, ApiError::Server { code: Some(code), .. } if code.refuses_access_token())
     }
 }
 

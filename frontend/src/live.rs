@@ -3,7 +3,7 @@
 //! reconnects by itself and resumes from the last message it has.
 
 use crate::session::Session;
-use conclave_protocol::{ClientFrame, ErrorCode, LeaveReason, Message, RoomId, ServerFrame, UserId};
+use conclave_protocol::{ClientFrame, LeaveReason, Message, RoomId, ServerFrame, UserId};
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::Message as WsMessage;
@@ -92,14 +92,8 @@ impl Live {
             }
         });
         // Someone who sent a message has stopped typing it.
-        if self.typing.with_untracked(|t| authors.iter().any(|(r, u)| t.get(r).is_some_and(|m| m.contains_key(u)))) {
-            self.typing.update(|typing| {
-                for (room, user) in &authors {
-                    if let Some(users) = typing.get_mut(room) {
-                        users.remove(user);
-                    }
-                }
-            });
+        for (room, user) in authors {
+            self.typing_stopped(&room, &user, None);
         }
     }
 
@@ -118,6 +112,11 @@ impl Live {
                 let _ = outbox.unbounded_send(Outgoing::Close);
             }
         });
+    }
+
+    /// Whether `user` is the one logged in on this tab (untracked).
+    fn is_me(&self, user: &UserId) -> bool {
+        self.me.with_untracked(|me| me.as_ref() == Some(user))
     }
 
     /// Whether `user` is online: live presence first, else what their list said.
@@ -231,11 +230,7 @@ impl Live {
                     }
                 }
                 ServerFrame::Error { code, .. } if !ready => {
-                    break if code == ErrorCode::TokenExpired || code == ErrorCode::TokenInvalid {
-                        Ended::TokenRefused
-                    } else {
-                        Ended::Failed
-                    };
+                    break if code.refuses_access_token() { Ended::TokenRefused } else { Ended::Failed };
                 }
                 event => self.apply(event),
             }
@@ -247,7 +242,7 @@ impl Live {
     fn apply(&self, event: ServerFrame) {
         match event {
             ServerFrame::MessageCreated { message } => {
-                let theirs = self.me.with_untracked(|me| me.as_ref() != Some(&message.author_id));
+                let theirs = !self.is_me(&message.author_id);
                 self.add(vec![message]);
                 if theirs {
                     self.messages_arrived.update(|n| *n += 1);
@@ -263,7 +258,7 @@ impl Live {
                 }
             }),
             ServerFrame::MemberLeft { room_id, user_id, reason } => {
-                if self.me.with_untracked(|me| me.as_ref() == Some(&user_id)) {
+                if self.is_me(&user_id) {
                     self.removed.update(|removed| {
                         removed.insert(room_id, reason);
                     });
@@ -271,7 +266,7 @@ impl Live {
                 self.rooms_changed.update(|n| *n += 1);
             }
             ServerFrame::MemberJoined { room_id, user } => {
-                if self.me.with_untracked(|me| me.as_ref() == Some(&user.id)) {
+                if self.is_me(&user.id) {
                     self.removed.update(|removed| {
                         removed.remove(&room_id);
                     });
@@ -300,17 +295,24 @@ impl Live {
         self.typing.update(|typing| {
             typing.entry(room.clone()).or_default().insert(user.clone(), serial);
         });
-        let typing = self.typing;
+        let live = *self;
         leptos::task::spawn_local(async move {
             gloo_timers::future::sleep(TYPING_SHOWN).await;
-            if typing.with_untracked(|t| t.get(&room).and_then(|u| u.get(&user)) == Some(&serial)) {
-                typing.update(|t| {
-                    if let Some(users) = t.get_mut(&room) {
-                        users.remove(&user);
-                    }
-                });
-            }
+            live.typing_stopped(&room, &user, Some(serial));
         });
+    }
+
+    /// Takes `user`'s "… is typing" line in `room` away: any line, or only the one that
+    /// `serial` started (a newer frame keeps it).
+    fn typing_stopped(&self, room: &RoomId, user: &UserId, serial: Option<u64>) {
+        let shown = self.typing.try_with_untracked(|t| t.get(room).and_then(|u| u.get(user)).copied()).flatten();
+        if shown.is_some_and(|shown| serial.is_none_or(|serial| serial == shown)) {
+            self.typing.update(|t| {
+                if let Some(users) = t.get_mut(room) {
+                    users.remove(user);
+                }
+            });
+        }
     }
 }
 

@@ -78,6 +78,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The access token was missing, expired or invalid: a client should refresh it and retry.
+    pub fn refuses_access_token(self) -> bool {
+        matches!(self, ErrorCode::TokenMissing | ErrorCode::TokenExpired | ErrorCode::TokenInvalid)
+    }
+
     /// The HTTP status that goes with this code.
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
@@ -171,6 +176,18 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-ACC-3: only a refused access token calls for a refresh; wrong credentials and a
+    /// refused refresh token do not.
+    #[test]
+    fn refuses_access_token_r_acc_3() {
+        for code in [ErrorCode::TokenMissing, ErrorCode::TokenExpired, ErrorCode::TokenInvalid] {
+            assert!(code.refuses_access_token(), "{code:?}");
+        }
+        for code in [ErrorCode::InvalidCredentials, ErrorCode::InvalidRefreshToken, ErrorCode::RefreshTokenReused] {
+            assert!(!code.refuses_access_token(), "{code:?}");
+        }
+    }
 
     #[test]
     fn as_str_matches_the_wire_name_r_ops_5() {

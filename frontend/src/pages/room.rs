@@ -3,7 +3,7 @@
 //! the line). SPEC R-MSG-1 to R-MSG-6, R-WS-2.
 
 use super::go;
-use super::widgets::{ErrorLine, report, when, wire_name};
+use super::widgets::{ErrorLine, color_class, report, when, wire_name};
 use crate::api::{ApiError, Method};
 use crate::live::{Connection, Live};
 use crate::session::Session;
@@ -322,7 +322,7 @@ fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoV
                     let mine = m.author_id == me.id;
                     let deleted = m.deleted;
                     let removable = move || (mine || can_moderate.get()) && !deleted;
-                    let body_class = format!("body {}", m.color.map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default());
+                    let body_class = format!("body {}", color_class(m.color));
                     let message = m.clone();
                     view! {
                         <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
@@ -477,7 +477,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 {Color::ALL.iter().map(|c| {
                     let (choice, name) = (*c, wire_name(c));
                     view! {
-                        <button type="button" role="radio" class=format!("swatch color-{name}") title=name.clone() aria-label=name.clone()
+                        <button type="button" role="radio" class=format!("swatch {}", color_class(Some(choice))) title=name.clone() aria-label=name.clone()
                             aria-checked=move || (color.get() == Some(choice)).to_string() on:click=move |_| color.set(Some(choice))></button>
                     }
                 }).collect_view()}
@@ -487,7 +487,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
         </div>
         <form class="composer" on:submit=on_submit>
             <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
-                class=move || color.get().map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default()
+                class=move || color_class(color.get())
                 prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
             <button type="submit">"Send"</button>
         </form>

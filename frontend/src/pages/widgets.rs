@@ -4,7 +4,7 @@ use super::go;
 use crate::api::ApiError;
 use crate::session::Session;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{JoinPolicy, JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
+use conclave_protocol::{Color, JoinPolicy, JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -142,14 +142,24 @@ pub fn policy_name(room: &Room) -> &'static str {
     }
 }
 
+/// The class that shows text in `color` (none: the default colour).
+pub fn color_class(color: Option<Color>) -> String {
+    color.map(|c| format!("color-{}", wire_name(&c))).unwrap_or_default()
+}
+
 /// A snake_case protocol value (a colour, a sticker, a role) as its wire name.
 pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// `at` as the browser's own date, which knows the reader's time zone and calendar.
+fn js_date(at: DateTime<Utc>) -> js_sys::Date {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64))
+}
+
 /// A time in the reader's own time zone: the hour for today, the date before that.
 pub fn when(at: DateTime<Utc>) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
+    let date = js_date(at);
     let today = js_sys::Date::new_0();
     let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
     if date.to_date_string() == today.to_date_string() { time } else { format!("{} {time}", day(at)) }
@@ -157,8 +167,7 @@ pub fn when(at: DateTime<Utc>) -> String {
 
 /// A day in the reader's own calendar, for dates such as "member since".
 pub fn day(at: DateTime<Utc>) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
-    date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into()
+    js_date(at).to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into()
 }
 
 /// Milliseconds since the epoch, for client ids.
