@@ -3,13 +3,14 @@
 //! and closing the room.
 
 use super::go;
+use super::room::Details;
 use super::widgets::{ErrorLine, PolicySelect, report, wire_name};
 use crate::api::{ApiError, Method};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::{
     AssignableRole, Ban, BanRequest, InviteRequest, JoinPolicy, JoinRequest, Member, Page, Role, RoleChangeRequest,
-    Room, RoomEnvelope, RoomId, UpdateRoomRequest, User,
+    Room, RoomId, UpdateRoomRequest, User,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -44,11 +45,14 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
             reload.track();
             let room_id = room_id.clone();
             async move {
-                let room = session.get::<RoomEnvelope>(&format!("/api/rooms/{room_id}")).await?.room;
-                let members = session.get::<Page<Member>>(&format!("/api/rooms/{room_id}/members?limit=200")).await?;
-                let requests = session.get::<Page<JoinRequest>>(&format!("/api/rooms/{room_id}/requests")).await?;
-                let bans = session.get::<Page<Ban>>(&format!("/api/rooms/{room_id}/bans")).await?;
-                Ok::<_, ApiError>(State { room, members: members.items, requests: requests.items, bans: bans.items })
+                let (requests, bans) = (format!("/api/rooms/{room_id}/requests"), format!("/api/rooms/{room_id}/bans"));
+                let (details, requests, bans) = futures::try_join!(
+                    Details::load(session, &room_id),
+                    session.get::<Page<JoinRequest>>(&requests),
+                    session.get::<Page<Ban>>(&bans),
+                )?;
+                let Details { room, members } = details;
+                Ok::<_, ApiError>(State { room, members, requests: requests.items, bans: bans.items })
             }
         }
     });

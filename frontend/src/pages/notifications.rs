@@ -5,7 +5,7 @@ use super::widgets::{ErrorLine, JoinButton, report, when};
 use crate::api::Method;
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::{MarkedRead, Notification, NotificationKind, Page, User};
+use conclave_protocol::{Notification, NotificationKind, Page, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -68,13 +68,7 @@ fn Notifications(me: User) -> impl IntoView {
             live.notifications_changed.update(|n| *n += 1);
         });
     };
-    let read_all = move |_| {
-        leptos::task::spawn_local(async move {
-            let outcome = session.post::<_, MarkedRead>("/api/notifications/read-all", &()).await;
-            report(error, &outcome);
-            live.notifications_changed.update(|n| *n += 1);
-        });
-    };
+    let read_all = move |_| act(Method::Post, "/api/notifications/read-all".to_owned());
     let home = super::home(&me);
     view! {
         <section class="card">

@@ -34,12 +34,20 @@ pub fn RoomPage() -> impl IntoView {
 
 /// The room and its members, reloaded when the gateway says they changed.
 #[derive(Clone, PartialEq)]
-struct Details {
-    room: Room,
-    members: Vec<Member>,
+pub(super) struct Details {
+    pub room: Room,
+    pub members: Vec<Member>,
 }
 
 impl Details {
+    /// Loads both at once.
+    pub async fn load(session: Session, room_id: &RoomId) -> Result<Self, ApiError> {
+        let (room, members) = (format!("/api/rooms/{room_id}"), format!("/api/rooms/{room_id}/members?limit=200"));
+        let (room, members) =
+            futures::try_join!(session.get::<RoomEnvelope>(&room), session.get::<Page<Member>>(&members))?;
+        Ok(Self { room: room.room, members: members.items })
+    }
+
     fn role_of(&self, user: &User) -> Option<Role> {
         self.members.iter().find(|m| m.user.id == user.id).and_then(|m| m.role)
     }
@@ -84,11 +92,7 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
         move || {
             live.rooms_changed.track();
             let room_id = room_id.clone();
-            async move {
-                let room = session.get::<RoomEnvelope>(&format!("/api/rooms/{room_id}")).await?.room;
-                let members = session.get::<Page<Member>>(&format!("/api/rooms/{room_id}/members?limit=200")).await?;
-                Ok::<_, ApiError>(Details { room, members: members.items })
-            }
+            async move { Details::load(session, &room_id).await }
         }
     });
     // The last details that loaded: a failed reload (say, just after a kick) keeps them.
