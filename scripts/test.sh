@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Runs every check and test of Conclave: formatting, lints (server and web client), unit and
-# table tests, the store conformance suite, the OpenAPI drift check, the black-box tests
-# against the real binary, and the browser tests of the web client in headless Chromium.
-# Installs the tools it needs itself (scripts/build-client.sh, scripts/e2e.sh).
+# table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
+# the black-box tests against the real binary once per store, and the browser tests of the
+# web client in headless Chromium. Installs the tools it needs itself (scripts/build-client.sh,
+# scripts/mongodb-wire.sh, scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+wire_install="" wire_pid="" wire_dir=""
+cleanup() {
+  if [ -n "$wire_install" ]; then kill -- "-$wire_install" 2>/dev/null || true; fi
+  if [ -n "$wire_pid" ]; then kill "$wire_pid" 2>/dev/null || true; fi
+  if [ -n "$wire_dir" ]; then rm -rf "$wire_dir"; fi
+}
+trap cleanup EXIT
+
+# The MongoDB-wire server takes minutes to build the first time: build it while the rest builds
+# (in a process group of its own, so that stopping early stops its build too).
+mkdir -p target
+./scripts/mongodb-wire.sh prerequisites
+setsid ./scripts/mongodb-wire.sh install >target/mongodb-wire-install.log 2>&1 &
+wire_install=$!
 
 step "formatting (cargo fmt --check)"
 cargo fmt --all --check
@@ -23,8 +39,29 @@ cargo build --workspace --all-targets --locked
 step "web client (frontend/dist)"
 ./scripts/build-client.sh
 
-step "tests"
+step "MongoDB-wire server for the MongoDB store (scripts/mongodb-wire.sh)"
+if ! wait "$wire_install"; then
+  cat target/mongodb-wire-install.log
+  exit 1
+fi
+wire_install=""
+wire_dir=$(mktemp -d)
+read -r wire_pid wire_port < <(./scripts/mongodb-wire.sh start "$wire_dir")
+export CONCLAVE_TEST_MONGODB_URI="mongodb://127.0.0.1:$wire_port"
+echo "listening on $CONCLAVE_TEST_MONGODB_URI"
+
+step "tests (store conformance on both stores; black-box tests on the embedded store)"
 cargo test --workspace --locked
+
+step "black-box tests again, on MongoDB"
+CONCLAVE_TEST_STORE=mongodb cargo test -p conclave-tests --locked
+
+step "docker-compose.yml (docker compose config)"
+if docker compose version >/dev/null 2>&1; then
+  docker compose config --quiet && echo "valid"
+else
+  echo "no docker compose CLI here: skipped"
+fi
 
 step "browser tests (headless Chromium)"
 ./scripts/e2e.sh

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -28,6 +28,40 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// The store the servers under test use: the embedded one, or MongoDB when
+/// `CONCLAVE_TEST_STORE=mongodb`, on the server `CONCLAVE_TEST_MONGODB_URI` (`mongodb://host:port`)
+/// points at. `scripts/test.sh` runs the whole suite once each way.
+pub fn testing_mongodb() -> bool {
+    match std::env::var("CONCLAVE_TEST_STORE").as_deref() {
+        Ok("mongodb") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("CONCLAVE_TEST_STORE={other}: expected sqlite or mongodb"),
+    }
+}
+
+/// On MongoDB, each data folder gets a database of its own, named in a file inside it so that
+/// a restart on the folder finds the same database.
+fn mongodb_uri_for(data_dir: &Path) -> Option<String> {
+    if !testing_mongodb() {
+        return None;
+    }
+    let base = std::env::var("CONCLAVE_TEST_MONGODB_URI")
+        .expect("CONCLAVE_TEST_STORE=mongodb needs CONCLAVE_TEST_MONGODB_URI (mongodb://host:port)");
+    let name_file = data_dir.join("mongodb-database");
+    let name = match std::fs::read_to_string(&name_file) {
+        Ok(name) => name,
+        Err(_) => {
+            static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let count = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+            let name = format!("blackbox_{}_{count}_{nanos}", std::process::id());
+            std::fs::write(&name_file, &name).unwrap();
+            name
+        }
+    };
+    Some(format!("{}/{name}", base.trim_end_matches('/')))
+}
+
 /// A running server with its own data folder. Killed when dropped.
 pub struct Server {
     child: Child,
@@ -46,10 +80,15 @@ impl Server {
         Self::start_in(tempfile::tempdir().unwrap(), env).await
     }
 
-    /// Starts a server on an existing data folder (to test restarts).
+    /// Starts a server on an existing data folder (to test restarts): on MongoDB, the same
+    /// database as before.
     pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
         let mut command = Command::new(binary());
+        match mongodb_uri_for(data_dir.path()) {
+            Some(uri) => command.env("CONCLAVE_MONGODB_URI", uri),
+            None => command.env_remove("CONCLAVE_MONGODB_URI"),
+        };
         command
             .arg("--bind")
             .arg("127.0.0.1:0")
@@ -85,6 +124,30 @@ impl Server {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         Server { child, base, data_dir, http }
+    }
+
+    /// Starts a server that is expected not to start (a bad setting): its exit status and log.
+    pub async fn start_failure(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+        let data_dir = tempfile::tempdir().unwrap();
+        let log_path = data_dir.path().join("server.log");
+        let mut command = Command::new(binary());
+        command
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
+            .env_remove("CONCLAVE_MONGODB_URI")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+            .kill_on_drop(true);
+        let status = tokio::time::timeout(Duration::from_secs(60), command.status())
+            .await
+            .expect("conclave gives up within 60 s")
+            .unwrap();
+        (status, std::fs::read_to_string(&log_path).unwrap())
     }
 
     /// Stops the server (SIGKILL) and hands back its data folder.

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use conclave_tests::{JWT_SECRET, Server};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// R-OPS-4: /healthz and /readyz answer for orchestration.
 #[tokio::test]
@@ -30,21 +30,72 @@ async fn openapi_document_is_served_and_checked_in() {
     assert_eq!(redirect.status, 200, "the redirect lands on the viewer");
 }
 
-/// R-OPS-4: a restart on the same data folder finds everything again; tokens stay valid.
+/// R-OPS-4: a restart on the same data folder (on MongoDB: the same database) finds everything
+/// again: accounts, rooms and members, history, direct messages, notifications, moderation;
+/// tokens stay valid and sequence numbers carry on where they were.
 #[tokio::test]
 async fn r_ops_4_restart_keeps_everything() {
     let server = Server::start().await;
     let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
     let room = alice.create_room("durable", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    carol.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    alice.post(&format!("/api/rooms/{room}/bans"), json!({ "user_id": carol.id })).await.expect_status(201);
     alice.say(&room, "remember me").await;
+    bob.say(&room, "me too").await;
+    let dm = alice.post("/api/dms", json!({ "username": "bob" })).await.expect_status(200).body["room"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice.say(&dm, "just us").await;
     let token = alice.token.clone().unwrap();
+    let bobs_notifications = bob.get("/api/notifications").await.expect_status(200).body["items"].clone();
     let data = server.stop().await;
 
     let server = Server::start_in(data, &[]).await;
-    let client = server.anonymous().with_token(&token);
-    let messages = client.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
-    assert_eq!(messages["items"][0]["body"], "remember me");
-    server.login("alice").await;
+    let alice = server.anonymous().with_token(&token);
+    let messages = alice.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
+    let bodies: Vec<_> = messages["items"].as_array().unwrap().iter().map(|m| m["body"].clone()).collect();
+    assert_eq!(bodies, [json!("me too"), json!("remember me")]);
+    let mine: Vec<_> = alice.all_items("/api/rooms/mine").await.iter().map(|r| r["room"]["id"].clone()).collect();
+    assert!(mine.contains(&json!(room)) && mine.contains(&json!(dm)), "{mine:?}");
+    let members: Vec<_> = alice
+        .all_items(&format!("/api/rooms/{room}/members"))
+        .await
+        .iter()
+        .map(|m| m["user"]["username"].clone())
+        .collect();
+    assert_eq!(members, [json!("alice"), json!("bob")]);
+    let bans = alice.get(&format!("/api/rooms/{room}/bans")).await.expect_status(200).body;
+    assert_eq!(bans["items"][0]["user"]["username"], "carol");
+    let bob = server.login("bob").await;
+    assert_eq!(
+        bob.get(&format!("/api/rooms/{dm}/messages")).await.expect_status(200).body["items"][0]["body"],
+        "just us"
+    );
+    assert_eq!(bob.get("/api/notifications").await.expect_status(200).body["items"], bobs_notifications);
+    let next = alice.with_token(&token).say(&room, "after the restart").await;
+    assert_eq!(next["seq"], 3, "sequence numbers carry on");
+    server.login("carol").await;
+}
+
+/// R-OPS-4: a MongoDB URI that does not parse, or a MongoDB server that does not answer, stops
+/// the server at start with a readable reason instead of serving requests it cannot keep.
+#[tokio::test]
+async fn r_ops_4_an_unusable_mongodb_setting_stops_the_start() {
+    let (status, log) = Server::start_failure(&[("CONCLAVE_MONGODB_URI", "not-a-uri")]).await;
+    assert!(!status.success());
+    assert!(log.contains("cannot open the store"), "{log}");
+
+    let (status, log) = Server::start_failure(&[(
+        "CONCLAVE_MONGODB_URI",
+        "mongodb://127.0.0.1:1/conclave?serverSelectionTimeoutMS=300",
+    )])
+    .await;
+    assert!(!status.success());
+    assert!(log.contains("cannot open the store"), "{log}");
 }
 
 /// R-OPS-4: without a configured secret, one is generated in the data folder (0600) and reused.

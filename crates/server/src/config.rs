@@ -22,6 +22,13 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// MongoDB connection string, e.g. `mongodb://mongo:27017/conclave?replicaSet=rs0`. Unset: the
+    /// embedded SQLite store in the data folder. The database is the one the URI names
+    /// (`conclave` when it names none); it must be a replica set (one node will do), because
+    /// Conclave uses transactions.
+    #[arg(long, env = "CONCLAVE_MONGODB_URI", hide_env_values = true, global = true)]
+    pub mongodb_uri: Option<String>,
+
     /// Folder of the built web client (`index.html` and its assets), served at `/`.
     #[arg(long, env = "CONCLAVE_CLIENT_DIR", default_value = "frontend/dist", global = true)]
     pub client_dir: PathBuf,

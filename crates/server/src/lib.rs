@@ -22,7 +22,7 @@ use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
 use actix_web::{App, HttpServer, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
-use conclave_store::SqliteStore;
+use conclave_store::{MongoStore, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -49,8 +49,26 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
+/// Opens the store the configuration asks for: MongoDB when a URI is set, else the embedded
+/// SQLite file in the data folder. Either way its schema is brought up to date first.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    match &config.mongodb_uri {
+        Some(uri) => {
+            let store = MongoStore::connect(uri).await?;
+            tracing::info!(database = store.database_name(), "store: MongoDB");
+            Ok(Arc::new(store))
+        }
+        None => {
+            let path = config.data_dir.join("conclave.db");
+            let store = SqliteStore::open(&path)?;
+            tracing::info!(path = %path.display(), "store: embedded SQLite");
+            Ok(Arc::new(store))
+        }
+    }
+}
+
 /// Builds the shared state from the configuration: the store, the hasher and the token keys.
-pub fn build_state(config: &Config) -> Result<AppState, StartError> {
+pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let secret = match &config.jwt_secret {
@@ -58,11 +76,11 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         Some(_) => return Err(StartError::ShortJwtSecret),
         None => load_or_create_secret(&config.data_dir.join("jwt.secret"))?,
     };
-    let store = SqliteStore::open(&config.data_dir.join("conclave.db"))?;
+    let store = open_store(config).await?;
     let hub = Arc::new(Hub::new(config.ws_queue));
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
-        store: Arc::new(store),
+        store,
         passwords: Arc::new(Passwords::new(PasswordHasher::new()?)),
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
         bus: Arc::clone(&hub) as Arc<dyn Bus>,
@@ -88,7 +106,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
 
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    let state = web::Data::new(build_state(&config)?);
+    let state = web::Data::new(build_state(&config).await?);
     let stopping = state.stopping.clone();
     let limits = Arc::clone(&state.limits);
     actix_web::rt::spawn(async move {

@@ -8,10 +8,12 @@
 
 mod error;
 mod model;
+mod mongo;
 mod sqlite;
 mod store;
 
 pub use error::{Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
+pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -8,6 +8,17 @@ use conclave_protocol::{
     UserId,
 };
 
+/// `time` as every backend keeps it: millisecond precision.
+pub(crate) fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
+}
+
+/// The key that makes a direct room one per pair: the same for `a` and `b` as for `b` and `a`.
+pub(crate) fn direct_key(a: &UserId, b: &UserId) -> String {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    format!("{first}:{second}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: UserId,

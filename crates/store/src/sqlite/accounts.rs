@@ -14,7 +14,7 @@ pub fn create_user(conn: &Connection, user: NewUser, now: DateTime<Utc>) -> Stor
         password_hash: user.password_hash,
         first_name: user.first_name,
         last_name: user.last_name,
-        created_at: truncate(now),
+        created_at: stored_time(now),
     };
     conn.execute(
         "INSERT INTO users (id, username, password_hash, first_name, last_name, created_at)

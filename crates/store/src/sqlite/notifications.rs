@@ -19,7 +19,7 @@ pub fn insert_notification(
         room_id: new.room_id,
         actor_id: new.actor_id,
         data: new.data,
-        created_at: truncate(now),
+        created_at: stored_time(now),
         read: false,
     };
     conn.execute(

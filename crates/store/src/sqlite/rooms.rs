@@ -64,12 +64,6 @@ pub fn create_room(conn: &Connection, new: NewRoom, owner: &UserId, now: DateTim
     existing_room(conn, &id)
 }
 
-/// The same key for `a` and `b` as for `b` and `a`.
-fn direct_key(a: &UserId, b: &UserId) -> String {
-    let (first, second) = if a <= b { (a, b) } else { (b, a) };
-    format!("{first}:{second}")
-}
-
 pub fn open_direct_room(
     conn: &Connection,
     a: &UserId,
@@ -414,7 +408,12 @@ pub fn create_invite(
         params![room.as_str(), user.as_str(), by.as_str(), ms(now)],
     )
     .map_err(or_conflict(Conflict::AlreadyInvited))?;
-    Ok(InviteRecord { room_id: room.clone(), user_id: user.clone(), invited_by: by.clone(), created_at: truncate(now) })
+    Ok(InviteRecord {
+        room_id: room.clone(),
+        user_id: user.clone(),
+        invited_by: by.clone(),
+        created_at: stored_time(now),
+    })
 }
 
 pub fn invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
@@ -508,7 +507,12 @@ pub fn ban(
         None => None,
     };
     Ok(BanOutcome {
-        ban: BanRecord { room_id: room.clone(), user: banned_user, banned_by: by.clone(), created_at: truncate(now) },
+        ban: BanRecord {
+            room_id: room.clone(),
+            user: banned_user,
+            banned_by: by.clone(),
+            created_at: stored_time(now),
+        },
         departure,
     })
 }

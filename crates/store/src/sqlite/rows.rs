@@ -13,11 +13,6 @@ pub fn ms(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
-/// `time` as the store keeps it (millisecond precision).
-pub fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms(time)).unwrap_or(time)
-}
-
 pub fn time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
     let millis: i64 = row.get(index)?;
     DateTime::from_timestamp_millis(millis).ok_or(rusqlite::Error::IntegralValueOutOfRange(index, millis))

@@ -425,16 +425,19 @@ pub async fn messages_get_consecutive_sequence_numbers(store: Arc<dyn Store>) {
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 10);
 }
 
-/// R-MSG-1: concurrent senders never share or skip a sequence number.
+/// R-MSG-1: concurrent senders never share or skip a sequence number: 8 senders × 200
+/// messages into one room give 1..=1600, each once.
 pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Store>) {
+    const SENDERS: u64 = 8;
+    const EACH: u64 = 200;
     let alice = user(&store, "alice").await;
     let room = group(&store, &alice, "busy", JoinPolicy::Open).await;
     let mut tasks = Vec::new();
-    for sender in 0..4 {
+    for sender in 0..SENDERS {
         let (store, room_id, author) = (store.clone(), room.id.clone(), alice.id.clone());
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
-            for i in 0..25 {
+            for i in 0..EACH {
                 let message = NewMessage {
                     room_id: room_id.clone(),
                     author_id: author.clone(),
@@ -454,7 +457,10 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
             assert!(all.insert(seq), "sequence {seq} given twice");
         }
     }
-    assert_eq!(all, (1..=100).collect::<BTreeSet<u64>>());
+    assert_eq!(all, (1..=SENDERS * EACH).collect::<BTreeSet<u64>>());
+    let stored = store.messages(&room.id, HistoryRange::After(0), 2000).await.unwrap();
+    assert_eq!(stored.len() as u64, SENDERS * EACH, "every message stored once");
+    assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, SENDERS * EACH);
 }
 
 /// R-MSG-1 / idempotency: the same client id from the same author stores one message.

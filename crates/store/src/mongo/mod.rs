@@ -1,0 +1,481 @@
+//! The production store: MongoDB through the official `mongodb` driver.
+//!
+//! How each [`Store`] command stays atomic here:
+//! - A command that writes more than one document runs in one multi-document transaction
+//!   (snapshot reads, majority writes). The driver's `and_run2` retries the whole transaction
+//!   on transient errors, which is what a write conflict between two transactions is.
+//! - Every transaction that changes a room writes the room document first (a sequence number,
+//!   or [`lock_room`]'s revision). Two such transactions on one room therefore conflict and run
+//!   one after the other, as SQLite's `IMMEDIATE` transactions do; this is what keeps sequence
+//!   numbers gapless and unique under concurrent senders and makes the SPEC R-ROOM-5 departure
+//!   step see the members as they are.
+//! - A command that writes one document is a single atomic update (`$max` on a read marker,
+//!   `$set` on a notification) and needs no transaction.
+//! - Unique indexes back every uniqueness rule, and their violations (code 11000) become
+//!   [`crate::Conflict`]s.
+
+mod accounts;
+mod docs;
+mod messages;
+mod notifications;
+mod rooms;
+mod schema;
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::*;
+use crate::store::Store;
+use async_trait::async_trait;
+use bson::doc;
+use chrono::{DateTime, Utc};
+use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use docs::*;
+use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::options::{ClientOptions, ReadConcern, WriteConcern};
+use mongodb::{Client, ClientSession, Collection, Database};
+use std::sync::Arc;
+
+/// The database used when the URI names none.
+pub const DEFAULT_DATABASE: &str = "conclave";
+
+/// Runs `$step`, an expression that uses the session `$s`, in one transaction: committed when
+/// it succeeds, aborted when it fails, and run again from the start on transient errors (a write
+/// conflict with a concurrent transaction), for up to [`RETRY_FOR`].
+///
+/// A macro rather than a function taking a closure: a closure returning a future that borrows
+/// both the session and the caller's arguments cannot be proven `Send` for every lifetime.
+macro_rules! transaction {
+    ($store:expr, |$s:ident| $step:expr) => {
+        async {
+            let mut session = $store.session().await?;
+            let started = std::time::Instant::now();
+            let mut attempt = 0_u32;
+            'attempt: loop {
+                if attempt > 0 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                attempt += 1;
+                session
+                    .start_transaction()
+                    .read_concern(ReadConcern::snapshot())
+                    .write_concern(WriteConcern::majority())
+                    .await?;
+                let outcome = {
+                    let $s = &mut session;
+                    $step.await
+                };
+                let value = match outcome {
+                    Ok(value) => value,
+                    Err(error) => {
+                        // The server may have aborted it already; either way it is over.
+                        let _ = session.abort_transaction().await;
+                        if error.contains_label(TRANSIENT_TRANSACTION_ERROR) && started.elapsed() < RETRY_FOR {
+                            continue 'attempt;
+                        }
+                        return Err(error);
+                    }
+                };
+                loop {
+                    match session.commit_transaction().await {
+                        Ok(()) => return Ok(value),
+                        Err(error)
+                            if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                                && started.elapsed() < RETRY_FOR => {}
+                        Err(error)
+                            if error.contains_label(TRANSIENT_TRANSACTION_ERROR) && started.elapsed() < RETRY_FOR =>
+                        {
+                            continue 'attempt;
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+        }
+        .await
+        .map_err(into_store_error)
+    };
+}
+
+/// A random wait before the `attempt`th retry, growing up to 64 ms, so that transactions that
+/// conflicted do not meet again at once.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let ceiling_ms = 1_u64 << attempt.min(6);
+    std::time::Duration::from_micros(fastrand::u64(0..=ceiling_ms * 1000))
+}
+
+/// How long a transaction is retried on transient errors before its error is returned.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The collections, typed by their documents.
+#[derive(Clone)]
+pub(crate) struct Collections {
+    pub users: Collection<UserDoc>,
+    pub refresh_tokens: Collection<RefreshTokenDoc>,
+    pub rooms: Collection<RoomDoc>,
+    pub memberships: Collection<MembershipDoc>,
+    pub invites: Collection<InviteDoc>,
+    pub join_requests: Collection<JoinRequestDoc>,
+    pub bans: Collection<BanDoc>,
+    pub messages: Collection<MessageDoc>,
+    pub notifications: Collection<NotificationDoc>,
+    pub room_log: Collection<RoomLogDoc>,
+    pub counters: Collection<CounterDoc>,
+}
+
+impl Collections {
+    fn of(db: &Database) -> Self {
+        Collections {
+            users: db.collection(schema::USERS),
+            refresh_tokens: db.collection(schema::REFRESH_TOKENS),
+            rooms: db.collection(schema::ROOMS),
+            memberships: db.collection(schema::MEMBERSHIPS),
+            invites: db.collection(schema::INVITES),
+            join_requests: db.collection(schema::JOIN_REQUESTS),
+            bans: db.collection(schema::BANS),
+            messages: db.collection(schema::MESSAGES),
+            notifications: db.collection(schema::NOTIFICATIONS),
+            room_log: db.collection(schema::ROOM_LOG),
+            counters: db.collection(schema::COUNTERS),
+        }
+    }
+}
+
+/// The MongoDB backend of [`Store`].
+#[derive(Clone)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+    c: Collections,
+    queues: Arc<RoomQueues>,
+}
+
+/// Striped locks that queue this process's transactions on one room one behind the other.
+/// Without them, concurrent senders to a room meet as write conflicts and retry: correct, but
+/// a retry storm (8 concurrent senders made about three retries per message, some of them
+/// waiting seconds). Transactions from other processes still meet as conflicts and retry.
+struct RoomQueues {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl RoomQueues {
+    const STRIPES: usize = 64;
+
+    fn new() -> Self {
+        RoomQueues { stripes: (0..Self::STRIPES).map(|_| tokio::sync::Mutex::new(())).collect() }
+    }
+
+    async fn enter(&self, room: &RoomId) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(room, &mut hasher);
+        let index = usize::try_from(std::hash::Hasher::finish(&hasher) % Self::STRIPES as u64).unwrap_or(0);
+        self.stripes[index].lock().await
+    }
+}
+
+impl MongoStore {
+    /// Connects to `uri` and prepares the database it names ([`DEFAULT_DATABASE`] when it names
+    /// none): collections, validators and indexes, idempotently. Transactions need a replica set
+    /// (a one-node set will do).
+    pub async fn connect(uri: &str) -> StoreResult<Self> {
+        let mut options = ClientOptions::parse(uri).await.map_err(into_store_error)?;
+        options.app_name.get_or_insert_with(|| "conclave".to_owned());
+        let name = options.default_database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let client = Client::with_options(options).map_err(into_store_error)?;
+        let db = client.database(&name);
+        schema::prepare(&db).await.map_err(into_store_error)?;
+        Ok(MongoStore { c: Collections::of(&db), client, db, queues: Arc::new(RoomQueues::new()) })
+    }
+
+    /// The name of the database in use.
+    pub fn database_name(&self) -> &str {
+        self.db.name()
+    }
+
+    /// Starts a session for [`transaction!`].
+    async fn session(&self) -> MongoResult<ClientSession> {
+        self.client.start_session().await
+    }
+
+    /// Runs a command that needs no transaction: a read, or a write of one document.
+    async fn run<R>(&self, step: impl Future<Output = MongoResult<R>>) -> StoreResult<R> {
+        step.await.map_err(into_store_error)
+    }
+}
+
+/// Claims `room` for the current transaction by writing its document (bumping its revision):
+/// a concurrent transaction that writes the room too conflicts and is retried. Returns the room,
+/// which must exist.
+pub(crate) async fn lock_room(c: &Collections, s: &mut ClientSession, room: &str) -> MongoResult<RoomDoc> {
+    c.rooms
+        .find_one_and_update(doc! { "_id": room }, doc! { "$inc": { "revision": 1 } })
+        .return_document(mongodb::options::ReturnDocument::After)
+        .session(s)
+        .await?
+        .ok_or_else(|| fail(StoreError::NotFound(crate::error::Missing::Room)))
+}
+
+/// [`lock_room`], for a room that must not be terminated.
+pub(crate) async fn lock_live_room(c: &Collections, s: &mut ClientSession, room: &str) -> MongoResult<RoomDoc> {
+    let locked = lock_room(c, s, room).await?;
+    if locked.terminated_at.is_some() {
+        return Err(fail(StoreError::RoomTerminated));
+    }
+    Ok(locked)
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(async { self.db.run_command(doc! { "ping": 1 }).await.map(drop) }).await
+    }
+
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        self.run(accounts::create_user(&self.c, user, now)).await
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
+        self.run(accounts::user(&self.c, id.as_str())).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.run(accounts::user_by_username(&self.c, username)).await
+    }
+
+    async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
+        self.run(accounts::search_users(&self.c, prefix, after, limit)).await
+    }
+
+    async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
+        self.run(accounts::insert_refresh_token(&self.c, token, now)).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_digest: &str,
+        new_digest: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        transaction!(self, |s| accounts::rotate_refresh_token(&self.c, s, old_digest, new_digest, new_expires_at, now))
+    }
+
+    async fn refresh_token_user(&self, digest: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
+        self.run(accounts::refresh_token_user(&self.c, digest, now)).await
+    }
+
+    async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()> {
+        transaction!(self, |s| accounts::revoke_refresh_family(&self.c, s, digest))
+    }
+
+    async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
+        transaction!(self, |s| rooms::create_room(&self.c, s, &room, owner, now))
+    }
+
+    async fn open_direct_room(
+        &self,
+        a: &UserId,
+        b: &UserId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RoomRecord> {
+        transaction!(self, |s| rooms::open_direct_room(&self.c, s, a, b, name, now))
+    }
+
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
+        self.run(rooms::room(&self.c, id.as_str())).await
+    }
+
+    async fn update_room(&self, id: &RoomId, patch: RoomPatch) -> StoreResult<RoomRecord> {
+        self.run(rooms::update_room(&self.c, id, patch)).await
+    }
+
+    async fn search_rooms(
+        &self,
+        prefix: &str,
+        searcher: &UserId,
+        after: Option<&RoomSearchCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomRecord>> {
+        self.run(rooms::search_rooms(&self.c, prefix, searcher, after, limit)).await
+    }
+
+    async fn rooms_of_user(
+        &self,
+        user: &UserId,
+        after_join_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MyRoomRecord>> {
+        self.run(rooms::rooms_of_user(&self.c, user, after_join_seq, limit)).await
+    }
+
+    async fn room_ids_of_user(&self, user: &UserId) -> StoreResult<Vec<RoomId>> {
+        self.run(rooms::room_ids_of_user(&self.c, user)).await
+    }
+
+    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
+        let _queued = self.queues.enter(id).await;
+        transaction!(self, |s| rooms::terminate_room(&self.c, s, id, now))
+    }
+
+    async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
+        self.run(rooms::membership(&self.c, room.as_str(), user.as_str())).await
+    }
+
+    async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>> {
+        self.run(rooms::members(&self.c, room, after_join_seq, limit)).await
+    }
+
+    async fn add_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::add_member(&self.c, s, room, user, role, now))
+    }
+
+    async fn remove_member(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        reason: LeaveReason,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DepartureRecord> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::depart(&self.c, s, room, user, reason, now))
+    }
+
+    async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        self.run(rooms::hide_direct_room(&self.c, room, user)).await
+    }
+
+    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::set_role(&self.c, s, room, user, role))
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
+        self.run(rooms::mark_read(&self.c, room, user, seq)).await
+    }
+
+    async fn create_invite(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InviteRecord> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::create_invite(&self.c, s, room, user, by, now))
+    }
+
+    async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
+        self.run(rooms::invite(&self.c, room, user)).await
+    }
+
+    async fn create_join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<JoinRequestRecord> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::create_join_request(&self.c, s, room, user, now))
+    }
+
+    async fn join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>> {
+        self.run(rooms::join_request(&self.c, room, user)).await
+    }
+
+    async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
+        self.run(rooms::join_requests(&self.c, room)).await
+    }
+
+    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        self.run(rooms::delete_join_request(&self.c, room, user)).await
+    }
+
+    async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
+        let _queued = self.queues.enter(room).await;
+        transaction!(self, |s| rooms::ban(&self.c, s, room, user, by, now))
+    }
+
+    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        self.run(rooms::unban(&self.c, room, user)).await
+    }
+
+    async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+        self.run(rooms::is_banned(&self.c, room, user)).await
+    }
+
+    async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>> {
+        self.run(rooms::bans(&self.c, room)).await
+    }
+
+    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+        let _queued = self.queues.enter(&message.room_id).await;
+        transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))
+    }
+
+    async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+        self.run(messages::messages(&self.c, room, range, limit)).await
+    }
+
+    async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
+        self.run(messages::message(&self.c, room, id)).await
+    }
+
+    async fn edit_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MessageRecord> {
+        self.run(messages::edit_message(&self.c, room, id, body, now)).await
+    }
+
+    async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
+        self.run(messages::delete_message(&self.c, room, id, now)).await
+    }
+
+    async fn insert_notification(
+        &self,
+        notification: NewNotification,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NotificationRecord> {
+        self.run(notifications::insert_notification(&self.c, notification, now)).await
+    }
+
+    async fn notifications(
+        &self,
+        user: &UserId,
+        unread_only: bool,
+        after: Option<&NotificationCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRecord>> {
+        self.run(notifications::notifications(&self.c, user, unread_only, after, limit)).await
+    }
+
+    async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
+        self.run(notifications::mark_notification_read(&self.c, user, id)).await
+    }
+
+    async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
+        self.run(notifications::mark_all_notifications_read(&self.c, user)).await
+    }
+
+    async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
+        self.run(notifications::delete_notification(&self.c, user, id)).await
+    }
+
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>> {
+        self.run(rooms::room_log(&self.c, user, after, limit)).await
+    }
+}

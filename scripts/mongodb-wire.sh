@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A MongoDB-wire server for the MongoDB store's tests: secantusd-rs from the crate secantus-mdb
+# (no mongod can be installed on the build machines; see ARCHITECTURE.md). Users' deployments
+# use the official mongo image instead (docker-compose.yml).
+#
+#   scripts/mongodb-wire.sh prerequisites  install what building it needs (cmake), if missing
+#   scripts/mongodb-wire.sh install      build it once into target/tools (skipped when present)
+#   scripts/mongodb-wire.sh start DIR [PORT]
+#                                        start it with DIR as its storage, on PORT or a free port;
+#                                        prints "PID PORT" once it listens
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools="$(pwd)/target/tools"
+version="0.5.3-beta.196"
+binary="$tools/bin/secantusd-rs"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+prerequisites() {
+  # WiredTiger, inside it, is built with cmake.
+  if ! command -v cmake >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake
+  fi
+}
+
+case "${1:-}" in
+  prerequisites)
+    prerequisites
+    ;;
+  install)
+    if "$binary" --help 2>/dev/null | head -n 1 | grep -q "secantusd-rs $version"; then
+      exit 0
+    fi
+    prerequisites
+    cargo install --root "$tools" secantus-mdb --version "$version" --locked --ignore-rust-version
+    ;;
+  start)
+    storage="${2:?usage: $0 start DIR [PORT]}"
+    mkdir -p "$storage"
+    "$binary" --host 127.0.0.1 --port "${3:-0}" --storage-path "$storage" --log-level WARNING --cache-size 256M \
+      >"$storage/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 300); do
+      port=$(sed -n 's/^secantusd-rs listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$storage/server.log")
+      if [ -n "$port" ]; then
+        echo "$pid $port"
+        exit 0
+      fi
+      if ! kill -0 "$pid" 2>/dev/null; then
+        cat "$storage/server.log" >&2
+        exit 1
+      fi
+      sleep 0.1
+    done
+    echo "secantusd-rs did not listen within 30 s" >&2
+    kill "$pid"
+    exit 1
+    ;;
+  *)
+    echo "usage: $0 prerequisites | install | start DIR [PORT]" >&2
+    exit 2
+    ;;
+esac

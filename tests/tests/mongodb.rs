@@ -1,0 +1,75 @@
+//! What only the MongoDB backend has: a database server that can go away and come back while
+//! Conclave runs. Each test starts a MongoDB-wire server of its own (`scripts/mongodb-wire.sh`,
+//! installed by `scripts/test.sh`), whichever store the rest of the suite uses.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use conclave_tests::Server;
+use std::path::Path;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// A MongoDB-wire server on `port` (0: a free one) with `storage` as its folder: its pid and port.
+async fn start_wire_server(storage: &Path, port: u16) -> (u32, u16) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/mongodb-wire.sh");
+    let output = Command::new(script).arg("start").arg(storage).arg(port.to_string()).output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "cannot start the MongoDB-wire server (run ./scripts/mongodb-wire.sh install): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let (pid, port) = stdout.trim().split_once(' ').unwrap();
+    (pid.parse().unwrap(), port.parse().unwrap())
+}
+
+/// Stops the server as an orchestrator does (SIGTERM). (secantusd-rs loses its last writes
+/// on SIGKILL; a real mongod journals them.)
+async fn stop_wire_server(pid: u32) {
+    let pid = pid.to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    // Wait until it is gone, so that its port and storage are free again.
+    while Command::new("kill").args(["-0", &pid]).status().await.unwrap().success() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls `/readyz` until it answers `status`; the store reconnects on its own schedule, so
+/// there is no event to await.
+async fn wait_for_readiness(server: &Server, status: u16) {
+    let anon = server.anonymous();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = anon.get("/readyz").await;
+        if response.status == status {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/readyz stayed {} (wanted {status})", response.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// R-OPS-4: `/readyz` follows the store: ready while MongoDB answers, 503 `unavailable` while it
+/// is away, ready again when it is back, without restarting Conclave; what was stored before
+/// the outage is still there.
+#[tokio::test]
+async fn r_ops_4_readiness_follows_the_mongodb_server() {
+    let storage = tempfile::tempdir().unwrap();
+    let (pid, port) = start_wire_server(storage.path(), 0).await;
+    let uri = format!("mongodb://127.0.0.1:{port}/outage?serverSelectionTimeoutMS=1000");
+    let server = Server::start_with(&[("CONCLAVE_MONGODB_URI", &uri)]).await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("steady", "open").await;
+    alice.say(&room, "before").await;
+    wait_for_readiness(&server, 200).await;
+
+    stop_wire_server(pid).await;
+    let refused = server.anonymous().get("/readyz").await.expect_error(503, "unavailable");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("store"));
+
+    let (pid, _) = start_wire_server(storage.path(), port).await;
+    wait_for_readiness(&server, 200).await;
+    let history = alice.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
+    assert_eq!(history["items"][0]["body"], "before");
+    alice.say(&room, "after").await;
+    stop_wire_server(pid).await;
+}
