@@ -5,8 +5,9 @@
 #
 #   scripts/mongodb-wire.sh prerequisites  install what building it needs (cmake), if missing
 #   scripts/mongodb-wire.sh install      build it once into target/tools (skipped when present)
-#   scripts/mongodb-wire.sh start DIR [PORT]
-#                                        start it with DIR as its storage, on PORT or a free port;
+#   scripts/mongodb-wire.sh start DIR [PORT [FLAG…]]
+#                                        start it with DIR as its storage, on PORT or a free port
+#                                        (0), with extra flags (--standalone: no replica set);
 #                                        prints "PID PORT" once it listens
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +37,11 @@ case "${1:-}" in
     cargo install --root "$tools" secantus-mdb --version "$version" --locked --ignore-rust-version
     ;;
   start)
-    storage="${2:?usage: $0 start DIR [PORT]}"
+    storage="${2:?usage: $0 start DIR [PORT [FLAG…]]}"
     mkdir -p "$storage"
-    "$binary" --host 127.0.0.1 --port "${3:-0}" --storage-path "$storage" --log-level WARNING --cache-size 256M \
+    port="${3:-0}"
+    shift $(($# < 3 ? $# : 3))
+    "$binary" --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING --cache-size 256M "$@" \
       >"$storage/server.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 300); do
@@ -58,7 +61,7 @@ case "${1:-}" in
     exit 1
     ;;
   *)
-    echo "usage: $0 prerequisites | install | start DIR [PORT]" >&2
+    echo "usage: $0 prerequisites | install | start DIR [PORT [FLAG…]]" >&2
     exit 2
     ;;
 esac

@@ -62,6 +62,35 @@ fn mongodb_uri_for(data_dir: &Path) -> Option<String> {
     Some(format!("{}/{name}", base.trim_end_matches('/')))
 }
 
+/// The `conclave` command for a test server on `data_dir`, logging to `server.log` there; `env`
+/// adds settings (`CONCLAVE_…`), and an empty value unsets one.
+fn command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
+    let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
+    let mut command = Command::new(binary());
+    match mongodb_uri_for(data_dir) {
+        Some(uri) => command.env("CONCLAVE_MONGODB_URI", uri),
+        None => command.env_remove("CONCLAVE_MONGODB_URI"),
+    };
+    command
+        .arg("--bind")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
+        .env("CONCLAVE_LOG", "warn")
+        // Rate limits are tested on their own; elsewhere they would only slow tests down.
+        .env("CONCLAVE_MESSAGE_BURST", "100000")
+        .env("CONCLAVE_LOGIN_BURST", "100000")
+        .envs(env.iter().copied().filter(|(_, value)| !value.is_empty()))
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    for (key, _) in env.iter().filter(|(_, value)| value.is_empty()) {
+        command.env_remove(key);
+    }
+    command
+}
+
 /// A running server with its own data folder. Killed when dropped.
 pub struct Server {
     child: Child,
@@ -83,30 +112,8 @@ impl Server {
     /// Starts a server on an existing data folder (to test restarts): on MongoDB, the same
     /// database as before.
     pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
-        let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
-        let mut command = Command::new(binary());
-        match mongodb_uri_for(data_dir.path()) {
-            Some(uri) => command.env("CONCLAVE_MONGODB_URI", uri),
-            None => command.env_remove("CONCLAVE_MONGODB_URI"),
-        };
-        command
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
-            .env("CONCLAVE_LOG", "warn")
-            // Rate limits are tested on their own; elsewhere they would only slow tests down.
-            .env("CONCLAVE_MESSAGE_BURST", "100000")
-            .env("CONCLAVE_LOGIN_BURST", "100000")
-            .envs(env.iter().copied().filter(|(_, value)| !value.is_empty()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true);
-        for (key, _) in env.iter().filter(|(_, value)| value.is_empty()) {
-            command.env_remove(key);
-        }
+        let mut command = command(data_dir.path(), env);
+        command.stdout(Stdio::piped());
         let mut child = command.spawn().expect("start conclave");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -129,25 +136,13 @@ impl Server {
     /// Starts a server that is expected not to start (a bad setting): its exit status and log.
     pub async fn start_failure(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
         let data_dir = tempfile::tempdir().unwrap();
-        let log_path = data_dir.path().join("server.log");
-        let mut command = Command::new(binary());
-        command
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
-            .env_remove("CONCLAVE_MONGODB_URI")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
-            .kill_on_drop(true);
+        let mut command = command(data_dir.path(), env);
+        command.stdout(Stdio::null());
         let status = tokio::time::timeout(Duration::from_secs(60), command.status())
             .await
             .expect("conclave gives up within 60 s")
             .unwrap();
-        (status, std::fs::read_to_string(&log_path).unwrap())
+        (status, std::fs::read_to_string(data_dir.path().join("server.log")).unwrap())
     }
 
     /// Stops the server (SIGKILL) and hands back its data folder.

@@ -4,14 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use conclave_tests::Server;
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
 
-/// A MongoDB-wire server on `port` (0: a free one) with `storage` as its folder: its pid and port.
-async fn start_wire_server(storage: &Path, port: u16) -> (u32, u16) {
+/// A MongoDB-wire server on `port` (0: a free one) with `storage` as its folder and extra
+/// `flags`: its pid and port.
+async fn start_wire_server(storage: &Path, port: u16, flags: &[&str]) -> (u32, u16) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/mongodb-wire.sh");
-    let output = Command::new(script).arg("start").arg(storage).arg(port.to_string()).output().await.unwrap();
+    let output =
+        Command::new(script).arg("start").arg(storage).arg(port.to_string()).args(flags).output().await.unwrap();
     assert!(
         output.status.success(),
         "cannot start the MongoDB-wire server (run ./scripts/mongodb-wire.sh install): {}",
@@ -54,7 +57,7 @@ async fn wait_for_readiness(server: &Server, status: u16) {
 #[tokio::test]
 async fn r_ops_4_readiness_follows_the_mongodb_server() {
     let storage = tempfile::tempdir().unwrap();
-    let (pid, port) = start_wire_server(storage.path(), 0).await;
+    let (pid, port) = start_wire_server(storage.path(), 0, &[]).await;
     let uri = format!("mongodb://127.0.0.1:{port}/outage?serverSelectionTimeoutMS=1000");
     let server = Server::start_with(&[("CONCLAVE_MONGODB_URI", &uri)]).await;
     let alice = server.user("alice").await;
@@ -65,11 +68,30 @@ async fn r_ops_4_readiness_follows_the_mongodb_server() {
     stop_wire_server(pid).await;
     let refused = server.anonymous().get("/readyz").await.expect_error(503, "unavailable");
     assert!(refused.body["error"]["message"].as_str().unwrap().contains("store"));
+    // A user acting meanwhile is told to try again, not that the server broke.
+    alice
+        .post(&format!("/api/rooms/{room}/messages"), json!({ "body": "during" }))
+        .await
+        .expect_error(503, "unavailable");
 
-    let (pid, _) = start_wire_server(storage.path(), port).await;
+    let (pid, _) = start_wire_server(storage.path(), port, &[]).await;
     wait_for_readiness(&server, 200).await;
     let history = alice.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
-    assert_eq!(history["items"][0]["body"], "before");
-    alice.say(&room, "after").await;
+    let bodies: Vec<_> = history["items"].as_array().unwrap().iter().map(|m| m["body"].clone()).collect();
+    assert_eq!(bodies, [json!("before")], "the refused message was not stored");
+    assert_eq!(alice.say(&room, "after").await["seq"], 2, "no number was used up by the refused send");
+    stop_wire_server(pid).await;
+}
+
+/// R-OPS-4: a MongoDB server that is not a replica set cannot run Conclave's transactions: the
+/// server refuses to start and says why, instead of failing at the first write.
+#[tokio::test]
+async fn r_ops_4_a_standalone_mongodb_is_refused_at_start() {
+    let storage = tempfile::tempdir().unwrap();
+    let (pid, port) = start_wire_server(storage.path(), 0, &["--standalone"]).await;
+    let uri = format!("mongodb://127.0.0.1:{port}/standalone?directConnection=true");
+    let (status, log) = Server::start_failure(&[("CONCLAVE_MONGODB_URI", &uri)]).await;
+    assert!(!status.success());
+    assert!(log.contains("replica set"), "{log}");
     stop_wire_server(pid).await;
 }

@@ -101,6 +101,10 @@ impl From<StoreError> for ApiError {
             StoreError::RoomTerminated => ApiError::new(C::RoomTerminated, "this room was terminated"),
             StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),
             StoreError::NotAMember => ApiError::new(C::NotAMember, "not a member of this room"),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                ApiError::new(C::Unavailable, "the server cannot reach its database right now; try again shortly")
+            }
             StoreError::Backend(cause) => ApiError::internal(cause),
         }
     }

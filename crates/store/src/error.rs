@@ -36,6 +36,9 @@ pub enum StoreError {
     Banned,
     #[error("the user is not a member of the room")]
     NotAMember,
+    /// The database cannot be reached (an outage, a failover): worth trying again shortly.
+    #[error("the database does not answer: {0}")]
+    Unavailable(String),
     #[error("storage failure: {0}")]
     Backend(String),
 }

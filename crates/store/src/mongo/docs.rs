@@ -26,9 +26,14 @@ pub fn fail(error: StoreError) -> Error {
 }
 
 pub fn into_store_error(error: Error) -> StoreError {
-    match error.get_custom::<StoreError>() {
-        Some(ours) => ours.clone(),
-        None => StoreError::Backend(error.to_string()),
+    if let Some(ours) = error.get_custom::<StoreError>() {
+        return ours.clone();
+    }
+    match &*error.kind {
+        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Backend(error.to_string()),
     }
 }
 

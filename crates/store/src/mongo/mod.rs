@@ -181,6 +181,7 @@ impl MongoStore {
         let name = options.default_database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
         let client = Client::with_options(options).map_err(into_store_error)?;
         let db = client.database(&name);
+        schema::check_transactions(&db).await.map_err(into_store_error)?;
         schema::prepare(&db).await.map_err(into_store_error)?;
         Ok(MongoStore { c: Collections::of(&db), client, db, queues: Arc::new(RoomQueues::new()) })
     }

@@ -40,11 +40,11 @@ async fn next_join_seq(c: &Collections, s: &mut ClientSession) -> MongoResult<i6
     let counter = c
         .counters
         .find_one_and_update(doc! { "_id": "join_seq" }, doc! { "$inc": { "value": 1_i64 } })
-        .upsert(true)
         .return_document(ReturnDocument::After)
         .session(s)
         .await?;
-    Ok(counter.map_or(1, |c| c.value))
+    // `schema::prepare` creates the counter, so that two first joins cannot both insert it.
+    counter.map(|c| c.value).ok_or_else(|| fail(StoreError::Backend("the join_seq counter is missing".into())))
 }
 
 /// Adds a membership and counts it on the room (locked by the caller).

@@ -4,7 +4,8 @@
 //! validator, an existing one gets the current validator (`collMod`), and every index is created
 //! if it is missing (creating an index that exists with the same keys and options does nothing).
 
-use super::docs::MongoResult;
+use super::docs::{MongoResult, fail};
+use crate::error::StoreError;
 use bson::{Document, doc};
 use mongodb::{Database, IndexModel, options::IndexOptions};
 
@@ -285,7 +286,29 @@ pub async fn prepare(db: &Database) -> MongoResult<()> {
             db.collection::<Document>(spec.name).create_indexes(spec.indexes).await?;
         }
     }
+    // The join counter exists before the first join (an upsert inside two concurrent first
+    // joins could otherwise race on its insert).
+    db.collection::<Document>(COUNTERS)
+        .update_one(doc! { "_id": "join_seq" }, doc! { "$setOnInsert": { "value": 0_i64 } })
+        .upsert(true)
+        .await?;
     Ok(())
+}
+
+/// Transactions need a replica set or a sharded cluster: refuse a standalone server at start,
+/// with a reason, rather than fail at the first write.
+pub async fn check_transactions(db: &Database) -> MongoResult<()> {
+    let hello = db.run_command(doc! { "hello": 1 }).await?;
+    let replica_set = hello.get_str("setName").is_ok();
+    let sharded = hello.get_str("msg") == Ok("isdbgrid");
+    if replica_set || sharded {
+        return Ok(());
+    }
+    Err(fail(StoreError::Backend(
+        "MongoDB must be a replica set (one node is enough) or a sharded cluster: Conclave writes with \
+         transactions. Start mongod with --replSet and run rs.initiate() once."
+            .to_owned(),
+    )))
 }
 
 /// MongoDB's "collection already exists" error code.
