@@ -288,3 +288,23 @@ async fn r_acc_5_user_directory() {
     viewer.get(&format!("/api/users?q={}", "q".repeat(65))).await.expect_error(422, "validation_failed");
     viewer.get("/api/users?cursor=not-a-cursor").await.expect_error(400, "invalid_query");
 }
+
+/// R-ACC-1, R-OPS-5: eight sign-ups racing for one username, in different cases, make one
+/// account; every other answer is 409 `username_taken` (the store's unique index), never a 500.
+#[tokio::test]
+async fn r_acc_1_racing_signups_make_one_account() {
+    let server = Server::start().await;
+    let names = ["racer", "RACER", "Racer", "rAcer", "raCer", "racEr", "raceR", "RaCeR"];
+    let attempts = names.map(|name| {
+        let anon = server.anonymous();
+        async move { anon.post("/api/auth/signup", json!({ "username": name, "password": PASSWORD })).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409], "{answers:?}");
+    for refused in answers.into_iter().filter(|a| a.status == 409) {
+        refused.expect_error(409, "username_taken");
+    }
+    server.login("racer").await;
+}

@@ -249,3 +249,21 @@ async fn r_msg_7_edit_and_delete() {
     alice.delete(&format!("/api/rooms/{room}/messages/{}", carols["id"].as_str().unwrap())).await.expect_status(204);
     bob.delete(&format!("/api/rooms/{room}/messages/missing")).await.expect_error(404, "message_not_found");
 }
+
+/// R-MSG-4, R-OPS-5: two people opening their conversation at the same moment, four times
+/// each, get one room (a unique index per pair), with both of them in it.
+#[tokio::test]
+async fn r_msg_4_racing_opens_make_one_conversation() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let opens = (0..8).map(|i| {
+        let (from, to) = if i % 2 == 0 { (&alice, "bob") } else { (&bob, "alice") };
+        from.post("/api/dms", json!({ "username": to }))
+    });
+    let answers = futures_util::future::join_all(opens).await;
+    let ids: std::collections::BTreeSet<_> =
+        answers.into_iter().map(|a| a.expect_status(200).body["room"]["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = ids.first().unwrap();
+    assert_eq!(alice.get(&format!("/api/rooms/{id}")).await.expect_status(200).body["room"]["member_count"], 2);
+}

@@ -454,3 +454,23 @@ async fn r_room_8_search() {
     bob.get(&format!("/api/rooms/{}", listed[0])).await.expect_status(200);
     bob.get("/api/rooms/nope").await.expect_error(404, "room_not_found");
 }
+
+/// R-ROOM-1, R-OPS-5: one user joining one room from eight requests at once becomes one member;
+/// the other requests answer 409 `already_member`, and the member count says 2.
+#[tokio::test]
+async fn r_room_1_racing_joins_make_one_membership() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let room = alice.create_room("crowded", "open").await;
+    let path = format!("/api/rooms/{room}/join");
+    let answers = futures_util::future::join_all((0..8).map(|_| bob.post_empty(&path))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
+    for refused in answers.into_iter().filter(|a| a.status == 409) {
+        refused.expect_error(409, "already_member");
+    }
+    let details = alice.get(&format!("/api/rooms/{room}")).await.expect_status(200).body;
+    assert_eq!(details["room"]["member_count"], 2);
+}
