@@ -204,16 +204,31 @@ async fn rooms_by_id(c: &Collections, ids: Vec<String>) -> MongoResult<HashMap<S
     Ok(docs.into_iter().map(|room| (room.id.clone(), RoomRecord::from(room))).collect())
 }
 
-/// Messages by others, not deleted, after the member's read marker.
-async fn unread_count(c: &Collections, membership: &MembershipRecord) -> MongoResult<u64> {
-    c.messages
-        .count_documents(doc! {
-            "room_id": membership.room_id.as_str(),
-            "seq": { "$gt": long(membership.last_read_seq) },
-            "author_id": { "$ne": membership.user_id.as_str() },
-            "deleted": false,
+/// Per room of `memberships` (all of one user), the messages by others, not deleted, after the
+/// user's read marker there: one aggregation for the whole page.
+async fn unread_counts(
+    c: &Collections,
+    user: &UserId,
+    memberships: &[MembershipDoc],
+) -> MongoResult<HashMap<String, u64>> {
+    if memberships.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let after_marker: Vec<Document> =
+        memberships.iter().map(|m| doc! { "room_id": &m.room_id, "seq": { "$gt": m.last_read_seq } }).collect();
+    let pipeline = [
+        doc! { "$match": { "$or": after_marker, "author_id": { "$ne": user.as_str() }, "deleted": false } },
+        doc! { "$group": { "_id": "$room_id", "count": { "$sum": 1_i64 } } },
+    ];
+    let groups: Vec<Document> = c.messages.aggregate(pipeline).await?.try_collect().await?;
+    Ok(groups
+        .iter()
+        .filter_map(|group| {
+            let room = group.get_str("_id").ok()?;
+            let count = group.get_i64("count").or_else(|_| group.get_i32("count").map(i64::from)).ok()?;
+            Some((room.to_owned(), unsigned(count)))
         })
-        .await
+        .collect())
 }
 
 pub async fn rooms_of_user(
@@ -231,14 +246,15 @@ pub async fn rooms_of_user(
         .try_collect()
         .await?;
     let mut rooms = rooms_by_id(c, memberships.iter().map(|m| m.room_id.clone()).collect()).await?;
-    let mut list = Vec::with_capacity(memberships.len());
-    for membership in memberships {
-        let Some(room) = rooms.remove(&membership.room_id) else { continue };
-        let membership = MembershipRecord::from(membership);
-        let unread_count = unread_count(c, &membership).await?;
-        list.push(MyRoomRecord { room, membership, unread_count });
-    }
-    Ok(list)
+    let unread = unread_counts(c, user, &memberships).await?;
+    Ok(memberships
+        .into_iter()
+        .filter_map(|membership| {
+            let room = rooms.remove(&membership.room_id)?;
+            let unread_count = unread.get(&membership.room_id).copied().unwrap_or(0);
+            Some(MyRoomRecord { room, membership: membership.into(), unread_count })
+        })
+        .collect())
 }
 
 /// Records that `user` left `room` (one entry per user and room: the latest departure).

@@ -583,6 +583,15 @@ pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     store.mark_read(&room.id, &alice.id, 1).await.unwrap();
     assert_eq!(store.membership(&room.id, &alice.id).await.unwrap().unwrap().last_read_seq, 5, "never back");
     assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [0]);
+    // Counts are per room, and deleted messages do not count.
+    let other = group(&store, &bob, "other", JoinPolicy::Open).await;
+    store.add_member(&other.id, &alice.id, Role::Member, t(3)).await.unwrap();
+    let gone = send(&store, &other, &bob, "one").await;
+    send(&store, &other, &bob, "two").await;
+    send(&store, &other, &bob, "three").await;
+    store.delete_message(&other.id, &gone.id, t(4)).await.unwrap();
+    send(&store, &room, &bob, "four").await;
+    assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [1, 2]);
     let carol = user(&store, "carol").await;
     assert_eq!(store.mark_read(&room.id, &carol.id, 1).await, Err(StoreError::NotAMember));
 }
