@@ -2,13 +2,15 @@
 //!
 //! How each [`Store`] command stays atomic here:
 //! - A command that writes more than one document runs in one multi-document transaction
-//!   (snapshot reads, majority writes). The driver's `and_run2` retries the whole transaction
-//!   on transient errors, which is what a write conflict between two transactions is.
+//!   (snapshot reads, majority writes), which [`transaction!`] runs again from the start on
+//!   transient errors: that is what a write conflict between two transactions is.
 //! - Every transaction that changes a room writes the room document first (a sequence number,
 //!   or [`lock_room`]'s revision). Two such transactions on one room therefore conflict and run
 //!   one after the other, as SQLite's `IMMEDIATE` transactions do; this is what keeps sequence
 //!   numbers gapless and unique under concurrent senders and makes the SPEC R-ROOM-5 departure
 //!   step see the members as they are.
+//! - Within this process, transactions on one room queue behind each other first
+//!   ([`RoomQueues`]), so write conflicts are left for transactions from other processes.
 //! - A command that writes one document is a single atomic update (`$max` on a read marker,
 //!   `$set` on a notification) and needs no transaction.
 //! - Unique indexes back every uniqueness rule, and their violations (code 11000) become
