@@ -34,7 +34,10 @@ case "${1:-}" in
       exit 0
     fi
     prerequisites
-    cargo install --root "$tools" secantus-mdb --version "$version" --locked --ignore-rust-version
+    # Its release profile (thin LTO, one codegen unit) is for shipping it; for tests, parallel
+    # codegen builds it in 7½ minutes instead of 9 on two cores and runs the suite as fast.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install --root "$tools" secantus-mdb --version "$version" --locked --ignore-rust-version
     ;;
   start)
     storage="${2:?usage: $0 start DIR [PORT [FLAG…]]}"
