@@ -9,11 +9,18 @@ use conclave_protocol::*;
 use conclave_store::*;
 use std::any::Any;
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-/// A store under test, and whatever keeps its backing alive (a temp dir, a server process).
+/// Opens the same data again, as a restarted server does.
+pub type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
+
+/// A store under test, how to open its data again, and whatever keeps its backing alive (a
+/// temp dir, a server process).
 pub struct TestStore {
     pub store: Arc<dyn Store>,
+    pub reopen: Reopen,
     pub _guard: Box<dyn Any + Send>,
 }
 
@@ -49,6 +56,11 @@ macro_rules! conformance_suite {
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn reopening_finds_everything_again() {
+            let test_store = $make().await;
+            conformance::reopening_finds_everything_again(test_store.store.clone(), &test_store.reopen).await;
+        }
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
@@ -712,4 +724,19 @@ pub async fn room_ids_include_hidden_direct_rooms(store: Arc<dyn Store>) {
     assert_eq!(store.room_ids_of_user(&bob.id).await.unwrap(), [dm.id]);
     store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await.unwrap();
     assert_eq!(store.room_ids_of_user(&alice.id).await.unwrap().len(), 1);
+}
+
+/// R-OPS-4: a restarted server finds everything again (on MongoDB, preparing collections,
+/// validators and indexes a second time changes nothing), and sequence numbers carry on.
+pub async fn reopening_finds_everything_again(store: Arc<dyn Store>, reopen: &Reopen) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "kept", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    let first = send(&store, &room, &bob, "still here").await;
+    let again = reopen().await;
+    again.ping().await.unwrap();
+    assert_eq!(again.user_by_username("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(again.room(&room.id).await.unwrap().unwrap().member_count, 2);
+    assert_eq!(again.messages(&room.id, HistoryRange::Latest, 10).await.unwrap(), [first]);
+    assert_eq!(send(&again, &room, &alice, "after").await.seq, 2);
 }
