@@ -8,12 +8,9 @@ use crate::notify::{self, Context};
 use crate::state::AppState;
 use chrono::Utc;
 use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
-use conclave_protocol::{Color, NotificationKind, RoomId, RoomKind, Sticker};
+use conclave_protocol::{Color, NotificationKind, RoomKind, Sticker};
 use conclave_store::{InsertedMessage, NewMessage};
 use serde_json::json;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use tokio::sync::{Mutex, MutexGuard};
 
 /// What a client asks to send.
 pub struct Draft<'a> {
@@ -21,25 +18,6 @@ pub struct Draft<'a> {
     pub color: Option<Color>,
     pub sticker: Option<Sticker>,
     pub client_id: Option<&'a str>,
-}
-
-/// Striped locks held from a message's write to its publication, so that a room's messages
-/// reach the bus in sequence order even when their senders race.
-pub struct RoomLocks {
-    stripes: Vec<Mutex<()>>,
-}
-
-impl RoomLocks {
-    pub fn new(stripes: usize) -> Self {
-        Self { stripes: (0..stripes.max(1)).map(|_| Mutex::new(())).collect() }
-    }
-
-    pub async fn lock(&self, room: &RoomId) -> MutexGuard<'_, ()> {
-        let mut hasher = DefaultHasher::new();
-        room.hash(&mut hasher);
-        let index = (hasher.finish() % self.stripes.len() as u64) as usize;
-        self.stripes[index].lock().await
-    }
 }
 
 /// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and

@@ -3,10 +3,9 @@
 use crate::gateway::GatewaySettings;
 use crate::gateway::hub::{Bus, Hub};
 use crate::limits::Limits;
-use crate::messaging::RoomLocks;
 use crate::passwords::Passwords;
 use conclave_crypto::AccessTokens;
-use conclave_store::Store;
+use conclave_store::{RoomLocks, Store};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +19,8 @@ pub struct AppState {
     /// Where events are published (in process: the hub itself).
     pub bus: Arc<dyn Bus>,
     pub limits: Arc<Limits>,
+    /// Held from a message's write to its publication, so that a room's messages reach the bus
+    /// in sequence order even when their senders race.
     pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
     /// Cancelled when the server begins to stop: gateway sessions close with 1001 (going away)

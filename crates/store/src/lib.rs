@@ -9,11 +9,13 @@
 mod error;
 mod model;
 mod mongo;
+mod room_locks;
 mod sqlite;
 mod store;
 
 pub use error::{Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
+pub use room_locks::RoomLocks;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -13,6 +13,19 @@ pub(crate) fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
 }
 
+/// An enum's snake_case wire name, which is also how both backends store it.
+pub(crate) fn name_of<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// Sequence numbers and counts as both databases store them: signed 64-bit integers.
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// The key that makes a direct room one per pair: the same for `a` and `b` as for `b` and `a`.
 pub(crate) fn direct_key(a: &UserId, b: &UserId) -> String {
     let (first, second) = if a <= b { (a, b) } else { (b, a) };

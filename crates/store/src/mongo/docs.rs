@@ -58,11 +58,6 @@ pub fn date(time: DateTime<Utc>) -> BsonTime {
     BsonTime::from_chrono(time)
 }
 
-/// Sequence numbers and counters are stored as BSON 64-bit integers.
-pub fn long(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
 pub fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }

@@ -95,8 +95,8 @@ pub async fn messages(
 ) -> MongoResult<Vec<MessageRecord>> {
     let (seq, order) = match range {
         HistoryRange::Latest => (doc! { "$gt": 0_i64 }, -1),
-        HistoryRange::Before(seq) => (doc! { "$lt": long(seq) }, -1),
-        HistoryRange::After(seq) => (doc! { "$gt": long(seq) }, 1),
+        HistoryRange::Before(seq) => (doc! { "$lt": to_i64(seq) }, -1),
+        HistoryRange::After(seq) => (doc! { "$gt": to_i64(seq) }, 1),
     };
     let docs: Vec<MessageDoc> = c
         .messages

@@ -10,7 +10,7 @@
 //!   numbers gapless and unique under concurrent senders and makes the SPEC R-ROOM-5 departure
 //!   step see the members as they are.
 //! - Within this process, transactions on one room queue behind each other first
-//!   ([`RoomQueues`]), so write conflicts are left for transactions from other processes.
+//!   ([`RoomLocks`]), so write conflicts are left for transactions from other processes.
 //! - A command that writes one document is a single atomic update (`$max` on a read marker,
 //!   `$set` on a notification) and needs no transaction.
 //! - Unique indexes back every uniqueness rule, and their violations (code 11000) become
@@ -25,6 +25,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
+use crate::room_locks::RoomLocks;
 use crate::store::Store;
 use async_trait::async_trait;
 use bson::doc;
@@ -147,30 +148,11 @@ pub struct MongoStore {
     client: Client,
     db: Database,
     c: Collections,
-    queues: Arc<RoomQueues>,
-}
-
-/// Striped locks that queue this process's transactions on one room one behind the other.
-/// Without them, concurrent senders to a room meet as write conflicts and retry: correct, but
-/// a retry storm (8 concurrent senders made about three retries per message, some of them
-/// waiting seconds). Transactions from other processes still meet as conflicts and retry.
-struct RoomQueues {
-    stripes: Vec<tokio::sync::Mutex<()>>,
-}
-
-impl RoomQueues {
-    const STRIPES: usize = 64;
-
-    fn new() -> Self {
-        RoomQueues { stripes: (0..Self::STRIPES).map(|_| tokio::sync::Mutex::new(())).collect() }
-    }
-
-    async fn enter(&self, room: &RoomId) -> tokio::sync::MutexGuard<'_, ()> {
-        let mut hasher = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(room, &mut hasher);
-        let index = usize::try_from(std::hash::Hasher::finish(&hasher) % Self::STRIPES as u64).unwrap_or(0);
-        self.stripes[index].lock().await
-    }
+    /// Queues this process's transactions on one room one behind the other. Without it,
+    /// concurrent senders to a room meet as write conflicts and retry: correct, but a retry
+    /// storm (8 concurrent senders made about three retries per message, some of them waiting
+    /// seconds). Transactions from other processes still meet as conflicts and retry.
+    queues: Arc<RoomLocks>,
 }
 
 impl MongoStore {
@@ -185,7 +167,7 @@ impl MongoStore {
         let db = client.database(&name);
         schema::check_transactions(&db).await.map_err(into_store_error)?;
         schema::prepare(&db).await.map_err(into_store_error)?;
-        Ok(MongoStore { c: Collections::of(&db), client, db, queues: Arc::new(RoomQueues::new()) })
+        Ok(MongoStore { c: Collections::of(&db), client, db, queues: Arc::new(RoomLocks::new(64)) })
     }
 
     /// The name of the database in use.
@@ -315,7 +297,7 @@ impl Store for MongoStore {
     }
 
     async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
-        let _queued = self.queues.enter(id).await;
+        let _queued = self.queues.lock(id).await;
         transaction!(self, |s| rooms::terminate_room(&self.c, s, id, now))
     }
 
@@ -334,7 +316,7 @@ impl Store for MongoStore {
         role: Role,
         now: DateTime<Utc>,
     ) -> StoreResult<MembershipRecord> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::add_member(&self.c, s, room, user, role, now))
     }
 
@@ -345,7 +327,7 @@ impl Store for MongoStore {
         reason: LeaveReason,
         now: DateTime<Utc>,
     ) -> StoreResult<DepartureRecord> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::depart(&self.c, s, room, user, reason, now))
     }
 
@@ -354,7 +336,7 @@ impl Store for MongoStore {
     }
 
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::set_role(&self.c, s, room, user, role))
     }
 
@@ -369,7 +351,7 @@ impl Store for MongoStore {
         by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<InviteRecord> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::create_invite(&self.c, s, room, user, by, now))
     }
 
@@ -383,7 +365,7 @@ impl Store for MongoStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<JoinRequestRecord> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::create_join_request(&self.c, s, room, user, now))
     }
 
@@ -400,7 +382,7 @@ impl Store for MongoStore {
     }
 
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
-        let _queued = self.queues.enter(room).await;
+        let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::ban(&self.c, s, room, user, by, now))
     }
 
@@ -417,7 +399,7 @@ impl Store for MongoStore {
     }
 
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
-        let _queued = self.queues.enter(&message.room_id).await;
+        let _queued = self.queues.lock(&message.room_id).await;
         transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))
     }
 

@@ -8,7 +8,7 @@ use super::docs::*;
 use super::{Collections, lock_live_room, lock_room};
 use crate::error::{Conflict, Missing, StoreError};
 use crate::model::*;
-use bson::{Bson, Document, doc};
+use bson::{Document, doc};
 use chrono::{DateTime, Utc};
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
 use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
@@ -16,11 +16,6 @@ use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
 use std::collections::HashMap;
-
-/// An enum's stored (wire) name, for filters and updates.
-fn stored<T: serde::Serialize>(value: &T) -> Bson {
-    bson::to_bson(value).unwrap_or(Bson::Null)
-}
 
 pub async fn room(c: &Collections, id: &str) -> MongoResult<Option<RoomRecord>> {
     Ok(c.rooms.find_one(doc! { "_id": id }).await?.map(RoomRecord::from))
@@ -144,7 +139,7 @@ pub async fn update_room(c: &Collections, id: &RoomId, patch: RoomPatch) -> Mong
         set.insert("topic", topic);
     }
     if let Some(policy) = patch.join_policy {
-        set.insert("join_policy", stored(&policy));
+        set.insert("join_policy", name_of(&policy));
     }
     if let Some(hash) = patch.password_hash {
         set.insert("password_hash", hash);
@@ -177,7 +172,7 @@ pub async fn search_rooms(
 ) -> MongoResult<Vec<RoomRecord>> {
     let mut conditions = vec![
         doc! { "kind": "group", "terminated_at": null },
-        doc! { "join_policy": { "$ne": stored(&JoinPolicy::Invite) } },
+        doc! { "join_policy": { "$ne": name_of(&JoinPolicy::Invite) } },
         doc! { "name_lower": prefix_range(&prefix.to_lowercase()) },
         doc! { "_id": { "$nin": rooms_banning(c, searcher).await? } },
     ];
@@ -269,7 +264,7 @@ async fn log_departure(
     c.room_log
         .update_one(
             doc! { "user_id": user, "room_id": room },
-            doc! { "$set": { "left_at": date(now), "reason": stored(&reason) } },
+            doc! { "$set": { "left_at": date(now), "reason": name_of(&reason) } },
         )
         .upsert(true)
         .session(s)
@@ -437,7 +432,7 @@ pub async fn depart(
             c.memberships
                 .update_one(
                     doc! { "room_id": room.as_str(), "user_id": promoted.as_str() },
-                    doc! { "$set": { "role": stored(role) } },
+                    doc! { "$set": { "role": name_of(role) } },
                 )
                 .session(&mut *s)
                 .await?;
@@ -480,7 +475,7 @@ pub async fn set_role(
     c.memberships
         .find_one_and_update(
             doc! { "room_id": room.as_str(), "user_id": user.as_str() },
-            doc! { "$set": { "role": stored(&role) } },
+            doc! { "$set": { "role": name_of(&role) } },
         )
         .return_document(ReturnDocument::After)
         .session(s)
@@ -496,7 +491,7 @@ pub async fn mark_read(c: &Collections, room: &RoomId, user: &UserId, seq: u64) 
         .memberships
         .update_one(
             doc! { "room_id": room.as_str(), "user_id": user.as_str() },
-            doc! { "$max": { "last_read_seq": long(seq).min(last_seq) } },
+            doc! { "$max": { "last_read_seq": to_i64(seq).min(last_seq) } },
         )
         .await?
         .matched_count;

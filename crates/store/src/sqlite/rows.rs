@@ -5,7 +5,6 @@ use crate::model::*;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Milliseconds since the epoch, as stored.
@@ -23,14 +22,6 @@ pub fn opt_time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateT
     millis
         .map(|m| DateTime::from_timestamp_millis(m).ok_or(rusqlite::Error::IntegralValueOutOfRange(index, m)))
         .transpose()
-}
-
-/// An enum's snake_case wire name, which is also how it is stored.
-pub fn name_of<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => String::new(),
-    }
 }
 
 pub fn enum_at<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
@@ -59,11 +50,6 @@ pub fn id_at<T: From<String>>(row: &Row<'_>, index: usize) -> rusqlite::Result<T
 
 pub fn opt_id_at<T: From<String>>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
     row.get::<_, Option<String>>(index).map(|v| v.map(T::from))
-}
-
-/// Sequence numbers and counts are stored as SQLite's signed integers.
-pub fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 pub fn backend(error: rusqlite::Error) -> StoreError {
