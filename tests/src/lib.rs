@@ -2,6 +2,8 @@
 //! folder and drives it over HTTP as clients would. Nothing here reaches into the server's code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod storage;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -135,14 +137,18 @@ impl Server {
 
     /// Starts a server that is expected not to start (a bad setting): its exit status and log.
     pub async fn start_failure(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-        let data_dir = tempfile::tempdir().unwrap();
-        let mut command = command(data_dir.path(), env);
+        Self::start_failure_in(tempfile::tempdir().unwrap().path(), env).await
+    }
+
+    /// [`Server::start_failure`] on an existing data folder.
+    pub async fn start_failure_in(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+        let mut command = command(data_dir, env);
         command.stdout(Stdio::null());
         let status = tokio::time::timeout(Duration::from_secs(60), command.status())
             .await
             .expect("conclave gives up within 60 s")
             .unwrap();
-        (status, std::fs::read_to_string(data_dir.path().join("server.log")).unwrap())
+        (status, std::fs::read_to_string(data_dir.join("server.log")).unwrap())
     }
 
     /// Stops the server (SIGKILL) and hands back its data folder.

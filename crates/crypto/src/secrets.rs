@@ -22,8 +22,15 @@ pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    let mut secret = vec![0u8; 64];
-    OsRng.fill_bytes(&mut secret);
+    let secret = random_bytes::<64>().to_vec();
+    write_new_secret_file(path, &secret)?;
+    Ok(secret)
+}
+
+/// Writes `contents` to a new file at `path` that only its owner can read (mode 0600).
+/// Fails when the file exists: a secret is never overwritten.
+pub(crate) fn write_new_secret_file(path: &Path, contents: &[u8]) -> Result<(), SecretError> {
+    let io = |source| SecretError::Io { path: path.display().to_string(), source };
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -32,9 +39,9 @@ pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io)?;
-    file.write_all(&secret).map_err(io)?;
+    file.write_all(contents).map_err(io)?;
     file.sync_all().map_err(io)?;
-    Ok(secret)
+    Ok(())
 }
 
 /// `n` random bytes from the operating system.

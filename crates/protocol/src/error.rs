@@ -73,6 +73,9 @@ pub enum ErrorCode {
     AlreadyAuthenticated,
     /// The server or its store is not ready.
     Unavailable,
+    /// Stored data failed its integrity check (it was changed outside Conclave); it is not
+    /// shown.
+    DataCorrupted,
     /// Something went wrong on the server; the request id in the logs tells what.
     Internal,
 }
@@ -100,7 +103,7 @@ impl ErrorCode {
             UnsupportedMediaType => 415,
             ValidationFailed | InvalidTarget => 422,
             RateLimited => 429,
-            Internal => 500,
+            Internal | DataCorrupted => 500,
             Unavailable => 503,
         }
     }
@@ -149,6 +152,7 @@ impl ErrorCode {
             NotAuthenticated => "not_authenticated",
             AlreadyAuthenticated => "already_authenticated",
             Unavailable => "unavailable",
+            DataCorrupted => "data_corrupted",
             Internal => "internal",
         }
     }
@@ -231,6 +235,7 @@ mod tests {
             ErrorCode::NotAuthenticated,
             ErrorCode::AlreadyAuthenticated,
             ErrorCode::Unavailable,
+            ErrorCode::DataCorrupted,
             ErrorCode::Internal,
         ];
         for code in all {

@@ -38,6 +38,13 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
+    /// The server's key file: the ML-KEM-768 key pair that wraps every room's data key
+    /// (encryption at rest). Unset: `server.key` in the data folder, created (mode 0600) on the
+    /// first start. Back it up apart from the database: without it no message can be read, and
+    /// with the database alone none can.
+    #[arg(long, env = "CONCLAVE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+
     /// Tracing filter, e.g. `info` or `conclave_server=debug,actix_web=info`.
     #[arg(long, env = "CONCLAVE_LOG", default_value = "info", global = true)]
     pub log: String,

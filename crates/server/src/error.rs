@@ -105,7 +105,11 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "store unavailable");
                 ApiError::new(C::Unavailable, "the server cannot reach its database right now; try again shortly")
             }
-            StoreError::Backend(cause) => ApiError::internal(cause),
+            StoreError::Corrupt(cause) => {
+                tracing::error!(%cause, "stored data failed its integrity check");
+                ApiError::new(C::DataCorrupted, "stored data failed its integrity check and is not shown")
+            }
+            StoreError::WrongServerKey | StoreError::Backend(_) => ApiError::internal(error.to_string()),
         }
     }
 }

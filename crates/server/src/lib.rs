@@ -20,7 +20,7 @@ use crate::limits::{LimitSettings, Limits};
 use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
 use actix_web::{App, HttpServer, web};
-use conclave_crypto::{AccessTokens, PasswordHasher, load_or_create_secret};
+use conclave_crypto::{AccessTokens, PasswordHasher, ServerKey, Vault, load_or_create_secret};
 use conclave_store::{MongoStore, RoomLocks, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,8 @@ pub enum StartError {
     Secret(#[from] conclave_crypto::SecretError),
     #[error("CONCLAVE_JWT_SECRET must be at least 32 bytes long")]
     ShortJwtSecret,
+    #[error("cannot use the server key file: {0}")]
+    KeyFile(#[from] conclave_crypto::KeyFileError),
     #[error("cannot open the store: {0}")]
     Store(#[from] conclave_store::StoreError),
     #[error(transparent)]
@@ -50,16 +52,17 @@ pub enum StartError {
 
 /// Opens the store the configuration asks for: MongoDB when a URI is set, else the embedded
 /// SQLite file in the data folder. Either way its schema is brought up to date first.
-async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+/// `vault` holds the server key that wraps the rooms' data keys (encryption at rest).
+async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StartError> {
     match &config.mongodb_uri {
         Some(uri) => {
-            let store = MongoStore::connect(uri).await?;
+            let store = MongoStore::connect(uri, vault).await?;
             tracing::info!(database = store.database_name(), "store: MongoDB");
             Ok(Arc::new(store))
         }
         None => {
             let path = config.data_dir.join("conclave.db");
-            let store = SqliteStore::open(&path)?;
+            let store = SqliteStore::open(&path, vault)?;
             tracing::info!(path = %path.display(), "store: embedded SQLite");
             Ok(Arc::new(store))
         }
@@ -75,7 +78,9 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         Some(_) => return Err(StartError::ShortJwtSecret),
         None => load_or_create_secret(&config.data_dir.join("jwt.secret"))?,
     };
-    let store = open_store(config).await?;
+    let key_file = config.key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
+    let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
+    let store = open_store(config, vault).await?;
     let hub = Arc::new(Hub::new(config.ws_queue));
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {

@@ -39,6 +39,17 @@ pub enum StoreError {
     /// The database cannot be reached (an outage, a failover): worth trying again shortly.
     #[error("the database does not answer: {0}")]
     Unavailable(String),
+    /// The server key (key file) is not the one this database's keys are wrapped to: starting
+    /// would leave every message unreadable.
+    #[error(
+        "the server key does not match this database: its data keys were wrapped to another key \
+         file (restore the original key file, or point CONCLAVE_KEY_FILE at it)"
+    )]
+    WrongServerKey,
+    /// Stored data failed its integrity check: sealed bytes were changed, or a key is missing.
+    /// Never answered with the data (SPEC R-SEC-2).
+    #[error("stored data failed its integrity check: {0}")]
+    Corrupt(String),
     #[error("storage failure: {0}")]
     Backend(String),
 }

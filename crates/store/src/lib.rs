@@ -10,6 +10,7 @@ mod error;
 mod model;
 mod mongo;
 mod room_locks;
+mod sealing;
 mod sqlite;
 mod store;
 

@@ -8,9 +8,13 @@
 
 mod conformance;
 
+use async_trait::async_trait;
 use bson::doc;
-use conclave_store::{MongoStore, Store};
-use conformance::TestStore;
+use conclave_crypto::Vault;
+use conclave_protocol::MessageId;
+use conclave_store::{MongoStore, Store, StoreResult};
+use conformance::{Backing, TestStore, test_vault};
+use futures_util::TryStreamExt;
 use std::sync::Arc;
 
 /// A URI for a fresh database on the test server.
@@ -22,14 +26,47 @@ fn fresh_database_uri() -> String {
     format!("{}/conformance_{}", base.trim_end_matches('/'), uuid::Uuid::new_v4().simple())
 }
 
+struct MongoDatabase {
+    uri: String,
+    db: mongodb::Database,
+}
+
+#[async_trait]
+impl Backing for MongoDatabase {
+    async fn try_reopen(&self, vault: Arc<Vault>) -> StoreResult<Arc<dyn Store>> {
+        Ok(Arc::new(MongoStore::connect(&self.uri, vault).await?))
+    }
+
+    /// Every document of every collection, as BSON: what `mongodump` would write.
+    async fn dump(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for name in self.db.list_collection_names().await.unwrap() {
+            let docs: Vec<bson::Document> =
+                self.db.collection(&name).find(doc! {}).await.unwrap().try_collect().await.unwrap();
+            for document in docs {
+                bytes.extend(bson::to_vec(&document).unwrap());
+            }
+        }
+        bytes
+    }
+
+    async fn tamper_with_body(&self, id: &MessageId) {
+        let messages = self.db.collection::<bson::Document>("messages");
+        let message = messages.find_one(doc! { "_id": id.as_str() }).await.unwrap().unwrap();
+        let mut body = message.get_binary_generic("body").unwrap().clone();
+        let last = body.len() - 5;
+        body[last] ^= 0x01;
+        let body = bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: body };
+        messages.update_one(doc! { "_id": id.as_str() }, doc! { "$set": { "body": body } }).await.unwrap();
+    }
+}
+
 async fn mongo_store() -> TestStore {
     let uri = fresh_database_uri();
-    let store = MongoStore::connect(&uri).await.unwrap();
-    let reopen: conformance::Reopen = Box::new(move || {
-        let uri = uri.clone();
-        Box::pin(async move { Arc::new(MongoStore::connect(&uri).await.unwrap()) as Arc<dyn Store> })
-    });
-    TestStore { store: Arc::new(store), reopen, _guard: Box::new(()) }
+    let vault = test_vault();
+    let store = MongoStore::connect(&uri, vault.clone()).await.unwrap();
+    let db = mongodb::Client::with_uri_str(&uri).await.unwrap().database(store.database_name());
+    TestStore { store: Arc::new(store), vault, backing: Box::new(MongoDatabase { uri, db }), _guard: Box::new(()) }
 }
 
 conformance_suite!(mongo_store);
@@ -39,7 +76,7 @@ conformance_suite!(mongo_store);
 #[tokio::test]
 async fn collections_refuse_documents_that_break_their_schema() {
     let uri = fresh_database_uri();
-    let store = MongoStore::connect(&uri).await.unwrap();
+    let store = MongoStore::connect(&uri, test_vault()).await.unwrap();
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
     let db = client.database(store.database_name());
     let users = db.collection::<bson::Document>("users");
@@ -55,4 +92,48 @@ async fn collections_refuse_documents_that_break_their_schema() {
         .await;
     assert!(refused.is_err(), "an unknown join policy must be refused");
     assert_eq!(users.count_documents(doc! {}).await.unwrap(), 0, "nothing was stored");
+}
+
+/// R-SEC-2: a database written before sealing (rooms without data keys, bodies as text) is
+/// sealed when a server connects: every body readable through the store, none left as text.
+#[tokio::test]
+async fn plaintext_databases_are_sealed_on_connect() {
+    let uri = fresh_database_uri();
+    let vault = test_vault();
+    let store = MongoStore::connect(&uri, vault.clone()).await.unwrap();
+    let db = mongodb::Client::with_uri_str(&uri).await.unwrap().database(store.database_name());
+    let now = bson::DateTime::now();
+    // Written as the previous version did: the current validators would refuse it.
+    db.collection::<bson::Document>("users")
+        .insert_one(doc! { "_id": "u1", "username": "alice", "password_hash": "h", "first_name": null,
+        "last_name": null, "created_at": now })
+        .await
+        .unwrap();
+    db.collection::<bson::Document>("rooms")
+        .insert_one(doc! { "_id": "r1", "kind": "group", "name": "old", "name_lower": "old", "topic": null,
+        "join_policy": "open", "password_hash": null, "owner_id": "u1", "last_seq": 2_i64,
+        "member_count": 1_i64, "revision": 0_i64, "created_at": now, "terminated_at": null })
+        .bypass_document_validation(true)
+        .await
+        .unwrap();
+    let message = |id: &str, seq: i64, body: &str, deleted: bool| {
+        doc! { "_id": id, "room_id": "r1", "seq": seq, "author_id": "u1", "author_username": "alice",
+        "body": body, "color": null, "sticker": null, "client_id": null, "created_at": now,
+        "edited_at": null, "deleted": deleted }
+    };
+    db.collection::<bson::Document>("messages")
+        .insert_many([message("m1", 1, "ancient scrolls of text", false), message("m2", 2, "", true)])
+        .bypass_document_validation(true)
+        .await
+        .unwrap();
+
+    let store = MongoStore::connect(&uri, vault.clone()).await.unwrap();
+    let history = store.messages(&"r1".into(), conclave_store::HistoryRange::Latest, 10).await.unwrap();
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["", "ancient scrolls of text"]);
+    let dump = MongoDatabase { uri: uri.clone(), db }.dump().await;
+    assert!(!dump.windows(15).any(|w| w == b"ancient scrolls"), "a body is still text");
+    // Connecting again finds nothing left to seal and reads the same.
+    let again = MongoStore::connect(&uri, vault).await.unwrap();
+    assert_eq!(again.messages(&"r1".into(), conclave_store::HistoryRange::Latest, 10).await.unwrap(), history);
 }

@@ -6,7 +6,9 @@
 
 use crate::error::{Conflict, StoreError};
 use crate::model::*;
+use crate::sealing::SealedMessage;
 use bson::DateTime as BsonTime;
+use bson::{Binary, spec::BinarySubtype};
 use chrono::{DateTime, Utc};
 use conclave_protocol::{
     Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, RoomKind, Sticker,
@@ -40,7 +42,7 @@ pub fn into_store_error(error: Error) -> StoreError {
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11000;
 
-fn is_duplicate_key(error: &Error) -> bool {
+pub fn is_duplicate_key(error: &Error) -> bool {
     match &*error.kind {
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
         ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
@@ -128,6 +130,20 @@ pub struct RoomDoc {
     pub revision: i64,
     pub created_at: BsonTime,
     pub terminated_at: Option<BsonTime>,
+    /// The room's data key, wrapped to the server key (SPEC R-SEC-2).
+    #[serde(default)]
+    pub data_key: Option<Binary>,
+}
+
+impl RoomDoc {
+    pub fn wrapped_key(&self) -> Option<&[u8]> {
+        self.data_key.as_ref().map(|key| key.bytes.as_slice())
+    }
+}
+
+/// Bytes as BSON binary data.
+pub fn binary(bytes: Vec<u8>) -> Binary {
+    Binary { subtype: BinarySubtype::Generic, bytes }
 }
 
 impl From<RoomDoc> for RoomRecord {
@@ -216,7 +232,8 @@ pub struct MessageDoc {
     pub author_id: String,
     /// Usernames never change, so the author's is kept with the message rather than joined.
     pub author_username: String,
-    pub body: String,
+    /// Sealed under the room's data key for this room and message id; empty once deleted.
+    pub body: Binary,
     pub color: Option<Color>,
     pub sticker: Option<Sticker>,
     pub client_id: Option<String>,
@@ -234,22 +251,23 @@ pub fn send_key(room: &str, author: &str, client_id: &str) -> String {
     format!("{room}:{author}:{client_id}")
 }
 
-impl From<MessageDoc> for MessageRecord {
+impl From<MessageDoc> for SealedMessage {
     fn from(doc: MessageDoc) -> Self {
-        MessageRecord {
+        let record = MessageRecord {
             id: MessageId(doc.id),
             room_id: RoomId(doc.room_id),
             seq: unsigned(doc.seq),
             author_id: UserId(doc.author_id),
             author_username: doc.author_username,
-            body: doc.body,
+            body: String::new(),
             color: doc.color,
             sticker: doc.sticker,
             client_id: doc.client_id,
             created_at: doc.created_at.to_chrono(),
             edited_at: doc.edited_at.map(|t| t.to_chrono()),
             deleted: doc.deleted,
-        }
+        };
+        SealedMessage { record, body: doc.body.bytes }
     }
 }
 
@@ -287,6 +305,14 @@ pub struct RoomLogDoc {
     pub room_id: String,
     pub left_at: BsonTime,
     pub reason: LeaveReason,
+}
+
+/// A data key of a scope other than a room (the server's), wrapped to the server key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataKeyDoc {
+    #[serde(rename = "_id")]
+    pub scope: String,
+    pub wrapped: Binary,
 }
 
 /// A named counter (`join_seq`): orders joins across every room.

@@ -4,15 +4,79 @@ use super::Collections;
 use super::docs::*;
 use crate::error::{Missing, StoreError};
 use crate::model::*;
+use crate::sealing::{SealedMessage, new_room_key, open_all, room_key, seal_body};
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
+use conclave_crypto::{DataKey, Vault};
 use conclave_protocol::{MessageId, RoomId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
+use std::sync::Arc;
 
-pub async fn message(c: &Collections, room: &RoomId, id: &MessageId) -> MongoResult<Option<MessageRecord>> {
-    Ok(c.messages.find_one(doc! { "room_id": room.as_str(), "_id": id.as_str() }).await?.map(MessageRecord::from))
+/// The data key of `room` (R-SEC-2), from memory or unwrapped from the room's document.
+pub async fn key_of_room(c: &Collections, vault: &Vault, room: &str) -> MongoResult<Arc<DataKey>> {
+    if let Some(key) = vault.cached(room) {
+        return Ok(key);
+    }
+    let doc = c.rooms.find_one(doc! { "_id": room }).await?.ok_or_else(|| fail(StoreError::NotFound(Missing::Room)))?;
+    room_key(vault, room, doc.wrapped_key()).map_err(fail)
+}
+
+/// Encryption at rest for a database written before it (R-SEC-2): gives every room a data key
+/// and seals every body still stored as text. Idempotent, and safe when several servers start
+/// at once: each update applies only to what is still unsealed, and a key that lost the race
+/// is forgotten.
+pub async fn seal_existing(c: &Collections, vault: &Vault) -> MongoResult<()> {
+    let keyless: Vec<RoomDoc> = c.rooms.find(doc! { "data_key": { "$exists": false } }).await?.try_collect().await?;
+    for room in keyless {
+        let (_, wrapped) = new_room_key(vault, &room.id).map_err(fail)?;
+        let set = c
+            .rooms
+            .update_one(
+                doc! { "_id": &room.id, "data_key": { "$exists": false } },
+                doc! { "$set": { "data_key": binary(wrapped) } },
+            )
+            .await?;
+        if set.matched_count == 0 {
+            vault.forget(&room.id);
+        }
+    }
+    let raw = c.messages.clone_with_type::<bson::Document>();
+    let mut plain = raw
+        .find(doc! { "body": { "$type": "string" } })
+        .projection(doc! { "room_id": 1, "body": 1, "deleted": 1 })
+        .await?;
+    while let Some(message) = plain.try_next().await? {
+        let field = |name: &str| message.get_str(name).map_err(|e| fail(StoreError::Corrupt(e.to_string())));
+        let (id, room, text) = (field("_id")?, field("room_id")?, field("body")?);
+        let sealed = if message.get_bool("deleted").unwrap_or(false) {
+            Vec::new()
+        } else {
+            seal_body(&*key_of_room(c, vault, room).await?, room, id, text).map_err(fail)?
+        };
+        raw.update_one(doc! { "_id": id, "body": { "$type": "string" } }, doc! { "$set": { "body": binary(sealed) } })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Opens one message with its room's key.
+async fn opened(c: &Collections, vault: &Vault, doc: MessageDoc) -> MongoResult<MessageRecord> {
+    let key = key_of_room(c, vault, &doc.room_id).await?;
+    SealedMessage::from(doc).open(&key).map_err(fail)
+}
+
+pub async fn message(
+    c: &Collections,
+    vault: &Vault,
+    room: &RoomId,
+    id: &MessageId,
+) -> MongoResult<Option<MessageRecord>> {
+    match c.messages.find_one(doc! { "room_id": room.as_str(), "_id": id.as_str() }).await? {
+        Some(doc) => Ok(Some(opened(c, vault, doc).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Stores the message with the room's next sequence number. The `$inc` of the room's counter
@@ -21,6 +85,7 @@ pub async fn message(c: &Collections, room: &RoomId, id: &MessageId) -> MongoRes
 /// transaction, which takes the increment back with it.
 pub async fn insert_message(
     c: &Collections,
+    vault: &Vault,
     s: &mut ClientSession,
     new: &NewMessage,
     now: DateTime<Utc>,
@@ -38,6 +103,7 @@ pub async fn insert_message(
     if numbered.terminated_at.is_some() {
         return Err(fail(StoreError::RoomTerminated));
     }
+    let data_key = room_key(vault, room, numbered.wrapped_key()).map_err(fail)?;
     let is_member =
         c.memberships.find_one(doc! { "room_id": room, "user_id": author }).session(&mut *s).await?.is_some();
     if !is_member {
@@ -49,7 +115,8 @@ pub async fn insert_message(
         if let Some(message) = earlier {
             // A repeat: hand the number back (the room is still ours in this transaction).
             c.rooms.update_one(doc! { "_id": room }, doc! { "$inc": { "last_seq": -1_i64 } }).session(&mut *s).await?;
-            return Ok(InsertedMessage { message: message.into(), created: false });
+            let message = SealedMessage::from(message).open(&data_key).map_err(fail)?;
+            return Ok(InsertedMessage { message, created: false });
         }
     }
     let author_username = c
@@ -59,13 +126,15 @@ pub async fn insert_message(
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?
         .username;
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = seal_body(&data_key, room, &id, &new.body).map_err(fail)?;
     let message = MessageDoc {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         room_id: room.to_owned(),
         seq: numbered.last_seq,
         author_id: author.to_owned(),
         author_username,
-        body: new.body.clone(),
+        body: binary(body),
         color: new.color,
         sticker: new.sticker,
         client_id: new.client_id.clone(),
@@ -84,11 +153,13 @@ pub async fn insert_message(
         .update_many(doc! { "room_id": room, "hidden": true }, doc! { "$set": { "hidden": false } })
         .session(s)
         .await?;
-    Ok(InsertedMessage { message: message.into(), created: true })
+    let message = SealedMessage::from(message).open(&data_key).map_err(fail)?;
+    Ok(InsertedMessage { message, created: true })
 }
 
 pub async fn messages(
     c: &Collections,
+    vault: &Vault,
     room: &RoomId,
     range: HistoryRange,
     limit: u32,
@@ -106,48 +177,58 @@ pub async fn messages(
         .await?
         .try_collect()
         .await?;
-    let mut list: Vec<MessageRecord> = docs.into_iter().map(MessageRecord::from).collect();
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut list: Vec<SealedMessage> = docs.into_iter().map(SealedMessage::from).collect();
     if matches!(range, HistoryRange::After(_)) {
         list.reverse();
     }
-    Ok(list)
+    open_all(&*key_of_room(c, vault, room.as_str()).await?, list).map_err(fail)
 }
 
 async fn update_message(
     c: &Collections,
+    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     set: bson::Document,
 ) -> MongoResult<MessageRecord> {
-    c.messages
+    let updated = c
+        .messages
         .find_one_and_update(doc! { "room_id": room.as_str(), "_id": id.as_str() }, doc! { "$set": set })
         .return_document(ReturnDocument::After)
         .await?
-        .map(MessageRecord::from)
-        .ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))
+        .ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
+    opened(c, vault, updated).await
 }
 
 pub async fn edit_message(
     c: &Collections,
+    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     body: &str,
     now: DateTime<Utc>,
 ) -> MongoResult<MessageRecord> {
-    update_message(c, room, id, doc! { "body": body, "edited_at": date(now) }).await
+    let key = key_of_room(c, vault, room.as_str()).await?;
+    let sealed = binary(seal_body(&key, room.as_str(), id.as_str(), body).map_err(fail)?);
+    update_message(c, vault, room, id, doc! { "body": sealed, "edited_at": date(now) }).await
 }
 
 pub async fn delete_message(
     c: &Collections,
+    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     now: DateTime<Utc>,
 ) -> MongoResult<MessageRecord> {
     update_message(
         c,
+        vault,
         room,
         id,
-        doc! { "body": "", "color": Bson::Null, "sticker": Bson::Null, "deleted": true, "edited_at": date(now) },
+        doc! { "body": binary(Vec::new()), "color": Bson::Null, "sticker": Bson::Null, "deleted": true, "edited_at": date(now) },
     )
     .await
 }

@@ -26,10 +26,12 @@ mod schema;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 use crate::room_locks::RoomLocks;
+use crate::sealing::{self, SERVER_SCOPE};
 use crate::store::Store;
 use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
+use conclave_crypto::Vault;
 use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use docs::*;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
@@ -122,6 +124,7 @@ pub(crate) struct Collections {
     pub notifications: Collection<NotificationDoc>,
     pub room_log: Collection<RoomLogDoc>,
     pub counters: Collection<CounterDoc>,
+    pub data_keys: Collection<DataKeyDoc>,
 }
 
 impl Collections {
@@ -138,6 +141,7 @@ impl Collections {
             notifications: db.collection(schema::NOTIFICATIONS),
             room_log: db.collection(schema::ROOM_LOG),
             counters: db.collection(schema::COUNTERS),
+            data_keys: db.collection(schema::DATA_KEYS),
         }
     }
 }
@@ -153,13 +157,15 @@ pub struct MongoStore {
     /// storm (8 concurrent senders made about three retries per message, some of them waiting
     /// seconds). Transactions from other processes still meet as conflicts and retry.
     queues: Arc<RoomLocks>,
+    /// Seals message bodies (SPEC R-SEC-2) and holds the rooms' unwrapped data keys.
+    vault: Arc<Vault>,
 }
 
 impl MongoStore {
     /// Connects to `uri` and prepares the database it names ([`DEFAULT_DATABASE`] when it names
     /// none): collections, validators and indexes, idempotently. Transactions need a replica set
-    /// (a one-node set will do).
-    pub async fn connect(uri: &str) -> StoreResult<Self> {
+    /// (a one-node set will do). `vault` holds the server key that wraps the rooms' data keys.
+    pub async fn connect(uri: &str, vault: Arc<Vault>) -> StoreResult<Self> {
         let mut options = ClientOptions::parse(uri).await.map_err(into_store_error)?;
         options.app_name.get_or_insert_with(|| "conclave".to_owned());
         let name = options.default_database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
@@ -167,7 +173,10 @@ impl MongoStore {
         let db = client.database(&name);
         schema::check_transactions(&db).await.map_err(into_store_error)?;
         schema::prepare(&db).await.map_err(into_store_error)?;
-        Ok(MongoStore { c: Collections::of(&db), client, db, queues: Arc::new(RoomLocks::new(64)) })
+        let c = Collections::of(&db);
+        check_server_key(&c, &vault).await?;
+        messages::seal_existing(&c, &vault).await.map_err(into_store_error)?;
+        Ok(MongoStore { c, client, db, queues: Arc::new(RoomLocks::new(64)), vault })
     }
 
     /// The name of the database in use.
@@ -183,6 +192,27 @@ impl MongoStore {
     /// Runs a command that needs no transaction: a read, or a write of one document.
     async fn run<R>(&self, step: impl Future<Output = MongoResult<R>>) -> StoreResult<R> {
         step.await.map_err(into_store_error)
+    }
+}
+
+/// Refuses a server key that is not the database's (every message would be unreadable), and
+/// records the key on a new database. Of several servers starting at once, one key wins and
+/// the others check theirs against it.
+async fn check_server_key(c: &Collections, vault: &Vault) -> StoreResult<()> {
+    let stored = || async { c.data_keys.find_one(doc! { "_id": SERVER_SCOPE }).await.map_err(into_store_error) };
+    let existing = stored().await?;
+    let Some(wrapped) = sealing::check_server_key(vault, existing.as_ref().map(|k| k.wrapped.bytes.as_slice()))? else {
+        return Ok(());
+    };
+    let inserted =
+        c.data_keys.insert_one(DataKeyDoc { scope: SERVER_SCOPE.to_owned(), wrapped: binary(wrapped) }).await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(error) if is_duplicate_key(&error) => {
+            let winner = stored().await?;
+            sealing::check_server_key(vault, winner.as_ref().map(|k| k.wrapped.bytes.as_slice())).map(drop)
+        }
+        Err(error) => Err(into_store_error(error)),
     }
 }
 
@@ -252,7 +282,7 @@ impl Store for MongoStore {
     }
 
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
-        transaction!(self, |s| rooms::create_room(&self.c, s, &room, owner, now))
+        transaction!(self, |s| rooms::create_room(&self.c, &self.vault, s, &room, owner, now))
     }
 
     async fn open_direct_room(
@@ -262,7 +292,7 @@ impl Store for MongoStore {
         name: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RoomRecord> {
-        transaction!(self, |s| rooms::open_direct_room(&self.c, s, a, b, name, now))
+        transaction!(self, |s| rooms::open_direct_room(&self.c, &self.vault, s, a, b, name, now))
     }
 
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
@@ -400,15 +430,15 @@ impl Store for MongoStore {
 
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
         let _queued = self.queues.lock(&message.room_id).await;
-        transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))
+        transaction!(self, |s| messages::insert_message(&self.c, &self.vault, s, &message, now))
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
-        self.run(messages::messages(&self.c, room, range, limit)).await
+        self.run(messages::messages(&self.c, &self.vault, room, range, limit)).await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
-        self.run(messages::message(&self.c, room, id)).await
+        self.run(messages::message(&self.c, &self.vault, room, id)).await
     }
 
     async fn edit_message(
@@ -418,11 +448,11 @@ impl Store for MongoStore {
         body: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord> {
-        self.run(messages::edit_message(&self.c, room, id, body, now)).await
+        self.run(messages::edit_message(&self.c, &self.vault, room, id, body, now)).await
     }
 
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
-        self.run(messages::delete_message(&self.c, room, id, now)).await
+        self.run(messages::delete_message(&self.c, &self.vault, room, id, now)).await
     }
 
     async fn insert_notification(

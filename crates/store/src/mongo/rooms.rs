@@ -8,8 +8,10 @@ use super::docs::*;
 use super::{Collections, lock_live_room, lock_room};
 use crate::error::{Conflict, Missing, StoreError};
 use crate::model::*;
+use crate::sealing::new_room_key;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
+use conclave_crypto::Vault;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
 use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
 use futures_util::TryStreamExt;
@@ -66,9 +68,18 @@ async fn insert_membership(
     Ok(membership)
 }
 
-fn new_room_doc(kind: RoomKind, name: &str, join_policy: JoinPolicy, now: DateTime<Utc>) -> RoomDoc {
-    RoomDoc {
-        id: uuid::Uuid::new_v4().to_string(),
+/// A new room with a fresh id and data key (SPEC R-SEC-2).
+fn new_room_doc(
+    vault: &Vault,
+    kind: RoomKind,
+    name: &str,
+    join_policy: JoinPolicy,
+    now: DateTime<Utc>,
+) -> MongoResult<RoomDoc> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let (_, wrapped_key) = new_room_key(vault, &id).map_err(fail)?;
+    Ok(RoomDoc {
+        id,
         kind,
         name: name.to_owned(),
         name_lower: name.to_lowercase(),
@@ -82,11 +93,13 @@ fn new_room_doc(kind: RoomKind, name: &str, join_policy: JoinPolicy, now: DateTi
         revision: 0,
         created_at: date(now),
         terminated_at: None,
-    }
+        data_key: Some(binary(wrapped_key)),
+    })
 }
 
 pub async fn create_room(
     c: &Collections,
+    vault: &Vault,
     s: &mut ClientSession,
     new: &NewRoom,
     owner: &UserId,
@@ -96,7 +109,7 @@ pub async fn create_room(
         topic: new.topic.clone(),
         password_hash: new.password_hash.clone(),
         owner_id: Some(owner.0.clone()),
-        ..new_room_doc(RoomKind::Group, &new.name, new.join_policy, now)
+        ..new_room_doc(vault, RoomKind::Group, &new.name, new.join_policy, now)?
     };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, owner.as_str(), Role::Owner, now, 0).await?;
@@ -105,6 +118,7 @@ pub async fn create_room(
 
 pub async fn open_direct_room(
     c: &Collections,
+    vault: &Vault,
     s: &mut ClientSession,
     a: &UserId,
     b: &UserId,
@@ -120,7 +134,8 @@ pub async fn open_direct_room(
             .await?;
         return room_in(c, s, &existing.id).await;
     }
-    let room = RoomDoc { direct_key: Some(key), ..new_room_doc(RoomKind::Direct, name, JoinPolicy::Invite, now) };
+    let room =
+        RoomDoc { direct_key: Some(key), ..new_room_doc(vault, RoomKind::Direct, name, JoinPolicy::Invite, now)? };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, a.as_str(), Role::Member, now, 0).await?;
     if a != b {

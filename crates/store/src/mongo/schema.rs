@@ -20,6 +20,7 @@ pub const MESSAGES: &str = "messages";
 pub const NOTIFICATIONS: &str = "notifications";
 pub const ROOM_LOG: &str = "room_log";
 pub const COUNTERS: &str = "counters";
+pub const DATA_KEYS: &str = "data_keys";
 
 /// One collection: its name, the schema its documents must have, and its indexes.
 struct Spec {
@@ -120,6 +121,7 @@ fn specs() -> Vec<Spec> {
                     "member_count",
                     "revision",
                     "created_at",
+                    "data_key",
                 ],
                 doc! {
                     "_id": string(),
@@ -134,6 +136,8 @@ fn specs() -> Vec<Spec> {
                     "last_seq": counter(),
                     "member_count": counter(),
                     "revision": counter(),
+                    // Wrapped to the server's ML-KEM key (R-SEC-2).
+                    "data_key": { "bsonType": "binData" },
                     "created_at": date(),
                     "terminated_at": optional_date(),
                 },
@@ -203,7 +207,8 @@ fn specs() -> Vec<Spec> {
                     "seq": { "bsonType": ["long", "int"], "minimum": 1 },
                     "author_id": string(),
                     "author_username": string(),
-                    "body": string(),
+                    // Sealed (R-SEC-2): never text.
+                    "body": { "bsonType": "binData" },
                     "color": optional_string(),
                     "sticker": optional_string(),
                     "client_id": optional_string(),
@@ -256,6 +261,12 @@ fn specs() -> Vec<Spec> {
         Spec {
             name: COUNTERS,
             schema: object(&["_id", "value"], doc! { "_id": string(), "value": counter() }),
+            indexes: vec![],
+        },
+        Spec {
+            // Data keys of scopes other than rooms (R-SEC-2), by scope.
+            name: DATA_KEYS,
+            schema: object(&["_id", "wrapped"], doc! { "_id": string(), "wrapped": { "bsonType": "binData" } }),
             indexes: vec![],
         },
     ]

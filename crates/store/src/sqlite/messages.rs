@@ -3,13 +3,28 @@
 use super::rows::*;
 use crate::error::{Missing, StoreError, StoreResult};
 use crate::model::*;
+use crate::sealing::{SealedMessage, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
+use conclave_crypto::{DataKey, Vault};
 use conclave_protocol::{MessageId, RoomId};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
 
 const MESSAGE_FROM: &str = "FROM messages msg JOIN users au ON au.id = msg.author_id";
 
-pub fn message(conn: &Connection, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
+/// The data key of `room` (R-SEC-2), from memory or unwrapped from the room's row.
+pub fn key_of_room(conn: &Connection, vault: &Vault, room: &str) -> StoreResult<Arc<DataKey>> {
+    if let Some(key) = vault.cached(room) {
+        return Ok(key);
+    }
+    let wrapped: Option<Option<Vec<u8>>> = conn
+        .query_row("SELECT data_key FROM rooms WHERE id = ?1", [room], |row| row.get(0))
+        .optional()
+        .map_err(backend)?;
+    room_key(vault, room, wrapped.ok_or(StoreError::NotFound(Missing::Room))?.as_deref())
+}
+
+fn sealed_message(conn: &Connection, room: &RoomId, id: &MessageId) -> StoreResult<Option<SealedMessage>> {
     conn.query_row(
         &format!("SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM} WHERE msg.room_id = ?1 AND msg.id = ?2"),
         [room.as_str(), id.as_str()],
@@ -19,16 +34,31 @@ pub fn message(conn: &Connection, room: &RoomId, id: &MessageId) -> StoreResult<
     .map_err(backend)
 }
 
-pub fn insert_message(conn: &Connection, new: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
-    let room: Option<Option<i64>> = conn
-        .query_row("SELECT terminated_at FROM rooms WHERE id = ?1", [new.room_id.as_str()], |row| row.get(0))
+pub fn message(conn: &Connection, vault: &Vault, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
+    match sealed_message(conn, room, id)? {
+        Some(sealed) => Ok(Some(sealed.open(&*key_of_room(conn, vault, room.as_str())?)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn insert_message(
+    conn: &Connection,
+    vault: &Vault,
+    new: NewMessage,
+    now: DateTime<Utc>,
+) -> StoreResult<InsertedMessage> {
+    let room: Option<(Option<i64>, Option<Vec<u8>>)> = conn
+        .query_row("SELECT terminated_at, data_key FROM rooms WHERE id = ?1", [new.room_id.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()
         .map_err(backend)?;
-    match room {
+    let wrapped_key = match room {
         None => return Err(StoreError::NotFound(Missing::Room)),
-        Some(Some(_)) => return Err(StoreError::RoomTerminated),
-        Some(None) => {}
-    }
+        Some((Some(_), _)) => return Err(StoreError::RoomTerminated),
+        Some((None, wrapped_key)) => wrapped_key,
+    };
+    let key = room_key(vault, new.room_id.as_str(), wrapped_key.as_deref())?;
     let is_member = conn
         .query_row(
             "SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2",
@@ -54,7 +84,7 @@ pub fn insert_message(conn: &Connection, new: NewMessage, now: DateTime<Utc>) ->
             .optional()
             .map_err(backend)?;
         if let Some(message) = earlier {
-            return Ok(InsertedMessage { message, created: false });
+            return Ok(InsertedMessage { message: message.open(&key)?, created: false });
         }
     }
     let seq: i64 = conn
@@ -73,7 +103,7 @@ pub fn insert_message(conn: &Connection, new: NewMessage, now: DateTime<Utc>) ->
             new.room_id.as_str(),
             seq,
             new.author_id.as_str(),
-            new.body,
+            seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?,
             new.color.as_ref().map(name_of),
             new.sticker.as_ref().map(name_of),
             new.client_id,
@@ -89,11 +119,17 @@ pub fn insert_message(conn: &Connection, new: NewMessage, now: DateTime<Utc>) ->
     .map_err(backend)?;
     conn.execute("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1", [new.room_id.as_str()])
         .map_err(backend)?;
-    let message = self::message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
-    Ok(InsertedMessage { message, created: true })
+    let message = sealed_message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
+    Ok(InsertedMessage { message: message.open(&key)?, created: true })
 }
 
-pub fn messages(conn: &Connection, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+pub fn messages(
+    conn: &Connection,
+    vault: &Vault,
+    room: &RoomId,
+    range: HistoryRange,
+    limit: u32,
+) -> StoreResult<Vec<MessageRecord>> {
     let (condition, order, bound) = match range {
         HistoryRange::Latest => ("msg.seq > ?2", "DESC", 0),
         HistoryRange::Before(seq) => ("msg.seq < ?2", "DESC", to_i64(seq)),
@@ -106,41 +142,47 @@ pub fn messages(conn: &Connection, room: &RoomId, range: HistoryRange, limit: u3
         ))
         .map_err(backend)?;
     let rows = statement.query_map(params![room.as_str(), bound, limit], |row| message_at(row, 0)).map_err(backend)?;
-    let mut list: Vec<MessageRecord> = rows.collect::<Result<_, _>>().map_err(backend)?;
+    let mut list: Vec<SealedMessage> = rows.collect::<Result<_, _>>().map_err(backend)?;
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
     if matches!(range, HistoryRange::After(_)) {
         list.reverse();
     }
-    Ok(list)
+    open_all(&*key_of_room(conn, vault, room.as_str())?, list)
 }
 
 pub fn edit_message(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     body: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<MessageRecord> {
+    let key = key_of_room(conn, vault, room.as_str())?;
     let changed = conn
         .execute(
             "UPDATE messages SET body = ?3, edited_at = ?4 WHERE room_id = ?1 AND id = ?2",
-            params![room.as_str(), id.as_str(), body, ms(now)],
+            params![room.as_str(), id.as_str(), seal_body(&key, room.as_str(), id.as_str(), body)?, ms(now)],
         )
         .map_err(backend)?;
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Message));
     }
-    message(conn, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
+    message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }
 
 pub fn delete_message(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     now: DateTime<Utc>,
 ) -> StoreResult<MessageRecord> {
     let changed = conn
         .execute(
-            "UPDATE messages SET body = '', color = NULL, sticker = NULL, deleted = 1, edited_at = ?3
+            "UPDATE messages SET body = X'', color = NULL, sticker = NULL, deleted = 1, edited_at = ?3
              WHERE room_id = ?1 AND id = ?2",
             params![room.as_str(), id.as_str(), ms(now)],
         )
@@ -148,5 +190,5 @@ pub fn delete_message(
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Message));
     }
-    message(conn, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
+    message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }

@@ -15,6 +15,7 @@ use crate::model::*;
 use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use conclave_crypto::Vault;
 use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
@@ -24,28 +25,39 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Seals message bodies (SPEC R-SEC-2) and holds the rooms' unwrapped data keys.
+    vault: Arc<Vault>,
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    /// Opens (or creates) the database at `path` and brings its schema up to date. `vault`
+    /// holds the server key that wraps the rooms' data keys.
+    pub fn open(path: &Path, vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(rows::backend)?;
-        Self::configure(conn)
+        Self::configure(conn, vault)
     }
 
     /// A private database in memory, for tests.
-    pub fn open_in_memory() -> StoreResult<Self> {
+    pub fn open_in_memory(vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open_in_memory().map_err(rows::backend)?;
-        Self::configure(conn)
+        Self::configure(conn, vault)
     }
 
-    fn configure(mut conn: Connection) -> StoreResult<Self> {
+    fn configure(mut conn: Connection, vault: Arc<Vault>) -> StoreResult<Self> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(rows::backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(rows::backend)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::backend)?;
+        // Deleted content is overwritten with zeros, not left in free pages (R-SEC-2: the
+        // plaintext of a database from before sealing, deleted messages' old ciphertext).
+        conn.pragma_update(None, "secure_delete", "ON").map_err(rows::backend)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(rows::backend)?;
-        schema::migrate(&mut conn).map_err(rows::backend)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        if schema::migrate(&mut conn, &vault)? {
+            // What the migrations replaced may linger in the write-ahead log: fold it into the
+            // (zeroed) database file and empty it.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(rows::backend)?;
+        }
+        schema::check_server_key(&conn, &vault)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), vault })
     }
 
     /// Runs `f` on the connection, off the async threads.
@@ -134,7 +146,8 @@ impl Store for SqliteStore {
 
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
         let owner = owner.clone();
-        self.write(move |c| rooms::create_room(c, room, &owner, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| rooms::create_room(c, &vault, room, &owner, now)).await
     }
 
     async fn open_direct_room(
@@ -145,7 +158,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<RoomRecord> {
         let (a, b, name) = (a.clone(), b.clone(), name.to_owned());
-        self.write(move |c| rooms::open_direct_room(c, &a, &b, &name, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| rooms::open_direct_room(c, &vault, &a, &b, &name, now)).await
     }
 
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
@@ -298,17 +312,20 @@ impl Store for SqliteStore {
     }
 
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
-        self.write(move |c| messages::insert_message(c, message, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| messages::insert_message(c, &vault, message, now)).await
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
         let room = room.clone();
-        self.read(move |c| messages::messages(c, &room, range, limit)).await
+        let vault = Arc::clone(&self.vault);
+        self.read(move |c| messages::messages(c, &vault, &room, range, limit)).await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
         let (room, id) = (room.clone(), id.clone());
-        self.read(move |c| messages::message(c, &room, &id)).await
+        let vault = Arc::clone(&self.vault);
+        self.read(move |c| messages::message(c, &vault, &room, &id)).await
     }
 
     async fn edit_message(
@@ -319,12 +336,14 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord> {
         let (room, id, body) = (room.clone(), id.clone(), body.to_owned());
-        self.write(move |c| messages::edit_message(c, &room, &id, &body, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| messages::edit_message(c, &vault, &room, &id, &body, now)).await
     }
 
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
         let (room, id) = (room.clone(), id.clone());
-        self.write(move |c| messages::delete_message(c, &room, &id, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| messages::delete_message(c, &vault, &room, &id, now)).await
     }
 
     async fn insert_notification(

@@ -4,7 +4,9 @@ use super::accounts::{prefix_pattern, user};
 use super::rows::*;
 use crate::error::{Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
+use crate::sealing::new_room_key;
 use chrono::{DateTime, Utc};
+use conclave_crypto::Vault;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
 use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -43,11 +45,18 @@ fn insert_membership(
     Ok(())
 }
 
-pub fn create_room(conn: &Connection, new: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
+pub fn create_room(
+    conn: &Connection,
+    vault: &Vault,
+    new: NewRoom,
+    owner: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<RoomRecord> {
     let id = uuid::Uuid::new_v4().to_string();
+    let (_, wrapped_key) = new_room_key(vault, &id)?;
     conn.execute(
-        "INSERT INTO rooms (id, kind, name, name_lower, topic, join_policy, password_hash, owner_id, created_at)
-         VALUES (?1, 'group', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO rooms (id, kind, name, name_lower, topic, join_policy, password_hash, owner_id, created_at, data_key)
+         VALUES (?1, 'group', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             id,
             new.name,
@@ -56,7 +65,8 @@ pub fn create_room(conn: &Connection, new: NewRoom, owner: &UserId, now: DateTim
             name_of(&new.join_policy),
             new.password_hash,
             owner.as_str(),
-            ms(now)
+            ms(now),
+            wrapped_key
         ],
     )
     .map_err(backend)?;
@@ -66,6 +76,7 @@ pub fn create_room(conn: &Connection, new: NewRoom, owner: &UserId, now: DateTim
 
 pub fn open_direct_room(
     conn: &Connection,
+    vault: &Vault,
     a: &UserId,
     b: &UserId,
     name: &str,
@@ -82,10 +93,11 @@ pub fn open_direct_room(
         return existing_room(conn, &id);
     }
     let id = uuid::Uuid::new_v4().to_string();
+    let (_, wrapped_key) = new_room_key(vault, &id)?;
     conn.execute(
-        "INSERT INTO rooms (id, kind, name, name_lower, join_policy, direct_key, created_at)
-         VALUES (?1, 'direct', ?2, ?3, 'invite', ?4, ?5)",
-        params![id, name, name.to_lowercase(), key, ms(now)],
+        "INSERT INTO rooms (id, kind, name, name_lower, join_policy, direct_key, created_at, data_key)
+         VALUES (?1, 'direct', ?2, ?3, 'invite', ?4, ?5, ?6)",
+        params![id, name, name.to_lowercase(), key, ms(now), wrapped_key],
     )
     .map_err(backend)?;
     insert_membership(conn, &id, a.as_str(), Role::Member, now, 0)?;

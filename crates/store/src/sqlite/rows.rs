@@ -2,6 +2,7 @@
 
 use crate::error::{Conflict, StoreError};
 use crate::model::*;
+use crate::sealing::SealedMessage;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
@@ -114,21 +115,23 @@ pub fn membership_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MembershipRec
 pub const MESSAGE_COLUMNS: &str = "msg.id, msg.room_id, msg.seq, msg.author_id, au.username, msg.body, msg.color, \
      msg.sticker, msg.client_id, msg.created_at, msg.edited_at, msg.deleted";
 
-pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MessageRecord> {
-    Ok(MessageRecord {
+/// A message row; its body stays sealed until [`SealedMessage::open`].
+pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
+    let record = MessageRecord {
         id: id_at(row, at)?,
         room_id: id_at(row, at + 1)?,
         seq: u64_at(row, at + 2)?,
         author_id: id_at(row, at + 3)?,
         author_username: row.get(at + 4)?,
-        body: row.get(at + 5)?,
+        body: String::new(),
         color: opt_enum_at(row, at + 6)?,
         sticker: opt_enum_at(row, at + 7)?,
         client_id: row.get(at + 8)?,
         created_at: time_at(row, at + 9)?,
         edited_at: opt_time_at(row, at + 10)?,
         deleted: row.get(at + 11)?,
-    })
+    };
+    Ok(SealedMessage { record, body: row.get(at + 5)? })
 }
 
 pub const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.kind, n.room_id, n.actor_id, n.data, n.created_at, n.read";

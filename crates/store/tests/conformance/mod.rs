@@ -3,25 +3,43 @@
 //! Each case names the SPEC rule it holds the store to.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use conclave_crypto::{ServerKey, Vault};
 use conclave_domain::Departure;
 use conclave_protocol::*;
 use conclave_store::*;
 use std::any::Any;
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-/// Opens the same data again, as a restarted server does.
-pub type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
+/// What a backend's test file gives the suite besides the store: its data as raw bytes, and
+/// ways to reopen and to damage it.
+#[async_trait]
+pub trait Backing: Send + Sync {
+    /// Opens the same data again, as a restarted server does, with `vault`'s server key.
+    async fn try_reopen(&self, vault: Arc<Vault>) -> StoreResult<Arc<dyn Store>>;
+    async fn reopen(&self, vault: Arc<Vault>) -> Arc<dyn Store> {
+        self.try_reopen(vault).await.unwrap()
+    }
+    /// Everything the database holds, as bytes (what a stolen disk or dump would show).
+    async fn dump(&self) -> Vec<u8>;
+    /// Flips one byte of the stored body of message `id` (an attacker editing the database).
+    async fn tamper_with_body(&self, id: &MessageId);
+}
 
-/// A store under test, how to open its data again, and whatever keeps its backing alive (a
-/// temp dir, a server process).
+/// A store under test, the vault it was opened with, its backing, and whatever keeps it alive
+/// (a temp dir, a server process).
 pub struct TestStore {
     pub store: Arc<dyn Store>,
-    pub reopen: Reopen,
+    pub vault: Arc<Vault>,
+    pub backing: Box<dyn Backing>,
     pub _guard: Box<dyn Any + Send>,
+}
+
+/// A vault with a fresh server key, as a first start creates.
+pub fn test_vault() -> Arc<Vault> {
+    Arc::new(Vault::new(ServerKey::generate()))
 }
 
 #[macro_export]
@@ -56,16 +74,26 @@ macro_rules! conformance_suite {
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn reopening_finds_everything_again() {
-            let test_store = $make().await;
-            conformance::reopening_finds_everything_again(test_store.store.clone(), &test_store.reopen).await;
-        }
+        $crate::conformance_suite!(@backing $make;
+            reopening_finds_everything_again,
+            message_bodies_are_sealed_at_rest,
+            tampered_bodies_are_errors_never_text,
+            another_server_key_opens_nothing,
+        );
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let test_store = $make().await;
                 conformance::$case(test_store.store.clone()).await;
+            }
+        )*
+    };
+    (@backing $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let test_store = $make().await;
+                conformance::$case(&test_store).await;
             }
         )*
     };
@@ -728,15 +756,76 @@ pub async fn room_ids_include_hidden_direct_rooms(store: Arc<dyn Store>) {
 
 /// R-OPS-4: a restarted server finds everything again (on MongoDB, preparing collections,
 /// validators and indexes a second time changes nothing), and sequence numbers carry on.
-pub async fn reopening_finds_everything_again(store: Arc<dyn Store>, reopen: &Reopen) {
+pub async fn reopening_finds_everything_again(test_store: &TestStore) {
+    let store = test_store.store.clone();
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "kept", JoinPolicy::Open).await;
     store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
     let first = send(&store, &room, &bob, "still here").await;
-    let again = reopen().await;
+    let again = test_store.backing.reopen(test_store.vault.clone()).await;
     again.ping().await.unwrap();
     assert_eq!(again.user_by_username("alice").await.unwrap(), Some(alice.clone()));
     assert_eq!(again.room(&room.id).await.unwrap().unwrap().member_count, 2);
     assert_eq!(again.messages(&room.id, HistoryRange::Latest, 10).await.unwrap(), [first]);
     assert_eq!(send(&again, &room, &alice, "after").await.seq, 2);
+}
+
+/// R-SEC-2: what the database holds shows no message text: not of current messages, not of
+/// edited-away versions, not of deleted ones. Rooms, users and times stay readable.
+pub async fn message_bodies_are_sealed_at_rest(test_store: &TestStore) {
+    let store = &test_store.store;
+    let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
+    let room = group(store, &alice, "sealed-room", JoinPolicy::Open).await;
+    let kept = send(store, &room, &alice, "the treasure is under platform nine").await;
+    let edited = send(store, &room, &alice, "first draft about zeppelins").await;
+    store.edit_message(&room.id, &edited.id, "second draft", t(11)).await.unwrap();
+    let deleted = send(store, &room, &alice, "regrettable remark about marmalade").await;
+    store.delete_message(&room.id, &deleted.id, t(12)).await.unwrap();
+    let dm = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(13)).await.unwrap();
+    send(store, &dm, &bob, "private rendezvous at quayside").await;
+
+    let dump = test_store.backing.dump().await;
+    let shows = |text: &str| dump.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(shows("sealed-room"), "the dump is not empty: room names are not sealed");
+    for secret in ["treasure", "platform nine", "zeppelins", "second draft", "marmalade", "rendezvous"] {
+        assert!(!shows(secret), "the database shows message text: {secret:?}");
+    }
+    // Read back through the store, everything is there.
+    let history = store.messages(&room.id, HistoryRange::Latest, 10).await.unwrap();
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["", "second draft", "the treasure is under platform nine"]);
+    assert_eq!(store.message(&room.id, &kept.id).await.unwrap().unwrap().body, kept.body);
+    let dm_history = store.messages(&dm.id, HistoryRange::Latest, 10).await.unwrap();
+    assert_eq!(dm_history[0].body, "private rendezvous at quayside");
+}
+
+/// R-SEC-2: a changed byte in a stored body is reported as an error, never returned as text,
+/// and the room's other messages stay readable one by one.
+pub async fn tampered_bodies_are_errors_never_text(test_store: &TestStore) {
+    let store = &test_store.store;
+    let alice = user(store, "alice").await;
+    let room = group(store, &alice, "tamper", JoinPolicy::Open).await;
+    let good = send(store, &room, &alice, "untouched").await;
+    let bad = send(store, &room, &alice, "pay 10 coins").await;
+    test_store.backing.tamper_with_body(&bad.id).await;
+    assert!(matches!(store.message(&room.id, &bad.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(store.messages(&room.id, HistoryRange::Latest, 10).await, Err(StoreError::Corrupt(_))));
+    assert_eq!(store.message(&room.id, &good.id).await.unwrap().unwrap().body, "untouched");
+    // After a restart (nothing in memory), the same.
+    let again = test_store.backing.reopen(test_store.vault.clone()).await;
+    assert!(matches!(again.message(&room.id, &bad.id).await, Err(StoreError::Corrupt(_))));
+    assert_eq!(again.message(&room.id, &good.id).await.unwrap().unwrap().body, "untouched");
+}
+
+/// R-SEC-2: the data keys are wrapped to the server key. Opening the database with another
+/// key file is refused with a reason (every message would be unreadable), and changes nothing.
+pub async fn another_server_key_opens_nothing(test_store: &TestStore) {
+    let store = &test_store.store;
+    let alice = user(store, "alice").await;
+    let room = group(store, &alice, "keyed", JoinPolicy::Open).await;
+    let message = send(store, &room, &alice, "for our eyes only").await;
+    let refused = test_store.backing.try_reopen(test_vault()).await.map(drop);
+    assert_eq!(refused, Err(StoreError::WrongServerKey));
+    let again = test_store.backing.reopen(test_store.vault.clone()).await;
+    assert_eq!(again.message(&room.id, &message.id).await.unwrap().unwrap().body, "for our eyes only");
 }

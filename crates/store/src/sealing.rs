@@ -1,0 +1,84 @@
+//! Encryption at rest as both backends apply it (SPEC R-SEC-2): each room has a data key,
+//! stored wrapped with the room; message bodies are sealed under it for their room and id.
+//! Records leave the store opened, so callers never handle ciphertext.
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::MessageRecord;
+use conclave_crypto::{Aad, DataKey, SealError, Vault};
+use std::sync::Arc;
+
+impl From<SealError> for StoreError {
+    fn from(error: SealError) -> Self {
+        match error {
+            SealError::Tampered | SealError::UnknownFormat => StoreError::Corrupt(error.to_string()),
+            SealError::TooLarge => StoreError::Backend(error.to_string()),
+        }
+    }
+}
+
+/// The scope of the server's own data key (audit records of no room). Room scopes are UUIDs.
+pub(crate) const SERVER_SCOPE: &str = "server";
+
+/// Checks the vault's server key against the database: `existing` is the server scope's
+/// wrapped key as stored. Returns the wrapped key to store when the database has none yet, and
+/// [`StoreError::WrongServerKey`] when the stored one does not unwrap.
+pub(crate) fn check_server_key(vault: &Vault, existing: Option<&[u8]>) -> StoreResult<Option<Vec<u8>>> {
+    match existing {
+        Some(wrapped) => {
+            vault.forget(SERVER_SCOPE);
+            vault.key(SERVER_SCOPE, wrapped).map_err(|_| StoreError::WrongServerKey)?;
+            Ok(None)
+        }
+        None => Ok(Some(vault.create_key(SERVER_SCOPE)?.1)),
+    }
+}
+
+/// A new room's data key: the key, and its wrapped form to store with the room.
+pub(crate) fn new_room_key(vault: &Vault, room: &str) -> StoreResult<(Arc<DataKey>, Vec<u8>)> {
+    Ok(vault.create_key(room)?)
+}
+
+/// A room's data key from its stored wrapped form (or from memory).
+pub(crate) fn room_key(vault: &Vault, room: &str, wrapped: Option<&[u8]>) -> StoreResult<Arc<DataKey>> {
+    if let Some(key) = vault.cached(room) {
+        return Ok(key);
+    }
+    let wrapped = wrapped.ok_or_else(|| StoreError::Corrupt(format!("room {room} has no data key")))?;
+    Ok(vault.key(room, wrapped)?)
+}
+
+fn body_aad(room: &str, message: &str) -> Aad {
+    Aad::new("message body").part(room).part(message)
+}
+
+/// The stored form of a message body. A deleted message keeps no content: an empty value.
+pub(crate) fn seal_body(key: &DataKey, room: &str, message: &str, body: &str) -> StoreResult<Vec<u8>> {
+    Ok(key.seal(&body_aad(room, message), body.as_bytes())?)
+}
+
+/// A message as read from the database, its body still sealed.
+pub(crate) struct SealedMessage {
+    /// Every field but `body`, which is empty until opened.
+    pub record: MessageRecord,
+    pub body: Vec<u8>,
+}
+
+impl SealedMessage {
+    /// Opens the body; a changed byte anywhere is an error, never text.
+    pub fn open(self, key: &DataKey) -> StoreResult<MessageRecord> {
+        let SealedMessage { mut record, body } = self;
+        if !(record.deleted && body.is_empty()) {
+            let plain = key
+                .open(&body_aad(record.room_id.as_str(), record.id.as_str()), &body)
+                .map_err(|e| StoreError::Corrupt(format!("message {} in room {}: {e}", record.id, record.room_id)))?;
+            record.body = String::from_utf8(plain)
+                .map_err(|_| StoreError::Corrupt(format!("message {} is not UTF-8 once opened", record.id)))?;
+        }
+        Ok(record)
+    }
+}
+
+/// Opens the messages of one room (a history page) with its key.
+pub(crate) fn open_all(key: &DataKey, sealed: Vec<SealedMessage>) -> StoreResult<Vec<MessageRecord>> {
+    sealed.into_iter().map(|m| m.open(key)).collect()
+}
