@@ -53,3 +53,7 @@ id_type!(
     /// A notification's id.
     NotificationId
 );
+id_type!(
+    /// An audit record's id.
+    AuditId
+);

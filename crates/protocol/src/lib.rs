@@ -4,6 +4,7 @@
 //! JSON is snake_case everywhere (SPEC R-OPS-5). Timestamps are RFC 3339 UTC strings.
 //! This crate does no I/O and builds for wasm32; OpenAPI schemas are behind the `openapi` feature.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod rooms;
 pub mod users;
 pub mod ws;
 
+pub use audit::*;
 pub use auth::*;
 pub use error::*;
 pub use ids::*;

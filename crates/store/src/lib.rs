@@ -6,6 +6,7 @@
 //!
 //! Every backend is held to the conformance suite in `tests/conformance`.
 
+mod audit;
 mod error;
 mod model;
 mod mongo;

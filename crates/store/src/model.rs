@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use conclave_domain::Departure;
 use conclave_protocol::{
-    Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, RoomKind, Sticker,
-    UserId,
+    AuditAction, AuditId, Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId,
+    RoomKind, Sticker, UserId,
 };
 
 /// `time` as every backend keeps it: millisecond precision.
@@ -273,4 +273,26 @@ pub enum Rotation {
     Reused { user_id: UserId },
     /// Unknown, expired or revoked.
     Invalid,
+}
+
+/// One audit record (SPEC R-OPS-1), opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: AuditId,
+    /// The room it happened in; `None` for account records (sign-ups, logins).
+    pub room_id: Option<RoomId>,
+    pub action: AuditAction,
+    /// `None` when the rules did it (SPEC R-ROOM-5 promotions and terminations).
+    pub actor_id: Option<UserId>,
+    pub target_id: Option<UserId>,
+    /// The new role, for `RoleChanged`.
+    pub role: Option<Role>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where the previous audit page ended (newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: AuditId,
 }

@@ -42,6 +42,10 @@ pub trait Store: Send + Sync + 'static {
     // ---- rooms -------------------------------------------------------------------------------
 
     /// Creates a group room with `owner` as its owner and first member.
+    ///
+    /// Commands that SPEC R-OPS-1 audits (sign-up, login, room creation and termination, joins,
+    /// departures, bans, unbans, role changes) write their audit records in their own
+    /// transaction: `by` names who acted.
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord>;
     /// The direct room of `a` and `b`, created on first use; the same room for the same pair.
     /// Shows it again to `a` if they had hidden it.
@@ -68,7 +72,7 @@ pub trait Store: Send + Sync + 'static {
     async fn room_ids_of_user(&self, user: &UserId) -> StoreResult<Vec<RoomId>>;
     /// Terminates the room (SPEC R-ROOM-6): no more messages or joins; every member is removed
     /// and logged as `terminated`; invites and requests are dropped.
-    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord>;
+    async fn terminate_room(&self, id: &RoomId, by: &UserId, now: DateTime<Utc>) -> StoreResult<TerminationRecord>;
 
     // ---- membership --------------------------------------------------------------------------
 
@@ -77,24 +81,35 @@ pub trait Store: Send + Sync + 'static {
     async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>>;
     /// Adds a member. Fails when the room is terminated, the user banned or already a member.
     /// Consumes the user's invite and join request and clears their room-log entry.
+    /// `by` is who let them in: the user themselves, or the admin accepting their request.
     async fn add_member(
         &self,
         room: &RoomId,
         user: &UserId,
         role: Role,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<MembershipRecord>;
     /// Removes a member of a group room and applies SPEC R-ROOM-5 to the rest.
+    /// `by` is the user themselves (`Left`) or the admin who kicked them.
     async fn remove_member(
         &self,
         room: &RoomId,
         user: &UserId,
         reason: LeaveReason,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<DepartureRecord>;
     /// Hides a direct room from `user`'s list until its next message (SPEC R-MSG-4).
     async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
-    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord>;
+    async fn set_role(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord>;
     /// Moves `user`'s read marker forward to `seq` (never back, never past the last message).
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
 
@@ -122,7 +137,7 @@ pub trait Store: Send + Sync + 'static {
     /// Bans `user`, drops their invite and request, and removes them if they are a member.
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome>;
     /// Fails with `NotFound(Ban)` when there is none.
-    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
+    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
     /// Bans, newest first.
     async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>>;
@@ -167,6 +182,19 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64>;
     /// Fails with `NotFound(Notification)` when `user` has no such notification.
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
+
+    // ---- audit trail (SPEC R-OPS-1) -------------------------------------------------------------
+
+    /// A room's audit records, newest first, after `after`.
+    async fn room_audit(&self, room: &RoomId, after: Option<&AuditCursor>, limit: u32)
+    -> StoreResult<Vec<AuditRecord>>;
+    /// A user's account records (sign-up, logins), newest first, after `after`.
+    async fn account_audit(
+        &self,
+        user: &UserId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
 
     // ---- previous rooms ----------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 //! The REST API: routes, JSON errors for unknown routes and methods, and the OpenAPI document.
 
 pub mod accounts;
+pub mod audit;
 pub mod client;
 pub mod cursor;
 pub mod dms;
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/refresh").route(web::post().to(accounts::refresh)))
             .service(resource("/auth/logout").route(web::post().to(accounts::logout)))
             .service(resource("/users/me").route(web::get().to(accounts::me)))
+            .service(resource("/users/me/audit").route(web::get().to(audit::mine)))
             .service(resource("/users").route(web::get().to(accounts::search)))
             .service(resource("/users/{username}").route(web::get().to(accounts::profile)))
             .service(resource("/rooms").route(web::post().to(rooms::create)).route(web::get().to(rooms::search)))
@@ -46,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/rooms/{room_id}/leave").route(web::post().to(rooms::leave)))
             .service(resource("/rooms/{room_id}/members").route(web::get().to(rooms::members)))
             .service(resource("/rooms/{room_id}/read").route(web::post().to(rooms::mark_read)))
+            .service(resource("/rooms/{room_id}/audit").route(web::get().to(audit::room)))
             .service(resource("/rooms/{room_id}/invites").route(web::post().to(moderation::invite)))
             .service(resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)))
             .service(resource("/rooms/{room_id}/requests/{user_id}/accept").route(web::post().to(moderation::accept)))
@@ -127,7 +130,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         accounts::signup, accounts::login, accounts::refresh, accounts::logout,
         accounts::me, accounts::search, accounts::profile,
         rooms::create, rooms::search, rooms::mine, rooms::history, rooms::get, rooms::update, rooms::delete,
-        rooms::join, rooms::leave, rooms::members, rooms::mark_read,
+        rooms::join, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
         messages::list, messages::send, messages::edit, messages::delete, dms::open,

@@ -76,7 +76,7 @@ pub async fn accept(
         .join_request(&room_id, &user_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user"))?;
-    let membership = state.store.add_member(&room_id, &user_id, Role::Member, Utc::now()).await?;
+    let membership = state.store.add_member(&room_id, &user_id, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(&state, &room_id, &request.user);
     access.tell(&state, &user_id, NotificationKind::RequestAccepted, json!({})).await?;
     Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
@@ -108,7 +108,7 @@ pub async fn kick(state: Data<AppState>, access: RoomAccess, path: Path<(String,
     let user_id = UserId(path.into_inner().1);
     let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Kick(target(&state, &access, auth, &user_id).await?))?;
-    let outcome = state.store.remove_member(&room_id, &user_id, LeaveReason::Kicked, Utc::now()).await?;
+    let outcome = state.store.remove_member(&room_id, &user_id, LeaveReason::Kicked, &auth.id, Utc::now()).await?;
     access.tell(&state, &user_id, NotificationKind::Kicked, json!({})).await?;
     events::departure(&state, &access.room, &outcome, LeaveReason::Kicked).await;
     Ok(HttpResponse::NoContent().finish())
@@ -155,7 +155,7 @@ pub async fn unban(state: Data<AppState>, access: RoomAccess, path: Path<(String
     let user_id = UserId(path.into_inner().1);
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::Unban)?;
-    state.store.unban(&room_id, &user_id).await?;
+    state.store.unban(&room_id, &user_id, &access.user.id, Utc::now()).await?;
     access.tell(&state, &user_id, NotificationKind::Unbanned, json!({})).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -176,7 +176,7 @@ pub async fn set_role(
     access.authorize(RoomAction::ChangeRole(target))?;
     access.live()?;
     let role = Role::from(request.role);
-    let membership = state.store.set_role(&room_id, &user_id, role).await?;
+    let membership = state.store.set_role(&room_id, &user_id, role, &auth.id, Utc::now()).await?;
     if target.role != Some(role) {
         events::role_changed(state.bus.as_ref(), &room_id, &user_id, role);
         let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };

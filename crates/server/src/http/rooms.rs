@@ -329,7 +329,7 @@ pub async fn delete(state: Data<AppState>, access: RoomAccess) -> ApiResult<Http
     access.authorize(RoomAction::Delete)?;
     access.live()?;
     let owner = actor(&state, auth).await?;
-    let ended = state.store.terminate_room(&room_id, Utc::now()).await?;
+    let ended = state.store.terminate_room(&room_id, &auth.id, Utc::now()).await?;
     for member in ended.former_members.iter().filter(|m| **m != auth.id) {
         let context = Context { room: Some(&ended.room), actor: Some(&owner) };
         notify::notify(&state, member, NotificationKind::RoomTerminated, context, json!({})).await;
@@ -392,7 +392,7 @@ pub async fn join(
             return Ok(HttpResponse::Accepted().json(body));
         }
     }
-    let membership = store.add_member(&room_id, &auth.id, Role::Member, Utc::now()).await?;
+    let membership = store.add_member(&room_id, &auth.id, Role::Member, &auth.id, Utc::now()).await?;
     events::member_joined(&state, &room_id, &actor(&state, auth).await?);
     tracing::info!(room_id = %room_id, user_id = %auth.id, "joined");
     Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
@@ -407,7 +407,8 @@ pub async fn leave(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpR
     match access.room.kind {
         RoomKind::Direct => state.store.hide_direct_room(&room_id, &auth.id).await?,
         RoomKind::Group => {
-            let outcome = state.store.remove_member(&room_id, &auth.id, LeaveReason::Left, Utc::now()).await?;
+            let outcome =
+                state.store.remove_member(&room_id, &auth.id, LeaveReason::Left, &auth.id, Utc::now()).await?;
             events::departure(&state, &access.room, &outcome, LeaveReason::Left).await;
         }
     }

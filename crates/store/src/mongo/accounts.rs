@@ -1,26 +1,36 @@
 //! Users and refresh tokens.
 
 use super::Collections;
+use super::audit;
 use super::docs::*;
+use crate::audit::AuditFacts;
 use crate::error::Conflict;
 use crate::model::*;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
-use conclave_protocol::UserId;
+use conclave_protocol::{AuditAction, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 
-pub async fn create_user(c: &Collections, user: NewUser, now: DateTime<Utc>) -> MongoResult<UserRecord> {
+pub async fn create_user(
+    c: &Collections,
+    s: &mut ClientSession,
+    user: &NewUser,
+    now: DateTime<Utc>,
+) -> MongoResult<UserRecord> {
     let doc = UserDoc {
         id: uuid::Uuid::new_v4().to_string(),
         username: user.username.to_lowercase(),
-        password_hash: user.password_hash,
-        first_name: user.first_name,
-        last_name: user.last_name,
+        password_hash: user.password_hash.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
         created_at: date(now),
     };
-    c.users.insert_one(&doc).await.map_err(or_conflict(Conflict::UsernameTaken))?;
-    Ok(doc.into())
+    c.users.insert_one(&doc).session(&mut *s).await.map_err(or_conflict(Conflict::UsernameTaken))?;
+    let record = UserRecord::from(doc);
+    let key = audit::server_key(c, s).await?;
+    audit::record(c, s, &key, None, &[AuditFacts::new(AuditAction::SignedUp, Some(&record.id), None)], now).await?;
+    Ok(record)
 }
 
 pub async fn user(c: &Collections, id: &str) -> MongoResult<Option<UserRecord>> {
@@ -63,17 +73,24 @@ pub async fn search_users(
     Ok(docs.into_iter().map(UserRecord::from).collect())
 }
 
-pub async fn insert_refresh_token(c: &Collections, token: NewRefreshToken, now: DateTime<Utc>) -> MongoResult<()> {
+/// A login: a new token family, audited.
+pub async fn insert_refresh_token(
+    c: &Collections,
+    s: &mut ClientSession,
+    token: &NewRefreshToken,
+    now: DateTime<Utc>,
+) -> MongoResult<()> {
     let doc = RefreshTokenDoc {
-        digest: token.digest,
-        user_id: token.user_id.0,
+        digest: token.digest.clone(),
+        user_id: token.user_id.0.clone(),
         family_id: uuid::Uuid::new_v4().to_string(),
         status: TokenStatus::Active,
         created_at: date(now),
         expires_at: date(token.expires_at),
     };
-    c.refresh_tokens.insert_one(&doc).await?;
-    Ok(())
+    c.refresh_tokens.insert_one(&doc).session(&mut *s).await?;
+    let key = audit::server_key(c, s).await?;
+    audit::record(c, s, &key, None, &[AuditFacts::new(AuditAction::LoggedIn, Some(&token.user_id), None)], now).await
 }
 
 pub async fn rotate_refresh_token(

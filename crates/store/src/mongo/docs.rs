@@ -307,6 +307,18 @@ pub struct RoomLogDoc {
     pub reason: LeaveReason,
 }
 
+/// An audit record (SPEC R-OPS-1): only the room (or an account record's user) and the time in
+/// the clear; the record itself sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub room_id: Option<String>,
+    pub user_id: Option<String>,
+    pub created_at: BsonTime,
+    pub record: Binary,
+}
+
 /// A data key of a scope other than a room (the server's), wrapped to the server key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DataKeyDoc {

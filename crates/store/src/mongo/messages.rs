@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::sealing::{SealedMessage, new_room_key, open_all, room_key, seal_body};
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
-use conclave_crypto::{DataKey, Vault};
+use conclave_crypto::DataKey;
 use conclave_protocol::{MessageId, RoomId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
@@ -15,22 +15,22 @@ use mongodb::options::ReturnDocument;
 use std::sync::Arc;
 
 /// The data key of `room` (R-SEC-2), from memory or unwrapped from the room's document.
-pub async fn key_of_room(c: &Collections, vault: &Vault, room: &str) -> MongoResult<Arc<DataKey>> {
-    if let Some(key) = vault.cached(room) {
+pub async fn key_of_room(c: &Collections, room: &str) -> MongoResult<Arc<DataKey>> {
+    if let Some(key) = c.vault.cached(room) {
         return Ok(key);
     }
     let doc = c.rooms.find_one(doc! { "_id": room }).await?.ok_or_else(|| fail(StoreError::NotFound(Missing::Room)))?;
-    room_key(vault, room, doc.wrapped_key()).map_err(fail)
+    room_key(&c.vault, room, doc.wrapped_key()).map_err(fail)
 }
 
 /// Encryption at rest for a database written before it (R-SEC-2): gives every room a data key
 /// and seals every body still stored as text. Idempotent, and safe when several servers start
 /// at once: each update applies only to what is still unsealed, and a key that lost the race
 /// is forgotten.
-pub async fn seal_existing(c: &Collections, vault: &Vault) -> MongoResult<()> {
+pub async fn seal_existing(c: &Collections) -> MongoResult<()> {
     let keyless: Vec<RoomDoc> = c.rooms.find(doc! { "data_key": { "$exists": false } }).await?.try_collect().await?;
     for room in keyless {
-        let (_, wrapped) = new_room_key(vault, &room.id).map_err(fail)?;
+        let (_, wrapped) = new_room_key(&c.vault, &room.id).map_err(fail)?;
         let set = c
             .rooms
             .update_one(
@@ -39,7 +39,7 @@ pub async fn seal_existing(c: &Collections, vault: &Vault) -> MongoResult<()> {
             )
             .await?;
         if set.matched_count == 0 {
-            vault.forget(&room.id);
+            c.vault.forget(&room.id);
         }
     }
     let raw = c.messages.clone_with_type::<bson::Document>();
@@ -53,7 +53,7 @@ pub async fn seal_existing(c: &Collections, vault: &Vault) -> MongoResult<()> {
         let sealed = if message.get_bool("deleted").unwrap_or(false) {
             Vec::new()
         } else {
-            seal_body(&*key_of_room(c, vault, room).await?, room, id, text).map_err(fail)?
+            seal_body(&*key_of_room(c, room).await?, room, id, text).map_err(fail)?
         };
         raw.update_one(doc! { "_id": id, "body": { "$type": "string" } }, doc! { "$set": { "body": binary(sealed) } })
             .await?;
@@ -62,19 +62,14 @@ pub async fn seal_existing(c: &Collections, vault: &Vault) -> MongoResult<()> {
 }
 
 /// Opens one message with its room's key.
-async fn opened(c: &Collections, vault: &Vault, doc: MessageDoc) -> MongoResult<MessageRecord> {
-    let key = key_of_room(c, vault, &doc.room_id).await?;
+async fn opened(c: &Collections, doc: MessageDoc) -> MongoResult<MessageRecord> {
+    let key = key_of_room(c, &doc.room_id).await?;
     SealedMessage::from(doc).open(&key).map_err(fail)
 }
 
-pub async fn message(
-    c: &Collections,
-    vault: &Vault,
-    room: &RoomId,
-    id: &MessageId,
-) -> MongoResult<Option<MessageRecord>> {
+pub async fn message(c: &Collections, room: &RoomId, id: &MessageId) -> MongoResult<Option<MessageRecord>> {
     match c.messages.find_one(doc! { "room_id": room.as_str(), "_id": id.as_str() }).await? {
-        Some(doc) => Ok(Some(opened(c, vault, doc).await?)),
+        Some(doc) => Ok(Some(opened(c, doc).await?)),
         None => Ok(None),
     }
 }
@@ -85,7 +80,6 @@ pub async fn message(
 /// transaction, which takes the increment back with it.
 pub async fn insert_message(
     c: &Collections,
-    vault: &Vault,
     s: &mut ClientSession,
     new: &NewMessage,
     now: DateTime<Utc>,
@@ -103,7 +97,7 @@ pub async fn insert_message(
     if numbered.terminated_at.is_some() {
         return Err(fail(StoreError::RoomTerminated));
     }
-    let data_key = room_key(vault, room, numbered.wrapped_key()).map_err(fail)?;
+    let data_key = room_key(&c.vault, room, numbered.wrapped_key()).map_err(fail)?;
     let is_member =
         c.memberships.find_one(doc! { "room_id": room, "user_id": author }).session(&mut *s).await?.is_some();
     if !is_member {
@@ -159,7 +153,6 @@ pub async fn insert_message(
 
 pub async fn messages(
     c: &Collections,
-    vault: &Vault,
     room: &RoomId,
     range: HistoryRange,
     limit: u32,
@@ -184,12 +177,11 @@ pub async fn messages(
     if matches!(range, HistoryRange::After(_)) {
         list.reverse();
     }
-    open_all(&*key_of_room(c, vault, room.as_str()).await?, list).map_err(fail)
+    open_all(&*key_of_room(c, room.as_str()).await?, list).map_err(fail)
 }
 
 async fn update_message(
     c: &Collections,
-    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     set: bson::Document,
@@ -200,32 +192,29 @@ async fn update_message(
         .return_document(ReturnDocument::After)
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
-    opened(c, vault, updated).await
+    opened(c, updated).await
 }
 
 pub async fn edit_message(
     c: &Collections,
-    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     body: &str,
     now: DateTime<Utc>,
 ) -> MongoResult<MessageRecord> {
-    let key = key_of_room(c, vault, room.as_str()).await?;
+    let key = key_of_room(c, room.as_str()).await?;
     let sealed = binary(seal_body(&key, room.as_str(), id.as_str(), body).map_err(fail)?);
-    update_message(c, vault, room, id, doc! { "body": sealed, "edited_at": date(now) }).await
+    update_message(c, room, id, doc! { "body": sealed, "edited_at": date(now) }).await
 }
 
 pub async fn delete_message(
     c: &Collections,
-    vault: &Vault,
     room: &RoomId,
     id: &MessageId,
     now: DateTime<Utc>,
 ) -> MongoResult<MessageRecord> {
     update_message(
         c,
-        vault,
         room,
         id,
         doc! { "body": binary(Vec::new()), "color": Bson::Null, "sticker": Bson::Null, "deleted": true, "edited_at": date(now) },

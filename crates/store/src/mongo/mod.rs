@@ -17,6 +17,7 @@
 //!   [`crate::Conflict`]s.
 
 mod accounts;
+mod audit;
 mod docs;
 mod messages;
 mod notifications;
@@ -125,10 +126,13 @@ pub(crate) struct Collections {
     pub room_log: Collection<RoomLogDoc>,
     pub counters: Collection<CounterDoc>,
     pub data_keys: Collection<DataKeyDoc>,
+    pub audit: Collection<AuditDoc>,
+    /// Seals what the collections keep (SPEC R-SEC-2) and holds the unwrapped data keys.
+    pub vault: Arc<Vault>,
 }
 
 impl Collections {
-    fn of(db: &Database) -> Self {
+    fn of(db: &Database, vault: Arc<Vault>) -> Self {
         Collections {
             users: db.collection(schema::USERS),
             refresh_tokens: db.collection(schema::REFRESH_TOKENS),
@@ -142,6 +146,8 @@ impl Collections {
             room_log: db.collection(schema::ROOM_LOG),
             counters: db.collection(schema::COUNTERS),
             data_keys: db.collection(schema::DATA_KEYS),
+            audit: db.collection(schema::AUDIT),
+            vault,
         }
     }
 }
@@ -157,8 +163,6 @@ pub struct MongoStore {
     /// storm (8 concurrent senders made about three retries per message, some of them waiting
     /// seconds). Transactions from other processes still meet as conflicts and retry.
     queues: Arc<RoomLocks>,
-    /// Seals message bodies (SPEC R-SEC-2) and holds the rooms' unwrapped data keys.
-    vault: Arc<Vault>,
 }
 
 impl MongoStore {
@@ -173,10 +177,10 @@ impl MongoStore {
         let db = client.database(&name);
         schema::check_transactions(&db).await.map_err(into_store_error)?;
         schema::prepare(&db).await.map_err(into_store_error)?;
-        let c = Collections::of(&db);
-        check_server_key(&c, &vault).await?;
-        messages::seal_existing(&c, &vault).await.map_err(into_store_error)?;
-        Ok(MongoStore { c, client, db, queues: Arc::new(RoomLocks::new(64)), vault })
+        let c = Collections::of(&db, vault);
+        check_server_key(&c).await?;
+        messages::seal_existing(&c).await.map_err(into_store_error)?;
+        Ok(MongoStore { c, client, db, queues: Arc::new(RoomLocks::new(64)) })
     }
 
     /// The name of the database in use.
@@ -198,7 +202,8 @@ impl MongoStore {
 /// Refuses a server key that is not the database's (every message would be unreadable), and
 /// records the key on a new database. Of several servers starting at once, one key wins and
 /// the others check theirs against it.
-async fn check_server_key(c: &Collections, vault: &Vault) -> StoreResult<()> {
+async fn check_server_key(c: &Collections) -> StoreResult<()> {
+    let vault = &c.vault;
     let stored = || async { c.data_keys.find_one(doc! { "_id": SERVER_SCOPE }).await.map_err(into_store_error) };
     let existing = stored().await?;
     let Some(wrapped) = sealing::check_server_key(vault, existing.as_ref().map(|k| k.wrapped.bytes.as_slice()))? else {
@@ -244,7 +249,7 @@ impl Store for MongoStore {
     }
 
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
-        self.run(accounts::create_user(&self.c, user, now)).await
+        transaction!(self, |s| accounts::create_user(&self.c, s, &user, now))
     }
 
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
@@ -260,7 +265,7 @@ impl Store for MongoStore {
     }
 
     async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
-        self.run(accounts::insert_refresh_token(&self.c, token, now)).await
+        transaction!(self, |s| accounts::insert_refresh_token(&self.c, s, &token, now))
     }
 
     async fn rotate_refresh_token(
@@ -282,7 +287,7 @@ impl Store for MongoStore {
     }
 
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
-        transaction!(self, |s| rooms::create_room(&self.c, &self.vault, s, &room, owner, now))
+        transaction!(self, |s| rooms::create_room(&self.c, s, &room, owner, now))
     }
 
     async fn open_direct_room(
@@ -292,7 +297,7 @@ impl Store for MongoStore {
         name: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RoomRecord> {
-        transaction!(self, |s| rooms::open_direct_room(&self.c, &self.vault, s, a, b, name, now))
+        transaction!(self, |s| rooms::open_direct_room(&self.c, s, a, b, name, now))
     }
 
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
@@ -326,9 +331,9 @@ impl Store for MongoStore {
         self.run(rooms::room_ids_of_user(&self.c, user)).await
     }
 
-    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
+    async fn terminate_room(&self, id: &RoomId, by: &UserId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
         let _queued = self.queues.lock(id).await;
-        transaction!(self, |s| rooms::terminate_room(&self.c, s, id, now))
+        transaction!(self, |s| rooms::terminate_room(&self.c, s, id, by, now))
     }
 
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
@@ -344,10 +349,11 @@ impl Store for MongoStore {
         room: &RoomId,
         user: &UserId,
         role: Role,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<MembershipRecord> {
         let _queued = self.queues.lock(room).await;
-        transaction!(self, |s| rooms::add_member(&self.c, s, room, user, role, now))
+        transaction!(self, |s| rooms::add_member(&self.c, s, room, user, role, by, now))
     }
 
     async fn remove_member(
@@ -355,19 +361,27 @@ impl Store for MongoStore {
         room: &RoomId,
         user: &UserId,
         reason: LeaveReason,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<DepartureRecord> {
         let _queued = self.queues.lock(room).await;
-        transaction!(self, |s| rooms::depart(&self.c, s, room, user, reason, now))
+        transaction!(self, |s| rooms::depart(&self.c, s, room, user, reason, by, now))
     }
 
     async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
         self.run(rooms::hide_direct_room(&self.c, room, user)).await
     }
 
-    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
+    async fn set_role(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord> {
         let _queued = self.queues.lock(room).await;
-        transaction!(self, |s| rooms::set_role(&self.c, s, room, user, role))
+        transaction!(self, |s| rooms::set_role(&self.c, s, room, user, role, by, now))
     }
 
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
@@ -416,8 +430,9 @@ impl Store for MongoStore {
         transaction!(self, |s| rooms::ban(&self.c, s, room, user, by, now))
     }
 
-    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        self.run(rooms::unban(&self.c, room, user)).await
+    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        let _queued = self.queues.lock(room).await;
+        transaction!(self, |s| rooms::unban(&self.c, s, room, user, by, now))
     }
 
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
@@ -430,15 +445,15 @@ impl Store for MongoStore {
 
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
         let _queued = self.queues.lock(&message.room_id).await;
-        transaction!(self, |s| messages::insert_message(&self.c, &self.vault, s, &message, now))
+        transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {
-        self.run(messages::messages(&self.c, &self.vault, room, range, limit)).await
+        self.run(messages::messages(&self.c, room, range, limit)).await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
-        self.run(messages::message(&self.c, &self.vault, room, id)).await
+        self.run(messages::message(&self.c, room, id)).await
     }
 
     async fn edit_message(
@@ -448,11 +463,11 @@ impl Store for MongoStore {
         body: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord> {
-        self.run(messages::edit_message(&self.c, &self.vault, room, id, body, now)).await
+        self.run(messages::edit_message(&self.c, room, id, body, now)).await
     }
 
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
-        self.run(messages::delete_message(&self.c, &self.vault, room, id, now)).await
+        self.run(messages::delete_message(&self.c, room, id, now)).await
     }
 
     async fn insert_notification(
@@ -492,5 +507,24 @@ impl Store for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<RoomLogRecord>> {
         self.run(rooms::room_log(&self.c, user, after, limit)).await
+    }
+
+    async fn room_audit(
+        &self,
+        room: &RoomId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.run(audit::room_audit(&self.c, room, after, limit)).await
+    }
+
+    async fn account_audit(
+        &self,
+        user: &UserId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let mut session = self.session().await.map_err(into_store_error)?;
+        self.run(audit::account_audit(&self.c, &mut session, user, after, limit)).await
     }
 }

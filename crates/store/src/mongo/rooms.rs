@@ -4,20 +4,23 @@
 //! room they change; the others are reads or single-document writes.
 
 use super::accounts::{prefix_range, users_by_id};
+use super::audit;
 use super::docs::*;
 use super::{Collections, lock_live_room, lock_room};
+use crate::audit::{AuditFacts, departure_facts};
 use crate::error::{Conflict, Missing, StoreError};
 use crate::model::*;
-use crate::sealing::new_room_key;
+use crate::sealing::{new_room_key, room_key};
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
-use conclave_crypto::Vault;
+use conclave_crypto::DataKey;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
-use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
+use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub async fn room(c: &Collections, id: &str) -> MongoResult<Option<RoomRecord>> {
     Ok(c.rooms.find_one(doc! { "_id": id }).await?.map(RoomRecord::from))
@@ -68,16 +71,21 @@ async fn insert_membership(
     Ok(membership)
 }
 
+/// The data key of a room read in the current transaction.
+fn key_of(c: &Collections, room: &RoomDoc) -> MongoResult<Arc<DataKey>> {
+    room_key(&c.vault, &room.id, room.wrapped_key()).map_err(fail)
+}
+
 /// A new room with a fresh id and data key (SPEC R-SEC-2).
 fn new_room_doc(
-    vault: &Vault,
+    c: &Collections,
     kind: RoomKind,
     name: &str,
     join_policy: JoinPolicy,
     now: DateTime<Utc>,
 ) -> MongoResult<RoomDoc> {
     let id = uuid::Uuid::new_v4().to_string();
-    let (_, wrapped_key) = new_room_key(vault, &id).map_err(fail)?;
+    let (_, wrapped_key) = new_room_key(&c.vault, &id).map_err(fail)?;
     Ok(RoomDoc {
         id,
         kind,
@@ -99,7 +107,6 @@ fn new_room_doc(
 
 pub async fn create_room(
     c: &Collections,
-    vault: &Vault,
     s: &mut ClientSession,
     new: &NewRoom,
     owner: &UserId,
@@ -109,16 +116,18 @@ pub async fn create_room(
         topic: new.topic.clone(),
         password_hash: new.password_hash.clone(),
         owner_id: Some(owner.0.clone()),
-        ..new_room_doc(vault, RoomKind::Group, &new.name, new.join_policy, now)?
+        ..new_room_doc(c, RoomKind::Group, &new.name, new.join_policy, now)?
     };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, owner.as_str(), Role::Owner, now, 0).await?;
+    let id = RoomId(room.id.clone());
+    let facts = [AuditFacts::new(AuditAction::RoomCreated, Some(owner), None)];
+    audit::record(c, s, &*key_of(c, &room)?, Some(&id), &facts, now).await?;
     room_in(c, s, &room.id).await
 }
 
 pub async fn open_direct_room(
     c: &Collections,
-    vault: &Vault,
     s: &mut ClientSession,
     a: &UserId,
     b: &UserId,
@@ -134,8 +143,7 @@ pub async fn open_direct_room(
             .await?;
         return room_in(c, s, &existing.id).await;
     }
-    let room =
-        RoomDoc { direct_key: Some(key), ..new_room_doc(vault, RoomKind::Direct, name, JoinPolicy::Invite, now)? };
+    let room = RoomDoc { direct_key: Some(key), ..new_room_doc(c, RoomKind::Direct, name, JoinPolicy::Invite, now)? };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, a.as_str(), Role::Member, now, 0).await?;
     if a != b {
@@ -324,11 +332,14 @@ pub async fn terminate_room(
     c: &Collections,
     s: &mut ClientSession,
     id: &RoomId,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> MongoResult<TerminationRecord> {
-    lock_live_room(c, s, id.as_str()).await?;
+    let locked = lock_live_room(c, s, id.as_str()).await?;
     let former_members = evict_everyone(c, s, id.as_str(), now).await?;
     mark_terminated(c, s, id.as_str(), now).await?;
+    let facts = [AuditFacts::new(AuditAction::RoomTerminated, Some(by), None)];
+    audit::record(c, s, &*key_of(c, &locked)?, Some(id), &facts, now).await?;
     Ok(TerminationRecord { room: room_in(c, s, id.as_str()).await?, former_members })
 }
 
@@ -395,6 +406,7 @@ pub async fn add_member(
     room: &RoomId,
     user: &UserId,
     role: Role,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> MongoResult<MembershipRecord> {
     let locked = lock_live_room(c, s, room.as_str()).await?;
@@ -406,16 +418,20 @@ pub async fn add_member(
     c.invites.delete_one(this.clone()).session(&mut *s).await?;
     c.join_requests.delete_one(this.clone()).session(&mut *s).await?;
     c.room_log.delete_one(this).session(&mut *s).await?;
+    let facts = [AuditFacts::new(AuditAction::MemberJoined, Some(by), Some(user))];
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
     Ok(membership.into())
 }
 
 /// Removes `user` from the room and applies R-ROOM-5 to the rest; shared by leave, kick and ban.
+/// Audits the departure (a ban audits itself) and what R-ROOM-5 did.
 pub async fn depart(
     c: &Collections,
     s: &mut ClientSession,
     room: &RoomId,
     user: &UserId,
     reason: LeaveReason,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> MongoResult<DepartureRecord> {
     let locked = lock_live_room(c, s, room.as_str()).await?;
@@ -460,7 +476,10 @@ pub async fn depart(
         }
         Departure::Continue { promotion: None } => {}
     }
-    Ok(DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure })
+    let record = DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure };
+    let facts = departure_facts(&record, reason, by);
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
+    Ok(record)
 }
 
 pub async fn hide_direct_room(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
@@ -485,18 +504,24 @@ pub async fn set_role(
     room: &RoomId,
     user: &UserId,
     role: Role,
+    by: &UserId,
+    now: DateTime<Utc>,
 ) -> MongoResult<MembershipRecord> {
-    lock_live_room(c, s, room.as_str()).await?;
-    c.memberships
+    let locked = lock_live_room(c, s, room.as_str()).await?;
+    let membership = c
+        .memberships
         .find_one_and_update(
             doc! { "room_id": room.as_str(), "user_id": user.as_str() },
             doc! { "$set": { "role": name_of(&role) } },
         )
         .return_document(ReturnDocument::After)
-        .session(s)
+        .session(&mut *s)
         .await?
         .map(MembershipRecord::from)
-        .ok_or_else(|| fail(StoreError::NotAMember))
+        .ok_or_else(|| fail(StoreError::NotAMember))?;
+    let facts = [AuditFacts::new(AuditAction::RoleChanged, Some(by), Some(user)).with_role(role)];
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
+    Ok(membership)
 }
 
 pub async fn mark_read(c: &Collections, room: &RoomId, user: &UserId, seq: u64) -> MongoResult<()> {
@@ -609,7 +634,7 @@ pub async fn ban(
     by: &UserId,
     now: DateTime<Utc>,
 ) -> MongoResult<BanOutcome> {
-    lock_live_room(c, s, room.as_str()).await?;
+    let locked = lock_live_room(c, s, room.as_str()).await?;
     let banned_user: UserRecord = c
         .users
         .find_one(doc! { "_id": target.as_str() })
@@ -620,11 +645,13 @@ pub async fn ban(
     let ban =
         BanDoc { room_id: room.0.clone(), user_id: target.0.clone(), banned_by: by.0.clone(), created_at: date(now) };
     c.bans.insert_one(&ban).session(&mut *s).await.map_err(or_conflict(Conflict::AlreadyBanned))?;
+    let facts = [AuditFacts::new(AuditAction::MemberBanned, Some(by), Some(target))];
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
     let this = doc! { "room_id": room.as_str(), "user_id": target.as_str() };
     c.invites.delete_one(this.clone()).session(&mut *s).await?;
     c.join_requests.delete_one(this).session(&mut *s).await?;
     let departure = match membership_in(c, s, room.as_str(), target.as_str()).await? {
-        Some(_) => Some(depart(c, s, room, target, LeaveReason::Banned, now).await?),
+        Some(_) => Some(depart(c, s, room, target, LeaveReason::Banned, by, now).await?),
         None => None,
     };
     Ok(BanOutcome {
@@ -638,9 +665,26 @@ pub async fn ban(
     })
 }
 
-pub async fn unban(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
-    let deleted = c.bans.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).await?.deleted_count;
-    if deleted == 0 { Err(fail(StoreError::NotFound(Missing::Ban))) } else { Ok(()) }
+pub async fn unban(
+    c: &Collections,
+    s: &mut ClientSession,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> MongoResult<()> {
+    let locked = lock_room(c, s, room.as_str()).await?;
+    let deleted = c
+        .bans
+        .delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() })
+        .session(&mut *s)
+        .await?
+        .deleted_count;
+    if deleted == 0 {
+        return Err(fail(StoreError::NotFound(Missing::Ban)));
+    }
+    let facts = [AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))];
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await
 }
 
 pub async fn bans(c: &Collections, room: &RoomId) -> MongoResult<Vec<BanRecord>> {

@@ -21,6 +21,7 @@ pub const NOTIFICATIONS: &str = "notifications";
 pub const ROOM_LOG: &str = "room_log";
 pub const COUNTERS: &str = "counters";
 pub const DATA_KEYS: &str = "data_keys";
+pub const AUDIT: &str = "audit";
 
 /// One collection: its name, the schema its documents must have, and its indexes.
 struct Spec {
@@ -262,6 +263,24 @@ fn specs() -> Vec<Spec> {
             name: COUNTERS,
             schema: object(&["_id", "value"], doc! { "_id": string(), "value": counter() }),
             indexes: vec![],
+        },
+        Spec {
+            // The audit trail (R-OPS-1): sealed records by room, and account records by user.
+            name: AUDIT,
+            schema: object(
+                &["_id", "created_at", "record"],
+                doc! {
+                    "_id": string(),
+                    "room_id": optional_string(),
+                    "user_id": optional_string(),
+                    "created_at": date(),
+                    "record": { "bsonType": "binData" },
+                },
+            ),
+            indexes: vec![
+                index(doc! { "room_id": 1, "created_at": -1, "_id": -1 }),
+                index(doc! { "user_id": 1, "created_at": -1, "_id": -1 }),
+            ],
         },
         Spec {
             // Data keys of scopes other than rooms (R-SEC-2), by scope.

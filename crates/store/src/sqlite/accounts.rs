@@ -1,13 +1,16 @@
 //! Users and refresh tokens.
 
+use super::audit;
 use super::rows::*;
+use crate::audit::AuditFacts;
 use crate::error::{Conflict, StoreResult};
 use crate::model::*;
 use chrono::{DateTime, Utc};
-use conclave_protocol::UserId;
+use conclave_crypto::Vault;
+use conclave_protocol::{AuditAction, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub fn create_user(conn: &Connection, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+pub fn create_user(conn: &Connection, vault: &Vault, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
     let record = UserRecord {
         id: UserId(uuid::Uuid::new_v4().to_string()),
         username: user.username,
@@ -29,6 +32,7 @@ pub fn create_user(conn: &Connection, user: NewUser, now: DateTime<Utc>) -> Stor
         ],
     )
     .map_err(or_conflict(Conflict::UsernameTaken))?;
+    audit::record(conn, vault, None, &[AuditFacts::new(AuditAction::SignedUp, Some(&record.id), None)], now)?;
     Ok(record)
 }
 
@@ -68,14 +72,20 @@ pub fn search_users(conn: &Connection, prefix: &str, after: Option<&str>, limit:
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
-pub fn insert_refresh_token(conn: &Connection, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
+/// A login: a new token family, audited.
+pub fn insert_refresh_token(
+    conn: &Connection,
+    vault: &Vault,
+    token: NewRefreshToken,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO refresh_tokens (digest, user_id, family_id, status, created_at, expires_at)
          VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
         params![token.digest, token.user_id.as_str(), uuid::Uuid::new_v4().to_string(), ms(now), ms(token.expires_at)],
     )
     .map_err(backend)?;
-    Ok(())
+    audit::record(conn, vault, None, &[AuditFacts::new(AuditAction::LoggedIn, Some(&token.user_id), None)], now)
 }
 
 pub fn rotate_refresh_token(

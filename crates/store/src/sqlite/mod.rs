@@ -4,6 +4,7 @@
 //! transaction, which is what makes every [`Store`] method atomic here.
 
 mod accounts;
+mod audit;
 mod messages;
 mod notifications;
 mod rooms;
@@ -101,7 +102,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
-        self.write(move |c| accounts::create_user(c, user, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| accounts::create_user(c, &vault, user, now)).await
     }
 
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
@@ -120,7 +122,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(move |c| accounts::insert_refresh_token(c, token, now)).await
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| accounts::insert_refresh_token(c, &vault, token, now)).await
     }
 
     async fn rotate_refresh_token(
@@ -198,9 +201,9 @@ impl Store for SqliteStore {
         self.read(move |c| rooms::room_ids_of_user(c, &user)).await
     }
 
-    async fn terminate_room(&self, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
-        let id = id.clone();
-        self.write(move |c| rooms::terminate_room(c, &id, now)).await
+    async fn terminate_room(&self, id: &RoomId, by: &UserId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
+        let (id, by, vault) = (id.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::terminate_room(c, &vault, &id, &by, now)).await
     }
 
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
@@ -218,10 +221,11 @@ impl Store for SqliteStore {
         room: &RoomId,
         user: &UserId,
         role: Role,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<MembershipRecord> {
-        let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::add_member(c, &room, &user, role, now)).await
+        let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::add_member(c, &vault, &room, &user, role, &by, now)).await
     }
 
     async fn remove_member(
@@ -229,10 +233,11 @@ impl Store for SqliteStore {
         room: &RoomId,
         user: &UserId,
         reason: LeaveReason,
+        by: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<DepartureRecord> {
-        let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::remove_member(c, &room, &user, reason, now)).await
+        let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::remove_member(c, &vault, &room, &user, reason, &by, now)).await
     }
 
     async fn hide_direct_room(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
@@ -240,9 +245,16 @@ impl Store for SqliteStore {
         self.write(move |c| rooms::hide_direct_room(c, &room, &user)).await
     }
 
-    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
-        let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::set_role(c, &room, &user, role)).await
+    async fn set_role(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        role: Role,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MembershipRecord> {
+        let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::set_role(c, &vault, &room, &user, role, &by, now)).await
     }
 
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
@@ -292,13 +304,13 @@ impl Store for SqliteStore {
     }
 
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
-        let (room, user, by) = (room.clone(), user.clone(), by.clone());
-        self.write(move |c| rooms::ban(c, &room, &user, &by, now)).await
+        let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::ban(c, &vault, &room, &user, &by, now)).await
     }
 
-    async fn unban(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::unban(c, &room, &user)).await
+    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
+        self.write(move |c| rooms::unban(c, &vault, &room, &user, &by, now)).await
     }
 
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
@@ -388,5 +400,25 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<RoomLogRecord>> {
         let (user, after) = (user.clone(), after.cloned());
         self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit)).await
+    }
+
+    async fn room_audit(
+        &self,
+        room: &RoomId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (room, after, vault) = (room.clone(), after.cloned(), Arc::clone(&self.vault));
+        self.read(move |c| audit::room_audit(c, &vault, &room, after.as_ref(), limit)).await
+    }
+
+    async fn account_audit(
+        &self,
+        user: &UserId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (user, after, vault) = (user.clone(), after.cloned(), Arc::clone(&self.vault));
+        self.read(move |c| audit::account_audit(c, &vault, &user, after.as_ref(), limit)).await
     }
 }

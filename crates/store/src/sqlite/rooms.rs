@@ -1,14 +1,16 @@
 //! Rooms, membership, invites, join requests, bans and the previous-rooms log.
 
 use super::accounts::{prefix_pattern, user};
+use super::audit;
 use super::rows::*;
+use crate::audit::{AuditFacts, departure_facts};
 use crate::error::{Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
 use crate::sealing::new_room_key;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
-use conclave_protocol::{JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
+use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn room(conn: &Connection, id: &str) -> StoreResult<Option<RoomRecord>> {
@@ -71,6 +73,8 @@ pub fn create_room(
     )
     .map_err(backend)?;
     insert_membership(conn, &id, owner.as_str(), Role::Owner, now, 0)?;
+    let facts = [AuditFacts::new(AuditAction::RoomCreated, Some(owner), None)];
+    audit::record(conn, vault, Some(&RoomId::from(id.as_str())), &facts, now)?;
     existing_room(conn, &id)
 }
 
@@ -217,7 +221,13 @@ fn mark_terminated(conn: &Connection, room: &str, now: DateTime<Utc>) -> StoreRe
     Ok(())
 }
 
-pub fn terminate_room(conn: &Connection, id: &RoomId, now: DateTime<Utc>) -> StoreResult<TerminationRecord> {
+pub fn terminate_room(
+    conn: &Connection,
+    vault: &Vault,
+    id: &RoomId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<TerminationRecord> {
     live_room(conn, id.as_str())?;
     let former: Vec<UserId> = {
         let mut statement = conn
@@ -231,6 +241,7 @@ pub fn terminate_room(conn: &Connection, id: &RoomId, now: DateTime<Utc>) -> Sto
     }
     conn.execute("DELETE FROM memberships WHERE room_id = ?1", [id.as_str()]).map_err(backend)?;
     mark_terminated(conn, id.as_str(), now)?;
+    audit::record(conn, vault, Some(id), &[AuditFacts::new(AuditAction::RoomTerminated, Some(by), None)], now)?;
     Ok(TerminationRecord { room: existing_room(conn, id.as_str())?, former_members: former })
 }
 
@@ -278,9 +289,11 @@ pub fn is_banned(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult
 
 pub fn add_member(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     user: &UserId,
     role: Role,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<MembershipRecord> {
     let record = live_room(conn, room.as_str())?;
@@ -295,15 +308,19 @@ pub fn add_member(
         )
         .map_err(backend)?;
     }
+    audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberJoined, Some(by), Some(user))], now)?;
     membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotFound(Missing::Membership))
 }
 
-/// Removes `user` and applies R-ROOM-5 to the rest; shared by leave, kick and ban.
+/// Removes `user` and applies R-ROOM-5 to the rest; shared by leave, kick and ban. Audits the
+/// departure (a ban audits itself) and what R-ROOM-5 did.
 fn depart(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     user: &UserId,
     reason: LeaveReason,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<DepartureRecord> {
     let record = live_room(conn, room.as_str())?;
@@ -345,17 +362,21 @@ fn depart(
         }
         Departure::Continue { promotion: None } => {}
     }
-    Ok(DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure })
+    let record = DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure };
+    audit::record(conn, vault, Some(room), &departure_facts(&record, reason, by), now)?;
+    Ok(record)
 }
 
 pub fn remove_member(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     user: &UserId,
     reason: LeaveReason,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<DepartureRecord> {
-    depart(conn, room, user, reason, now)
+    depart(conn, vault, room, user, reason, by, now)
 }
 
 pub fn hide_direct_room(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
@@ -369,7 +390,15 @@ pub fn hide_direct_room(conn: &Connection, room: &RoomId, user: &UserId) -> Stor
     if changed == 0 { Err(StoreError::NotAMember) } else { Ok(()) }
 }
 
-pub fn set_role(conn: &Connection, room: &RoomId, user: &UserId, role: Role) -> StoreResult<MembershipRecord> {
+pub fn set_role(
+    conn: &Connection,
+    vault: &Vault,
+    room: &RoomId,
+    user: &UserId,
+    role: Role,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<MembershipRecord> {
     live_room(conn, room.as_str())?;
     let changed = conn
         .execute(
@@ -380,6 +409,8 @@ pub fn set_role(conn: &Connection, room: &RoomId, user: &UserId, role: Role) -> 
     if changed == 0 {
         return Err(StoreError::NotAMember);
     }
+    let facts = [AuditFacts::new(AuditAction::RoleChanged, Some(by), Some(user)).with_role(role)];
+    audit::record(conn, vault, Some(room), &facts, now)?;
     membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)
 }
 
@@ -495,6 +526,7 @@ pub fn delete_join_request(conn: &Connection, room: &RoomId, user: &UserId) -> S
 
 pub fn ban(
     conn: &Connection,
+    vault: &Vault,
     room: &RoomId,
     target: &UserId,
     by: &UserId,
@@ -507,6 +539,7 @@ pub fn ban(
         params![room.as_str(), target.as_str(), by.as_str(), ms(now)],
     )
     .map_err(or_conflict(Conflict::AlreadyBanned))?;
+    audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberBanned, Some(by), Some(target))], now)?;
     for table in ["invites", "join_requests"] {
         conn.execute(
             &format!("DELETE FROM {table} WHERE room_id = ?1 AND user_id = ?2"),
@@ -515,7 +548,7 @@ pub fn ban(
         .map_err(backend)?;
     }
     let departure = match membership(conn, room.as_str(), target.as_str())? {
-        Some(_) => Some(depart(conn, room, target, LeaveReason::Banned, now)?),
+        Some(_) => Some(depart(conn, vault, room, target, LeaveReason::Banned, by, now)?),
         None => None,
     };
     Ok(BanOutcome {
@@ -529,11 +562,21 @@ pub fn ban(
     })
 }
 
-pub fn unban(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+pub fn unban(
+    conn: &Connection,
+    vault: &Vault,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let changed = conn
         .execute("DELETE FROM bans WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
         .map_err(backend)?;
-    if changed == 0 { Err(StoreError::NotFound(Missing::Ban)) } else { Ok(()) }
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::Ban));
+    }
+    audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))], now)
 }
 
 pub fn bans(conn: &Connection, room: &RoomId) -> StoreResult<Vec<BanRecord>> {

@@ -18,6 +18,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { sql: INITIAL, then: None },
     // 2: encryption at rest (R-SEC-2): rooms get data keys, message bodies become sealed bytes.
     Migration { sql: SEALED_MESSAGES, then: Some(seal_existing_messages) },
+    // 3: the audit trail (R-OPS-1), sealed.
+    Migration { sql: AUDIT_LOG, then: None },
 ];
 
 const INITIAL: &str = r#"
@@ -156,6 +158,20 @@ const SEALED_MESSAGES: &str = r#"
         deleted    INTEGER NOT NULL DEFAULT 0,
         UNIQUE (room_id, seq)
     ) STRICT;
+    "#;
+
+/// Audit records: in the clear only what lookups need (the room, or the user of an account
+/// record, and the time); the record itself is sealed. They go with their room.
+const AUDIT_LOG: &str = r#"
+    CREATE TABLE audit_log (
+        id         TEXT PRIMARY KEY,
+        room_id    TEXT REFERENCES rooms(id) ON DELETE CASCADE,
+        user_id    TEXT,
+        created_at INTEGER NOT NULL,
+        record     BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_log_by_room ON audit_log(room_id, created_at DESC, id DESC) WHERE room_id IS NOT NULL;
+    CREATE INDEX audit_log_by_user ON audit_log(user_id, created_at DESC, id DESC) WHERE room_id IS NULL;
     "#;
 
 /// Gives every room a data key and seals every stored body under it (an empty value for deleted

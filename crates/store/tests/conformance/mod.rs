@@ -71,6 +71,8 @@ macro_rules! conformance_suite {
             invites_and_requests_conflicts,
             refresh_tokens_identify_their_user_while_active,
             room_ids_include_hidden_direct_rooms,
+            audit_trail_records_room_actions_newest_first,
+            account_audit_records_signups_and_logins,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -278,14 +280,14 @@ pub async fn joining_consumes_invites_and_requests(store: Arc<dyn Store>) {
     let room = group(&store, &alice, "private", JoinPolicy::Invite).await;
     store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_some());
-    let joined = store.add_member(&room.id, &bob.id, Role::Member, t(3)).await.unwrap();
+    let joined = store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(3)).await.unwrap();
     assert_eq!(joined.role, Role::Member);
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_none());
 
     let asked = store.create_join_request(&room.id, &carol.id, t(4)).await.unwrap();
     assert_eq!(asked.user.id, carol.id);
     assert_eq!(store.join_requests(&room.id).await.unwrap().len(), 1);
-    store.add_member(&room.id, &carol.id, Role::Member, t(5)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(5)).await.unwrap();
     assert!(store.join_request(&room.id, &carol.id).await.unwrap().is_none());
 
     let members = store.members(&room.id, None, 10).await.unwrap();
@@ -300,21 +302,21 @@ pub async fn joining_consumes_invites_and_requests(store: Arc<dyn Store>) {
 pub async fn joining_is_refused_when_banned_terminated_or_member(store: Arc<dyn Store>) {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "open", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     assert_eq!(
-        store.add_member(&room.id, &bob.id, Role::Member, t(3)).await,
+        store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(3)).await,
         Err(StoreError::Conflict(Conflict::AlreadyMember))
     );
     store.ban(&room.id, &carol.id, &alice.id, t(3)).await.unwrap();
-    assert_eq!(store.add_member(&room.id, &carol.id, Role::Member, t(4)).await, Err(StoreError::Banned));
+    assert_eq!(store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(4)).await, Err(StoreError::Banned));
     assert_eq!(store.create_join_request(&room.id, &carol.id, t(4)).await, Err(StoreError::Banned));
     assert_eq!(store.create_invite(&room.id, &carol.id, &alice.id, t(4)).await, Err(StoreError::Banned));
     assert_eq!(
-        store.add_member(&RoomId::from("missing"), &carol.id, Role::Member, t(4)).await,
+        store.add_member(&RoomId::from("missing"), &carol.id, Role::Member, &carol.id, t(4)).await,
         Err(StoreError::NotFound(Missing::Room))
     );
-    store.terminate_room(&room.id, t(5)).await.unwrap();
-    assert_eq!(store.add_member(&room.id, &bob.id, Role::Member, t(6)).await, Err(StoreError::RoomTerminated));
+    store.terminate_room(&room.id, &alice.id, t(5)).await.unwrap();
+    assert_eq!(store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(6)).await, Err(StoreError::RoomTerminated));
 }
 
 /// R-ROOM-5: the owner leaves a room of three: the earliest joiner becomes owner; the new owner
@@ -322,16 +324,16 @@ pub async fn joining_is_refused_when_banned_terminated_or_member(store: Arc<dyn 
 pub async fn owner_leaving_transfers_by_join_order_then_terminates(store: Arc<dyn Store>) {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "trio", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
-    store.add_member(&room.id, &carol.id, Role::Member, t(3)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(3)).await.unwrap();
 
-    let first = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(4)).await.unwrap();
+    let first = store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(4)).await.unwrap();
     assert_eq!(first.role, Role::Owner);
     assert_eq!(first.departure, Departure::Continue { promotion: Some((bob.id.clone(), Role::Owner)) });
     assert_eq!(role_of(&store, &room, &bob).await, Some(Role::Owner));
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().owner_id, Some(bob.id.clone()));
 
-    let second = store.remove_member(&room.id, &bob.id, LeaveReason::Left, t(5)).await.unwrap();
+    let second = store.remove_member(&room.id, &bob.id, LeaveReason::Left, &bob.id, t(5)).await.unwrap();
     assert_eq!(second.departure, Departure::TerminateAndEvict(carol.id.clone()));
     let after = store.room(&room.id).await.unwrap().unwrap();
     assert!(after.terminated_at.is_some());
@@ -342,7 +344,7 @@ pub async fn owner_leaving_transfers_by_join_order_then_terminates(store: Arc<dy
     let log = store.room_log(&alice.id, None, 10).await.unwrap();
     assert_eq!(log[0].reason, LeaveReason::Left);
     assert_eq!(
-        store.remove_member(&room.id, &carol.id, LeaveReason::Left, t(6)).await,
+        store.remove_member(&room.id, &carol.id, LeaveReason::Left, &carol.id, t(6)).await,
         Err(StoreError::RoomTerminated)
     );
 }
@@ -351,21 +353,24 @@ pub async fn owner_leaving_transfers_by_join_order_then_terminates(store: Arc<dy
 pub async fn admin_alone_keeps_the_room(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "duo", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
-    store.set_role(&room.id, &bob.id, Role::Admin).await.unwrap();
-    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    store.set_role(&room.id, &bob.id, Role::Admin, &alice.id, t(2)).await.unwrap();
+    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(3)).await.unwrap();
     assert_eq!(out.departure, Departure::Continue { promotion: Some((bob.id.clone(), Role::Owner)) });
     let after = store.room(&room.id).await.unwrap().unwrap();
     assert!(after.terminated_at.is_none());
     assert_eq!(after.member_count, 1);
-    assert_eq!(store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await, Err(StoreError::NotAMember));
+    assert_eq!(
+        store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(3)).await,
+        Err(StoreError::NotAMember)
+    );
 }
 
 /// R-ROOM-5: the last member leaving terminates the room.
 pub async fn last_member_leaving_terminates(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let room = group(&store, &alice, "solo", JoinPolicy::Open).await;
-    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(2)).await.unwrap();
+    let out = store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(2)).await.unwrap();
     assert_eq!(out.departure, Departure::Terminate);
     assert!(store.room(&room.id).await.unwrap().unwrap().terminated_at.is_some());
 }
@@ -379,8 +384,8 @@ pub async fn bans_remove_members_and_hide_rooms_from_search(store: Arc<dyn Store
         user(&store, "dave").await,
     );
     let room = group(&store, &alice, "club", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
-    store.add_member(&room.id, &carol.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(2)).await.unwrap();
     let outcome = store.ban(&room.id, &bob.id, &alice.id, t(3)).await.unwrap();
     assert_eq!(outcome.ban.user.id, bob.id);
     assert_eq!(outcome.departure.as_ref().map(|d| d.departure.clone()), Some(Departure::Continue { promotion: None }));
@@ -403,8 +408,8 @@ pub async fn bans_remove_members_and_hide_rooms_from_search(store: Arc<dyn Store
     let bans = store.bans(&room.id).await.unwrap();
     assert_eq!(bans.iter().map(|b| b.user.username.as_str()).collect::<Vec<_>>(), ["dave", "bob"]);
 
-    store.unban(&room.id, &bob.id).await.unwrap();
-    assert_eq!(store.unban(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::Ban)));
+    store.unban(&room.id, &bob.id, &alice.id, t(9)).await.unwrap();
+    assert_eq!(store.unban(&room.id, &bob.id, &alice.id, t(9)).await, Err(StoreError::NotFound(Missing::Ban)));
     assert_eq!(store.search_rooms("club", &bob.id, None, 10).await.unwrap().len(), 1);
     assert_eq!(
         store.ban(&room.id, &UserId::from("ghost"), &alice.id, t(6)).await.map(|_| ()),
@@ -421,7 +426,7 @@ pub async fn search_hides_invite_only_terminated_and_paginates(store: Arc<dyn St
     let request = group(&store, &alice, "RUST C", JoinPolicy::Request).await;
     group(&store, &alice, "rust secret", JoinPolicy::Invite).await;
     let gone = group(&store, &alice, "rust gone", JoinPolicy::Open).await;
-    store.terminate_room(&gone.id, t(3)).await.unwrap();
+    store.terminate_room(&gone.id, &alice.id, t(3)).await.unwrap();
     store.open_direct_room(&alice.id, &user(&store, "bob").await.id, "rust dm", t(3)).await.unwrap();
 
     let found = store.search_rooms("RUST", &alice.id, None, 10).await.unwrap();
@@ -438,15 +443,15 @@ pub async fn search_hides_invite_only_terminated_and_paginates(store: Arc<dyn St
 pub async fn termination_removes_everyone_and_logs_it(store: Arc<dyn Store>) {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "doomed", JoinPolicy::Request).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     store.create_join_request(&room.id, &carol.id, t(2)).await.unwrap();
-    let ended = store.terminate_room(&room.id, t(3)).await.unwrap();
+    let ended = store.terminate_room(&room.id, &alice.id, t(3)).await.unwrap();
     assert_eq!(ended.former_members, [alice.id.clone(), bob.id.clone()]);
     assert!(ended.room.terminated_at.is_some());
     assert!(store.join_requests(&room.id).await.unwrap().is_empty());
     assert!(store.rooms_of_user(&bob.id, None, 10).await.unwrap().is_empty());
     assert_eq!(store.room_log(&bob.id, None, 10).await.unwrap()[0].reason, LeaveReason::Terminated);
-    assert_eq!(store.terminate_room(&room.id, t(4)).await.map(|_| ()), Err(StoreError::RoomTerminated));
+    assert_eq!(store.terminate_room(&room.id, &alice.id, t(4)).await.map(|_| ()), Err(StoreError::RoomTerminated));
 }
 
 /// R-MSG-1: every message gets the room's next sequence number.
@@ -454,7 +459,7 @@ pub async fn messages_get_consecutive_sequence_numbers(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "seq", JoinPolicy::Open).await;
     let other = group(&store, &alice, "other", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     for i in 1..=10u64 {
         let author = if i % 2 == 0 { &alice } else { &bob };
         let message = send(&store, &room, author, &format!("m{i}")).await;
@@ -507,7 +512,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
 pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "idem", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     let message = |author: &UserRecord, body: &str| NewMessage {
         room_id: room.id.clone(),
         author_id: author.id.clone(),
@@ -543,7 +548,7 @@ pub async fn sends_are_refused_outside_membership_or_after_termination(store: Ar
         Err(StoreError::NotFound(Missing::Room))
     );
     assert_eq!(store.insert_message(attempt(room.id.clone(), &bob), t(2)).await, Err(StoreError::NotAMember));
-    store.terminate_room(&room.id, t(3)).await.unwrap();
+    store.terminate_room(&room.id, &alice.id, t(3)).await.unwrap();
     assert_eq!(store.insert_message(attempt(room.id.clone(), &alice), t(4)).await, Err(StoreError::RoomTerminated));
     assert!(store.messages(&room.id, HistoryRange::Latest, 10).await.unwrap().is_empty());
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 0);
@@ -597,7 +602,7 @@ pub async fn direct_rooms_are_one_per_pair_and_unhide_on_message(store: Arc<dyn 
     assert_eq!(mine.len(), 1, "a new message shows the conversation again");
     assert_eq!(mine[0].unread_count, 1);
     assert_eq!(
-        store.remove_member(&dm.id, &alice.id, LeaveReason::Left, t(3)).await.map(|_| ()),
+        store.remove_member(&dm.id, &alice.id, LeaveReason::Left, &alice.id, t(3)).await.map(|_| ()),
         Err(StoreError::NotFound(Missing::Membership))
     );
     let group_room = group(&store, &alice, "g", JoinPolicy::Open).await;
@@ -609,7 +614,7 @@ pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "unread", JoinPolicy::Open).await;
     send(&store, &room, &alice, "before bob").await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     for i in 0..3 {
         send(&store, &room, &alice, &format!("to bob {i}")).await;
     }
@@ -625,7 +630,7 @@ pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [0]);
     // Counts are per room, and deleted messages do not count.
     let other = group(&store, &bob, "other", JoinPolicy::Open).await;
-    store.add_member(&other.id, &alice.id, Role::Member, t(3)).await.unwrap();
+    store.add_member(&other.id, &alice.id, Role::Member, &alice.id, t(3)).await.unwrap();
     let gone = send(&store, &other, &bob, "one").await;
     send(&store, &other, &bob, "two").await;
     send(&store, &other, &bob, "three").await;
@@ -681,10 +686,10 @@ pub async fn room_log_is_newest_first_and_cleared_on_rejoin(store: Arc<dyn Store
     let first = group(&store, &alice, "first", JoinPolicy::Open).await;
     let second = group(&store, &alice, "second", JoinPolicy::Open).await;
     for room in [&first, &second] {
-        store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+        store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     }
-    store.remove_member(&first.id, &bob.id, LeaveReason::Left, t(3)).await.unwrap();
-    store.remove_member(&second.id, &bob.id, LeaveReason::Kicked, t(4)).await.unwrap();
+    store.remove_member(&first.id, &bob.id, LeaveReason::Left, &bob.id, t(3)).await.unwrap();
+    store.remove_member(&second.id, &bob.id, LeaveReason::Kicked, &alice.id, t(4)).await.unwrap();
     let log = store.room_log(&bob.id, None, 10).await.unwrap();
     assert_eq!(
         log.iter().map(|e| (e.room.id.clone(), e.reason, e.left_at)).collect::<Vec<_>>(),
@@ -692,7 +697,7 @@ pub async fn room_log_is_newest_first_and_cleared_on_rejoin(store: Arc<dyn Store
     );
     let cursor = RoomLogCursor { left_at: log[0].left_at, room_id: log[0].room.id.clone() };
     assert_eq!(store.room_log(&bob.id, Some(&cursor), 10).await.unwrap().len(), 1);
-    store.add_member(&first.id, &bob.id, Role::Member, t(5)).await.unwrap();
+    store.add_member(&first.id, &bob.id, Role::Member, &bob.id, t(5)).await.unwrap();
     let log = store.room_log(&bob.id, None, 10).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].room.id, second.id);
@@ -750,7 +755,7 @@ pub async fn room_ids_include_hidden_direct_rooms(store: Arc<dyn Store>) {
     store.hide_direct_room(&dm.id, &alice.id).await.unwrap();
     assert_eq!(store.room_ids_of_user(&alice.id).await.unwrap(), [room.id.clone(), dm.id.clone()]);
     assert_eq!(store.room_ids_of_user(&bob.id).await.unwrap(), [dm.id]);
-    store.remove_member(&room.id, &alice.id, LeaveReason::Left, t(3)).await.unwrap();
+    store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(3)).await.unwrap();
     assert_eq!(store.room_ids_of_user(&alice.id).await.unwrap().len(), 1);
 }
 
@@ -760,7 +765,7 @@ pub async fn reopening_finds_everything_again(test_store: &TestStore) {
     let store = test_store.store.clone();
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "kept", JoinPolicy::Open).await;
-    store.add_member(&room.id, &bob.id, Role::Member, t(2)).await.unwrap();
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
     let first = send(&store, &room, &bob, "still here").await;
     let again = test_store.backing.reopen(test_store.vault.clone()).await;
     again.ping().await.unwrap();
@@ -828,4 +833,109 @@ pub async fn another_server_key_opens_nothing(test_store: &TestStore) {
     assert_eq!(refused, Err(StoreError::WrongServerKey));
     let again = test_store.backing.reopen(test_store.vault.clone()).await;
     assert_eq!(again.message(&room.id, &message.id).await.unwrap().unwrap().body, "for our eyes only");
+}
+
+/// What an audit record says: action, actor, target, role.
+type AuditLine = (AuditAction, Option<UserId>, Option<UserId>, Option<Role>);
+
+fn audit_summary(records: &[AuditRecord]) -> Vec<AuditLine> {
+    records.iter().map(|r| (r.action, r.actor_id.clone(), r.target_id.clone(), r.role)).collect()
+}
+
+/// R-OPS-1: room creation, joins, role changes, kicks, bans, unbans, departures, what R-ROOM-5
+/// did about them, and termination are recorded with actor, target and time, newest first; a
+/// refused command records nothing.
+pub async fn audit_trail_records_room_actions_newest_first(store: Arc<dyn Store>) {
+    let (alice, bob, carol, dave) = (
+        user(&store, "alice").await,
+        user(&store, "bob").await,
+        user(&store, "carol").await,
+        user(&store, "dave").await,
+    );
+    let room = group(&store, &alice, "audited", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    store.add_member(&room.id, &carol.id, Role::Member, &alice.id, t(3)).await.unwrap();
+    store.set_role(&room.id, &bob.id, Role::Admin, &alice.id, t(4)).await.unwrap();
+    store.remove_member(&room.id, &carol.id, LeaveReason::Kicked, &alice.id, t(5)).await.unwrap();
+    store.ban(&room.id, &dave.id, &bob.id, t(6)).await.unwrap();
+    assert!(store.ban(&room.id, &dave.id, &bob.id, t(7)).await.is_err(), "already banned");
+    store.unban(&room.id, &dave.id, &alice.id, t(8)).await.unwrap();
+    assert!(store.unban(&room.id, &dave.id, &alice.id, t(9)).await.is_err(), "no ban left");
+    store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(10)).await.unwrap();
+    store.terminate_room(&room.id, &bob.id, t(11)).await.unwrap();
+
+    let trail = store.room_audit(&room.id, None, 50).await.unwrap();
+    let some = |u: &UserRecord| Some(u.id.clone());
+    assert_eq!(
+        audit_summary(&trail),
+        vec![
+            (AuditAction::RoomTerminated, some(&bob), None, None),
+            (AuditAction::RoleChanged, None, some(&bob), Some(Role::Owner)),
+            (AuditAction::MemberLeft, some(&alice), some(&alice), None),
+            (AuditAction::MemberUnbanned, some(&alice), some(&dave), None),
+            (AuditAction::MemberBanned, some(&bob), some(&dave), None),
+            (AuditAction::MemberKicked, some(&alice), some(&carol), None),
+            (AuditAction::RoleChanged, some(&alice), some(&bob), Some(Role::Admin)),
+            (AuditAction::MemberJoined, some(&alice), some(&carol), None),
+            (AuditAction::MemberJoined, some(&bob), some(&bob), None),
+            (AuditAction::RoomCreated, some(&alice), None, None),
+        ]
+    );
+    assert_eq!(trail[0].created_at, t(11));
+    assert_eq!(trail[9].created_at, t(1));
+    assert!(trail.iter().all(|r| r.room_id.as_ref() == Some(&room.id)));
+
+    // Pages of 4 give the same records in the same order.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.room_audit(&room.id, after.as_ref(), 4).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(AuditCursor { created_at: last.created_at, id: last.id.clone() });
+        paged.extend(page);
+    }
+    assert_eq!(paged, trail);
+
+    // R-ROOM-5 terminating a room records it without an actor.
+    let small = group(&store, &alice, "small", JoinPolicy::Open).await;
+    store.add_member(&small.id, &bob.id, Role::Member, &bob.id, t(12)).await.unwrap();
+    store.remove_member(&small.id, &alice.id, LeaveReason::Left, &alice.id, t(13)).await.unwrap();
+    let small_trail = store.room_audit(&small.id, None, 10).await.unwrap();
+    assert_eq!(
+        audit_summary(&small_trail[..2]),
+        vec![
+            (AuditAction::RoomTerminated, None, None, None),
+            (AuditAction::MemberLeft, some(&alice), some(&alice), None),
+        ]
+    );
+    assert_eq!(store.room_audit(&RoomId::from("missing"), None, 10).await, Err(StoreError::NotFound(Missing::Room)));
+}
+
+/// R-OPS-1: sign-ups and logins are recorded per account, newest first.
+pub async fn account_audit_records_signups_and_logins(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    for (minute, digest) in [(5, "d1"), (6, "d2")] {
+        let token = NewRefreshToken { digest: digest.into(), user_id: alice.id.clone(), expires_at: t(60) };
+        store.insert_refresh_token(token, t(minute)).await.unwrap();
+    }
+    let trail = store.account_audit(&alice.id, None, 10).await.unwrap();
+    let actions: Vec<(AuditAction, Option<UserId>, DateTime<Utc>)> =
+        trail.iter().map(|r| (r.action, r.actor_id.clone(), r.created_at)).collect();
+    let me = Some(alice.id.clone());
+    assert_eq!(
+        actions,
+        vec![
+            (AuditAction::LoggedIn, me.clone(), t(6)),
+            (AuditAction::LoggedIn, me.clone(), t(5)),
+            (AuditAction::SignedUp, me, alice.created_at),
+        ]
+    );
+    assert!(trail.iter().all(|r| r.room_id.is_none()));
+    let bobs = store.account_audit(&bob.id, None, 10).await.unwrap();
+    assert_eq!(bobs.iter().map(|r| r.action).collect::<Vec<_>>(), [AuditAction::SignedUp]);
+    let second_page = store
+        .account_audit(&alice.id, Some(&AuditCursor { created_at: trail[0].created_at, id: trail[0].id.clone() }), 10)
+        .await
+        .unwrap();
+    assert_eq!(second_page, trail[1..]);
 }
