@@ -310,6 +310,20 @@ impl Client {
     }
 }
 
+/// Waits until `condition` holds, asking it again every 50 ms, for at most `within`: for effects
+/// of background work (a cleanup run) that no response announces.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A response: status, headers and JSON body (`Null` when empty).
 #[derive(Debug)]
 pub struct Response {

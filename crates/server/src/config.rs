@@ -93,6 +93,14 @@ pub struct Config {
     /// Seconds between the server's WebSocket pings; a connection silent for three of them is closed.
     #[arg(long, env = "CONCLAVE_WS_HEARTBEAT_SECS", default_value_t = 20, global = true)]
     pub ws_heartbeat_secs: u64,
+
+    /// Seconds between cleanup runs (SPEC R-OPS-2); one also runs at start.
+    #[arg(long, env = "CONCLAVE_CLEANUP_INTERVAL_SECS", default_value_t = 3600, global = true)]
+    pub cleanup_interval_secs: u64,
+
+    /// Days that terminated rooms, previous-room log entries and read notifications are kept.
+    #[arg(long, env = "CONCLAVE_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod http;
+pub mod jobs;
 pub mod limits;
 pub mod messaging;
 pub mod notify;
@@ -121,6 +122,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             limits.forget_idle();
         }
     });
+    jobs::spawn_cleanup(
+        &state,
+        Duration::from_secs(config.cleanup_interval_secs.max(1)),
+        chrono::Duration::days(i64::from(config.retention_days)),
+    );
     let max_body = config.max_body_bytes;
     let client_dir = config.client_dir.clone();
     if client_dir.join("index.html").is_file() {

@@ -196,6 +196,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>>;
 
+    // ---- cleanup (SPEC R-OPS-2) -------------------------------------------------------------------
+
+    /// Deletes rooms terminated before `terminated_before`, and live rooms without any member,
+    /// with everything in them (messages, audit trail, bans, room-log entries); returns their ids.
+    async fn delete_ended_rooms(&self, terminated_before: DateTime<Utc>) -> StoreResult<Vec<RoomId>>;
+    /// Deletes room-log entries (previous rooms) of departures before `before`. Bans stay.
+    async fn delete_room_log_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes read notifications created before `before`; unread ones stay.
+    async fn delete_read_notifications_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes refresh tokens that expired before `now` (used, revoked or not).
+    async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     // ---- previous rooms ----------------------------------------------------------------------
 
     /// `user`'s previous rooms, newest first (SPEC R-ROOM-7).

@@ -18,6 +18,7 @@
 
 mod accounts;
 mod audit;
+mod cleanup;
 mod docs;
 mod messages;
 mod notifications;
@@ -507,6 +508,30 @@ impl Store for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<RoomLogRecord>> {
         self.run(rooms::room_log(&self.c, user, after, limit)).await
+    }
+
+    async fn delete_ended_rooms(&self, terminated_before: DateTime<Utc>) -> StoreResult<Vec<RoomId>> {
+        let mut deleted = Vec::new();
+        for room in self.run(cleanup::ended_rooms(&self.c, terminated_before)).await? {
+            let _queued = self.queues.lock(&room).await;
+            if transaction!(self, |s| cleanup::delete_room(&self.c, s, &room, terminated_before))? {
+                self.c.vault.forget(room.as_str());
+                deleted.push(room);
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn delete_room_log_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(cleanup::delete_room_log_before(&self.c, before)).await
+    }
+
+    async fn delete_read_notifications_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(cleanup::delete_read_notifications_before(&self.c, before)).await
+    }
+
+    async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(cleanup::delete_expired_refresh_tokens(&self.c, now)).await
     }
 
     async fn room_audit(

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod cleanup;
 mod messages;
 mod notifications;
 mod rooms;
@@ -400,6 +401,23 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<RoomLogRecord>> {
         let (user, after) = (user.clone(), after.cloned());
         self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit)).await
+    }
+
+    async fn delete_ended_rooms(&self, terminated_before: DateTime<Utc>) -> StoreResult<Vec<RoomId>> {
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| cleanup::delete_ended_rooms(c, &vault, terminated_before)).await
+    }
+
+    async fn delete_room_log_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |c| cleanup::delete_room_log_before(c, before)).await
+    }
+
+    async fn delete_read_notifications_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |c| cleanup::delete_read_notifications_before(c, before)).await
+    }
+
+    async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |c| cleanup::delete_expired_refresh_tokens(c, now)).await
     }
 
     async fn room_audit(

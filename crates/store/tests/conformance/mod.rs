@@ -73,6 +73,8 @@ macro_rules! conformance_suite {
             room_ids_include_hidden_direct_rooms,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
+            cleanup_deletes_ended_rooms_with_everything_in_them,
+            cleanup_deletes_old_logs_read_notifications_and_expired_tokens,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -938,4 +940,96 @@ pub async fn account_audit_records_signups_and_logins(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(second_page, trail[1..]);
+}
+
+/// R-OPS-2: rooms terminated before the cutoff go, with their messages, members' log entries
+/// and audit trail; rooms terminated later and live rooms stay.
+pub async fn cleanup_deletes_ended_rooms_with_everything_in_them(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let old = group(&store, &alice, "old", JoinPolicy::Open).await;
+    store.add_member(&old.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    let message = send(&store, &old, &bob, "from the old days").await;
+    store.terminate_room(&old.id, &alice.id, t(20)).await.unwrap();
+    let recent = group(&store, &alice, "recent", JoinPolicy::Open).await;
+    store.terminate_room(&recent.id, &alice.id, t(40)).await.unwrap();
+    let live = group(&store, &alice, "live", JoinPolicy::Open).await;
+    send(&store, &live, &alice, "still here").await;
+
+    let deleted = store.delete_ended_rooms(t(30)).await.unwrap();
+    assert_eq!(deleted, vec![old.id.clone()]);
+    assert_eq!(store.room(&old.id).await.unwrap(), None);
+    assert_eq!(store.message(&old.id, &message.id).await.unwrap(), None);
+    assert!(store.messages(&old.id, HistoryRange::Latest, 10).await.unwrap().is_empty());
+    assert_eq!(store.room_audit(&old.id, None, 10).await, Err(StoreError::NotFound(Missing::Room)));
+    let bobs_log = store.room_log(&bob.id, None, 10).await.unwrap();
+    assert!(bobs_log.is_empty(), "log entries of a deleted room go with it");
+
+    assert!(store.room(&recent.id).await.unwrap().is_some(), "terminated after the cutoff: kept");
+    assert_eq!(store.messages(&live.id, HistoryRange::Latest, 10).await.unwrap()[0].body, "still here");
+    assert!(store.delete_ended_rooms(t(30)).await.unwrap().is_empty(), "a second run finds nothing");
+    assert_eq!(store.delete_ended_rooms(t(50)).await.unwrap(), vec![recent.id.clone()]);
+    assert!(store.room(&live.id).await.unwrap().is_some());
+}
+
+/// R-OPS-2: room-log entries and read notifications older than the cutoff go (ban records
+/// stay: the banned user still cannot join), unread notifications stay; expired refresh tokens
+/// go and live ones keep working.
+pub async fn cleanup_deletes_old_logs_read_notifications_and_expired_tokens(store: Arc<dyn Store>) {
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    let room = group(&store, &alice, "club", JoinPolicy::Open).await;
+    for member in [&bob, &carol] {
+        store.add_member(&room.id, &member.id, Role::Member, &member.id, t(2)).await.unwrap();
+    }
+    store.remove_member(&room.id, &bob.id, LeaveReason::Left, &bob.id, t(3)).await.unwrap();
+    store.ban(&room.id, &carol.id, &alice.id, t(4)).await.unwrap();
+    let other = group(&store, &alice, "other", JoinPolicy::Open).await;
+    store.add_member(&other.id, &bob.id, Role::Member, &bob.id, t(5)).await.unwrap();
+    store.remove_member(&other.id, &bob.id, LeaveReason::Left, &bob.id, t(60)).await.unwrap();
+
+    assert_eq!(store.delete_room_log_before(t(30)).await.unwrap(), 2);
+    let bobs_log = store.room_log(&bob.id, None, 10).await.unwrap();
+    assert_eq!(bobs_log.iter().map(|e| e.room.id.clone()).collect::<Vec<_>>(), vec![other.id.clone()]);
+    assert!(store.room_log(&carol.id, None, 10).await.unwrap().is_empty());
+    assert!(store.is_banned(&room.id, &carol.id).await.unwrap(), "the ban record survives");
+    assert_eq!(
+        store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(61)).await.map(|_| ()),
+        Err(StoreError::Banned)
+    );
+
+    let note = |minute| {
+        let store = store.clone();
+        let user_id = alice.id.clone();
+        async move {
+            store
+                .insert_notification(
+                    NewNotification {
+                        user_id,
+                        kind: NotificationKind::Unbanned,
+                        room_id: None,
+                        actor_id: None,
+                        data: serde_json::json!({}),
+                    },
+                    t(minute),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let (old_read, old_unread, new_read) = (note(1).await, note(2).await, note(50).await);
+    for id in [&old_read.id, &new_read.id] {
+        store.mark_notification_read(&alice.id, id).await.unwrap();
+    }
+    assert_eq!(store.delete_read_notifications_before(t(30)).await.unwrap(), 1);
+    let left: Vec<NotificationId> =
+        store.notifications(&alice.id, false, None, 10).await.unwrap().into_iter().map(|n| n.id).collect();
+    assert_eq!(left, vec![old_unread.id.clone(), new_read.id.clone()]);
+
+    for (digest, expires) in [("expired", t(10)), ("live", t(100))] {
+        let token = NewRefreshToken { digest: digest.into(), user_id: bob.id.clone(), expires_at: expires };
+        store.insert_refresh_token(token, t(1)).await.unwrap();
+    }
+    assert_eq!(store.delete_expired_refresh_tokens(t(50)).await.unwrap(), 1);
+    assert_eq!(store.refresh_token_user("live", t(50)).await.unwrap(), Some(bob.id.clone()));
+    assert_eq!(store.rotate_refresh_token("expired", "next", t(200), t(50)).await.unwrap(), Rotation::Invalid);
+    assert_eq!(store.delete_expired_refresh_tokens(t(50)).await.unwrap(), 0);
 }

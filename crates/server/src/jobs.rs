@@ -1,0 +1,60 @@
+//! Background jobs (SPEC R-OPS-2): the cleanup run, every `CONCLAVE_CLEANUP_INTERVAL_SECS`
+//! and once at start. Each run is logged with what it deleted.
+
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use conclave_store::{Store, StoreResult};
+use std::sync::Arc;
+
+/// What one cleanup run deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub rooms: usize,
+    pub room_log_entries: u64,
+    pub read_notifications: u64,
+    pub refresh_tokens: u64,
+}
+
+/// One cleanup run at `now`: rooms terminated more than `retention` ago (and live rooms left
+/// without members), room-log entries and read notifications older than `retention`, and
+/// expired refresh tokens. Ban records are kept.
+pub async fn cleanup(store: &dyn Store, retention: Duration, now: DateTime<Utc>) -> StoreResult<CleanupReport> {
+    let cutoff = now - retention;
+    Ok(CleanupReport {
+        rooms: store.delete_ended_rooms(cutoff).await?.len(),
+        room_log_entries: store.delete_room_log_before(cutoff).await?,
+        read_notifications: store.delete_read_notifications_before(cutoff).await?,
+        refresh_tokens: store.delete_expired_refresh_tokens(now).await?,
+    })
+}
+
+/// Runs [`cleanup`] at once and then every `interval`, until the server stops.
+pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention: Duration) {
+    let store: Arc<dyn Store> = Arc::clone(&state.store);
+    let stopping = state.stopping.clone();
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stopping.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            let started = std::time::Instant::now();
+            match cleanup(&*store, retention, Utc::now()).await {
+                Ok(report) => tracing::info!(
+                    job = "cleanup",
+                    rooms = report.rooms,
+                    room_log_entries = report.room_log_entries,
+                    read_notifications = report.read_notifications,
+                    refresh_tokens = report.refresh_tokens,
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "cleanup finished"
+                ),
+                Err(error) => {
+                    tracing::warn!(job = "cleanup", %error, "cleanup failed; it runs again at the next interval")
+                }
+            }
+        }
+    });
+}
