@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of Conclave: formatting, lints (server and web client), unit and
 # table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
-# the black-box tests against the real binary once per store, and the browser tests of the
-# web client in headless Chromium. Installs the tools it needs itself (scripts/build-client.sh,
+# the black-box tests against the real binary once per store, an API fuzz run (schemathesis),
+# and the browser tests of the web client in headless Chromium. Installs the tools it needs itself (scripts/build-client.sh,
 # scripts/mongodb-wire.sh, scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,9 @@ cargo test --workspace --locked
 
 step "black-box tests again, on MongoDB"
 CONCLAVE_TEST_STORE=mongodb cargo test -p conclave-tests --locked
+
+step "API fuzzing (schemathesis against the running server and api-spec/openapi.json)"
+./scripts/fuzz-api.sh
 
 step "docker-compose.yml (docker compose config)"
 # No Docker engine runs on the build machines, but the compose file can still be validated.

@@ -94,6 +94,16 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_HEARTBEAT_SECS", default_value_t = 20, global = true)]
     pub ws_heartbeat_secs: u64,
 
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://chat.example.com`. The server's own origin is always allowed; unset: no other.
+    #[arg(long, env = "CONCLAVE_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Send `Strict-Transport-Security` (set it when Conclave is served over HTTPS, e.g. behind
+    /// a TLS proxy).
+    #[arg(long, env = "CONCLAVE_HSTS", default_value_t = false, global = true)]
+    pub hsts: bool,
+
     /// Seconds between cleanup runs (SPEC R-OPS-2); one also runs at start.
     #[arg(long, env = "CONCLAVE_CLEANUP_INTERVAL_SECS", default_value_t = 3600, global = true)]
     pub cleanup_interval_secs: u64,

@@ -15,6 +15,18 @@ pub struct CleanupReport {
     pub refresh_tokens: u64,
 }
 
+impl CleanupReport {
+    /// What was deleted, by kind, as metrics label them.
+    pub fn counts(&self) -> [(&'static str, u64); 4] {
+        [
+            ("rooms", u64::try_from(self.rooms).unwrap_or(u64::MAX)),
+            ("room_log_entries", self.room_log_entries),
+            ("read_notifications", self.read_notifications),
+            ("refresh_tokens", self.refresh_tokens),
+        ]
+    }
+}
+
 /// One cleanup run at `now`: rooms terminated more than `retention` ago (and live rooms left
 /// without members), room-log entries and read notifications older than `retention`, and
 /// expired refresh tokens. Ban records are kept.
@@ -31,6 +43,7 @@ pub async fn cleanup(store: &dyn Store, retention: Duration, now: DateTime<Utc>)
 /// Runs [`cleanup`] at once and then every `interval`, until the server stops.
 pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention: Duration) {
     let store: Arc<dyn Store> = Arc::clone(&state.store);
+    let metrics = Arc::clone(&state.metrics);
     let stopping = state.stopping.clone();
     actix_web::rt::spawn(async move {
         let mut ticks = actix_web::rt::time::interval(interval);
@@ -41,7 +54,9 @@ pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention:
                 _ = ticks.tick() => {}
             }
             let started = std::time::Instant::now();
-            match cleanup(&*store, retention, Utc::now()).await {
+            let outcome = cleanup(&*store, retention, Utc::now()).await;
+            metrics.job_run("cleanup", outcome.as_ref().ok().map(CleanupReport::counts).as_ref().map(|c| &c[..]));
+            match outcome {
                 Ok(report) => tracing::info!(
                     job = "cleanup",
                     rooms = report.rooms,

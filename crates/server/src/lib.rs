@@ -9,6 +9,8 @@ pub mod http;
 pub mod jobs;
 pub mod limits;
 pub mod messaging;
+pub mod metrics;
+pub mod middleware;
 pub mod notify;
 pub mod passwords;
 pub mod state;
@@ -18,6 +20,7 @@ use crate::config::Config;
 use crate::gateway::GatewaySettings;
 use crate::gateway::hub::{Bus, Hub};
 use crate::limits::{LimitSettings, Limits};
+use crate::metrics::Metrics;
 use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
 use actix_web::{App, HttpServer, web};
@@ -45,6 +48,8 @@ pub enum StartError {
     Store(#[from] conclave_store::StoreError),
     #[error(transparent)]
     Password(#[from] conclave_crypto::PasswordError),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
     #[error("the server stopped with an error: {0}")]
@@ -97,6 +102,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_per_minute: config.login_per_minute,
         })),
         room_locks: Arc::new(RoomLocks::new(64)),
+        metrics: Arc::new(Metrics::new()?),
         stopping: CancellationToken::new(),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
@@ -128,6 +134,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         chrono::Duration::days(i64::from(config.retention_days)),
     );
     let max_body = config.max_body_bytes;
+    let web_policy = middleware::WebPolicy::new(&config.cors_origins, config.hsts);
     let client_dir = config.client_dir.clone();
     if client_dir.join("index.html").is_file() {
         tracing::info!(client_dir = %client_dir.display(), "serving the web client");
@@ -136,12 +143,17 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let server = HttpServer::new(move || {
         let client_dir = client_dir.clone();
+        let metrics = Arc::clone(&state.metrics);
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::QueryConfig::default().error_handler(|error, _| http::invalid_query(error)))
             .app_data(web::PathConfig::default().error_handler(|error, _| http::invalid_query(error)))
+            .wrap(web_policy.cors())
+            .wrap(web_policy.security_headers())
+            .wrap(actix_web::middleware::from_fn(middleware::request_id))
             .wrap(TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(move |req, next| middleware::count(Arc::clone(&metrics), req, next)))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::ApiDoc::openapi()))
             .configure(http::routes)
             .configure(move |cfg| {

@@ -45,6 +45,7 @@ pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> Ap
         let inserted = state.store.insert_message(message, Utc::now()).await?;
         if inserted.created {
             events::message_created(state.bus.as_ref(), &inserted.message);
+            state.metrics.messages_sent.inc();
         }
         inserted
     };

@@ -23,6 +23,7 @@ pub struct AppState {
     /// in sequence order even when their senders race.
     pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Cancelled when the server begins to stop: gateway sessions close with 1001 (going away)
     /// at once, so clients reconnect and resume instead of waiting on a node that is leaving.
     pub stopping: CancellationToken,

@@ -77,6 +77,7 @@ pub struct Hub {
     next_id: AtomicU64,
     queue_capacity: usize,
     dropped_slow: AtomicU64,
+    deliveries: AtomicU64,
 }
 
 impl Hub {
@@ -87,6 +88,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
             dropped_slow: AtomicU64::new(0),
+            deliveries: AtomicU64::new(0),
         }
     }
 
@@ -134,8 +136,14 @@ impl Hub {
         self.dropped_slow.load(Ordering::Relaxed)
     }
 
+    /// Frames handed to sessions' queues, since start.
+    pub fn deliveries(&self) -> u64 {
+        self.deliveries.load(Ordering::Relaxed)
+    }
+
     fn deliver(&self, state: &mut State, users: Vec<UserId>, outbound: &Outbound) {
         let mut overflowed = Vec::new();
+        let mut delivered = 0_u64;
         for user in users {
             let Some(sessions) = state.by_user.get(&user) else {
                 continue;
@@ -145,7 +153,7 @@ impl Hub {
                     continue;
                 };
                 match entry.tx.try_send(outbound.clone()) {
-                    Ok(()) => {}
+                    Ok(()) => delivered += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         entry.cancel.cancel();
                         overflowed.push(*id);
@@ -154,6 +162,7 @@ impl Hub {
                 }
             }
         }
+        self.deliveries.fetch_add(delivered, Ordering::Relaxed);
         for id in overflowed {
             if state.sessions.get(&id).is_some_and(|e| e.cancel.is_cancelled()) {
                 self.dropped_slow.fetch_add(1, Ordering::Relaxed);

@@ -143,6 +143,7 @@ async fn connected(state: Arc<AppState>, mut ws: Session, mut stream: Aggregated
         }
     };
     let Registration { id, mut outbound, cancelled, came_online } = state.hub.register(&user.id, room_ids.clone());
+    state.metrics.ws_sessions_opened.inc();
     if came_online {
         publish_presence(&state, &user.id, room_ids, true);
     }

@@ -23,6 +23,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)));
     cfg.service(resource("/readyz").route(web::get().to(ops::readyz)));
+    cfg.service(resource("/metrics").route(web::get().to(ops::metrics)));
     cfg.service(resource("/api/docs").route(web::get().to(docs_redirect)));
     cfg.service(resource("/ws").route(web::get().to(crate::gateway::upgrade)));
     cfg.service(
@@ -115,6 +116,60 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Documents, on every operation, the error answers that the extractors and the edge give
+/// whatever the handler: 400 (malformed JSON, query or path), 401 (when it needs a token),
+/// 404 (when its path names something), 413/415/422 (when it takes a body or a query), 500 and
+/// 503. A handler's own `responses` stay as they are.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        let add = |operation: &mut Operation, status: &str, description: &str| {
+            operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description));
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let has_query =
+                    parameters.iter().any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)));
+                let has_path = path.contains('{');
+                let has_body = operation.request_body.is_some();
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                add(operation, "400", "malformed_json, invalid_query: the request cannot be read");
+                if secured {
+                    add(operation, "401", "token_missing, token_invalid, token_expired");
+                }
+                if has_path {
+                    add(operation, "404", "what the path names does not exist");
+                }
+                if has_body {
+                    add(operation, "413", "payload_too_large");
+                    add(operation, "415", "unsupported_media_type: send application/json");
+                }
+                if has_body || has_query {
+                    add(operation, "422", "validation_failed: one entry per invalid field in details");
+                }
+                add(operation, "500", "internal, data_corrupted");
+                add(operation, "503", "unavailable: the store does not answer; try again shortly");
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of the REST API, generated from the handlers and the protocol types.
 #[derive(OpenApi)]
 #[openapi(
@@ -126,7 +181,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
-        ops::healthz, ops::readyz,
+        ops::healthz, ops::readyz, ops::metrics,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout,
         accounts::me, accounts::search, accounts::profile,
         rooms::create, rooms::search, rooms::mine, rooms::history, rooms::get, rooms::update, rooms::delete,
@@ -138,7 +193,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         crate::gateway::upgrade,
     ),
     components(schemas(conclave_protocol::ErrorCode, conclave_protocol::ClientFrame, conclave_protocol::ServerFrame)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Sign up, log in, refresh and log out"),
         (name = "users", description = "The user directory"),
@@ -147,7 +202,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         (name = "messages", description = "Messages and direct conversations"),
         (name = "notifications", description = "Persisted notifications"),
         (name = "gateway", description = "The WebSocket gateway: live events, sending, resume"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
 pub struct ApiDoc;

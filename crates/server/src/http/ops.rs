@@ -25,3 +25,11 @@ pub async fn readyz(state: Data<AppState>) -> ApiResult<HttpResponse> {
         }
     }
 }
+
+/// Prometheus metrics: HTTP requests by route and status, WebSocket connections, messages sent,
+/// deliveries, slow consumers dropped, background job runs.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render(&state.hub))
+}

@@ -1,0 +1,108 @@
+//! Prometheus metrics (SPEC R-OPS-4) at `/metrics`: HTTP requests by route and status, WebSocket
+//! connections, messages sent, deliveries, slow consumers dropped, job runs. One registry per
+//! server (in `AppState`), no global state.
+
+use crate::gateway::hub::Hub;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    pub messages_sent: IntCounter,
+    pub ws_sessions_opened: IntCounter,
+    ws_connections: IntGauge,
+    deliveries: IntCounter,
+    slow_consumers_dropped: IntCounter,
+    job_runs: IntCounterVec,
+    cleanup_deleted: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("conclave".into()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered, by route pattern, method and status"),
+            &["route", "method", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer HTTP requests, by route pattern")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["route", "method"],
+        )?;
+        let messages_sent = IntCounter::new("messages_sent_total", "Messages stored (REST and WebSocket)")?;
+        let ws_sessions_opened = IntCounter::new("ws_sessions_total", "WebSocket sessions authenticated")?;
+        let ws_connections = IntGauge::new("ws_connections", "Live authenticated WebSocket sessions")?;
+        let deliveries = IntCounter::new("ws_deliveries_total", "Frames queued for WebSocket sessions")?;
+        let slow_consumers_dropped =
+            IntCounter::new("ws_slow_consumers_dropped_total", "Sessions closed because their queue was full")?;
+        let job_runs = IntCounterVec::new(
+            Opts::new("job_runs_total", "Background job runs, by job and outcome"),
+            &["job", "outcome"],
+        )?;
+        let cleanup_deleted =
+            IntCounterVec::new(Opts::new("cleanup_deleted_total", "What cleanup runs deleted, by kind"), &["kind"])?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(messages_sent.clone()))?;
+        registry.register(Box::new(ws_sessions_opened.clone()))?;
+        registry.register(Box::new(ws_connections.clone()))?;
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(slow_consumers_dropped.clone()))?;
+        registry.register(Box::new(job_runs.clone()))?;
+        registry.register(Box::new(cleanup_deleted.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            messages_sent,
+            ws_sessions_opened,
+            ws_connections,
+            deliveries,
+            slow_consumers_dropped,
+            job_runs,
+            cleanup_deleted,
+        })
+    }
+
+    /// Counts one answered request. `route` is the matched pattern (`/api/rooms/{room_id}`), so
+    /// that ids never become labels.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.http_requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.http_duration.with_label_values(&[route, method]).observe(seconds);
+    }
+
+    /// Counts one job run and, when it succeeded, what it deleted.
+    pub fn job_run(&self, job: &str, deleted: Option<&[(&str, u64)]>) {
+        let outcome = if deleted.is_some() { "ok" } else { "failed" };
+        self.job_runs.with_label_values(&[job, outcome]).inc();
+        for (kind, count) in deleted.unwrap_or_default() {
+            self.cleanup_deleted.with_label_values(&[kind]).inc_by(*count);
+        }
+    }
+
+    /// The text exposition, with the hub's counters brought up to date.
+    pub fn render(&self, hub: &Hub) -> String {
+        self.ws_connections.set(i64::try_from(hub.session_count()).unwrap_or(i64::MAX));
+        catch_up(&self.deliveries, hub.deliveries());
+        catch_up(&self.slow_consumers_dropped, hub.dropped_slow());
+        let mut text = Vec::new();
+        match TextEncoder::new().encode(&self.registry.gather(), &mut text) {
+            Ok(()) => String::from_utf8(text).unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot encode metrics");
+                String::new()
+            }
+        }
+    }
+}
+
+/// Moves a counter up to a total kept elsewhere (counters only go up).
+fn catch_up(counter: &IntCounter, total: u64) {
+    let current = counter.get();
+    if total > current {
+        counter.inc_by(total - current);
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# API fuzzing (schemathesis, from PyPI) against the running server and the checked-in OpenAPI
+# document: no 5xx, and every response conforms to the document (status codes, content types,
+# headers, schemas). Installs schemathesis once into target/tools/schemathesis (a venv).
+# Runs the debug binary (`cargo build` first); arguments go to `st run`, e.g. `--max-examples 5`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venv="$root/target/tools/schemathesis"
+version=4.32.5
+
+if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+
+data=$(mktemp -d)
+CONCLAVE_MESSAGE_BURST=1000000 CONCLAVE_LOGIN_BURST=1000000 CONCLAVE_ACCESS_TOKEN_TTL_SECS=86400 \
+  CONCLAVE_LOG=warn CONCLAVE_CLIENT_DIR="$data/no-client" \
+  "${CONCLAVE_BIN:-target/debug/conclave}" --bind 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>"$data/server.log" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^conclave listening on ' "$data/stdout" && break
+  sleep 0.1
+done
+base=$(sed -n 's/^conclave listening on //p' "$data/stdout" | head -n 1)
+[ -n "$base" ] || { cat "$data/server.log"; echo "the server did not start" >&2; exit 1; }
+
+# A user whose token the fuzzer sends, and a room it can find by id in its examples.
+curl -fsS -X POST "$base/api/auth/signup" -H 'content-type: application/json' \
+  -d '{"username": "fuzzer", "password": "fuzzing all the way down"}' >/dev/null
+token=$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/json' \
+  -d '{"username": "fuzzer", "password": "fuzzing all the way down"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+status=0
+"$venv/bin/st" run "$root/api-spec/openapi.json" --url "$base" \
+  --header "Authorization: Bearer $token" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+  --exclude-path /ws \
+  --max-examples "${FUZZ_EXAMPLES:-30}" --seed 1 --workers 1 --no-color \
+  --generation-database none --report-dir "$data/report" "$@" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "--- server log" >&2
+  tail -n 50 "$data/server.log" >&2
+fi
+exit "$status"
