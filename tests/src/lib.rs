@@ -168,6 +168,13 @@ impl Server {
             .unwrap()
     }
 
+    /// Stops the server with SIGTERM, as a deployment does, and hands back its exit status and
+    /// data folder (to start it again there).
+    pub async fn shut_down(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let status = self.terminate().await;
+        (status, self.data_dir)
+    }
+
     /// A client without credentials.
     pub fn anonymous(&self) -> Client {
         Client { http: self.http.clone(), base: self.base.clone(), token: None }

@@ -65,3 +65,16 @@ pub async fn tamper_with_message_body(data_dir: &Path, id: &str) {
         conn.execute("UPDATE messages SET body = ?2 WHERE id = ?1", rusqlite::params![id, flip(body)]).unwrap();
     }
 }
+
+/// Whether notification `id` is stored as read, looked up in the database of the (stopped)
+/// server on `data_dir`, past anything the server may still buffer.
+pub async fn notification_is_read(data_dir: &Path, id: &str) -> bool {
+    if let Some(db) = mongodb_database(data_dir).await {
+        let notifications = db.collection::<bson::Document>("notifications");
+        let found = notifications.find_one(doc! { "_id": id }).await.unwrap().expect("the notification is stored");
+        found.get_bool("read").unwrap()
+    } else {
+        let conn = rusqlite::Connection::open(data_dir.join("conclave.db")).unwrap();
+        conn.query_row("SELECT read FROM notifications WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    }
+}

@@ -16,6 +16,10 @@ pub struct User {
     /// Whether the user has a live WebSocket connection.
     pub online: bool,
     pub created_at: DateTime<Utc>,
+    /// When the user was last active: their last connection closed, or they last typed.
+    /// `null` until then.
+    #[serde(default)]
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// `{"user": …}`

@@ -104,6 +104,15 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_HSTS", default_value_t = false, global = true)]
     pub hsts: bool,
 
+    /// Milliseconds a buffered write (SPEC R-OPS-3: declines, read markers, last seen) may wait
+    /// before its batch is stored.
+    #[arg(long, env = "CONCLAVE_WRITE_BEHIND_MS", default_value_t = 200, global = true)]
+    pub write_behind_ms: u64,
+
+    /// Buffered writes stored together at most (a full batch is stored at once).
+    #[arg(long, env = "CONCLAVE_WRITE_BEHIND_BATCH", default_value_t = 256, global = true)]
+    pub write_behind_batch: usize,
+
     /// Seconds between cleanup runs (SPEC R-OPS-2); one also runs at start.
     #[arg(long, env = "CONCLAVE_CLEANUP_INTERVAL_SECS", default_value_t = 3600, global = true)]
     pub cleanup_interval_secs: u64,

@@ -78,6 +78,12 @@ impl From<FieldErrors> for ApiError {
     }
 }
 
+impl From<crate::write_behind::Stopped> for ApiError {
+    fn from(_: crate::write_behind::Stopped) -> Self {
+        ApiError::new(ErrorCode::Unavailable, "the server is stopping; try again shortly")
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         use ErrorCode as C;

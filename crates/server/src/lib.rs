@@ -15,6 +15,7 @@ pub mod notify;
 pub mod passwords;
 pub mod state;
 pub mod telemetry;
+pub mod write_behind;
 
 use crate::config::Config;
 use crate::gateway::GatewaySettings;
@@ -23,6 +24,7 @@ use crate::limits::{LimitSettings, Limits};
 use crate::metrics::Metrics;
 use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
+use crate::write_behind::{WriteBehind, WriteBehindSettings};
 use actix_web::{App, HttpServer, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, ServerKey, Vault, load_or_create_secret};
 use conclave_store::{MongoStore, RoomLocks, SqliteStore, Store};
@@ -87,6 +89,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let key_file = config.key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
+    let deferred_store = Arc::clone(&store);
     let hub = Arc::new(Hub::new(config.ws_queue));
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
@@ -103,6 +106,14 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         })),
         room_locks: Arc::new(RoomLocks::new(64)),
         metrics: Arc::new(Metrics::new()?),
+        deferred: Arc::new(WriteBehind::start(
+            deferred_store,
+            WriteBehindSettings {
+                flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
+                batch_size: config.write_behind_batch.max(1),
+                capacity: config.write_behind_batch.max(1) * 32,
+            },
+        )),
         stopping: CancellationToken::new(),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
@@ -119,6 +130,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let state = web::Data::new(build_state(&config).await?);
     let stopping = state.stopping.clone();
+    let deferred = Arc::clone(&state.deferred);
     let limits = Arc::clone(&state.limits);
     actix_web::rt::spawn(async move {
         // Rate-limit keys of users who went quiet are forgotten, so memory stays bounded.
@@ -182,7 +194,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         stopping.cancel();
         handle.stop(true).await;
     });
-    server.await.map_err(StartError::Serve)
+    let served = server.await.map_err(StartError::Serve);
+    // Requests and sessions are done: store what is still buffered before the process ends.
+    deferred.close().await;
+    tracing::info!("stopped");
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -24,6 +24,8 @@ pub struct AppState {
     pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Buffered writes (SPEC R-OPS-3).
+    pub deferred: Arc<crate::write_behind::WriteBehind>,
     /// Cancelled when the server begins to stop: gateway sessions close with 1001 (going away)
     /// at once, so clients reconnect and resume instead of waiting on a node that is leaving.
     pub stopping: CancellationToken,

@@ -41,6 +41,8 @@ pub struct UserRecord {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the user was last seen active (their last session ended, or they typed).
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,4 +297,32 @@ pub struct AuditRecord {
 pub struct AuditCursor {
     pub created_at: DateTime<Utc>,
     pub id: AuditId,
+}
+
+/// A write that may wait (SPEC R-OPS-3): the server buffers these and stores them in batches.
+/// Applying one is idempotent, and one whose target is gone is skipped, not an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeferredWrite {
+    DeclineRequest {
+        room: RoomId,
+        user: UserId,
+    },
+    NotificationRead {
+        user: UserId,
+        id: NotificationId,
+    },
+    AllNotificationsRead {
+        user: UserId,
+    },
+    /// Moves a read marker forward (never back, never past the room's last message).
+    RoomRead {
+        room: RoomId,
+        user: UserId,
+        seq: u64,
+    },
+    /// Moves a user's last-seen time forward.
+    LastSeen {
+        user: UserId,
+        at: DateTime<Utc>,
+    },
 }

@@ -176,6 +176,10 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&NotificationCursor>,
         limit: u32,
     ) -> StoreResult<Vec<NotificationRecord>>;
+    /// `user`'s notification `id`, if they have it.
+    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>>;
+    /// How many of `user`'s notifications are unread.
+    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64>;
     /// Fails with `NotFound(Notification)` when `user` has no such notification.
     async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
     /// Returns how many were marked.
@@ -207,6 +211,12 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_read_notifications_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Deletes refresh tokens that expired before `now` (used, revoked or not).
     async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // ---- buffered writes (SPEC R-OPS-3) --------------------------------------------------------
+
+    /// Applies a batch of deferred writes, in order, in one transaction where the backend has
+    /// them. Writes whose target no longer exists are skipped.
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()>;
 
     // ---- previous rooms ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use conclave_domain::RoomAction;
 use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerFrame, UserId};
-use conclave_store::{HistoryRange, UserRecord};
+use conclave_store::{DeferredWrite, HistoryRange, UserRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -228,6 +228,8 @@ async fn finish(state: &AppState, id: super::hub::SessionId, user: &UserId, canc
     };
     if let Some(rooms) = rooms {
         publish_presence(state, user, rooms, false);
+        // Their last session ended: that is when they were last seen (a buffered write, R-OPS-3).
+        let _ = state.deferred.defer(DeferredWrite::LastSeen { user: user.clone(), at: chrono::Utc::now() }).await;
     }
 }
 
@@ -341,6 +343,9 @@ impl SessionState {
         self.last_typing.insert(room_id.clone(), now);
         let frame = ServerFrame::Typing { room_id: room_id.clone(), user_id: self.auth.id.clone() };
         events::to_room(self.state.bus.as_ref(), &room_id, &frame);
+        // Typing is activity: it moves the user's last-seen time (a buffered write, R-OPS-3).
+        let seen = DeferredWrite::LastSeen { user: self.auth.id.clone(), at: chrono::Utc::now() };
+        let _ = self.state.deferred.defer(seen).await;
         Ok(())
     }
 

@@ -188,6 +188,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody)))]
 pub async fn me(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
+    state.deferred.settle().await;
     let user = actor(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
@@ -203,6 +204,7 @@ pub async fn search(
     let prefix = SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
     let after: Option<String> = cursor::decode(query.cursor.as_deref())?;
+    state.deferred.settle().await;
     let found = state.store.search_users(prefix.as_str(), after.as_deref(), limit + 1).await?;
     let page = cursor::page(found, limit, |u| u.username.clone(), |u| views::user(u, &state.hub));
     Ok(HttpResponse::Ok().json(page))
@@ -213,6 +215,7 @@ pub async fn search(
     params(("username" = String, Path, description = "case-insensitive")),
     responses((status = 200, body = UserEnvelope), (status = 404, description = "user_not_found", body = ErrorBody)))]
 pub async fn profile(state: Data<AppState>, _auth: AuthUser, username: Path<String>) -> ApiResult<HttpResponse> {
+    state.deferred.settle().await;
     let user = state
         .store
         .user_by_username(username.trim())

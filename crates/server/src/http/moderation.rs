@@ -12,6 +12,7 @@ use actix_web::web::{Data, Path};
 use chrono::Utc;
 use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
 use conclave_protocol::*;
+use conclave_store::DeferredWrite;
 use serde_json::json;
 
 async fn target(state: &AppState, access: &RoomAccess, auth: &AuthUser, user: &UserId) -> ApiResult<Target> {
@@ -52,6 +53,7 @@ pub async fn invite(
 pub async fn requests(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
+    state.deferred.settle().await;
     let pending = state.store.join_requests(&room_id).await?;
     let items = pending.iter().map(|r| views::join_request(r, &state.hub)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, None)))
@@ -71,6 +73,8 @@ pub async fn accept(
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
     access.live()?;
+    // A request declined a moment ago (still buffered) cannot be accepted.
+    state.deferred.settle().await;
     let request = state
         .store
         .join_request(&room_id, &user_id)
@@ -95,7 +99,12 @@ pub async fn decline(
     let user_id = UserId(path.into_inner().1);
     let room_id = access.room.id.clone();
     access.authorize(RoomAction::ManageRequests)?;
-    state.store.delete_join_request(&room_id, &user_id).await?;
+    // A decline still buffered is already a decline.
+    state.deferred.settle().await;
+    if state.store.join_request(&room_id, &user_id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user"));
+    }
+    state.deferred.defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user_id.clone() }).await?;
     access.tell(&state, &user_id, NotificationKind::RequestDeclined, json!({})).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,14 +3,14 @@
 use super::cursor;
 use super::extract::AuthUser;
 use super::views;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path, Query};
 use chrono::{DateTime, Utc};
 use conclave_domain::PageLimit;
 use conclave_protocol::*;
-use conclave_store::NotificationCursor;
+use conclave_store::{DeferredWrite, NotificationCursor};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +25,7 @@ pub async fn list(
     Query(query): Query<NotificationsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
+    state.deferred.settle().await;
     let after = cursor::decode::<Cursor>(query.cursor.as_deref())?
         .map(|Cursor(read, created_at, id)| NotificationCursor { read, created_at, id: NotificationId(id) });
     let found =
@@ -38,7 +39,11 @@ pub async fn list(
     params(("id" = String, Path)),
     responses((status = 204, description = "marked"), (status = 404, description = "notification_not_found", body = ErrorBody)))]
 pub async fn mark_read(state: Data<AppState>, auth: AuthUser, id: Path<String>) -> ApiResult<HttpResponse> {
-    state.store.mark_notification_read(&auth.id, &NotificationId(id.into_inner())).await?;
+    let id = NotificationId(id.into_inner());
+    if state.store.notification(&auth.id, &id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::NotificationNotFound, "no such notification"));
+    }
+    state.deferred.defer(DeferredWrite::NotificationRead { user: auth.id.clone(), id }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -46,7 +51,9 @@ pub async fn mark_read(state: Data<AppState>, auth: AuthUser, id: Path<String>) 
 #[utoipa::path(post, path = "/api/notifications/read-all", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = MarkedRead)))]
 pub async fn mark_all_read(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    let marked = state.store.mark_all_notifications_read(&auth.id).await?;
+    state.deferred.settle().await;
+    let marked = state.store.unread_notification_count(&auth.id).await?;
+    state.deferred.defer(DeferredWrite::AllNotificationsRead { user: auth.id.clone() }).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked }))
 }
 

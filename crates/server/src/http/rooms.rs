@@ -18,7 +18,9 @@ use conclave_domain::{
     join_path,
 };
 use conclave_protocol::*;
-use conclave_store::{MyRoomRecord, NewRoom, RoomLogCursor, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord};
+use conclave_store::{
+    DeferredWrite, MyRoomRecord, NewRoom, RoomLogCursor, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
+};
 use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 
@@ -196,6 +198,8 @@ async fn my_rooms_page(
     after: Option<i64>,
     limit: u32,
 ) -> ApiResult<(Vec<MyRoom>, Option<i64>)> {
+    // Unread counts follow read markers, which are buffered writes (R-OPS-3).
+    state.deferred.settle().await;
     let found = state.store.rooms_of_user(user, after, limit + 1).await?;
     let more = found.len() > limit as usize;
     let kept: Vec<MyRoomRecord> = found.into_iter().take(limit as usize).collect();
@@ -353,6 +357,8 @@ pub async fn join(
 ) -> ApiResult<HttpResponse> {
     let (auth, room_id) = (&access.user, access.room.id.clone());
     let store = &state.store;
+    // A decline of an earlier request may still be buffered: store it before asking again.
+    state.deferred.settle().await;
     let context = JoinContext {
         kind: access.room.kind,
         policy: access.room.join_policy,
@@ -428,6 +434,7 @@ pub async fn members(
     access.authorize(RoomAction::Read)?;
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;
+    state.deferred.settle().await;
     let found = state.store.members(&room_id, after, limit + 1).await?;
     let page =
         cursor::page(found, limit, |m| m.membership.join_seq, |m| views::member(m, access.room.kind, &state.hub));
@@ -445,6 +452,7 @@ pub async fn mark_read(
 ) -> ApiResult<HttpResponse> {
     let (auth, room_id) = (&access.user, access.room.id.clone());
     access.authorize(RoomAction::Read)?;
-    state.store.mark_read(&room_id, &auth.id, request.seq).await?;
+    let write = DeferredWrite::RoomRead { room: room_id, user: auth.id.clone(), seq: request.seq };
+    state.deferred.defer(write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,6 +13,7 @@ pub fn user(record: &UserRecord, presence: &Hub) -> User {
         last_name: record.last_name.clone(),
         online: presence.is_online(&record.id),
         created_at: record.created_at,
+        last_seen_at: record.last_seen_at,
     }
 }
 

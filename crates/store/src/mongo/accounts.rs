@@ -25,6 +25,7 @@ pub async fn create_user(
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         created_at: date(now),
+        last_seen_at: None,
     };
     c.users.insert_one(&doc).session(&mut *s).await.map_err(or_conflict(Conflict::UsernameTaken))?;
     let record = UserRecord::from(doc);

@@ -74,6 +74,9 @@ pub struct UserDoc {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub created_at: BsonTime,
+    /// Absent until the user is first seen (R-OPS-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<BsonTime>,
 }
 
 impl From<UserDoc> for UserRecord {
@@ -85,6 +88,7 @@ impl From<UserDoc> for UserRecord {
             first_name: doc.first_name,
             last_name: doc.last_name,
             created_at: doc.created_at.to_chrono(),
+            last_seen_at: doc.last_seen_at.map(|t| t.to_chrono()),
         }
     }
 }

@@ -19,6 +19,7 @@
 mod accounts;
 mod audit;
 mod cleanup;
+mod deferred;
 mod docs;
 mod messages;
 mod notifications;
@@ -532,6 +533,18 @@ impl Store for MongoStore {
 
     async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.run(cleanup::delete_expired_refresh_tokens(&self.c, now)).await
+    }
+
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+        self.run(deferred::apply(&self.c, writes)).await
+    }
+
+    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
+        self.run(notifications::notification(&self.c, user, id)).await
+    }
+
+    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
+        self.run(notifications::unread_notification_count(&self.c, user)).await
     }
 
     async fn room_audit(

@@ -86,3 +86,18 @@ pub async fn delete_notification(c: &Collections, user: &UserId, id: &Notificati
     let deleted = c.notifications.delete_one(one_of_theirs(user, id)).await?.deleted_count;
     if deleted == 0 { Err(fail(StoreError::NotFound(Missing::Notification))) } else { Ok(()) }
 }
+
+pub async fn notification(
+    c: &Collections,
+    user: &UserId,
+    id: &NotificationId,
+) -> MongoResult<Option<NotificationRecord>> {
+    Ok(c.notifications
+        .find_one(doc! { "user_id": user.as_str(), "_id": id.as_str() })
+        .await?
+        .map(NotificationRecord::from))
+}
+
+pub async fn unread_notification_count(c: &Collections, user: &UserId) -> MongoResult<u64> {
+    c.notifications.count_documents(doc! { "user_id": user.as_str(), "read": false }).await
+}

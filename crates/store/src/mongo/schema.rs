@@ -88,6 +88,7 @@ fn specs() -> Vec<Spec> {
                     "first_name": optional_string(),
                     "last_name": optional_string(),
                     "created_at": date(),
+                    "last_seen_at": date(),
                 },
             ),
             // Usernames are stored lowercased, so this index is case-insensitive; it also

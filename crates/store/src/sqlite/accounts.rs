@@ -18,6 +18,7 @@ pub fn create_user(conn: &Connection, vault: &Vault, user: NewUser, now: DateTim
         first_name: user.first_name,
         last_name: user.last_name,
         created_at: stored_time(now),
+        last_seen_at: None,
     };
     conn.execute(
         "INSERT INTO users (id, username, password_hash, first_name, last_name, created_at)

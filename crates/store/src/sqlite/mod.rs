@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod cleanup;
+mod deferred;
 mod messages;
 mod notifications;
 mod rooms;
@@ -418,6 +419,20 @@ impl Store for SqliteStore {
 
     async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.write(move |c| cleanup::delete_expired_refresh_tokens(c, now)).await
+    }
+
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+        self.write(move |c| deferred::apply(c, writes)).await
+    }
+
+    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
+        let (user, id) = (user.clone(), id.clone());
+        self.read(move |c| notifications::notification(c, &user, &id)).await
+    }
+
+    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
+        let user = user.clone();
+        self.read(move |c| notifications::unread_notification_count(c, &user)).await
     }
 
     async fn room_audit(

@@ -5,7 +5,7 @@ use crate::error::{Missing, StoreError, StoreResult};
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use conclave_protocol::{NotificationId, UserId};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn insert_notification(
     conn: &Connection,
@@ -82,4 +82,23 @@ pub fn delete_notification(conn: &Connection, user: &UserId, id: &NotificationId
         .execute("DELETE FROM notifications WHERE user_id = ?1 AND id = ?2", [user.as_str(), id.as_str()])
         .map_err(backend)?;
     if changed == 0 { Err(StoreError::NotFound(Missing::Notification)) } else { Ok(()) }
+}
+
+pub fn notification(conn: &Connection, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
+    conn.query_row(
+        &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.user_id = ?1 AND n.id = ?2"),
+        [user.as_str(), id.as_str()],
+        |row| notification_at(row, 0),
+    )
+    .optional()
+    .map_err(backend)
+}
+
+pub fn unread_notification_count(conn: &Connection, user: &UserId) -> StoreResult<u64> {
+    let count: i64 = conn
+        .query_row("SELECT COUNT(*) FROM notifications WHERE user_id = ?1 AND read = 0", [user.as_str()], |row| {
+            row.get(0)
+        })
+        .map_err(backend)?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }

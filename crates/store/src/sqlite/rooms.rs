@@ -491,9 +491,10 @@ pub fn create_join_request(
     join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))
 }
 
-const REQUEST_QUERY: &str =
-    "SELECT jr.room_id, jr.created_at, u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at
-     FROM join_requests jr JOIN users u ON u.id = jr.user_id";
+/// A request and its user; a function because the user's columns come from [`USER_COLUMNS`].
+fn request_query() -> String {
+    format!("SELECT jr.room_id, jr.created_at, {USER_COLUMNS} FROM join_requests jr JOIN users u ON u.id = jr.user_id")
+}
 
 fn join_request_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinRequestRecord> {
     Ok(JoinRequestRecord { room_id: id_at(row, 0)?, created_at: time_at(row, 1)?, user: user_at(row, 2)? })
@@ -501,7 +502,7 @@ fn join_request_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinRequestRecor
 
 pub fn join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>> {
     conn.query_row(
-        &format!("{REQUEST_QUERY} WHERE jr.room_id = ?1 AND jr.user_id = ?2"),
+        &format!("{} WHERE jr.room_id = ?1 AND jr.user_id = ?2", request_query()),
         [room.as_str(), user.as_str()],
         join_request_at,
     )
@@ -511,7 +512,7 @@ pub fn join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreRes
 
 pub fn join_requests(conn: &Connection, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
     let mut statement = conn
-        .prepare_cached(&format!("{REQUEST_QUERY} WHERE jr.room_id = ?1 ORDER BY jr.created_at, u.username"))
+        .prepare_cached(&format!("{} WHERE jr.room_id = ?1 ORDER BY jr.created_at, u.username", request_query()))
         .map_err(backend)?;
     let rows = statement.query_map([room.as_str()], join_request_at).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)

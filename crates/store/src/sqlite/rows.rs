@@ -66,7 +66,8 @@ pub fn or_conflict(conflict: Conflict) -> impl FnOnce(rusqlite::Error) -> StoreE
     move |error| if is_unique_violation(&error) { StoreError::Conflict(conflict) } else { backend(error) }
 }
 
-pub const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at";
+pub const USER_COLUMNS: &str =
+    "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at, u.last_seen_at";
 
 pub fn user_at(row: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -76,6 +77,7 @@ pub fn user_at(row: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
         first_name: row.get(at + 3)?,
         last_name: row.get(at + 4)?,
         created_at: time_at(row, at + 5)?,
+        last_seen_at: opt_time_at(row, at + 6)?,
     })
 }
 

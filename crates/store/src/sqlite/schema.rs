@@ -20,6 +20,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { sql: SEALED_MESSAGES, then: Some(seal_existing_messages) },
     // 3: the audit trail (R-OPS-1), sealed.
     Migration { sql: AUDIT_LOG, then: None },
+    // 4: last seen (R-OPS-3).
+    Migration { sql: "ALTER TABLE users ADD COLUMN last_seen_at INTEGER;", then: None },
 ];
 
 const INITIAL: &str = r#"

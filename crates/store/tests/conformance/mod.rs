@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
             cleanup_deletes_old_logs_read_notifications_and_expired_tokens,
+            deferred_writes_apply_in_order_and_skip_what_is_gone,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1032,4 +1033,58 @@ pub async fn cleanup_deletes_old_logs_read_notifications_and_expired_tokens(stor
     assert_eq!(store.refresh_token_user("live", t(50)).await.unwrap(), Some(bob.id.clone()));
     assert_eq!(store.rotate_refresh_token("expired", "next", t(200), t(50)).await.unwrap(), Rotation::Invalid);
     assert_eq!(store.delete_expired_refresh_tokens(t(50)).await.unwrap(), 0);
+}
+
+/// R-OPS-3: a batch of deferred writes declines requests, marks notifications and rooms read
+/// and moves last-seen forward (never back); writes whose target is gone are skipped, and the
+/// rest of the batch still applies.
+pub async fn deferred_writes_apply_in_order_and_skip_what_is_gone(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    assert_eq!(alice.last_seen_at, None);
+    let room = group(&store, &alice, "deferred", JoinPolicy::Request).await;
+    store.create_join_request(&room.id, &bob.id, t(2)).await.unwrap();
+    let open = group(&store, &alice, "open", JoinPolicy::Open).await;
+    store.add_member(&open.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    for text in ["one", "two", "three"] {
+        send(&store, &open, &alice, text).await;
+    }
+    let mut notes = Vec::new();
+    for minute in [3, 4, 5] {
+        let note = NewNotification {
+            user_id: bob.id.clone(),
+            kind: NotificationKind::Invited,
+            room_id: None,
+            actor_id: None,
+            data: serde_json::json!({}),
+        };
+        notes.push(store.insert_notification(note, t(minute)).await.unwrap());
+    }
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 3);
+    assert_eq!(store.notification(&bob.id, &notes[0].id).await.unwrap().map(|n| n.read), Some(false));
+    assert_eq!(store.notification(&alice.id, &notes[0].id).await.unwrap(), None, "not hers");
+
+    store
+        .apply_deferred(vec![
+            DeferredWrite::DeclineRequest { room: room.id.clone(), user: bob.id.clone() },
+            DeferredWrite::DeclineRequest { room: room.id.clone(), user: bob.id.clone() },
+            DeferredWrite::NotificationRead { user: bob.id.clone(), id: notes[0].id.clone() },
+            DeferredWrite::NotificationRead { user: bob.id.clone(), id: NotificationId::from("gone") },
+            DeferredWrite::RoomRead { room: open.id.clone(), user: bob.id.clone(), seq: 2 },
+            DeferredWrite::RoomRead { room: open.id.clone(), user: bob.id.clone(), seq: 1 },
+            DeferredWrite::RoomRead { room: RoomId::from("gone"), user: bob.id.clone(), seq: 1 },
+            DeferredWrite::LastSeen { user: bob.id.clone(), at: t(30) },
+            DeferredWrite::LastSeen { user: bob.id.clone(), at: t(20) },
+            DeferredWrite::LastSeen { user: UserId::from("gone"), at: t(30) },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.join_request(&room.id, &bob.id).await.unwrap(), None);
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 2);
+    let mine = store.rooms_of_user(&bob.id, None, 10).await.unwrap();
+    assert_eq!((mine[0].membership.last_read_seq, mine[0].unread_count), (2, 1), "never back");
+    assert_eq!(store.user(&bob.id).await.unwrap().unwrap().last_seen_at, Some(t(30)), "never back");
+
+    store.apply_deferred(vec![DeferredWrite::AllNotificationsRead { user: bob.id.clone() }]).await.unwrap();
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0);
+    store.apply_deferred(Vec::new()).await.unwrap();
 }
