@@ -25,7 +25,9 @@ fi
 # 2. wasm-bindgen-cli, the version the client's lockfile pins.
 version=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p}' frontend/Cargo.lock | head -n 1)
 if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $version\$"; then
-  cargo install --root "$tools" wasm-bindgen-cli --version "$version"
+  # A build tool run once per build: compiled for speed of building, not of running.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install --root "$tools" wasm-bindgen-cli --version "$version"
 fi
 
 # 3. wasm-opt from npm's binaryen (Debian's binaryen 108 produces broken modules).
