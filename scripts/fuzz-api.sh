@@ -20,18 +20,10 @@ if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/st" --version 2>/dev/null | grep -q "
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-data=$(mktemp -d)
+source scripts/temp-server.sh
 CONCLAVE_MESSAGE_BURST=1000000 CONCLAVE_LOGIN_BURST=1000000 CONCLAVE_ACCESS_TOKEN_TTL_SECS=86400 \
-  CONCLAVE_LOG=warn CONCLAVE_CLIENT_DIR="$data/no-client" \
-  "${CONCLAVE_BIN:-target/debug/conclave}" --bind 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>"$data/server.log" &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do
-  grep -q '^conclave listening on ' "$data/stdout" && break
-  sleep 0.1
-done
-base=$(sed -n 's/^conclave listening on //p' "$data/stdout" | head -n 1)
-[ -n "$base" ] || { cat "$data/server.log"; echo "the server did not start" >&2; exit 1; }
+  CONCLAVE_LOG=warn start_temp_server "${CONCLAVE_BIN:-target/debug/conclave}" --client-dir /nonexistent
+base="$server_url"
 
 # A user whose token the fuzzer sends, and a room it can find by id in its examples.
 curl -fsS -X POST "$base/api/auth/signup" -H 'content-type: application/json' \
@@ -45,9 +37,9 @@ status=0
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-path /ws \
   --max-examples "${FUZZ_EXAMPLES:-30}" --seed 1 --workers 1 --no-color \
-  --generation-database none --report-dir "$data/report" "$@" || status=$?
+  --generation-database none --report-dir "$server_data/report" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log" >&2
-  tail -n 50 "$data/server.log" >&2
+  tail -n 50 "$server_data/server.log" >&2
 fi
 exit "$status"
