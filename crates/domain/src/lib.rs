@@ -4,6 +4,7 @@
 //! The server asks these functions for every decision and only then touches the store.
 
 pub mod access;
+pub mod attachments;
 pub mod departure;
 pub mod join;
 pub mod messages;
@@ -11,6 +12,7 @@ pub mod paging;
 pub mod values;
 
 pub use access::{Denial, RoomAction, Target, authorize};
+pub use attachments::{AttachmentType, DEFAULT_MAX_ATTACHMENT_BYTES, Filename, UploadRefusal, accept_upload};
 pub use departure::{Departure, MemberSnapshot, after_departure};
 pub use join::{InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, join_path, may_invite};
 pub use messages::{MessageContent, can_delete_message, can_edit_message};

@@ -3,7 +3,8 @@
 use crate::values::{MessageBody, ValueError};
 use conclave_protocol::{Color, Role, RoomKind, Sticker};
 
-/// What a message says: a body of 1–4000 chars, or a sticker with an optional caption.
+/// What a message says: a body of 1–4000 chars, or a sticker or an attachment with an optional
+/// caption.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContent {
     pub body: String,
@@ -12,8 +13,13 @@ pub struct MessageContent {
 }
 
 impl MessageContent {
-    pub fn parse(body: &str, color: Option<Color>, sticker: Option<Sticker>) -> Result<Self, ValueError> {
-        let body = if sticker.is_some() && body.trim().is_empty() {
+    pub fn parse(
+        body: &str,
+        color: Option<Color>,
+        sticker: Option<Sticker>,
+        has_attachment: bool,
+    ) -> Result<Self, ValueError> {
+        let body = if (sticker.is_some() || has_attachment) && body.trim().is_empty() {
             String::new()
         } else {
             MessageBody::parse(body)?.into_string()
@@ -39,13 +45,15 @@ mod tests {
     /// R-MSG-1, R-MSG-6: a body, or a sticker with an optional caption.
     #[test]
     fn r_msg_6_content() {
-        assert!(MessageContent::parse("", None, None).is_err());
-        assert!(MessageContent::parse("   ", Some(Color::Red), None).is_err());
-        let sticker = MessageContent::parse("  ", None, Some(Sticker::Cat)).expect("sticker alone");
+        assert!(MessageContent::parse("", None, None, false).is_err());
+        assert!(MessageContent::parse("   ", Some(Color::Red), None, false).is_err());
+        let sticker = MessageContent::parse("  ", None, Some(Sticker::Cat), false).expect("sticker alone");
         assert_eq!(sticker.body, "");
-        let caption = MessageContent::parse(" meow ", Some(Color::Blue), Some(Sticker::Cat)).expect("caption");
+        let caption = MessageContent::parse(" meow ", Some(Color::Blue), Some(Sticker::Cat), false).expect("caption");
         assert_eq!(caption.body, "meow");
-        assert!(MessageContent::parse(&"x".repeat(4001), None, Some(Sticker::Cat)).is_err());
+        assert!(MessageContent::parse(&"x".repeat(4001), None, Some(Sticker::Cat), false).is_err());
+        let file = MessageContent::parse("", None, None, true).expect("an attachment alone");
+        assert_eq!(file.body, "");
     }
 
     /// R-MSG-7: authors edit and delete their own; admins delete any in group rooms.

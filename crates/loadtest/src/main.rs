@@ -224,6 +224,7 @@ async fn main() -> Result<(), Error> {
                     client_id: format!("{index}-{n}"),
                     color: None,
                     sticker: None,
+                    attachment_id: None,
                 };
                 sink.send(WsMessage::text(serde_json::to_string(&frame)?)).await?;
             }

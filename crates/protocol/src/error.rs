@@ -50,6 +50,7 @@ pub enum ErrorCode {
     MessageNotFound,
     NotificationNotFound,
     RequestNotFound,
+    AttachmentNotFound,
     BanNotFound,
     MethodNotAllowed,
     UsernameTaken,
@@ -57,6 +58,8 @@ pub enum ErrorCode {
     AlreadyInvited,
     RequestPending,
     AlreadyBanned,
+    /// The attachment was already sent with another message.
+    AttachmentUsed,
     /// The room was terminated: no more messages or joins.
     RoomTerminated,
     /// The message was deleted and cannot be edited.
@@ -95,10 +98,10 @@ impl ErrorCode {
             | RefreshTokenReused => 401,
             Forbidden | Banned | WrongRoomPassword | NotInvited | NotAMember | DirectRoom => 403,
             NotFound | UserNotFound | RoomNotFound | MessageNotFound | NotificationNotFound | RequestNotFound
-            | BanNotFound => 404,
+            | BanNotFound | AttachmentNotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned | RoomTerminated
-            | MessageDeleted => 409,
+            | MessageDeleted | AttachmentUsed => 409,
             PayloadTooLarge | FrameTooLarge => 413,
             UnsupportedMediaType => 415,
             ValidationFailed | InvalidTarget => 422,
@@ -138,6 +141,8 @@ impl ErrorCode {
             NotificationNotFound => "notification_not_found",
             RequestNotFound => "request_not_found",
             BanNotFound => "ban_not_found",
+            AttachmentNotFound => "attachment_not_found",
+            AttachmentUsed => "attachment_used",
             MethodNotAllowed => "method_not_allowed",
             UsernameTaken => "username_taken",
             AlreadyMember => "already_member",
@@ -227,6 +232,8 @@ mod tests {
             ErrorCode::AlreadyInvited,
             ErrorCode::RequestPending,
             ErrorCode::AlreadyBanned,
+            ErrorCode::AttachmentNotFound,
+            ErrorCode::AttachmentUsed,
             ErrorCode::RoomTerminated,
             ErrorCode::MessageDeleted,
             ErrorCode::RateLimited,

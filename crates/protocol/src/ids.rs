@@ -57,3 +57,7 @@ id_type!(
     /// An audit record's id.
     AuditId
 );
+id_type!(
+    /// An attachment's id.
+    AttachmentId
+);

@@ -1,6 +1,6 @@
 //! Messages, their options and history queries (SPEC R-MSG-1 to R-MSG-7).
 
-use crate::{MessageId, RoomId, UserId};
+use crate::{AttachmentId, MessageId, RoomId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -83,10 +83,30 @@ impl Sticker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
-    pub id: String,
+    pub id: AttachmentId,
     pub filename: String,
+    /// One of `image/png`, `image/jpeg`, `image/gif`, `image/webp`, `application/pdf`,
+    /// `text/plain`.
     pub content_type: String,
+    /// In bytes.
     pub size: u64,
+}
+
+/// `{"attachment": …}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachmentEnvelope {
+    pub attachment: Attachment,
+}
+
+/// `POST /api/rooms/{room_id}/attachments?filename=`: the file is the request body, its type
+/// the `Content-Type` header.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct UploadAttachmentQuery {
+    /// The file's name as people will see it: 1–255 characters, no path.
+    pub filename: String,
 }
 
 /// A message in a room.
@@ -131,6 +151,9 @@ pub struct SendMessageRequest {
     /// answers with the message stored the first time.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// A file uploaded to this room by the sender and not yet sent (R-MSG-6).
+    #[serde(default)]
+    pub attachment_id: Option<AttachmentId>,
 }
 
 /// `PATCH /api/rooms/{room_id}/messages/{message_id}`

@@ -2,7 +2,8 @@
 //! snake_case `type` tag.
 
 use crate::{
-    Color, ErrorCode, LeaveReason, Message, MessageId, MyRoom, Notification, Role, RoomId, Sticker, User, UserId,
+    AttachmentId, Color, ErrorCode, LeaveReason, Message, MessageId, MyRoom, Notification, Role, RoomId, Sticker, User,
+    UserId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub enum ClientFrame {
         color: Option<Color>,
         #[serde(default)]
         sticker: Option<Sticker>,
+        /// A file uploaded to this room by the sender and not yet sent.
+        #[serde(default)]
+        attachment_id: Option<AttachmentId>,
     },
     /// After a reconnect: the last sequence number seen per room. Every later message arrives
     /// as `message_created`, in order, then `resumed`.
@@ -130,7 +134,8 @@ mod tests {
                 body: "hi".into(),
                 client_id: "c1".into(),
                 color: None,
-                sticker: None
+                sticker: None,
+                attachment_id: None
             }
         );
         let resume: ClientFrame = serde_json::from_str(r#"{"type":"resume","rooms":{"a":3,"b":0}}"#).expect("parses");

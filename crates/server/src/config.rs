@@ -94,6 +94,10 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_HEARTBEAT_SECS", default_value_t = 20, global = true)]
     pub ws_heartbeat_secs: u64,
 
+    /// The largest attachment accepted, in bytes (10 MiB by default).
+    #[arg(long, env = "CONCLAVE_MAX_ATTACHMENT_BYTES", default_value_t = conclave_domain::DEFAULT_MAX_ATTACHMENT_BYTES, global = true)]
+    pub max_attachment_bytes: usize,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://chat.example.com`. The server's own origin is always allowed; unset: no other.
     #[arg(long, env = "CONCLAVE_CORS_ORIGINS", value_delimiter = ',', global = true)]

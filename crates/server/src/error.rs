@@ -94,6 +94,9 @@ impl From<StoreError> for ApiError {
                 Conflict::AlreadyInvited => ApiError::new(C::AlreadyInvited, "that user is already invited"),
                 Conflict::RequestPending => ApiError::new(C::RequestPending, "a join request is already pending"),
                 Conflict::AlreadyBanned => ApiError::new(C::AlreadyBanned, "that user is already banned"),
+                Conflict::AttachmentUsed => {
+                    ApiError::new(C::AttachmentUsed, "that attachment was already sent with another message")
+                }
             },
             StoreError::NotFound(missing) => match missing {
                 Missing::User => ApiError::new(C::UserNotFound, "no such user"),
@@ -103,6 +106,7 @@ impl From<StoreError> for ApiError {
                 Missing::Notification => ApiError::new(C::NotificationNotFound, "no such notification"),
                 Missing::JoinRequest => ApiError::new(C::RequestNotFound, "no pending join request from that user"),
                 Missing::Ban => ApiError::new(C::BanNotFound, "that user is not banned"),
+                Missing::Attachment => ApiError::new(C::AttachmentNotFound, "no such attachment in this room"),
             },
             StoreError::RoomTerminated => ApiError::new(C::RoomTerminated, "this room was terminated"),
             StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),

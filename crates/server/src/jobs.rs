@@ -6,6 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use conclave_store::{Store, StoreResult};
 use std::sync::Arc;
 
+/// How long an upload may wait to be sent with a message before cleanup deletes it.
+pub const UNSENT_ATTACHMENT_LIFETIME: Duration = Duration::days(1);
+
 /// What one cleanup run deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CleanupReport {
@@ -13,16 +16,18 @@ pub struct CleanupReport {
     pub room_log_entries: u64,
     pub read_notifications: u64,
     pub refresh_tokens: u64,
+    pub unsent_attachments: u64,
 }
 
 impl CleanupReport {
     /// What was deleted, by kind, as metrics label them.
-    pub fn counts(&self) -> [(&'static str, u64); 4] {
+    pub fn counts(&self) -> [(&'static str, u64); 5] {
         [
             ("rooms", u64::try_from(self.rooms).unwrap_or(u64::MAX)),
             ("room_log_entries", self.room_log_entries),
             ("read_notifications", self.read_notifications),
             ("refresh_tokens", self.refresh_tokens),
+            ("unsent_attachments", self.unsent_attachments),
         ]
     }
 }
@@ -37,6 +42,7 @@ pub async fn cleanup(store: &dyn Store, retention: Duration, now: DateTime<Utc>)
         room_log_entries: store.delete_room_log_before(cutoff).await?,
         read_notifications: store.delete_read_notifications_before(cutoff).await?,
         refresh_tokens: store.delete_expired_refresh_tokens(now).await?,
+        unsent_attachments: store.delete_unsent_attachments_before(now - UNSENT_ATTACHMENT_LIFETIME).await?,
     })
 }
 
@@ -63,6 +69,7 @@ pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention:
                     room_log_entries = report.room_log_entries,
                     read_notifications = report.read_notifications,
                     refresh_tokens = report.refresh_tokens,
+                    unsent_attachments = report.unsent_attachments,
                     elapsed_ms = started.elapsed().as_millis(),
                     "cleanup finished"
                 ),

@@ -117,6 +117,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         stopping: CancellationToken::new(),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
+            max_attachment_bytes: config.max_attachment_bytes,
             gateway: GatewaySettings {
                 auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs.max(1)),
                 heartbeat,

@@ -8,7 +8,7 @@ use crate::notify::{self, Context};
 use crate::state::AppState;
 use chrono::Utc;
 use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
-use conclave_protocol::{Color, NotificationKind, RoomKind, Sticker};
+use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker};
 use conclave_store::{InsertedMessage, NewMessage};
 use serde_json::json;
 
@@ -18,6 +18,8 @@ pub struct Draft<'a> {
     pub color: Option<Color>,
     pub sticker: Option<Sticker>,
     pub client_id: Option<&'a str>,
+    /// A file the sender uploaded to this room (R-MSG-6).
+    pub attachment_id: Option<AttachmentId>,
 }
 
 /// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and
@@ -27,7 +29,8 @@ pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> Ap
     access.authorize(RoomAction::Post)?;
     state.limits.message(&access.user.id)?;
     let mut errors = FieldErrors::new();
-    let content = errors.check("body", MessageContent::parse(draft.body, draft.color, draft.sticker));
+    let has_attachment = draft.attachment_id.is_some();
+    let content = errors.check("body", MessageContent::parse(draft.body, draft.color, draft.sticker, has_attachment));
     let client_id = draft.client_id.and_then(|c| errors.check("client_id", ClientId::parse(c)));
     let (Some(content), true) = (content, errors.is_empty()) else {
         return Err(errors.into());
@@ -39,6 +42,7 @@ pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> Ap
         color: content.color,
         sticker: content.sticker,
         client_id: client_id.map(|c| c.as_str().to_owned()),
+        attachment_id: draft.attachment_id,
     };
     let inserted = {
         let _ordered = state.room_locks.lock(&access.room.id).await;

@@ -35,5 +35,7 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub refresh_token_ttl_days: u32,
+    /// The largest attachment accepted, in bytes (R-MSG-6).
+    pub max_attachment_bytes: usize,
     pub gateway: GatewaySettings,
 }

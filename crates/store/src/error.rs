@@ -8,6 +8,8 @@ pub enum Conflict {
     AlreadyInvited,
     RequestPending,
     AlreadyBanned,
+    /// The attachment was sent with another message already.
+    AttachmentUsed,
 }
 
 /// What was not there.
@@ -20,6 +22,7 @@ pub enum Missing {
     Notification,
     JoinRequest,
     Ban,
+    Attachment,
 }
 
 /// Errors of every backend, in terms callers can act on. A duplicate key is a [`Conflict`],

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use conclave_domain::Departure;
 use conclave_protocol::{
-    AuditAction, AuditId, Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId,
-    RoomKind, Sticker, UserId,
+    AttachmentId, AuditAction, AuditId, Color, JoinPolicy, LeaveReason, MessageId, NotificationId, NotificationKind,
+    Role, RoomId, RoomKind, Sticker, UserId,
 };
 
 /// `time` as every backend keeps it: millisecond precision.
@@ -174,10 +174,40 @@ pub struct MessageRecord {
     pub body: String,
     pub color: Option<Color>,
     pub sticker: Option<Sticker>,
+    pub attachment: Option<AttachmentMeta>,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+}
+
+/// What a message shows of its attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    pub id: AttachmentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// A file uploaded to a room (SPEC R-MSG-6), already checked by the domain rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub room_id: RoomId,
+    pub uploader_id: UserId,
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A stored attachment: its metadata, where it belongs, and (once sent) its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub meta: AttachmentMeta,
+    pub room_id: RoomId,
+    pub uploader_id: UserId,
+    pub message_id: Option<MessageId>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +219,8 @@ pub struct NewMessage {
     pub sticker: Option<Sticker>,
     /// Idempotency key: one message per author and client id.
     pub client_id: Option<String>,
+    /// A file the author uploaded to this room and has not sent yet.
+    pub attachment_id: Option<AttachmentId>,
 }
 
 /// A stored message, and whether this call stored it (`false`: the client id was seen before).

@@ -3,7 +3,7 @@
 //! Records leave the store opened, so callers never handle ciphertext.
 
 use crate::error::{StoreError, StoreResult};
-use crate::model::MessageRecord;
+use crate::model::{AttachmentMeta, MessageRecord};
 use conclave_crypto::{Aad, DataKey, SealError, Vault};
 use std::sync::Arc;
 
@@ -56,17 +56,74 @@ pub(crate) fn seal_body(key: &DataKey, room: &str, message: &str, body: &str) ->
     Ok(key.seal(&body_aad(room, message), body.as_bytes())?)
 }
 
-/// A message as read from the database, its body still sealed.
+fn attachment_aad(part: &str, room: &str, attachment: &str) -> Aad {
+    Aad::new(part).part(room).part(attachment)
+}
+
+/// The stored forms of an attachment's name and content.
+pub(crate) fn seal_attachment(
+    key: &DataKey,
+    room: &str,
+    attachment: &str,
+    filename: &str,
+    content: &[u8],
+) -> StoreResult<(Vec<u8>, Vec<u8>)> {
+    Ok((
+        key.seal(&attachment_aad("attachment name", room, attachment), filename.as_bytes())?,
+        key.seal(&attachment_aad("attachment content", room, attachment), content)?,
+    ))
+}
+
+/// An attachment's content, opened.
+pub(crate) fn open_attachment_content(
+    key: &DataKey,
+    room: &str,
+    attachment: &str,
+    sealed: &[u8],
+) -> StoreResult<Vec<u8>> {
+    key.open(&attachment_aad("attachment content", room, attachment), sealed)
+        .map_err(|e| StoreError::Corrupt(format!("attachment {attachment} in room {room}: {e}")))
+}
+
+/// An attachment's metadata as stored: its name still sealed.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedAttachmentMeta {
+    pub id: String,
+    pub filename: Vec<u8>,
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl SealedAttachmentMeta {
+    pub fn open(self, key: &DataKey, room: &str) -> StoreResult<AttachmentMeta> {
+        let name = key
+            .open(&attachment_aad("attachment name", room, &self.id), &self.filename)
+            .map_err(|e| StoreError::Corrupt(format!("attachment {} in room {room}: {e}", self.id)))?;
+        Ok(AttachmentMeta {
+            filename: String::from_utf8(name)
+                .map_err(|_| StoreError::Corrupt(format!("attachment {} has no UTF-8 name", self.id)))?,
+            id: self.id.into(),
+            content_type: self.content_type,
+            size: self.size,
+        })
+    }
+}
+
+/// A message as read from the database, its body (and attachment name) still sealed.
 pub(crate) struct SealedMessage {
-    /// Every field but `body`, which is empty until opened.
+    /// Every field but `body` and `attachment`, which are empty until opened.
     pub record: MessageRecord,
     pub body: Vec<u8>,
+    pub attachment: Option<SealedAttachmentMeta>,
 }
 
 impl SealedMessage {
     /// Opens the body; a changed byte anywhere is an error, never text.
     pub fn open(self, key: &DataKey) -> StoreResult<MessageRecord> {
-        let SealedMessage { mut record, body } = self;
+        let SealedMessage { mut record, body, attachment } = self;
+        if let Some(attachment) = attachment {
+            record.attachment = Some(attachment.open(key, record.room_id.as_str())?);
+        }
         if !(record.deleted && body.is_empty()) {
             let plain = key
                 .open(&body_aad(record.room_id.as_str(), record.id.as_str()), &body)

@@ -2,7 +2,7 @@ use crate::error::StoreResult;
 use crate::model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 
 /// Everything Conclave persists. Each method is one atomic step: a backend either does all of
 /// it or none of it. Times come from the caller, so that rules about age can be tested.
@@ -146,7 +146,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a message with the room's next sequence number, in the same write (SPEC R-MSG-1).
     /// The author must be a member and the room live. A repeated client id stores nothing and
-    /// returns the first message. Shows a direct room again to members who had hidden it.
+    /// returns the first message. Shows a direct room again to members who had hidden it. An
+    /// attachment must be the author's, in this room, and unsent (`NotFound(Attachment)`,
+    /// `Conflict(AttachmentUsed)`); it is sent with the message.
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage>;
     /// Newest first.
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;
@@ -158,8 +160,17 @@ pub trait Store: Send + Sync + 'static {
         body: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<MessageRecord>;
-    /// Marks the message deleted and forgets its content.
+    /// Marks the message deleted and forgets its content, attachment included.
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord>;
+
+    // ---- attachments (SPEC R-MSG-6) -------------------------------------------------------------
+
+    /// Stores an upload, sealed, unsent. The room must exist and be live.
+    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord>;
+    /// An attachment of `room` and its content, opened.
+    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>>;
+    /// Deletes attachments never sent with a message and uploaded before `before`.
+    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // ---- notifications -------------------------------------------------------------------------
 

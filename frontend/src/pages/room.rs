@@ -424,8 +424,13 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 return;
             }
             let client_id = format!("web-{}-{}", super::widgets::now_millis(), body.len());
-            let request =
-                SendMessageRequest { body, color: color.get_untracked(), sticker, client_id: Some(client_id) };
+            let request = SendMessageRequest {
+                body,
+                color: color.get_untracked(),
+                sticker,
+                client_id: Some(client_id),
+                attachment_id: None,
+            };
             let room_id = room_id.clone();
             draft.set(String::new());
             stickers_open.set(false);

@@ -307,10 +307,10 @@ impl SessionState {
                 _ => refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated as another user"),
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
-            ClientFrame::SendMessage { room_id, body, client_id, color, sticker } => {
+            ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
                 let result = match self.access(room_id).await {
                     Ok(access) => {
-                        let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id) };
+                        let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
                         messaging::send(&self.state, &access, draft).await
                     }
                     Err(error) => Err(error),

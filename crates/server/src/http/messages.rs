@@ -82,6 +82,7 @@ pub async fn send(
         color: request.color,
         sticker: request.sticker,
         client_id: request.client_id.as_deref(),
+        attachment_id: request.attachment_id,
     };
     let inserted = messaging::send(&state, &access, draft).await?;
     Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))

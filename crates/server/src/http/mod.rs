@@ -1,6 +1,7 @@
 //! The REST API: routes, JSON errors for unknown routes and methods, and the OpenAPI document.
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod client;
 pub mod cursor;
@@ -50,6 +51,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/rooms/{room_id}/members").route(web::get().to(rooms::members)))
             .service(resource("/rooms/{room_id}/read").route(web::post().to(rooms::mark_read)))
             .service(resource("/rooms/{room_id}/audit").route(web::get().to(audit::room)))
+            .service(resource("/rooms/{room_id}/attachments").route(web::post().to(attachments::upload)))
+            .service(
+                resource("/rooms/{room_id}/attachments/{attachment_id}").route(web::get().to(attachments::download)),
+            )
             .service(resource("/rooms/{room_id}/invites").route(web::post().to(moderation::invite)))
             .service(resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)))
             .service(resource("/rooms/{room_id}/requests/{user_id}/accept").route(web::post().to(moderation::accept)))
@@ -189,6 +194,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
         messages::list, messages::send, messages::edit, messages::delete, dms::open,
+        attachments::upload, attachments::download,
         notifications::list, notifications::mark_all_read, notifications::mark_read, notifications::delete,
         crate::gateway::upgrade,
     ),

@@ -66,7 +66,12 @@ pub fn message(record: &MessageRecord) -> Message {
         body: record.body.clone(),
         color: record.color,
         sticker: record.sticker,
-        attachment: None,
+        attachment: record.attachment.as_ref().map(|a| Attachment {
+            id: a.id.clone(),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+        }),
         created_at: record.created_at,
         edited_at: record.edited_at,
         deleted: record.deleted,

@@ -47,7 +47,8 @@ pub async fn delete_room(
     c.join_requests.delete_many(this.clone()).session(&mut *s).await?;
     c.bans.delete_many(this.clone()).session(&mut *s).await?;
     c.room_log.delete_many(this.clone()).session(&mut *s).await?;
-    c.audit.delete_many(this).session(&mut *s).await?;
+    c.audit.delete_many(this.clone()).session(&mut *s).await?;
+    c.attachments.delete_many(this).session(&mut *s).await?;
     c.rooms.delete_one(doc! { "_id": room.as_str() }).session(s).await?;
     Ok(true)
 }

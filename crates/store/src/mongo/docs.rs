@@ -6,7 +6,7 @@
 
 use crate::error::{Conflict, StoreError};
 use crate::model::*;
-use crate::sealing::SealedMessage;
+use crate::sealing::{SealedAttachmentMeta, SealedMessage};
 use bson::DateTime as BsonTime;
 use bson::{Binary, spec::BinarySubtype};
 use chrono::{DateTime, Utc};
@@ -240,6 +240,9 @@ pub struct MessageDoc {
     pub body: Binary,
     pub color: Option<Color>,
     pub sticker: Option<Sticker>,
+    /// What the message shows of its attachment (its name sealed as in `attachments`).
+    #[serde(default)]
+    pub attachment: Option<AttachmentMetaDoc>,
     pub client_id: Option<String>,
     /// Messages sent with a client id only (absent otherwise): one message per room, author
     /// and client id, by a sparse unique index. See [`send_key`].
@@ -264,6 +267,7 @@ impl From<MessageDoc> for SealedMessage {
             author_id: UserId(doc.author_id),
             author_username: doc.author_username,
             body: String::new(),
+            attachment: None,
             color: doc.color,
             sticker: doc.sticker,
             client_id: doc.client_id,
@@ -271,7 +275,13 @@ impl From<MessageDoc> for SealedMessage {
             edited_at: doc.edited_at.map(|t| t.to_chrono()),
             deleted: doc.deleted,
         };
-        SealedMessage { record, body: doc.body.bytes }
+        let attachment = doc.attachment.map(|a| SealedAttachmentMeta {
+            id: a.id,
+            filename: a.filename.bytes,
+            content_type: a.content_type,
+            size: unsigned(a.size),
+        });
+        SealedMessage { record, body: doc.body.bytes, attachment }
     }
 }
 
@@ -309,6 +319,31 @@ pub struct RoomLogDoc {
     pub room_id: String,
     pub left_at: BsonTime,
     pub reason: LeaveReason,
+}
+
+/// An attachment's metadata as a message keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttachmentMetaDoc {
+    pub id: String,
+    pub filename: Binary,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// An upload (SPEC R-MSG-6): name and content sealed under the room's key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttachmentDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub room_id: String,
+    pub uploader_id: String,
+    /// Set once it is sent with a message.
+    pub message_id: Option<String>,
+    pub filename: Binary,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: BsonTime,
+    pub content: Binary,
 }
 
 /// An audit record (SPEC R-OPS-1): only the room (or an account record's user) and the time in

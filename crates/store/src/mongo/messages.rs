@@ -1,7 +1,7 @@
 //! Messages: sequence numbers, idempotent sends, history, edits and deletions.
 
-use super::Collections;
 use super::docs::*;
+use super::{Collections, attachments};
 use crate::error::{Missing, StoreError};
 use crate::model::*;
 use crate::sealing::{SealedMessage, new_room_key, open_all, room_key, seal_body};
@@ -122,6 +122,10 @@ pub async fn insert_message(
         .username;
     let id = uuid::Uuid::new_v4().to_string();
     let body = seal_body(&data_key, room, &id, &new.body).map_err(fail)?;
+    let attachment = match &new.attachment_id {
+        Some(attachment) => Some(attachments::claim(c, s, new, attachment.as_str(), &id).await?),
+        None => None,
+    };
     let message = MessageDoc {
         id,
         room_id: room.to_owned(),
@@ -129,6 +133,7 @@ pub async fn insert_message(
         author_id: author.to_owned(),
         author_username,
         body: binary(body),
+        attachment,
         color: new.color,
         sticker: new.sticker,
         client_id: new.client_id.clone(),
@@ -207,17 +212,26 @@ pub async fn edit_message(
     update_message(c, room, id, doc! { "body": sealed, "edited_at": date(now) }).await
 }
 
+/// Marks the message deleted and forgets its content, its attachment with it, in one
+/// transaction.
 pub async fn delete_message(
     c: &Collections,
+    s: &mut ClientSession,
     room: &RoomId,
     id: &MessageId,
     now: DateTime<Utc>,
 ) -> MongoResult<MessageRecord> {
-    update_message(
-        c,
-        room,
-        id,
-        doc! { "body": binary(Vec::new()), "color": Bson::Null, "sticker": Bson::Null, "deleted": true, "edited_at": date(now) },
-    )
-    .await
+    let forgotten = doc! {
+        "body": binary(Vec::new()), "color": Bson::Null, "sticker": Bson::Null, "attachment": Bson::Null,
+        "deleted": true, "edited_at": date(now),
+    };
+    let updated = c
+        .messages
+        .find_one_and_update(doc! { "room_id": room.as_str(), "_id": id.as_str() }, doc! { "$set": forgotten })
+        .return_document(ReturnDocument::After)
+        .session(&mut *s)
+        .await?
+        .ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
+    c.attachments.delete_many(doc! { "message_id": id.as_str() }).session(&mut *s).await?;
+    opened(c, updated).await
 }

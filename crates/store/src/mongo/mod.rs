@@ -17,6 +17,7 @@
 //!   [`crate::Conflict`]s.
 
 mod accounts;
+mod attachments;
 mod audit;
 mod cleanup;
 mod deferred;
@@ -35,7 +36,7 @@ use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use docs::*;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{ClientOptions, ReadConcern, WriteConcern};
@@ -129,6 +130,7 @@ pub(crate) struct Collections {
     pub counters: Collection<CounterDoc>,
     pub data_keys: Collection<DataKeyDoc>,
     pub audit: Collection<AuditDoc>,
+    pub attachments: Collection<AttachmentDoc>,
     /// Seals what the collections keep (SPEC R-SEC-2) and holds the unwrapped data keys.
     pub vault: Arc<Vault>,
 }
@@ -149,6 +151,7 @@ impl Collections {
             counters: db.collection(schema::COUNTERS),
             data_keys: db.collection(schema::DATA_KEYS),
             audit: db.collection(schema::AUDIT),
+            attachments: db.collection(schema::ATTACHMENTS),
             vault,
         }
     }
@@ -469,7 +472,7 @@ impl Store for MongoStore {
     }
 
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord> {
-        self.run(messages::delete_message(&self.c, room, id, now)).await
+        transaction!(self, |s| messages::delete_message(&self.c, s, room, id, now))
     }
 
     async fn insert_notification(
@@ -545,6 +548,18 @@ impl Store for MongoStore {
 
     async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
         self.run(notifications::unread_notification_count(&self.c, user)).await
+    }
+
+    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
+        self.run(attachments::insert_attachment(&self.c, attachment, now)).await
+    }
+
+    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        self.run(attachments::attachment(&self.c, room, id)).await
+    }
+
+    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(attachments::delete_unsent_attachments_before(&self.c, before)).await
     }
 
     async fn room_audit(

@@ -22,6 +22,7 @@ pub const ROOM_LOG: &str = "room_log";
 pub const COUNTERS: &str = "counters";
 pub const DATA_KEYS: &str = "data_keys";
 pub const AUDIT: &str = "audit";
+pub const ATTACHMENTS: &str = "attachments";
 
 /// One collection: its name, the schema its documents must have, and its indexes.
 struct Spec {
@@ -211,6 +212,7 @@ fn specs() -> Vec<Spec> {
                     "author_username": string(),
                     // Sealed (R-SEC-2): never text.
                     "body": { "bsonType": "binData" },
+                    "attachment": { "bsonType": ["object", "null"] },
                     "color": optional_string(),
                     "sticker": optional_string(),
                     "client_id": optional_string(),
@@ -264,6 +266,25 @@ fn specs() -> Vec<Spec> {
             name: COUNTERS,
             schema: object(&["_id", "value"], doc! { "_id": string(), "value": counter() }),
             indexes: vec![],
+        },
+        Spec {
+            // Uploads (R-MSG-6): name and content sealed; unsent ones by age, for cleanup.
+            name: ATTACHMENTS,
+            schema: object(
+                &["_id", "room_id", "uploader_id", "filename", "content_type", "size", "created_at", "content"],
+                doc! {
+                    "_id": string(),
+                    "room_id": string(),
+                    "uploader_id": string(),
+                    "message_id": optional_string(),
+                    "filename": { "bsonType": "binData" },
+                    "content_type": string(),
+                    "size": counter(),
+                    "created_at": date(),
+                    "content": { "bsonType": "binData" },
+                },
+            ),
+            indexes: vec![index(doc! { "room_id": 1 }), index(doc! { "message_id": 1, "created_at": 1 })],
         },
         Spec {
             // The audit trail (R-OPS-1): sealed records by room, and account records by user.

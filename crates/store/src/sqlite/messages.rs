@@ -1,5 +1,6 @@
 //! Messages: sequence numbers, idempotent sends, history, edits and deletions.
 
+use super::attachments;
 use super::rows::*;
 use crate::error::{Missing, StoreError, StoreResult};
 use crate::model::*;
@@ -87,6 +88,11 @@ pub fn insert_message(
             return Ok(InsertedMessage { message: message.open(&key)?, created: false });
         }
     }
+    let id = MessageId(uuid::Uuid::new_v4().to_string());
+    let attachment = match &new.attachment_id {
+        Some(attachment) => Some(attachments::claim(conn, &new, attachment, &id)?),
+        None => None,
+    };
     let seq: i64 = conn
         .query_row(
             "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
@@ -94,10 +100,10 @@ pub fn insert_message(
             |row| row.get(0),
         )
         .map_err(backend)?;
-    let id = MessageId(uuid::Uuid::new_v4().to_string());
     conn.execute(
-        "INSERT INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
+                               attachment_id, attachment_name, attachment_type, attachment_size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             id.as_str(),
             new.room_id.as_str(),
@@ -107,7 +113,11 @@ pub fn insert_message(
             new.color.as_ref().map(name_of),
             new.sticker.as_ref().map(name_of),
             new.client_id,
-            ms(now)
+            ms(now),
+            attachment.as_ref().map(|a| a.id.as_str()),
+            attachment.as_ref().map(|a| a.filename.as_slice()),
+            attachment.as_ref().map(|a| a.content_type.as_str()),
+            attachment.as_ref().map(|a| to_i64(a.size))
         ],
     )
     .map_err(backend)?;
@@ -170,6 +180,7 @@ pub fn edit_message(
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Message));
     }
+    conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id.as_str()]).map_err(backend)?;
     message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }
 
@@ -182,7 +193,8 @@ pub fn delete_message(
 ) -> StoreResult<MessageRecord> {
     let changed = conn
         .execute(
-            "UPDATE messages SET body = X'', color = NULL, sticker = NULL, deleted = 1, edited_at = ?3
+            "UPDATE messages SET body = X'', color = NULL, sticker = NULL, deleted = 1, edited_at = ?3,
+                    attachment_id = NULL, attachment_name = NULL, attachment_type = NULL, attachment_size = NULL
              WHERE room_id = ?1 AND id = ?2",
             params![room.as_str(), id.as_str(), ms(now)],
         )
@@ -190,5 +202,6 @@ pub fn delete_message(
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Message));
     }
+    conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id.as_str()]).map_err(backend)?;
     message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }

@@ -4,6 +4,7 @@
 //! transaction, which is what makes every [`Store`] method atomic here.
 
 mod accounts;
+mod attachments;
 mod audit;
 mod cleanup;
 mod deferred;
@@ -19,7 +20,7 @@ use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -433,6 +434,20 @@ impl Store for SqliteStore {
     async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
         let user = user.clone();
         self.read(move |c| notifications::unread_notification_count(c, &user)).await
+    }
+
+    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| attachments::insert_attachment(c, &vault, attachment, now)).await
+    }
+
+    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        let (room, id, vault) = (room.clone(), id.clone(), Arc::clone(&self.vault));
+        self.read(move |c| attachments::attachment(c, &vault, &room, &id)).await
+    }
+
+    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |c| attachments::delete_unsent_attachments_before(c, before)).await
     }
 
     async fn room_audit(

@@ -2,7 +2,7 @@
 
 use crate::error::{Conflict, StoreError};
 use crate::model::*;
-use crate::sealing::SealedMessage;
+use crate::sealing::{SealedAttachmentMeta, SealedMessage};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
@@ -115,7 +115,8 @@ pub fn membership_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MembershipRec
 }
 
 pub const MESSAGE_COLUMNS: &str = "msg.id, msg.room_id, msg.seq, msg.author_id, au.username, msg.body, msg.color, \
-     msg.sticker, msg.client_id, msg.created_at, msg.edited_at, msg.deleted";
+     msg.sticker, msg.client_id, msg.created_at, msg.edited_at, msg.deleted, msg.attachment_id, msg.attachment_name, \
+     msg.attachment_type, msg.attachment_size";
 
 /// A message row; its body stays sealed until [`SealedMessage::open`].
 pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
@@ -126,6 +127,7 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
         author_id: id_at(row, at + 3)?,
         author_username: row.get(at + 4)?,
         body: String::new(),
+        attachment: None,
         color: opt_enum_at(row, at + 6)?,
         sticker: opt_enum_at(row, at + 7)?,
         client_id: row.get(at + 8)?,
@@ -133,7 +135,17 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
         edited_at: opt_time_at(row, at + 10)?,
         deleted: row.get(at + 11)?,
     };
-    Ok(SealedMessage { record, body: row.get(at + 5)? })
+    let attachment_id: Option<String> = row.get(at + 12)?;
+    let attachment = match attachment_id {
+        Some(id) => Some(SealedAttachmentMeta {
+            id,
+            filename: row.get(at + 13)?,
+            content_type: row.get(at + 14)?,
+            size: u64_at(row, at + 15)?,
+        }),
+        None => None,
+    };
+    Ok(SealedMessage { record, body: row.get(at + 5)?, attachment })
 }
 
 pub const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.kind, n.room_id, n.actor_id, n.data, n.created_at, n.read";

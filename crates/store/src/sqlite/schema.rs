@@ -22,7 +22,30 @@ const MIGRATIONS: &[Migration] = &[
     Migration { sql: AUDIT_LOG, then: None },
     // 4: last seen (R-OPS-3).
     Migration { sql: "ALTER TABLE users ADD COLUMN last_seen_at INTEGER;", then: None },
+    // 5: attachments (R-MSG-6), sealed.
+    Migration { sql: ATTACHMENTS, then: None },
 ];
+
+/// Uploads, sealed (name and content) under their room's key; a sent one names its message,
+/// which keeps a copy of what it shows (id, sealed name, type, size).
+const ATTACHMENTS: &str = r#"
+    CREATE TABLE attachments (
+        id           TEXT PRIMARY KEY,
+        room_id      TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        uploader_id  TEXT NOT NULL REFERENCES users(id),
+        message_id   TEXT UNIQUE,
+        filename     BLOB NOT NULL,
+        content_type TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        content      BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX attachments_unsent ON attachments(created_at) WHERE message_id IS NULL;
+    ALTER TABLE messages ADD COLUMN attachment_id TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_name BLOB;
+    ALTER TABLE messages ADD COLUMN attachment_type TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_size INTEGER;
+    "#;
 
 const INITIAL: &str = r#"
     CREATE TABLE users (
@@ -190,15 +213,16 @@ fn seal_existing_messages(conn: &Connection, vault: &Vault) -> StoreResult<()> {
     let mut read = conn
         .prepare(
             "SELECT msg.id, msg.room_id, msg.seq, msg.author_id, '', X'', msg.color, msg.sticker,
-                    msg.client_id, msg.created_at, msg.edited_at, msg.deleted, msg.body, r.data_key
+                    msg.client_id, msg.created_at, msg.edited_at, msg.deleted, NULL, NULL, NULL, NULL,
+                    msg.body, r.data_key
              FROM messages msg JOIN rooms r ON r.id = msg.room_id",
         )
         .map_err(backend)?;
     let mut rows = read.query([]).map_err(backend)?;
     while let Some(row) = rows.next().map_err(backend)? {
         let message = message_at(row, 0).map_err(backend)?.record;
-        let plain: String = row.get(12).map_err(backend)?;
-        let wrapped: Option<Vec<u8>> = row.get(13).map_err(backend)?;
+        let plain: String = row.get(16).map_err(backend)?;
+        let wrapped: Option<Vec<u8>> = row.get(17).map_err(backend)?;
         let (room, id) = (message.room_id.as_str(), message.id.as_str());
         let body = if message.deleted {
             Vec::new()

@@ -76,11 +76,13 @@ macro_rules! conformance_suite {
             cleanup_deletes_ended_rooms_with_everything_in_them,
             cleanup_deletes_old_logs_read_notifications_and_expired_tokens,
             deferred_writes_apply_in_order_and_skip_what_is_gone,
+            attachments_are_sent_once_by_their_uploader,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $crate::conformance_suite!(@backing $make;
             reopening_finds_everything_again,
+            attachments_are_sealed_at_rest,
             message_bodies_are_sealed_at_rest,
             tampered_bodies_are_errors_never_text,
             another_server_key_opens_nothing,
@@ -144,6 +146,7 @@ async fn send(store: &Arc<dyn Store>, room: &RoomRecord, author: &UserRecord, bo
                 color: None,
                 sticker: None,
                 client_id: None,
+                attachment_id: None,
             },
             t(10),
         )
@@ -493,6 +496,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
                     color: None,
                     sticker: None,
                     client_id: Some(format!("{sender}-{i}")),
+                    attachment_id: None,
                 };
                 seqs.push(store.insert_message(message, t(5)).await.unwrap().message.seq);
             }
@@ -523,6 +527,7 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
         color: Some(Color::Teal),
         sticker: Some(Sticker::Cat),
         client_id: Some("c-1".into()),
+        attachment_id: None,
     };
     let first = store.insert_message(message(&alice, "hello"), t(3)).await.unwrap();
     let again = store.insert_message(message(&alice, "hello again"), t(4)).await.unwrap();
@@ -545,6 +550,7 @@ pub async fn sends_are_refused_outside_membership_or_after_termination(store: Ar
         color: None,
         sticker: None,
         client_id: None,
+        attachment_id: None,
     };
     assert_eq!(
         store.insert_message(attempt(RoomId::from("nope"), &alice), t(2)).await,
@@ -1087,4 +1093,98 @@ pub async fn deferred_writes_apply_in_order_and_skip_what_is_gone(store: Arc<dyn
     store.apply_deferred(vec![DeferredWrite::AllNotificationsRead { user: bob.id.clone() }]).await.unwrap();
     assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0);
     store.apply_deferred(Vec::new()).await.unwrap();
+}
+
+fn upload(room: &RoomRecord, uploader: &UserRecord, name: &str, content: &[u8]) -> NewAttachment {
+    NewAttachment {
+        room_id: room.id.clone(),
+        uploader_id: uploader.id.clone(),
+        filename: name.to_owned(),
+        content_type: "text/plain".to_owned(),
+        content: content.to_vec(),
+    }
+}
+
+fn with_attachment(room: &RoomRecord, author: &UserRecord, attachment: &AttachmentId) -> NewMessage {
+    NewMessage {
+        room_id: room.id.clone(),
+        author_id: author.id.clone(),
+        body: String::new(),
+        color: None,
+        sticker: None,
+        client_id: None,
+        attachment_id: Some(attachment.clone()),
+    }
+}
+
+/// R-MSG-6: an upload is sent with one message of its uploader in its room; the message shows
+/// it, history keeps it, deleting the message forgets it, and unsent uploads are cleaned up.
+pub async fn attachments_are_sent_once_by_their_uploader(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "files", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    let other = group(&store, &alice, "elsewhere", JoinPolicy::Open).await;
+    let notes = store.insert_attachment(upload(&room, &alice, "notes.txt", b"remember the milk"), t(3)).await.unwrap();
+    assert_eq!((notes.meta.size, notes.message_id.clone()), (17, None));
+
+    let refused = [
+        (with_attachment(&room, &bob, &notes.meta.id), "not bob's"),
+        (with_attachment(&other, &alice, &notes.meta.id), "not that room's"),
+        (with_attachment(&room, &alice, &AttachmentId::from("missing")), "no such upload"),
+    ];
+    for (message, why) in refused {
+        assert_eq!(
+            store.insert_message(message, t(4)).await.map(|_| ()),
+            Err(StoreError::NotFound(Missing::Attachment)),
+            "{why}"
+        );
+    }
+    assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 0, "refused sends store nothing");
+
+    let sent = store.insert_message(with_attachment(&room, &alice, &notes.meta.id), t(5)).await.unwrap().message;
+    assert_eq!(sent.attachment.as_ref(), Some(&notes.meta));
+    assert_eq!(
+        store.insert_message(with_attachment(&room, &alice, &notes.meta.id), t(6)).await.map(|_| ()),
+        Err(StoreError::Conflict(Conflict::AttachmentUsed))
+    );
+    let history = store.messages(&room.id, HistoryRange::Latest, 10).await.unwrap();
+    assert_eq!(history[0].attachment.as_ref(), Some(&notes.meta));
+    let (record, content) = store.attachment(&room.id, &notes.meta.id).await.unwrap().unwrap();
+    assert_eq!((record.message_id, content.as_slice()), (Some(sent.id.clone()), &b"remember the milk"[..]));
+    assert_eq!(store.attachment(&other.id, &notes.meta.id).await.unwrap(), None, "only in its own room");
+
+    let deleted = store.delete_message(&room.id, &sent.id, t(7)).await.unwrap();
+    assert_eq!(deleted.attachment, None);
+    assert_eq!(store.attachment(&room.id, &notes.meta.id).await.unwrap(), None, "deleted with its message");
+
+    let old = store.insert_attachment(upload(&room, &bob, "old.txt", b"never sent"), t(8)).await.unwrap();
+    let kept = store.insert_attachment(upload(&room, &bob, "new.txt", b"about to be sent"), t(20)).await.unwrap();
+    assert_eq!(store.delete_unsent_attachments_before(t(10)).await.unwrap(), 1);
+    assert_eq!(store.attachment(&room.id, &old.meta.id).await.unwrap(), None);
+    assert!(store.attachment(&room.id, &kept.meta.id).await.unwrap().is_some());
+    store.terminate_room(&room.id, &alice.id, t(30)).await.unwrap();
+    assert_eq!(
+        store.insert_attachment(upload(&room, &bob, "late.txt", b"x"), t(31)).await.map(|_| ()),
+        Err(StoreError::RoomTerminated)
+    );
+}
+
+/// R-SEC-2, R-MSG-6: neither an attachment's bytes nor its name are readable in the database.
+pub async fn attachments_are_sealed_at_rest(test_store: &TestStore) {
+    let store = &test_store.store;
+    let alice = user(store, "alice").await;
+    let room = group(store, &alice, "vaulted", JoinPolicy::Open).await;
+    let file = upload(&room, &alice, "salary-negotiation.txt", b"ask for forty-two thousand");
+    let stored = store.insert_attachment(file, t(2)).await.unwrap();
+    store.insert_message(with_attachment(&room, &alice, &stored.meta.id), t(3)).await.unwrap();
+    let dump = test_store.backing.dump().await;
+    for secret in ["salary-negotiation", "forty-two thousand"] {
+        assert!(!dump.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret:?} is readable");
+    }
+    let again = test_store.backing.reopen(test_store.vault.clone()).await;
+    let (record, content) = again.attachment(&room.id, &stored.meta.id).await.unwrap().unwrap();
+    assert_eq!(
+        (record.meta.filename.as_str(), content.as_slice()),
+        ("salary-negotiation.txt", &b"ask for forty-two thousand"[..])
+    );
 }

@@ -1,0 +1,123 @@
+//! Attachments (SPEC R-MSG-6): upload a file to a room, send it with a message (its
+//! `attachment_id`), download it as a member of the room. Stored sealed (R-SEC-2).
+
+use super::rooms::RoomAccess;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue, HeaderValue,
+};
+use actix_web::web::{Data, Path, Payload, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use conclave_domain::{AttachmentType, Filename, RoomAction, UploadRefusal, accept_upload};
+use conclave_protocol::{Attachment, AttachmentEnvelope, AttachmentId, ErrorBody, ErrorCode, UploadAttachmentQuery};
+use conclave_store::NewAttachment;
+use futures_util::StreamExt;
+
+/// Reads the request body, refusing it as soon as it passes `max` bytes.
+async fn read_limited(req: &HttpRequest, mut payload: Payload, max: usize) -> ApiResult<Vec<u8>> {
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("attachments are at most {max} bytes"));
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the upload broke off: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn refused(refusal: UploadRefusal) -> ApiError {
+    match refusal {
+        UploadRefusal::TooLarge { .. } => ApiError::new(ErrorCode::PayloadTooLarge, refusal.to_string()),
+        UploadRefusal::UnsupportedType(_) | UploadRefusal::ContentMismatch(_) => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, refusal.to_string())
+        }
+        UploadRefusal::Empty => ApiError::field("file", refusal.to_string()),
+        UploadRefusal::Filename(problem) => ApiError::field("filename", problem),
+    }
+}
+
+/// Upload a file to a room (members): the request body is the file, `Content-Type` its type
+/// (PNG, JPEG, GIF or WebP images, PDF, plain text; checked against its bytes), at most
+/// `CONCLAVE_MAX_ATTACHMENT_BYTES` (10 MiB by default). Send it with a message by its id; an
+/// upload never sent is deleted after a day.
+#[utoipa::path(post, path = "/api/rooms/{room_id}/attachments", tag = "messages", security(("bearer" = [])),
+    params(("room_id" = String, Path), UploadAttachmentQuery),
+    request_body(content = Vec<u8>, description = "the file's bytes", content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentEnvelope), (status = 403, body = ErrorBody),
+              (status = 409, description = "room_terminated", body = ErrorBody),
+              (status = 413, description = "payload_too_large", body = ErrorBody),
+              (status = 415, description = "unsupported_media_type: a type not allowed, or bytes that are not of it", body = ErrorBody),
+              (status = 422, description = "validation_failed: filename, file", body = ErrorBody)))]
+pub async fn upload(
+    state: Data<AppState>,
+    access: RoomAccess,
+    req: HttpRequest,
+    Query(query): Query<UploadAttachmentQuery>,
+    payload: Payload,
+) -> ApiResult<HttpResponse> {
+    access.live()?;
+    access.authorize(RoomAction::Post)?;
+    let filename = Filename::parse(&query.filename).map_err(refused)?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let max = state.settings.max_attachment_bytes;
+    let content = read_limited(&req, payload, max).await?;
+    let kind = accept_upload(content_type, &content, max).map_err(refused)?;
+    let new = NewAttachment {
+        room_id: access.room.id.clone(),
+        uploader_id: access.user.id.clone(),
+        filename: filename.into_string(),
+        content_type: kind.content_type().to_owned(),
+        content,
+    };
+    let stored = state.store.insert_attachment(new, Utc::now()).await?;
+    let attachment = Attachment {
+        id: stored.meta.id,
+        filename: stored.meta.filename,
+        content_type: stored.meta.content_type,
+        size: stored.meta.size,
+    };
+    Ok(HttpResponse::Created().json(AttachmentEnvelope { attachment }))
+}
+
+/// Download an attachment (members of its room; an unsent upload only by its uploader). Images
+/// and text are served inline, PDFs as downloads, always with their checked type.
+#[utoipa::path(get, path = "/api/rooms/{room_id}/attachments/{attachment_id}", tag = "messages", security(("bearer" = [])),
+    params(("room_id" = String, Path), ("attachment_id" = String, Path)),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+              (status = 403, body = ErrorBody), (status = 404, description = "attachment_not_found", body = ErrorBody)))]
+pub async fn download(
+    state: Data<AppState>,
+    access: RoomAccess,
+    path: Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    access.authorize(RoomAction::Read)?;
+    let id = AttachmentId(path.into_inner().1);
+    let not_found = || ApiError::new(ErrorCode::AttachmentNotFound, "no such attachment in this room");
+    let (record, content) = state.store.attachment(&access.room.id, &id).await?.ok_or_else(not_found)?;
+    if record.message_id.is_none() && record.uploader_id != access.user.id {
+        return Err(not_found());
+    }
+    let kind = AttachmentType::from_content_type(&record.meta.content_type).ok_or_else(not_found)?;
+    let disposition = ContentDisposition {
+        disposition: if kind == AttachmentType::Pdf { DispositionType::Attachment } else { DispositionType::Inline },
+        parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: record.meta.filename.into_bytes(),
+        })],
+    };
+    let content_type = if kind == AttachmentType::Text { "text/plain; charset=utf-8" } else { kind.content_type() };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(disposition)
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")))
+        .body(content))
+}
