@@ -207,6 +207,38 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.locator('ul.people li:not(.online)').filter({ hasText: 'bob' }).waitFor();
 });
 
+scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {
+  // A 1×1 PNG.
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7358184000000' + '0049454e44ae426082', 'hex');
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob');
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByLabel('Name', { exact: true }).fill('Gallery');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Gallery' }).waitFor();
+  await bob.getByRole('searchbox', { name: 'Search rooms' }).fill('gall');
+  await bob.getByRole('button', { name: 'Search' }).click();
+  await bob.locator('ul.results li').filter({ hasText: 'Gallery' }).getByRole('button', { name: 'Join' }).click();
+  await bob.getByRole('heading', { name: 'Gallery' }).waitFor();
+
+  await ada.getByLabel('File to attach').setInputFiles({ name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<b>hi</b>') });
+  await ada.getByText(/cannot be attached/).waitFor();
+  await ada.getByLabel('File to attach').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
+  await ada.locator('.pending-attachment').filter({ hasText: 'dot.png' }).waitFor();
+  await ada.getByLabel('Message').fill('a tiny picture');
+  await ada.getByRole('button', { name: 'Send' }).click();
+  await ada.locator('.messages img.attachment-image[alt="dot.png"]').waitFor();
+  assert.equal(await ada.locator('.pending-attachment').count(), 0, 'the composer is cleared');
+
+  const picture = bob.locator('.messages li').filter({ hasText: 'a tiny picture' }).locator('img.attachment-image');
+  await picture.waitFor();
+  assert.equal(await picture.getAttribute('alt'), 'dot.png');
+  await bob.waitForFunction((img) => img.complete && img.naturalWidth === 1, await picture.elementHandle());
+  await bob.locator('.messages a.attachment-file').filter({ hasText: 'dot.png' }).waitFor();
+});
+
 scenario('R-ROOM-3, R-ROOM-6, R-NOTE-2, R-ROOM-7: a request answered by an admin, marked read, a promotion seen live; leaving, and rejoining from history', async (server, browser) => {
   const ada = await browser.page('ada');
   const cleo = await browser.page('cleo', { viewport: VIEWPORTS.phone });

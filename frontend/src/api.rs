@@ -118,6 +118,32 @@ fn sentence(message: String) -> String {
     out
 }
 
+/// Uploads `file` as the request body, with its own type as `Content-Type`.
+pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::File, token: Option<&str>) -> Result<T, ApiError> {
+    let content_type = file.type_();
+    let content_type = if content_type.is_empty() { "application/octet-stream".to_owned() } else { content_type };
+    let request = builder(Method::Post, path, token).header("Content-Type", &content_type);
+    let response =
+        request.body(wasm_bindgen::JsValue::from(file.clone())).map_err(|_| ApiError::Unreachable)?.send().await;
+    answer(response).await
+}
+
+/// Downloads a file and hands back a `blob:` URL for it (an `<img>` source, a download link),
+/// since a page cannot put its bearer token on a plain link.
+pub async fn blob_url(path: &str, content_type: &str, token: Option<&str>) -> Result<String, ApiError> {
+    let response = builder(Method::Get, path, token).send().await.map_err(|_| ApiError::Unreachable)?;
+    if !(200..300).contains(&response.status()) {
+        return answer::<serde_json::Value>(Ok(response)).await.map(|_| String::new());
+    }
+    let bytes = response.binary().await.map_err(|_| ApiError::Unreachable)?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(content_type);
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|_| ApiError::Unreachable)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| ApiError::Unreachable)
+}
+
 /// Percent-encodes a query value or path segment.
 pub fn encode(text: &str) -> String {
     text.chars()

@@ -130,6 +130,26 @@ impl Session {
         self.current.set(None);
     }
 
+    /// Runs `attempt` with the access token; a refused token is refreshed once and `attempt`
+    /// run again.
+    async fn authed<T, F, Fut>(&self, attempt: F) -> Result<T, ApiError>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let used = self.token();
+        match attempt(used.clone()).await {
+            Err(error) if error.is_auth() => {
+                // Another call may have refreshed meanwhile; then its token is the one to use.
+                if self.token() == used {
+                    self.refresh().await?;
+                }
+                attempt(self.token()).await
+            }
+            other => other,
+        }
+    }
+
     /// An authenticated call. A refused token is refreshed once and the call repeated.
     pub async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
@@ -137,18 +157,17 @@ impl Session {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ApiError> {
-        let used = self.token();
-        let first = api::send(method, path, body, used.as_deref()).await;
-        match first {
-            Err(error) if error.is_auth() => {
-                // Another call may have refreshed meanwhile; then its token is the one to use.
-                if self.token() == used {
-                    self.refresh().await?;
-                }
-                api::send(method, path, body, self.token().as_deref()).await
-            }
-            other => other,
-        }
+        self.authed(|token| async move { api::send(method, path, body, token.as_deref()).await }).await
+    }
+
+    /// Uploads a file as the body of a POST (attachments).
+    pub async fn upload<T: DeserializeOwned>(&self, path: &str, file: &web_sys::File) -> Result<T, ApiError> {
+        self.authed(|token| async move { api::upload(path, file, token.as_deref()).await }).await
+    }
+
+    /// A `blob:` URL for a file the API serves (attachments).
+    pub async fn blob_url(&self, path: &str, content_type: &str) -> Result<String, ApiError> {
+        self.authed(|token| async move { api::blob_url(path, content_type, token.as_deref()).await }).await
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {

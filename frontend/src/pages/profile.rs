@@ -2,7 +2,7 @@
 //! to them.
 
 use super::dms::open_dm;
-use super::widgets::{ErrorLine, day};
+use super::widgets::{ErrorLine, day, when};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::{User, UserEnvelope};
@@ -29,12 +29,18 @@ fn Card(user: User) -> impl IntoView {
     let full = [user.first_name.clone(), user.last_name.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let (id, listed) = (user.id.clone(), user.online);
     let online = move || live.online(&id, listed);
+    let last_seen = user.last_seen_at;
+    let status = move || match (online(), last_seen) {
+        (true, _) => "online".to_owned(),
+        (false, Some(at)) => format!("offline, last seen {}", when(at)),
+        (false, None) => "offline".to_owned(),
+    };
     view! {
         <dl class="profile">
             <dt>"Username"</dt><dd>{user.username.clone()}</dd>
             <dt>"Name"</dt><dd>{if full.is_empty() { "—".to_owned() } else { full }}</dd>
             <dt>"Member since"</dt><dd>{day(user.created_at)}</dd>
-            <dt>"Status"</dt><dd>{move || if online() { "online" } else { "offline" }}</dd>
+            <dt>"Status"</dt><dd>{status}</dd>
         </dl>
     }
 }

@@ -1,6 +1,6 @@
 //! A room: history with infinite scroll upwards, live messages, members with roles and
-//! presence, who is typing, and the composer (colour, stickers; Enter sends, Shift+Enter breaks
-//! the line). SPEC R-MSG-1 to R-MSG-6, R-WS-2.
+//! presence, who is typing, and the composer (colour, stickers, attachments; Enter sends,
+//! Shift+Enter breaks the line). SPEC R-MSG-1 to R-MSG-6, R-WS-2.
 
 use super::go;
 use super::widgets::{ErrorLine, color_class, report, when, wire_name};
@@ -8,8 +8,8 @@ use crate::api::{ApiError, Method};
 use crate::live::{Connection, Live};
 use crate::session::Session;
 use conclave_protocol::{
-    ClientFrame, Color, LeaveReason, MarkReadRequest, Member, Message, MessageEnvelope, Page, Role, Room, RoomEnvelope,
-    RoomId, RoomKind, SendMessageRequest, Sticker, User, UserId,
+    Attachment, AttachmentEnvelope, ClientFrame, Color, LeaveReason, MarkReadRequest, Member, Message, MessageEnvelope,
+    Page, Role, Room, RoomEnvelope, RoomId, RoomKind, SendMessageRequest, Sticker, User, UserId,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -342,6 +342,7 @@ fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoV
                                 </Show>
                             </div>
                             {m.sticker.map(|s| view! { <pre class="sticker" aria-label=format!("{} sticker", wire_name(&s))>{s.art()}</pre> })}
+                            {m.attachment.clone().map(|a| view! { <AttachmentView room_id=m.room_id.clone() attachment=a/> })}
                             <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
                                 <div class=body_class.clone()>{if m.deleted { "This message was deleted.".to_owned() } else { m.body.clone() }}</div>
                             </Show>
@@ -416,11 +417,40 @@ fn Composer(room_id: RoomId) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let typing_sent = StoredValue::new(0u64);
     let stickers_open = RwSignal::new(false);
+    let attached = RwSignal::new(None::<Attachment>);
+    let uploading = RwSignal::new(false);
+    let file_input = NodeRef::<html::Input>::new();
+    let on_file = {
+        let room_id = room_id.clone();
+        move |_| {
+            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+                return;
+            };
+            if let Some(input) = file_input.get() {
+                input.set_value("");
+            }
+            let path = format!("/api/rooms/{room_id}/attachments?filename={}", crate::api::encode(&file.name()));
+            uploading.set(true);
+            leptos::task::spawn_local(async move {
+                match session.upload::<AttachmentEnvelope>(&path, &file).await {
+                    Ok(uploaded) => {
+                        error.try_set(None);
+                        attached.try_set(Some(uploaded.attachment));
+                    }
+                    Err(e) => {
+                        error.try_set(Some(e.message()));
+                    }
+                }
+                uploading.try_set(false);
+            });
+        }
+    };
     let send = {
         let room_id = room_id.clone();
         move |sticker: Option<Sticker>| {
             let body = draft.get_untracked();
-            if body.trim().is_empty() && sticker.is_none() {
+            let attachment = attached.get_untracked();
+            if body.trim().is_empty() && sticker.is_none() && attachment.is_none() {
                 return;
             }
             let client_id = format!("web-{}-{}", super::widgets::now_millis(), body.len());
@@ -429,10 +459,11 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 color: color.get_untracked(),
                 sticker,
                 client_id: Some(client_id),
-                attachment_id: None,
+                attachment_id: attachment.as_ref().map(|a| a.id.clone()),
             };
             let room_id = room_id.clone();
             draft.set(String::new());
+            attached.set(None);
             stickers_open.set(false);
             typing_sent.set_value(0);
             leptos::task::spawn_local(async move {
@@ -443,9 +474,12 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                         live.add(vec![sent.message]);
                     }
                     Err(e) => {
-                        // Nothing is lost: the text comes back to the composer.
+                        // Nothing is lost: the text and the file come back to the composer.
                         if draft.try_with_untracked(String::is_empty) == Some(true) {
                             draft.try_set(request.body);
+                        }
+                        if attached.try_with_untracked(Option::is_none) == Some(true) {
+                            attached.try_set(attachment);
                         }
                         error.try_set(Some(e.message()));
                     }
@@ -493,7 +527,19 @@ fn Composer(room_id: RoomId) -> impl IntoView {
             </div>
             <button type="button" class="secondary" aria-expanded=move || stickers_open.get().to_string()
                 on:click=move |_| stickers_open.update(|open| *open = !*open)>"Sticker"</button>
+            <input type="file" class="visually-hidden" node_ref=file_input aria-label="File to attach"
+                accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain" on:change=on_file/>
+            <button type="button" class="secondary" disabled=move || uploading.get()
+                on:click=move |_| { if let Some(input) = file_input.get() { input.click(); } }>
+                {move || if uploading.get() { "Attaching…" } else { "Attach" }}
+            </button>
         </div>
+        {move || attached.get().map(|a| view! {
+            <div class="pending-attachment" aria-live="polite">
+                <span>{format!("📎 {} ({})", a.filename, size_label(a.size))}</span>
+                <button type="button" class="link small" aria-label="Remove the attachment" on:click=move |_| attached.set(None)>"Remove"</button>
+            </div>
+        })}
         <form class="composer" on:submit=on_submit>
             <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
                 class=move || color_class(color.get())
@@ -513,6 +559,69 @@ fn Composer(room_id: RoomId) -> impl IntoView {
                 }).collect_view()}
             </div>
         </Show>
+    }
+}
+
+/// "2.4 MB", "512 B": a file size for people.
+fn size_label(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.0} KB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// An attachment in a message: images shown, other files as a link that downloads them. The
+/// file comes through the API with the session's token, as a `blob:` URL.
+#[component]
+fn AttachmentView(room_id: RoomId, attachment: Attachment) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let path = format!("/api/rooms/{room_id}/attachments/{}", attachment.id);
+    let url = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<String>);
+    let content_type = attachment.content_type.clone();
+    let image = content_type.starts_with("image/");
+    let fetch = {
+        let (path, content_type) = (path.clone(), content_type.clone());
+        move || {
+            let (path, content_type) = (path.clone(), content_type.clone());
+            leptos::task::spawn_local(async move {
+                match session.blob_url(&path, &content_type).await {
+                    Ok(found) => {
+                        url.try_set(Some(found));
+                    }
+                    Err(e) => {
+                        failed.try_set(Some(e.message()));
+                    }
+                }
+            });
+        }
+    };
+    if image {
+        fetch();
+    }
+    on_cleanup(move || {
+        if let Some(Some(found)) = url.try_get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&found);
+        }
+    });
+    let label = format!("📎 {} ({})", attachment.filename, size_label(attachment.size));
+    let filename = attachment.filename.clone();
+    view! {
+        <div class="attachment">
+            {image.then(|| {
+                let alt = attachment.filename.clone();
+                view! { <Show when=move || url.with(Option::is_some)><img class="attachment-image" alt=alt.clone() src=move || url.get().unwrap_or_default()/></Show> }
+            })}
+            {move || match url.get() {
+                Some(href) => view! { <a class="attachment-file" href=href download=filename.clone()>{label.clone()}</a> }.into_any(),
+                None => {
+                    let fetch = fetch.clone();
+                    view! { <button type="button" class="link attachment-file" on:click=move |_| fetch()>{label.clone()}</button> }.into_any()
+                }
+            }}
+            {move || failed.get().map(|message| view! { <span class="error small">{message}</span> })}
+        </div>
     }
 }
 
