@@ -23,11 +23,18 @@ pub async fn key_of_room(c: &Collections, room: &str) -> MongoResult<Arc<DataKey
     room_key(&c.vault, room, doc.wrapped_key()).map_err(fail)
 }
 
+/// The `counters` document that says a database's old data is sealed: later starts skip the
+/// scan of every message.
+const SEALED_MARKER: &str = "sealed_at_rest";
+
 /// Encryption at rest for a database written before it (R-SEC-2): gives every room a data key
-/// and seals every body still stored as text. Idempotent, and safe when several servers start
-/// at once: each update applies only to what is still unsealed, and a key that lost the race
-/// is forgotten.
+/// and seals every body still stored as text, once per database. Idempotent, and safe when
+/// several servers start at once: each update applies only to what is still unsealed, and a key
+/// that lost the race is forgotten.
 pub async fn seal_existing(c: &Collections) -> MongoResult<()> {
+    if c.counters.find_one(doc! { "_id": SEALED_MARKER }).await?.is_some() {
+        return Ok(());
+    }
     let keyless: Vec<RoomDoc> = c.rooms.find(doc! { "data_key": { "$exists": false } }).await?.try_collect().await?;
     for room in keyless {
         let (_, wrapped) = new_room_key(&c.vault, &room.id).map_err(fail)?;
@@ -58,6 +65,10 @@ pub async fn seal_existing(c: &Collections) -> MongoResult<()> {
         raw.update_one(doc! { "_id": id, "body": { "$type": "string" } }, doc! { "$set": { "body": binary(sealed) } })
             .await?;
     }
+    c.counters
+        .update_one(doc! { "_id": SEALED_MARKER }, doc! { "$setOnInsert": { "value": 1_i64 } })
+        .upsert(true)
+        .await?;
     Ok(())
 }
 
