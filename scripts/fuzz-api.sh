@@ -32,12 +32,13 @@ token=$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/j
   -d '{"username": "fuzzer", "password": "fuzzing all the way down"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
 status=0
-"$venv/bin/st" run "$root/api-spec/openapi.json" --url "$base" \
+# Run from the server's temporary folder: schemathesis keeps a cache in its working directory.
+(cd "$server_data" && "$venv/bin/st" run "$root/api-spec/openapi.json" --url "$base" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-path /ws \
   --max-examples "${FUZZ_EXAMPLES:-30}" --seed 1 --workers 1 --no-color \
-  --generation-database none --report-dir "$server_data/report" "$@" || status=$?
+  --generation-database none --report-dir "$server_data/report" "$@") || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log" >&2
   tail -n 50 "$server_data/server.log" >&2
