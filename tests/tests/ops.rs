@@ -96,6 +96,15 @@ async fn r_ops_4_an_unusable_mongodb_setting_stops_the_start() {
     .await;
     assert!(!status.success());
     assert!(log.contains("cannot open the store"), "{log}");
+
+    // R-MSG-6: an attachment limit MongoDB cannot keep is refused before anything is stored.
+    let (status, log) = Server::start_failure(&[
+        ("CONCLAVE_MONGODB_URI", "mongodb://127.0.0.1:1/conclave?serverSelectionTimeoutMS=300"),
+        ("CONCLAVE_MAX_ATTACHMENT_BYTES", "20000000"),
+    ])
+    .await;
+    assert!(!status.success());
+    assert!(log.contains("CONCLAVE_MAX_ATTACHMENT_BYTES is 20000000") && log.contains("16 MiB"), "{log}");
 }
 
 /// R-OPS-4: without a configured secret, one is generated in the data folder (0600) and reused.

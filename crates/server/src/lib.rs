@@ -46,6 +46,11 @@ pub enum StartError {
     ShortJwtSecret,
     #[error("cannot use the server key file: {0}")]
     KeyFile(#[from] conclave_crypto::KeyFileError),
+    #[error(
+        "CONCLAVE_MAX_ATTACHMENT_BYTES is {0}, but MongoDB keeps an attachment in one document of at most \
+         16 MiB: use at most {MAX_MONGODB_ATTACHMENT_BYTES}"
+    )]
+    AttachmentTooLargeForMongoDb(usize),
     #[error("cannot open the store: {0}")]
     Store(#[from] conclave_store::StoreError),
     #[error(transparent)]
@@ -58,11 +63,18 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
+/// The largest attachment the MongoDB store can keep: a document holds at most 16 MiB, and an
+/// attachment's document also holds its sealed name, ids and the sealing overhead.
+pub const MAX_MONGODB_ATTACHMENT_BYTES: usize = 15 * 1024 * 1024;
+
 /// Opens the store the configuration asks for: MongoDB when a URI is set, else the embedded
 /// SQLite file in the data folder. Either way its schema is brought up to date first.
 /// `vault` holds the server key that wraps the rooms' data keys (encryption at rest).
 async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StartError> {
     match &config.mongodb_uri {
+        Some(_) if config.max_attachment_bytes > MAX_MONGODB_ATTACHMENT_BYTES => {
+            Err(StartError::AttachmentTooLargeForMongoDb(config.max_attachment_bytes))
+        }
         Some(uri) => {
             let store = MongoStore::connect(uri, vault).await?;
             tracing::info!(database = store.database_name(), "store: MongoDB");
