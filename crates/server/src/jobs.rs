@@ -60,20 +60,22 @@ pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention:
                 _ = ticks.tick() => {}
             }
             let started = std::time::Instant::now();
-            let outcome = cleanup(&*store, retention, Utc::now()).await;
-            metrics.job_run("cleanup", outcome.as_ref().ok().map(CleanupReport::counts).as_ref().map(|c| &c[..]));
-            match outcome {
-                Ok(report) => tracing::info!(
-                    job = "cleanup",
-                    rooms = report.rooms,
-                    room_log_entries = report.room_log_entries,
-                    read_notifications = report.read_notifications,
-                    refresh_tokens = report.refresh_tokens,
-                    unsent_attachments = report.unsent_attachments,
-                    elapsed_ms = started.elapsed().as_millis(),
-                    "cleanup finished"
-                ),
+            match cleanup(&*store, retention, Utc::now()).await {
+                Ok(report) => {
+                    metrics.job_succeeded("cleanup", &report.counts());
+                    tracing::info!(
+                        job = "cleanup",
+                        rooms = report.rooms,
+                        room_log_entries = report.room_log_entries,
+                        read_notifications = report.read_notifications,
+                        refresh_tokens = report.refresh_tokens,
+                        unsent_attachments = report.unsent_attachments,
+                        elapsed_ms = started.elapsed().as_millis(),
+                        "cleanup finished"
+                    );
+                }
                 Err(error) => {
+                    metrics.job_failed("cleanup");
                     tracing::warn!(job = "cleanup", %error, "cleanup failed; it runs again at the next interval")
                 }
             }

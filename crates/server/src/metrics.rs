@@ -74,13 +74,17 @@ impl Metrics {
         self.http_duration.with_label_values(&[route, method]).observe(seconds);
     }
 
-    /// Counts one job run and, when it succeeded, what it deleted.
-    pub fn job_run(&self, job: &str, deleted: Option<&[(&str, u64)]>) {
-        let outcome = if deleted.is_some() { "ok" } else { "failed" };
-        self.job_runs.with_label_values(&[job, outcome]).inc();
-        for (kind, count) in deleted.unwrap_or_default() {
+    /// Counts a successful run of `job` and what it deleted, by kind.
+    pub fn job_succeeded(&self, job: &str, deleted: &[(&str, u64)]) {
+        self.job_runs.with_label_values(&[job, "ok"]).inc();
+        for (kind, count) in deleted {
             self.cleanup_deleted.with_label_values(&[kind]).inc_by(*count);
         }
+    }
+
+    /// Counts a failed run of `job`.
+    pub fn job_failed(&self, job: &str) {
+        self.job_runs.with_label_values(&[job, "failed"]).inc();
     }
 
     /// The text exposition, with the hub's counters brought up to date.

@@ -29,7 +29,7 @@ pub async fn create_user(
     };
     c.users.insert_one(&doc).session(&mut *s).await.map_err(or_conflict(Conflict::UsernameTaken))?;
     let record = UserRecord::from(doc);
-    let key = audit::server_key(c, s).await?;
+    let key = audit::server_key(c).await?;
     audit::record(c, s, &key, None, &[AuditFacts::new(AuditAction::SignedUp, Some(&record.id), None)], now).await?;
     Ok(record)
 }
@@ -90,7 +90,7 @@ pub async fn insert_refresh_token(
         expires_at: date(token.expires_at),
     };
     c.refresh_tokens.insert_one(&doc).session(&mut *s).await?;
-    let key = audit::server_key(c, s).await?;
+    let key = audit::server_key(c).await?;
     audit::record(c, s, &key, None, &[AuditFacts::new(AuditAction::LoggedIn, Some(&token.user_id), None)], now).await
 }
 

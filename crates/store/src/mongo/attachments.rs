@@ -102,10 +102,3 @@ pub async fn attachment(
         content,
     )))
 }
-
-pub async fn delete_unsent_attachments_before(c: &Collections, before: DateTime<Utc>) -> MongoResult<u64> {
-    Ok(c.attachments
-        .delete_many(doc! { "message_id": null, "created_at": { "$lt": date(before) } })
-        .await?
-        .deleted_count)
-}

@@ -15,12 +15,13 @@ use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use std::sync::Arc;
 
-/// The server's own data key (account records), read in the session.
-pub async fn server_key(c: &Collections, s: &mut ClientSession) -> MongoResult<Arc<DataKey>> {
+/// The server's own data key (account records). It is written once, when the database is first
+/// connected, so it is read outside any transaction.
+pub async fn server_key(c: &Collections) -> MongoResult<Arc<DataKey>> {
     if let Some(key) = c.vault.cached(SERVER_SCOPE) {
         return Ok(key);
     }
-    let stored = c.data_keys.find_one(doc! { "_id": SERVER_SCOPE }).session(s).await?;
+    let stored = c.data_keys.find_one(doc! { "_id": SERVER_SCOPE }).await?;
     room_key(&c.vault, SERVER_SCOPE, stored.as_ref().map(|k| k.wrapped.bytes.as_slice())).map_err(fail)
 }
 
@@ -99,11 +100,10 @@ pub async fn room_audit(
 
 pub async fn account_audit(
     c: &Collections,
-    s: &mut ClientSession,
     user: &UserId,
     after: Option<&AuditCursor>,
     limit: u32,
 ) -> MongoResult<Vec<AuditRecord>> {
-    let key = server_key(c, s).await?;
+    let key = server_key(c).await?;
     trail(c, &key, None, doc! { "room_id": null, "user_id": user.as_str() }, after, limit).await
 }

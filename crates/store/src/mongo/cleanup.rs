@@ -64,3 +64,10 @@ pub async fn delete_read_notifications_before(c: &Collections, before: DateTime<
 pub async fn delete_expired_refresh_tokens(c: &Collections, now: DateTime<Utc>) -> MongoResult<u64> {
     Ok(c.refresh_tokens.delete_many(doc! { "expires_at": { "$lt": date(now) } }).await?.deleted_count)
 }
+
+pub async fn delete_unsent_attachments_before(c: &Collections, before: DateTime<Utc>) -> MongoResult<u64> {
+    Ok(c.attachments
+        .delete_many(doc! { "message_id": null, "created_at": { "$lt": date(before) } })
+        .await?
+        .deleted_count)
+}

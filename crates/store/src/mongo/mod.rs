@@ -559,7 +559,7 @@ impl Store for MongoStore {
     }
 
     async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.run(attachments::delete_unsent_attachments_before(&self.c, before)).await
+        self.run(cleanup::delete_unsent_attachments_before(&self.c, before)).await
     }
 
     async fn room_audit(
@@ -577,7 +577,6 @@ impl Store for MongoStore {
         after: Option<&AuditCursor>,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let mut session = self.session().await.map_err(into_store_error)?;
-        self.run(audit::account_audit(&self.c, &mut session, user, after, limit)).await
+        self.run(audit::account_audit(&self.c, user, after, limit)).await
     }
 }

@@ -132,9 +132,3 @@ pub fn attachment(
     };
     Ok(Some((record, content)))
 }
-
-pub fn delete_unsent_attachments_before(conn: &Connection, before: DateTime<Utc>) -> StoreResult<u64> {
-    conn.execute("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ?1", [ms(before)])
-        .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
-        .map_err(backend)
-}

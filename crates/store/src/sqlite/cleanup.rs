@@ -46,3 +46,9 @@ pub fn delete_read_notifications_before(conn: &Connection, before: DateTime<Utc>
 pub fn delete_expired_refresh_tokens(conn: &Connection, now: DateTime<Utc>) -> StoreResult<u64> {
     conn.execute("DELETE FROM refresh_tokens WHERE expires_at < ?1", params![ms(now)]).map(count).map_err(backend)
 }
+
+pub fn delete_unsent_attachments_before(conn: &Connection, before: DateTime<Utc>) -> StoreResult<u64> {
+    conn.execute("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ?1", [ms(before)])
+        .map(count)
+        .map_err(backend)
+}

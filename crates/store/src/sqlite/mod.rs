@@ -447,7 +447,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.write(move |c| attachments::delete_unsent_attachments_before(c, before)).await
+        self.write(move |c| cleanup::delete_unsent_attachments_before(c, before)).await
     }
 
     async fn room_audit(
