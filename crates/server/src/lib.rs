@@ -102,7 +102,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
     let deferred_store = Arc::clone(&store);
-    let hub = Arc::new(Hub::new(config.ws_queue));
+    let hub = Arc::new(Hub::new());
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store,
@@ -134,6 +134,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
                 auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs.max(1)),
                 heartbeat,
                 idle_timeout: heartbeat * 3,
+                queue: config.ws_queue.max(1),
             },
         }),
     })

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use chrono::Utc;
 use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
 use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker};
-use conclave_store::{InsertedMessage, NewMessage};
+use conclave_store::{InsertedMessage, MessageRecord, NewMessage};
 use serde_json::json;
 
 /// What a client asks to send.
@@ -23,8 +23,15 @@ pub struct Draft<'a> {
 }
 
 /// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and
-/// returns the first message (`created: false`), without publishing it again.
-pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<InsertedMessage> {
+/// returns the first message (`created: false`), without publishing it again. `before_fan_out`
+/// sees a new message once it is stored and before anyone receives it: the gateway queues its
+/// `ack` there, so the sending session gets the ack before the message's own echo.
+pub async fn send(
+    state: &AppState,
+    access: &RoomAccess,
+    draft: Draft<'_>,
+    before_fan_out: impl FnOnce(&MessageRecord),
+) -> ApiResult<InsertedMessage> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
     state.limits.message(&access.user.id)?;
@@ -48,6 +55,7 @@ pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> Ap
         let _ordered = state.room_locks.lock(&access.room.id).await;
         let inserted = state.store.insert_message(message, Utc::now()).await?;
         if inserted.created {
+            before_fan_out(&inserted.message);
             events::message_created(state.bus.as_ref(), &inserted.message);
             state.metrics.messages_sent.inc();
         }

@@ -1,26 +1,25 @@
 //! Fan-out: which sessions are online, which rooms their users are in, and delivery of frames
-//! to them through bounded queues (SPEC R-WS-2, R-WS-4, R-WS-5).
+//! to them through their bounded outboxes (SPEC R-WS-2, R-WS-4, R-WS-5).
 //!
 //! Everything that happens is an [`Event`] published on a [`Bus`]. The in-process bus is the
 //! [`Hub`] itself; several server nodes would put a broker-backed bus in front of their hubs.
 //! Events are applied one at a time under one lock, so every session sees them in publish order.
 
+use super::outbox::{OutFrame, Outbox, Push};
 use conclave_protocol::{RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A serialised frame, shared by every session that receives it (cloning it copies nothing).
 pub type Frame = bytestring::ByteString;
 
-/// A frame on its way to one session. `seq` marks `message_created` frames, so that a session
-/// can drop what a resume replay already delivered.
+/// A frame on its way to sessions. `seq` marks a room's `message_created` frames, so that a
+/// session can drop what a resume replay already delivered and hold it during one.
 #[derive(Debug, Clone)]
-pub struct Outbound {
-    pub frame: Frame,
-    pub seq: Option<(RoomId, u64)>,
+struct Outbound {
+    frame: Frame,
+    seq: Option<(RoomId, u64)>,
 }
 
 /// Something every node must apply to its sessions.
@@ -49,8 +48,7 @@ pub type SessionId = u64;
 
 struct SessionEntry {
     user: UserId,
-    tx: mpsc::Sender<Outbound>,
-    cancel: CancellationToken,
+    outbox: Arc<Outbox>,
 }
 
 #[derive(Default)]
@@ -64,9 +62,6 @@ struct State {
 /// A session as the hub hands it out.
 pub struct Registration {
     pub id: SessionId,
-    pub outbound: mpsc::Receiver<Outbound>,
-    /// Cancelled when the hub gives up on the session (its queue overflowed).
-    pub cancelled: CancellationToken,
     /// Whether this is the user's first live session (they just came online).
     pub came_online: bool,
 }
@@ -75,18 +70,15 @@ pub struct Registration {
 pub struct Hub {
     state: Mutex<State>,
     next_id: AtomicU64,
-    queue_capacity: usize,
     dropped_slow: AtomicU64,
     deliveries: AtomicU64,
 }
 
 impl Hub {
-    /// `queue_capacity` frames may wait for each session before it counts as too slow.
-    pub fn new(queue_capacity: usize) -> Self {
+    pub fn new() -> Self {
         Self {
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(1),
-            queue_capacity: queue_capacity.max(1),
             dropped_slow: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
         }
@@ -98,20 +90,18 @@ impl Hub {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a session of `user`, who is a member of `rooms`.
-    pub fn register(&self, user: &UserId, rooms: Vec<RoomId>) -> Registration {
+    /// Adds a session of `user`, who is a member of `rooms`, writing to `outbox`.
+    pub fn register(&self, user: &UserId, rooms: Vec<RoomId>, outbox: Arc<Outbox>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, outbound) = mpsc::channel(self.queue_capacity);
-        let cancelled = CancellationToken::new();
         let mut state = self.lock();
-        state.sessions.insert(id, SessionEntry { user: user.clone(), tx, cancel: cancelled.clone() });
+        state.sessions.insert(id, SessionEntry { user: user.clone(), outbox });
         let sessions = state.by_user.entry(user.clone()).or_default();
         sessions.insert(id);
         let came_online = sessions.len() == 1;
         for room in rooms {
             subscribe(&mut state, &room, user);
         }
-        Registration { id, outbound, cancelled, came_online }
+        Registration { id, came_online }
     }
 
     /// Removes a session. When it was the user's last (they just went offline), returns the
@@ -136,40 +126,62 @@ impl Hub {
         self.dropped_slow.load(Ordering::Relaxed)
     }
 
-    /// Frames handed to sessions' queues, since start.
+    /// Frames handed to sessions' outboxes, since start.
     pub fn deliveries(&self) -> u64 {
         self.deliveries.load(Ordering::Relaxed)
     }
 
-    fn deliver(&self, state: &mut State, users: Vec<UserId>, outbound: &Outbound) {
+    /// Pushes `outbound` to every session of `users`; returns the sessions to forget (too
+    /// slow, or gone).
+    fn deliver<'u>(
+        &self,
+        state: &State,
+        users: impl IntoIterator<Item = &'u UserId>,
+        outbound: &Outbound,
+    ) -> Vec<SessionId> {
         let mut overflowed = Vec::new();
         let mut delivered = 0_u64;
         for user in users {
-            let Some(sessions) = state.by_user.get(&user) else {
+            let Some(sessions) = state.by_user.get(user) else {
                 continue;
             };
             for id in sessions {
                 let Some(entry) = state.sessions.get(id) else {
                     continue;
                 };
-                match entry.tx.try_send(outbound.clone()) {
-                    Ok(()) => delivered += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        entry.cancel.cancel();
+                let pushed = match &outbound.seq {
+                    Some((room, seq)) => entry.outbox.push_message(room, *seq, outbound.frame.clone()),
+                    None => entry.outbox.push(OutFrame::Text(outbound.frame.clone())),
+                };
+                match pushed {
+                    Push::Queued => delivered += 1,
+                    Push::Duplicate => {}
+                    Push::Full => {
+                        entry.outbox.give_up();
                         overflowed.push(*id);
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => overflowed.push(*id),
+                    Push::Closed => overflowed.push(*id),
                 }
             }
         }
         self.deliveries.fetch_add(delivered, Ordering::Relaxed);
-        for id in overflowed {
-            if state.sessions.get(&id).is_some_and(|e| e.cancel.is_cancelled()) {
+        overflowed
+    }
+
+    fn forget(&self, state: &mut State, sessions: Vec<SessionId>) {
+        for id in sessions {
+            if state.sessions.get(&id).is_some_and(|e| e.outbox.cut_off().is_cancelled()) {
                 self.dropped_slow.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(session = id, "slow consumer disconnected: its queue is full");
             }
             remove_session(state, id);
         }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -216,20 +228,22 @@ impl Bus for Hub {
         let mut state = self.lock();
         match event {
             Event::ToRoom { room, frame, seq } => {
-                let users: Vec<UserId> =
-                    state.room_users.get(&room).map(|u| u.iter().cloned().collect()).unwrap_or_default();
-                let outbound = Outbound { frame, seq: seq.map(|s| (room, s)) };
-                self.deliver(&mut state, users, &outbound);
+                let users = state.room_users.get(&room);
+                let outbound = Outbound { frame, seq: seq.map(|s| (room.clone(), s)) };
+                let dropped = self.deliver(&state, users.into_iter().flatten(), &outbound);
+                self.forget(&mut state, dropped);
             }
             Event::ToUsers { users, frame } => {
-                self.deliver(&mut state, users, &Outbound { frame, seq: None });
+                let dropped = self.deliver(&state, &users, &Outbound { frame, seq: None });
+                self.forget(&mut state, dropped);
             }
             Event::ToRooms { rooms, except, frame } => {
                 let mut users = HashSet::new();
                 for room in &rooms {
-                    users.extend(state.room_users.get(room).into_iter().flatten().filter(|u| **u != except).cloned());
+                    users.extend(state.room_users.get(room).into_iter().flatten().filter(|u| **u != except));
                 }
-                self.deliver(&mut state, users.into_iter().collect(), &Outbound { frame, seq: None });
+                let dropped = self.deliver(&state, users, &Outbound { frame, seq: None });
+                self.forget(&mut state, dropped);
             }
             Event::Subscribe { room, user } => {
                 // Only users online here are routed; the others load their rooms when they connect.
@@ -252,63 +266,73 @@ impl Bus for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::outbox::Writer;
+    use crate::gateway::outbox::testing::written_texts;
 
     fn frame(text: &str) -> Frame {
         Frame::from(text.to_owned())
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<String> {
-        let mut got = Vec::new();
-        while let Ok(out) = rx.try_recv() {
-            got.push(out.frame.to_string());
-        }
-        got
+    struct Client {
+        registration: Registration,
+        outbox: Arc<Outbox>,
+        writer: Writer,
+    }
+
+    fn connect(hub: &Hub, user: &UserId, rooms: Vec<RoomId>, capacity: usize) -> Client {
+        let (outbox, writer) = Outbox::new(capacity);
+        let registration = hub.register(user, rooms, Arc::clone(&outbox));
+        Client { registration, outbox, writer }
+    }
+
+    fn drain(client: &mut Client) -> Vec<String> {
+        written_texts(&mut client.writer)
     }
 
     /// R-WS-2: room events reach the online members of the room, every session of theirs.
     #[test]
     fn r_ws_2_room_events_reach_members_only() {
-        let hub = Hub::new(8);
+        let hub = Hub::new();
         let (alice, bob, carol) = (UserId::from("alice"), UserId::from("bob"), UserId::from("carol"));
         let room = RoomId::from("r");
-        let mut a1 = hub.register(&alice, vec![room.clone()]);
-        let mut a2 = hub.register(&alice, vec![room.clone()]);
-        let mut b = hub.register(&bob, vec![room.clone()]);
-        let mut c = hub.register(&carol, vec![]);
-        assert!(a1.came_online && !a2.came_online);
+        let mut a1 = connect(&hub, &alice, vec![room.clone()], 8);
+        let mut a2 = connect(&hub, &alice, vec![room.clone()], 8);
+        let mut b = connect(&hub, &bob, vec![room.clone()], 8);
+        let mut c = connect(&hub, &carol, vec![], 8);
+        assert!(a1.registration.came_online && !a2.registration.came_online);
         hub.publish(Event::ToRoom { room: room.clone(), frame: frame("m1"), seq: Some(1) });
-        assert_eq!(drain(&mut a1.outbound), ["m1"]);
-        assert_eq!(drain(&mut a2.outbound), ["m1"]);
-        assert_eq!(drain(&mut b.outbound), ["m1"]);
-        assert!(drain(&mut c.outbound).is_empty());
+        assert_eq!(drain(&mut a1), ["m1"]);
+        assert_eq!(drain(&mut a2), ["m1"]);
+        assert_eq!(drain(&mut b), ["m1"]);
+        assert!(drain(&mut c).is_empty());
 
         hub.publish(Event::Unsubscribe { room: room.clone(), user: bob.clone() });
         hub.publish(Event::Subscribe { room: room.clone(), user: carol.clone() });
         hub.publish(Event::ToRoom { room: room.clone(), frame: frame("m2"), seq: Some(2) });
-        assert!(drain(&mut b.outbound).is_empty(), "removed members stop receiving");
-        assert_eq!(drain(&mut c.outbound), ["m2"]);
+        assert!(drain(&mut b).is_empty(), "removed members stop receiving");
+        assert_eq!(drain(&mut c), ["m2"]);
 
         hub.publish(Event::ToRooms { rooms: vec![room.clone()], except: carol.clone(), frame: frame("presence") });
-        assert_eq!(drain(&mut a1.outbound), ["m2", "presence"]);
-        assert!(drain(&mut b.outbound).is_empty(), "bob shares no room with carol any more");
+        assert_eq!(drain(&mut a1), ["m2", "presence"]);
+        assert!(drain(&mut b).is_empty(), "bob shares no room with carol any more");
 
         hub.publish(Event::Dissolve { room: room.clone() });
         hub.publish(Event::ToRoom { room, frame: frame("m3"), seq: Some(3) });
-        assert!(drain(&mut a1.outbound).is_empty());
+        assert!(drain(&mut a1).is_empty());
     }
 
     /// R-WS-4: a session whose queue is full is cancelled and dropped; others keep receiving.
     #[test]
     fn r_ws_4_slow_sessions_are_dropped() {
-        let hub = Hub::new(2);
+        let hub = Hub::new();
         let room = RoomId::from("r");
-        let slow = hub.register(&UserId::from("slow"), vec![room.clone()]);
-        let mut fast = hub.register(&UserId::from("fast"), vec![room.clone()]);
+        let slow = connect(&hub, &UserId::from("slow"), vec![room.clone()], 2);
+        let mut fast = connect(&hub, &UserId::from("fast"), vec![room.clone()], 2);
         for i in 0..3 {
             hub.publish(Event::ToRoom { room: room.clone(), frame: frame(&format!("m{i}")), seq: Some(i) });
-            assert_eq!(drain(&mut fast.outbound).len(), 1);
+            assert_eq!(drain(&mut fast).len(), 1);
         }
-        assert!(slow.cancelled.is_cancelled());
+        assert!(slow.outbox.cut_off().is_cancelled());
         assert_eq!(hub.dropped_slow(), 1);
         assert_eq!(hub.session_count(), 1);
         assert!(!hub.is_online(&UserId::from("slow")));
@@ -317,15 +341,15 @@ mod tests {
     /// R-WS-5: a user is online while any of their sessions is.
     #[test]
     fn r_ws_5_online_until_the_last_session_closes() {
-        let hub = Hub::new(4);
+        let hub = Hub::new();
         let alice = UserId::from("alice");
-        let first = hub.register(&alice, vec![]);
-        let second = hub.register(&alice, vec![]);
+        let first = connect(&hub, &alice, vec![], 4);
+        let second = connect(&hub, &alice, vec![], 4);
         assert!(hub.is_online(&alice));
-        assert_eq!(hub.unregister(first.id), None);
+        assert_eq!(hub.unregister(first.registration.id), None);
         assert!(hub.is_online(&alice));
-        assert_eq!(hub.unregister(second.id), Some(vec![]));
+        assert_eq!(hub.unregister(second.registration.id), Some(vec![]));
         assert!(!hub.is_online(&alice));
-        assert_eq!(hub.unregister(second.id), None);
+        assert_eq!(hub.unregister(second.registration.id), None);
     }
 }

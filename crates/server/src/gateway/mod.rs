@@ -1,10 +1,13 @@
 //! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-5): actix-ws sessions, fed by the hub.
 
 pub mod hub;
+mod inbound;
+pub mod outbox;
 mod session;
 
 use crate::http::accounts::REFRESH_COOKIE;
 use crate::state::AppState;
+use actix_web::body::BoxBody;
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -20,6 +23,8 @@ pub struct GatewaySettings {
     pub heartbeat: Duration,
     /// A connection silent for this long is dead (R-WS-5).
     pub idle_timeout: Duration,
+    /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
+    pub queue: usize,
 }
 
 /// Frames larger than this close the connection; up to it, frames over 64 KiB are refused with
@@ -45,9 +50,10 @@ pub async fn upgrade(req: HttpRequest, body: Payload, state: Data<AppState>) -> 
         }
         _ => None,
     };
-    let (response, ws, stream) = actix_ws::handle(&req, body)?;
-    let stream =
-        stream.max_frame_size(HARD_FRAME_LIMIT).aggregate_continuations().max_continuation_size(HARD_FRAME_LIMIT);
-    actix_web::rt::spawn(session::run(state.into_inner(), ws, stream, cookie_user));
-    Ok(response)
+    let mut handshake = actix_http::ws::handshake(req.head())?;
+    let (outbox, writer) = outbox::Outbox::new(state.settings.gateway.queue);
+    let response = handshake.message_body(BoxBody::new(writer))?;
+    let inbound = inbound::Inbound::new(body, HARD_FRAME_LIMIT);
+    actix_web::rt::spawn(session::run(state.into_inner(), outbox, inbound, cookie_user));
+    Ok(response.into())
 }

@@ -1,6 +1,10 @@
-//! One WebSocket connection, from authentication to close.
+//! One WebSocket connection, from authentication to close. The session reads the client's
+//! frames and answers them through the connection's [`Outbox`], the same queue the hub fills,
+//! so an answer always follows what was published before its frame arrived.
 
-use super::hub::{Event, Frame, Outbound, Registration};
+use super::hub::{Event, Frame, Registration};
+use super::inbound::{Inbound, Incoming};
+use super::outbox::{OutFrame, Outbox, Push};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{AuthUser, verify_access_token};
@@ -8,14 +12,13 @@ use crate::http::rooms::{RoomAccess, actor, my_rooms};
 use crate::http::views;
 use crate::messaging::{self, Draft};
 use crate::state::AppState;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{CloseCode, CloseReason};
 use conclave_domain::RoomAction;
 use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerFrame, UserId};
-use conclave_store::{DeferredWrite, HistoryRange, UserRecord};
+use conclave_store::{DeferredWrite, HistoryRange, MessageRecord, UserRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// How many messages a resume reads from the store at a time.
 const REPLAY_PAGE: u32 = 200;
@@ -27,24 +30,21 @@ enum Flow {
     Close,
 }
 
-pub async fn run(
-    state: Arc<AppState>,
-    mut ws: Session,
-    mut stream: AggregatedMessageStream,
-    cookie_user: Option<UserId>,
-) {
+pub async fn run(state: Arc<AppState>, outbox: Arc<Outbox>, mut inbound: Inbound, cookie_user: Option<UserId>) {
     let user = match cookie_user {
         Some(id) => match state.store.user(&id).await {
             Ok(Some(user)) => Some(user),
             _ => None,
         },
-        None => authenticate(&state, &mut ws, &mut stream).await,
+        None => authenticate(&state, &outbox, &mut inbound).await,
     };
-    let Some(user) = user else {
-        return;
-    };
-    tracing::debug!(user_id = %user.id, "gateway session authenticated");
-    connected(state, ws, stream, user).await;
+    match user {
+        Some(user) => {
+            tracing::debug!(user_id = %user.id, "gateway session authenticated");
+            connected(state, &outbox, inbound, user).await;
+        }
+        None => outbox.finish(),
+    }
 }
 
 fn error_frame(error: &ApiError, client_id: Option<String>) -> String {
@@ -61,15 +61,29 @@ fn refusal(code: ErrorCode, message: &str) -> String {
     error_frame(&ApiError::new(code, message), None)
 }
 
-/// Closes with a reason, waiting up to `patience` for room to send it: a client that stopped
-/// reading may never make room for it. Dropping the session ends the connection either way.
-async fn close_within(ws: Session, code: CloseCode, description: &str, patience: Duration) {
-    let reason = CloseReason { code, description: Some(description.to_owned()) };
-    let _ = tokio::time::timeout(patience, ws.close(Some(reason))).await;
+/// Closes with a reason and waits up to `patience` for it to be written; a client that stopped
+/// reading may never make room for it, and is then cut off without it.
+async fn close_within(outbox: &Outbox, code: CloseCode, description: &str, patience: Duration, discard_waiting: bool) {
+    outbox.close(CloseReason { code, description: Some(description.to_owned()) }, discard_waiting);
+    if tokio::time::timeout(patience, outbox.gone().cancelled()).await.is_err() {
+        outbox.abort();
+    }
 }
 
-async fn close(ws: Session, code: CloseCode, description: &str) {
-    close_within(ws, code, description, Duration::from_secs(2)).await;
+async fn close(outbox: &Outbox, code: CloseCode, description: &str) {
+    close_within(outbox, code, description, Duration::from_secs(2), false).await;
+}
+
+/// Queues a frame for the client. `false`: the connection is over (or cannot keep up).
+fn send(outbox: &Outbox, text: impl Into<Frame>) -> bool {
+    match outbox.push(OutFrame::Text(text.into())) {
+        Push::Queued | Push::Duplicate => true,
+        Push::Full => {
+            outbox.give_up();
+            false
+        }
+        Push::Closed => false,
+    }
 }
 
 /// Reads and checks a text frame.
@@ -81,40 +95,71 @@ fn parse(text: &str) -> Result<ClientFrame, String> {
         .map_err(|e| refusal(ErrorCode::MalformedFrame, &format!("not a frame this gateway knows: {e}")))
 }
 
+/// What the session does with a control or binary frame, or the text of a text frame.
+enum Read {
+    Text(bytestring::ByteString),
+    Handled,
+    /// The client closed, or the connection broke.
+    Ended,
+}
+
+/// Handles what every phase of a connection handles alike: pings, pongs, binary frames,
+/// the client's close (answered with a close frame echoing its code, RFC 6455 §5.5.1) and
+/// broken frames (closed with the code RFC 6455 gives).
+async fn read(outbox: &Outbox, message: Option<Result<Incoming, super::inbound::Broken>>) -> Read {
+    match message {
+        None => Read::Ended,
+        Some(Err(broken)) => {
+            close(outbox, broken.close_code(), &format!("protocol_error: {broken}")).await;
+            Read::Ended
+        }
+        Some(Ok(Incoming::Close(reason))) => {
+            let code = reason.map_or(CloseCode::Normal, |r| r.code);
+            outbox.close(CloseReason { code, description: None }, false);
+            Read::Ended
+        }
+        Some(Ok(Incoming::Ping(bytes))) => {
+            if outbox.push(OutFrame::Pong(bytes)) == Push::Full {
+                outbox.give_up();
+            }
+            Read::Handled
+        }
+        Some(Ok(Incoming::Pong)) => Read::Handled,
+        Some(Ok(Incoming::Binary)) => {
+            send(outbox, refusal(ErrorCode::MalformedFrame, "frames are JSON text"));
+            Read::Handled
+        }
+        Some(Ok(Incoming::Text(text))) => Read::Text(text),
+    }
+}
+
 /// Waits for `authenticate` (R-WS-1): nothing else is accepted before it, and a connection that
 /// does not authenticate in time is closed.
-async fn authenticate(state: &AppState, ws: &mut Session, stream: &mut AggregatedMessageStream) -> Option<UserRecord> {
+async fn authenticate(state: &AppState, outbox: &Outbox, inbound: &mut Inbound) -> Option<UserRecord> {
     let deadline = tokio::time::sleep(state.settings.gateway.auth_timeout);
     tokio::pin!(deadline);
     loop {
         let message = tokio::select! {
             _ = &mut deadline => {
-                close(ws.clone(), CloseCode::Policy, "authentication_timeout: send an authenticate frame first").await;
+                close(outbox, CloseCode::Policy, "authentication_timeout: send an authenticate frame first").await;
                 return None;
             }
-            message = stream.recv() => message,
+            () = outbox.gone().cancelled() => return None,
+            message = inbound.next() => message,
         };
-        let text = match message {
-            None | Some(Err(_)) | Some(Ok(AggregatedMessage::Close(_))) => return None,
-            Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                let _ = ws.pong(&bytes).await;
-                continue;
-            }
-            Some(Ok(AggregatedMessage::Pong(_))) => continue,
-            Some(Ok(AggregatedMessage::Binary(_))) => {
-                let _ = ws.text(refusal(ErrorCode::MalformedFrame, "frames are JSON text")).await;
-                continue;
-            }
-            Some(Ok(AggregatedMessage::Text(text))) => text,
+        let text = match read(outbox, message).await {
+            Read::Text(text) => text,
+            Read::Handled => continue,
+            Read::Ended => return None,
         };
         let token = match parse(&text) {
             Ok(ClientFrame::Authenticate { token }) => token,
             Ok(_) => {
-                let _ = ws.text(refusal(ErrorCode::NotAuthenticated, "the first frame must be authenticate")).await;
+                send(outbox, refusal(ErrorCode::NotAuthenticated, "the first frame must be authenticate"));
                 continue;
             }
             Err(frame) => {
-                let _ = ws.text(frame).await;
+                send(outbox, frame);
                 continue;
             }
         };
@@ -125,24 +170,24 @@ async fn authenticate(state: &AppState, ws: &mut Session, stream: &mut Aggregate
             },
             Err(refused) => refused,
         };
-        let _ = ws.text(error_frame(&refused, None)).await;
-        close(ws.clone(), CloseCode::Policy, refused.code.as_str()).await;
+        send(outbox, error_frame(&refused, None));
+        close(outbox, CloseCode::Policy, refused.code.as_str()).await;
         return None;
     }
 }
 
 /// The authenticated session: `ready`, then frames both ways until either side stops.
-async fn connected(state: Arc<AppState>, mut ws: Session, mut stream: AggregatedMessageStream, user: UserRecord) {
+async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbound, user: UserRecord) {
     let auth = AuthUser { id: user.id.clone() };
     let room_ids = match state.store.room_ids_of_user(&user.id).await {
         Ok(ids) => ids,
         Err(error) => {
             tracing::error!(%error, "could not load the user's rooms");
-            close(ws, CloseCode::Error, "internal").await;
+            close(outbox, CloseCode::Error, "internal").await;
             return;
         }
     };
-    let Registration { id, mut outbound, cancelled, came_online } = state.hub.register(&user.id, room_ids.clone());
+    let Registration { id, came_online } = state.hub.register(&user.id, room_ids.clone(), Arc::clone(outbox));
     state.metrics.ws_sessions_opened.inc();
     if came_online {
         publish_presence(&state, &user.id, room_ids, true);
@@ -150,80 +195,63 @@ async fn connected(state: Arc<AppState>, mut ws: Session, mut stream: Aggregated
     let ready = match my_rooms(&state, &user.id).await {
         Ok(rooms) => ServerFrame::Ready { user: views::user(&user, &state.hub), rooms },
         Err(_) => {
-            finish(&state, id, &user.id, &cancelled).await;
-            close(ws, CloseCode::Error, "internal").await;
+            finish(&state, id, &user.id, outbox).await;
+            close(outbox, CloseCode::Error, "internal").await;
             return;
         }
     };
     let mut session =
-        SessionState { state: Arc::clone(&state), auth, delivered: HashMap::new(), last_typing: HashMap::new() };
-    let mut open = send(&mut ws, &cancelled, ready.to_json()).await;
+        SessionState { state: Arc::clone(&state), outbox: Arc::clone(outbox), auth, last_typing: HashMap::new() };
+    let mut open = send(outbox, ready.to_json());
     let mut heartbeat = tokio::time::interval(state.settings.gateway.heartbeat);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
     while open {
         tokio::select! {
             biased;
-            _ = cancelled.cancelled() => break,
+            () = outbox.cut_off().cancelled() => break,
+            () = outbox.gone().cancelled() => break,
             () = state.stopping.cancelled() => {
-                close(ws.clone(), CloseCode::Away, "server_stopping: reconnect and resume").await;
+                close(outbox, CloseCode::Away, "server_stopping: reconnect and resume").await;
                 break;
             }
-            message = stream.recv() => {
+            message = inbound.next() => {
                 last_heard = Instant::now();
-                open = match message {
-                    None | Some(Ok(AggregatedMessage::Close(_))) => false,
-                    Some(Err(error)) => {
-                        close(ws.clone(), CloseCode::Size, &format!("protocol_error: {error}")).await;
-                        false
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => ws.pong(&bytes).await.is_ok(),
-                    Some(Ok(AggregatedMessage::Pong(_))) => true,
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        send(&mut ws, &cancelled, refusal(ErrorCode::MalformedFrame, "frames are JSON text")).await
-                    }
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        // Whatever was published before this frame goes out before its answer.
-                        let mut flushed = true;
-                        while let (true, Ok(out)) = (flushed, outbound.try_recv()) {
-                            flushed = session.deliver(&mut ws, &cancelled, out).await;
-                        }
-                        flushed && match parse(&text) {
-                            Err(frame) => send(&mut ws, &cancelled, frame).await,
-                            Ok(frame) => matches!(session.handle(&mut ws, &cancelled, frame).await, Flow::Continue),
-                        }
-                    }
-                };
-            }
-            next = outbound.recv() => {
-                open = match next {
-                    Some(out) => session.deliver(&mut ws, &cancelled, out).await,
-                    None => false,
+                open = match read(outbox, message).await {
+                    Read::Ended => false,
+                    Read::Handled => true,
+                    Read::Text(text) => match parse(&text) {
+                        Err(frame) => send(outbox, frame),
+                        Ok(frame) => matches!(session.handle(frame).await, Flow::Continue),
+                    },
                 };
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > state.settings.gateway.idle_timeout {
-                    close(ws.clone(), CloseCode::Away, "heartbeat_timeout").await;
+                    close(outbox, CloseCode::Away, "heartbeat_timeout").await;
                     break;
                 }
-                open = ws.ping(b"").await.is_ok();
+                open = outbox.push(OutFrame::Ping) == Push::Queued;
             }
         }
     }
-    if cancelled.is_cancelled() {
-        // A slow client gets longer to take the reason: it is usually just behind.
+    if outbox.cut_off().is_cancelled() {
+        // A slow client gets longer to take the reason: it is usually just behind. What was
+        // waiting for it is dropped, for it resumes anyway.
         let reason = "slow_consumer: too many frames were waiting; reconnect and resume";
-        close_within(ws, CloseCode::Policy, reason, Duration::from_secs(10)).await;
+        close_within(outbox, CloseCode::Policy, reason, Duration::from_secs(10), true).await;
     }
-    finish(&state, id, &user.id, &cancelled).await;
+    finish(&state, id, &user.id, outbox).await;
+    outbox.finish();
 }
 
 /// Unregisters the session; the user's rooms learn when their last session is gone (R-WS-5).
-async fn finish(state: &AppState, id: super::hub::SessionId, user: &UserId, cancelled: &CancellationToken) {
+async fn finish(state: &AppState, id: super::hub::SessionId, user: &UserId, outbox: &Outbox) {
+    let forgotten = outbox.cut_off().is_cancelled() || outbox.gone().is_cancelled();
     let rooms = match state.hub.unregister(id) {
         Some(rooms) => Some(rooms),
-        // The hub already dropped a session it gave up on, and with it the user's rooms.
-        None if cancelled.is_cancelled() && !state.hub.is_online(user) => state.store.room_ids_of_user(user).await.ok(),
+        // The hub already forgot a session it gave up on or found gone, and with it the rooms.
+        None if forgotten && !state.hub.is_online(user) => state.store.room_ids_of_user(user).await.ok(),
         None => None,
     };
     if let Some(rooms) = rooms {
@@ -238,67 +266,23 @@ fn publish_presence(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online:
     state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
 }
 
-/// Sends one frame unless the hub has given up on the session meanwhile. `false`: closed.
-async fn send(ws: &mut Session, cancelled: &CancellationToken, text: impl Into<Frame>) -> bool {
-    let text: Frame = text.into();
-    tokio::select! {
-        _ = cancelled.cancelled() => false,
-        sent = ws.text(text) => sent.is_ok(),
-    }
-}
-
 struct SessionState {
     state: Arc<AppState>,
+    outbox: Arc<Outbox>,
     auth: AuthUser,
-    /// What this session delivered per room, live or replayed: it never sends a message twice.
-    delivered: HashMap<RoomId, SeenSeqs>,
     last_typing: HashMap<RoomId, Instant>,
 }
 
-/// Sequence numbers already delivered, as merged ranges (few: live delivery is contiguous).
-#[derive(Debug, Default)]
-struct SeenSeqs(Vec<(u64, u64)>);
-
-impl SeenSeqs {
-    fn contains(&self, seq: u64) -> bool {
-        self.0.iter().any(|(first, last)| (*first..=*last).contains(&seq))
-    }
-
-    /// Records `seq`; `false` when it was already there.
-    fn insert(&mut self, seq: u64) -> bool {
-        if self.contains(seq) {
-            return false;
-        }
-        self.0.push((seq, seq));
-        self.0.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.0.len());
-        for (first, last) in self.0.drain(..) {
-            match merged.last_mut() {
-                Some(previous) if first <= previous.1.saturating_add(1) => previous.1 = previous.1.max(last),
-                _ => merged.push((first, last)),
-            }
-        }
-        self.0 = merged;
-        true
-    }
-}
-
 impl SessionState {
-    /// Delivers a frame from the hub, skipping messages this session already has.
-    async fn deliver(&mut self, ws: &mut Session, cancelled: &CancellationToken, out: Outbound) -> bool {
-        if let Some((room, seq)) = out.seq
-            && !self.delivered.entry(room).or_default().insert(seq)
-        {
-            return true;
-        }
-        send(ws, cancelled, out.frame).await
-    }
-
     async fn access(&self, room: RoomId) -> Result<RoomAccess, ApiError> {
         RoomAccess::load(&self.state, room, self.auth.clone()).await
     }
 
-    async fn handle(&mut self, ws: &mut Session, cancelled: &CancellationToken, frame: ClientFrame) -> Flow {
+    fn reply(&self, frame: String) -> Flow {
+        if send(&self.outbox, frame) { Flow::Continue } else { Flow::Close }
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) -> Flow {
         let reply = match frame {
             // A browser authenticated by its cookie still sends its token: the same user again
             // is no news. Another user's token cannot take the session over.
@@ -308,17 +292,24 @@ impl SessionState {
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
             ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
+                let ack = |message: &MessageRecord| {
+                    ServerFrame::Ack { client_id: client_id.clone(), message: views::message(message) }.to_json()
+                };
+                let mut acked = true;
                 let result = match self.access(room_id).await {
                     Ok(access) => {
                         let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
-                        messaging::send(&self.state, &access, draft).await
+                        // A new message is acked before its fan-out, so the ack comes first.
+                        let before_fan_out = |message: &MessageRecord| acked = send(&self.outbox, ack(message));
+                        messaging::send(&self.state, &access, draft, before_fan_out).await
                     }
                     Err(error) => Err(error),
                 };
                 match result {
-                    Ok(inserted) => {
-                        ServerFrame::Ack { client_id, message: views::message(&inserted.message) }.to_json()
+                    Ok(inserted) if inserted.created => {
+                        return if acked { Flow::Continue } else { Flow::Close };
                     }
+                    Ok(inserted) => ack(&inserted.message),
                     Err(error) => error_frame(&error, Some(client_id)),
                 }
             }
@@ -326,9 +317,9 @@ impl SessionState {
                 Ok(()) => return Flow::Continue,
                 Err(error) => error_frame(&error, None),
             },
-            ClientFrame::Resume { rooms } => return self.resume(ws, cancelled, rooms).await,
+            ClientFrame::Resume { rooms } => return self.resume(rooms).await,
         };
-        if send(ws, cancelled, reply).await { Flow::Continue } else { Flow::Close }
+        self.reply(reply)
     }
 
     /// Tells the room that the user is typing, at most once a second per room.
@@ -350,70 +341,60 @@ impl SessionState {
     }
 
     /// Replays every message after the client's last sequence number per room, in order, then
-    /// `resumed` (R-WS-3). Messages this session already delivered are not sent again, whether
-    /// they came live before the resume or come live after it.
-    async fn resume(&mut self, ws: &mut Session, cancelled: &CancellationToken, rooms: BTreeMap<RoomId, u64>) -> Flow {
+    /// `resumed` (R-WS-3). Live messages of a room wait while it is replayed and follow it, and
+    /// none is sent twice (R-WS-6): the outbox remembers what it queued.
+    async fn resume(&mut self, rooms: BTreeMap<RoomId, u64>) -> Flow {
         if rooms.len() > MAX_RESUME_ROOMS {
-            let frame = refusal(ErrorCode::MalformedFrame, "resume at most 1000 rooms at a time");
-            return if send(ws, cancelled, frame).await { Flow::Continue } else { Flow::Close };
+            return self.reply(refusal(ErrorCode::MalformedFrame, "resume at most 1000 rooms at a time"));
         }
         for (room_id, last_seq) in rooms {
             let access =
                 match self.access(room_id.clone()).await.and_then(|a| a.authorize(RoomAction::Read).map(|()| a)) {
                     Ok(access) => access,
                     Err(error) => {
-                        let frame =
-                            error_frame(&ApiError::new(error.code, format!("{} ({room_id})", error.message)), None);
-                        if !send(ws, cancelled, frame).await {
+                        let error = ApiError::new(error.code, format!("{} ({room_id})", error.message));
+                        if let Flow::Close = self.reply(error_frame(&error, None)) {
                             return Flow::Close;
                         }
                         continue;
                     }
                 };
-            let mut cursor = last_seq;
-            loop {
-                let page =
-                    match self.state.store.messages(&access.room.id, HistoryRange::After(cursor), REPLAY_PAGE).await {
-                        Ok(page) => page,
-                        Err(error) => {
-                            let frame = error_frame(&ApiError::from(error), None);
-                            return if send(ws, cancelled, frame).await { Flow::Continue } else { Flow::Close };
-                        }
-                    };
-                let full = page.len() == REPLAY_PAGE as usize;
-                for message in page.iter().rev() {
-                    cursor = message.seq;
-                    if !self.delivered.entry(room_id.clone()).or_default().insert(message.seq) {
-                        continue;
-                    }
-                    let frame = ServerFrame::MessageCreated { message: views::message(message) }.to_json();
-                    if !send(ws, cancelled, frame).await {
-                        return Flow::Close;
-                    }
-                }
-                if !full {
-                    break;
-                }
+            self.outbox.hold(&room_id);
+            let replayed = self.replay(&access, last_seq).await;
+            self.outbox.release(&room_id);
+            match replayed {
+                Ok(()) => {}
+                Err(Some(error)) => return self.reply(error_frame(&error, None)),
+                Err(None) => return Flow::Close,
             }
         }
-        if send(ws, cancelled, ServerFrame::Resumed.to_json()).await { Flow::Continue } else { Flow::Close }
+        self.reply(ServerFrame::Resumed.to_json())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::SeenSeqs;
-
-    /// R-WS-3: a session remembers what it delivered, in few ranges, and refuses repeats.
-    #[test]
-    fn r_ws_3_seen_sequences_merge_into_ranges() {
-        let mut seen = SeenSeqs::default();
-        for seq in [11, 12, 13, 4, 5, 6, 7, 8, 9, 10, 20] {
-            assert!(seen.insert(seq), "{seq}");
+    /// Queues a room's messages after `last_seq`, a page at a time, at the client's pace.
+    /// `Err(None)`: the connection is over.
+    async fn replay(&self, access: &RoomAccess, last_seq: u64) -> Result<(), Option<ApiError>> {
+        let room = &access.room.id;
+        let mut cursor = last_seq;
+        loop {
+            let page = self
+                .state
+                .store
+                .messages(room, HistoryRange::After(cursor), REPLAY_PAGE)
+                .await
+                .map_err(|error| Some(ApiError::from(error)))?;
+            let full = page.len() == REPLAY_PAGE as usize;
+            for message in page.iter().rev() {
+                cursor = message.seq;
+                self.outbox.wait_for_room().await;
+                let frame = Frame::from(ServerFrame::MessageCreated { message: views::message(message) }.to_json());
+                if self.outbox.push_replayed(room, message.seq, frame) == Push::Closed {
+                    return Err(None);
+                }
+            }
+            if !full {
+                return Ok(());
+            }
         }
-        assert_eq!(seen.0, [(4, 13), (20, 20)]);
-        assert!(!seen.insert(9));
-        assert!(!seen.insert(20));
-        assert!(seen.contains(13) && !seen.contains(14) && !seen.contains(3));
     }
 }

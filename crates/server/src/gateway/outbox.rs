@@ -1,0 +1,587 @@
+//! One connection's outgoing frames (SPEC R-WS-3, R-WS-4): a bounded queue that the hub and the
+//! session fill and that the connection's writer drains, every frame waiting at that moment in
+//! one buffer and so in one socket write.
+//!
+//! There is one hop from the hub to the socket: the hub pushes a frame under the outbox's lock
+//! and wakes the writer only when it is idle; the writer (the WebSocket response body, polled by
+//! actix-http's connection task) takes the whole queue at once. A queue that reaches its bound
+//! means a client that does not keep up: the hub cuts it off (R-WS-4) and the session closes it.
+//!
+//! The outbox also keeps "exactly once, in order" per room: it remembers the sequence numbers it
+//! queued per room, and while a resume replays a room from the store it holds that room's live
+//! messages back, releasing them once the replay has passed them (R-WS-3, R-WS-6).
+
+use super::hub::Frame;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::web::{Bytes, BytesMut};
+use actix_ws::CloseReason;
+use conclave_protocol::RoomId;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// A frame waiting to be written.
+#[derive(Debug, Clone)]
+pub enum OutFrame {
+    Text(Frame),
+    Ping,
+    Pong(Bytes),
+    Close(CloseReason),
+}
+
+/// What became of a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// Queued (or held back until a replay has passed it).
+    Queued,
+    /// Already delivered to this session: not sent again.
+    Duplicate,
+    /// The queue is at its bound: the client is not keeping up.
+    Full,
+    /// The connection is closing or gone.
+    Closed,
+}
+
+/// Sequence numbers already queued for one room, as merged ranges (few: live delivery is
+/// contiguous, so the common case extends the last range in place).
+#[derive(Debug, Default)]
+pub struct SeenSeqs(Vec<(u64, u64)>);
+
+impl SeenSeqs {
+    pub fn contains(&self, seq: u64) -> bool {
+        let after = self.0.partition_point(|(first, _)| *first <= seq);
+        after > 0 && self.0[after - 1].1 >= seq
+    }
+
+    /// Records `seq`; `false` when it was already there.
+    pub fn insert(&mut self, seq: u64) -> bool {
+        if let Some(last) = self.0.last_mut()
+            && last.1.checked_add(1) == Some(seq)
+        {
+            last.1 = seq;
+            return true;
+        }
+        if self.contains(seq) {
+            return false;
+        }
+        let at = self.0.partition_point(|(first, _)| *first < seq);
+        let joins_previous = at > 0 && self.0[at - 1].1.saturating_add(1) == seq;
+        let joins_next = self.0.get(at).is_some_and(|(first, _)| seq.checked_add(1) == Some(*first));
+        match (joins_previous, joins_next) {
+            (true, true) => {
+                self.0[at - 1].1 = self.0[at].1;
+                self.0.remove(at);
+            }
+            (true, false) => self.0[at - 1].1 = seq,
+            (false, true) => self.0[at].0 = seq,
+            (false, false) => self.0.insert(at, (seq, seq)),
+        }
+        true
+    }
+}
+
+#[derive(Debug, Default)]
+struct RoomCursor {
+    seen: SeenSeqs,
+    /// Live messages held back while a replay of the room runs, in publish (= sequence) order.
+    held: Option<Vec<(u64, Frame)>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// A close frame is queued (or nothing more will be): the writer ends after the queue.
+    Closing,
+    /// Give up on the connection now, written or not.
+    Abort,
+}
+
+struct State {
+    queue: VecDeque<OutFrame>,
+    writer: Option<Waker>,
+    rooms: HashMap<RoomId, RoomCursor>,
+    phase: Phase,
+}
+
+/// The outgoing side of one gateway connection.
+pub struct Outbox {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Signalled when the writer has taken frames, for a replay waiting for room.
+    drained: Notify,
+    /// Cancelled when the writer is gone: the peer left, or the response ended.
+    gone: CancellationToken,
+    /// Cancelled when the hub gives up on the session: its queue overflowed (R-WS-4).
+    cut_off: CancellationToken,
+}
+
+impl Outbox {
+    /// An outbox holding at most `capacity` frames, and the body that writes them.
+    pub fn new(capacity: usize) -> (Arc<Self>, Writer) {
+        let outbox = Arc::new(Self {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                writer: None,
+                rooms: HashMap::new(),
+                phase: Phase::Open,
+            }),
+            capacity: capacity.max(1),
+            drained: Notify::new(),
+            gone: CancellationToken::new(),
+            cut_off: CancellationToken::new(),
+        });
+        let writer = Writer { outbox: Arc::clone(&outbox), taken: VecDeque::new(), done: false };
+        (outbox, writer)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Plain data behind the lock: a panic elsewhere leaves it usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Cancelled when the writer is gone: nothing more reaches the client.
+    pub fn gone(&self) -> &CancellationToken {
+        &self.gone
+    }
+
+    /// Cancelled when the hub has given up on this session (R-WS-4).
+    pub fn cut_off(&self) -> &CancellationToken {
+        &self.cut_off
+    }
+
+    /// The hub gives up on a session that does not keep up; the session then closes it.
+    pub fn give_up(&self) {
+        self.cut_off.cancel();
+    }
+
+    /// Queues a frame that is not a room's message (events, replies, heartbeats).
+    pub fn push(&self, frame: OutFrame) -> Push {
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.phase != Phase::Open {
+            return Push::Closed;
+        }
+        enqueue_in(&mut state.queue, &mut state.writer, self.capacity, frame)
+    }
+
+    /// Queues a room's live message, unless it was delivered already; held back while the room
+    /// is being replayed.
+    pub fn push_message(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.phase != Phase::Open {
+            return Push::Closed;
+        }
+        let cursor = match state.rooms.get_mut(room) {
+            Some(cursor) => cursor,
+            None => state.rooms.entry(room.clone()).or_default(),
+        };
+        if let Some(held) = &mut cursor.held {
+            if held.len() >= self.capacity {
+                return Push::Full;
+            }
+            held.push((seq, frame));
+            return Push::Queued;
+        }
+        if cursor.seen.contains(seq) {
+            return Push::Duplicate;
+        }
+        let pushed = enqueue_in(&mut state.queue, &mut state.writer, self.capacity, OutFrame::Text(frame));
+        if pushed == Push::Queued {
+            cursor.seen.insert(seq);
+        }
+        pushed
+    }
+
+    /// Starts replaying `room`: its live messages wait until [`Outbox::release`].
+    pub fn hold(&self, room: &RoomId) {
+        let mut state = self.lock();
+        state.rooms.entry(room.clone()).or_default().held.get_or_insert_with(Vec::new);
+    }
+
+    /// Queues a replayed message of a held room, unless it was delivered already.
+    pub fn push_replayed(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.phase != Phase::Open {
+            return Push::Closed;
+        }
+        let cursor = state.rooms.entry(room.clone()).or_default();
+        if cursor.seen.contains(seq) {
+            return Push::Duplicate;
+        }
+        // A replay waits for room (`wait_for_room`) before each push rather than overflowing.
+        state.queue.push_back(OutFrame::Text(frame));
+        cursor.seen.insert(seq);
+        if let Some(waker) = state.writer.take() {
+            waker.wake();
+        }
+        Push::Queued
+    }
+
+    /// Ends the replay of `room`: the live messages held meanwhile follow, those the replay
+    /// already sent skipped, so the room's messages form one increasing sequence. (Holding was
+    /// bounded by the queue's capacity, so this may go past it once by that much.)
+    pub fn release(&self, room: &RoomId) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(held) = state.rooms.get_mut(room).and_then(|cursor| cursor.held.take()) else {
+            return;
+        };
+        if state.phase != Phase::Open {
+            return;
+        }
+        let Some(cursor) = state.rooms.get_mut(room) else {
+            return;
+        };
+        for (seq, frame) in held {
+            if cursor.seen.insert(seq) {
+                state.queue.push_back(OutFrame::Text(frame));
+            }
+        }
+        if let Some(waker) = state.writer.take() {
+            waker.wake();
+        }
+    }
+
+    /// Waits until the queue is less than half full (or the connection is over), so that a
+    /// long replay follows the client's pace and leaves room for live frames.
+    pub async fn wait_for_room(&self) {
+        let half = (self.capacity / 2).max(1);
+        loop {
+            let drained = self.drained.notified();
+            {
+                let state = self.lock();
+                if state.queue.len() < half || state.phase != Phase::Open {
+                    return;
+                }
+            }
+            tokio::select! {
+                () = drained => {}
+                () = self.gone.cancelled() => return,
+                () = self.cut_off.cancelled() => return,
+            }
+        }
+    }
+
+    /// Queues a close frame after what is waiting; nothing is queued after it. With
+    /// `discard_waiting`, what is waiting is dropped first (a client cut off for being slow
+    /// resumes it), so that the reason reaches it as soon as it reads again.
+    pub fn close(&self, reason: CloseReason, discard_waiting: bool) {
+        let mut state = self.lock();
+        if state.phase != Phase::Open {
+            return;
+        }
+        if discard_waiting {
+            state.queue.clear();
+        }
+        state.queue.push_back(OutFrame::Close(reason));
+        state.phase = Phase::Closing;
+        if let Some(waker) = state.writer.take() {
+            waker.wake();
+        }
+    }
+
+    /// Ends the connection after what is queued, without a close frame (the session is over).
+    pub fn finish(&self) {
+        let mut state = self.lock();
+        if state.phase == Phase::Open {
+            state.phase = Phase::Closing;
+        }
+        if let Some(waker) = state.writer.take() {
+            waker.wake();
+        }
+    }
+
+    /// Ends the connection now, whatever is still queued (a client that never reads).
+    pub fn abort(&self) {
+        let mut state = self.lock();
+        state.phase = Phase::Abort;
+        state.queue.clear();
+        if let Some(waker) = state.writer.take() {
+            waker.wake();
+        }
+    }
+
+    /// Frames waiting, for tests and metrics.
+    pub fn queued(&self) -> usize {
+        self.lock().queue.len()
+    }
+}
+
+fn enqueue_in(queue: &mut VecDeque<OutFrame>, writer: &mut Option<Waker>, capacity: usize, frame: OutFrame) -> Push {
+    if queue.len() >= capacity {
+        return Push::Full;
+    }
+    queue.push_back(frame);
+    if let Some(waker) = writer.take() {
+        waker.wake();
+    }
+    Push::Queued
+}
+
+/// The WebSocket response body: encodes every waiting frame into one buffer per poll, so
+/// actix-http writes them with one system call.
+pub struct Writer {
+    outbox: Arc<Outbox>,
+    /// The queue taken from the outbox, kept to reuse its allocation.
+    taken: VecDeque<OutFrame>,
+    done: bool,
+}
+
+/// Why the writer stopped before the end: the session gave up on a client that does not read.
+#[derive(Debug, thiserror::Error)]
+#[error("the gateway session ended the connection")]
+pub struct Aborted;
+
+fn encode(frame: OutFrame, buffer: &mut BytesMut) -> bool {
+    // The frame encoder of actix-http, which actix-ws uses too.
+    use actix_http::ws::{OpCode, Parser};
+    match frame {
+        OutFrame::Text(text) => Parser::write_message(buffer, text.as_bytes(), OpCode::Text, true, false),
+        OutFrame::Ping => Parser::write_message(buffer, [], OpCode::Ping, true, false),
+        OutFrame::Pong(bytes) => {
+            Parser::write_message(buffer, &bytes[..bytes.len().min(125)], OpCode::Pong, true, false)
+        }
+        OutFrame::Close(mut reason) => {
+            if let Some(description) = reason.description.as_mut() {
+                // A control frame carries at most 125 bytes: the code and 123 of reason.
+                let mut end = description.len().min(123);
+                while !description.is_char_boundary(end) {
+                    end -= 1;
+                }
+                description.truncate(end);
+            }
+            Parser::write_close(buffer, Some(reason), false);
+            return true;
+        }
+    }
+    false
+}
+
+impl MessageBody for Writer {
+    type Error = Aborted;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        {
+            let mut state = this.outbox.lock();
+            match state.phase {
+                Phase::Abort => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Aborted)));
+                }
+                Phase::Closing if state.queue.is_empty() => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                _ if state.queue.is_empty() => {
+                    match &state.writer {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => state.writer = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+                _ => std::mem::swap(&mut state.queue, &mut this.taken),
+            }
+        }
+        this.outbox.drained.notify_waiters();
+        let size: usize = this
+            .taken
+            .iter()
+            .map(|frame| match frame {
+                OutFrame::Text(text) => text.len() + 10,
+                _ => 127,
+            })
+            .sum();
+        let mut buffer = BytesMut::with_capacity(size);
+        for frame in this.taken.drain(..) {
+            if encode(frame, &mut buffer) {
+                // Nothing follows a close frame (the drain drops the rest).
+                this.done = true;
+                break;
+            }
+        }
+        Poll::Ready(Some(Ok(buffer.freeze())))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // The connection is over: the session and the hub learn at once.
+        {
+            let mut state = self.outbox.lock();
+            if state.phase == Phase::Open {
+                state.phase = Phase::Closing;
+            }
+            state.queue.clear();
+        }
+        self.outbox.gone.cancel();
+        self.outbox.drained.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Polls the writer once and returns what it wrote, decoded back into text frames.
+    pub fn written(writer: &mut Writer) -> Poll<Option<Vec<String>>> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(writer).poll_next(&mut cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(_))) => Poll::Ready(Some(vec!["<aborted>".into()])),
+            Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(decode_all(bytes))),
+        }
+    }
+
+    fn decode_all(bytes: Bytes) -> Vec<String> {
+        use actix_http::ws::{Codec, Frame};
+        use tokio_util::codec::Decoder;
+        let mut codec = Codec::new().client_mode();
+        let mut buffer = BytesMut::from(&bytes[..]);
+        let mut out = Vec::new();
+        while let Ok(Some(frame)) = codec.decode(&mut buffer) {
+            out.push(match frame {
+                Frame::Text(text) => String::from_utf8_lossy(&text).into_owned(),
+                Frame::Close(reason) => format!("close {:?}", reason.map(|r| u16::from(r.code))),
+                Frame::Ping(_) => "ping".into(),
+                other => format!("{other:?}"),
+            });
+        }
+        out
+    }
+
+    /// What one poll of the writer wrote; nothing when it had nothing to write.
+    pub fn written_texts(writer: &mut Writer) -> Vec<String> {
+        match written(writer) {
+            Poll::Ready(Some(texts)) => texts,
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::written;
+    use super::*;
+
+    fn frame(text: &str) -> Frame {
+        Frame::from(text.to_owned())
+    }
+
+    fn room() -> RoomId {
+        RoomId::from("r")
+    }
+
+    /// R-WS-4: every frame waiting is written in one buffer, in order.
+    #[test]
+    fn r_ws_4_waiting_frames_go_out_in_one_write() {
+        let (outbox, mut writer) = Outbox::new(8);
+        assert!(written(&mut writer).is_pending());
+        for text in ["a", "b", "c"] {
+            assert_eq!(outbox.push(OutFrame::Text(frame(text))), Push::Queued);
+        }
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["a".into(), "b".into(), "c".into()])));
+        assert!(written(&mut writer).is_pending());
+    }
+
+    /// R-WS-4: the queue is bounded; a full queue is reported, not grown.
+    #[test]
+    fn r_ws_4_a_full_queue_refuses_more() {
+        let (outbox, _writer) = Outbox::new(2);
+        assert_eq!(outbox.push(OutFrame::Ping), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 1, frame("m1")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 2, frame("m2")), Push::Full);
+        assert_eq!(outbox.queued(), 2);
+        // Not queued, so not counted as delivered: a resume sends it.
+        assert_eq!(outbox.push_replayed(&room(), 2, frame("m2")), Push::Queued);
+    }
+
+    /// R-WS-3: a room's message is queued once, whether it comes live or replayed.
+    #[test]
+    fn r_ws_3_messages_are_queued_once() {
+        let (outbox, mut writer) = Outbox::new(16);
+        assert_eq!(outbox.push_message(&room(), 5, frame("m5")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 5, frame("m5")), Push::Duplicate);
+        outbox.hold(&room());
+        for seq in 3..=6 {
+            outbox.push_replayed(&room(), seq, frame(&format!("m{seq}")));
+        }
+        outbox.release(&room());
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["m5".into(), "m3".into(), "m4".into(), "m6".into()])));
+    }
+
+    /// R-WS-6: live messages that arrive during a replay wait for it, so the room's messages
+    /// reach the client as one increasing sequence, without repeats.
+    #[test]
+    fn r_ws_6_live_messages_wait_for_the_replay() {
+        let (outbox, mut writer) = Outbox::new(16);
+        outbox.hold(&room());
+        assert_eq!(outbox.push_message(&room(), 11, frame("m11")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 12, frame("m12")), Push::Queued);
+        assert!(written(&mut writer).is_pending(), "held live messages are not written yet");
+        for seq in 9..=11 {
+            outbox.push_replayed(&room(), seq, frame(&format!("m{seq}")));
+        }
+        outbox.release(&room());
+        outbox.push_message(&room(), 13, frame("m13"));
+        let expected: Vec<String> = (9..=13).map(|s| format!("m{s}")).collect();
+        assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
+    }
+
+    /// R-WS-4: a close frame goes last, nothing after it, and ends the body.
+    #[test]
+    fn r_ws_4_close_is_the_last_frame() {
+        let (outbox, mut writer) = Outbox::new(4);
+        outbox.push(OutFrame::Text(frame("a")));
+        outbox.close(CloseReason { code: actix_ws::CloseCode::Policy, description: Some("slow".into()) }, true);
+        assert_eq!(outbox.push(OutFrame::Text(frame("b"))), Push::Closed);
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["close Some(1008)".into()])));
+        assert_eq!(written(&mut writer), Poll::Ready(None));
+    }
+
+    /// The connection's end reaches the session and refuses further frames.
+    #[test]
+    fn a_dropped_writer_ends_the_outbox() {
+        let (outbox, writer) = Outbox::new(4);
+        drop(writer);
+        assert!(outbox.gone().is_cancelled());
+        assert_eq!(outbox.push(OutFrame::Ping), Push::Closed);
+    }
+
+    /// An aborted connection ends with an error, so actix-http drops it at once.
+    #[test]
+    fn abort_ends_the_body_with_an_error() {
+        let (outbox, mut writer) = Outbox::new(4);
+        outbox.push(OutFrame::Ping);
+        outbox.abort();
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["<aborted>".into()])));
+    }
+
+    /// R-WS-3: seen sequence numbers merge into few ranges and refuse repeats.
+    #[test]
+    fn r_ws_3_seen_sequences_merge_into_ranges() {
+        let mut seen = SeenSeqs::default();
+        for seq in [11, 12, 13, 4, 5, 6, 7, 8, 9, 10, 20, 18, 19, 2] {
+            assert!(seen.insert(seq), "{seq}");
+        }
+        assert_eq!(seen.0, [(2, 2), (4, 13), (18, 20)]);
+        assert!(!seen.insert(9));
+        assert!(!seen.insert(20));
+        assert!(seen.insert(3));
+        assert_eq!(seen.0, [(2, 13), (18, 20)]);
+        assert!(seen.contains(13) && !seen.contains(14) && !seen.contains(1));
+    }
+}
