@@ -7,7 +7,7 @@
 
 use super::outbox::{OutFrame, Outbox, Push};
 use conclave_protocol::{RoomId, UserId};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -109,6 +109,12 @@ impl Hub {
     pub fn unregister(&self, id: SessionId) -> Option<Vec<RoomId>> {
         let mut state = self.lock();
         remove_session(&mut state, id)
+    }
+
+    /// Whether `user`'s sessions here receive `room`'s events: they are a member, as far as
+    /// the events published so far tell.
+    pub fn routes(&self, user: &UserId, room: &RoomId) -> bool {
+        self.lock().room_users.get(room).is_some_and(|users| users.contains(user))
     }
 
     /// Whether `user` has a live session on this node.
@@ -238,7 +244,7 @@ impl Bus for Hub {
                 self.forget(&mut state, dropped);
             }
             Event::ToRooms { rooms, except, frame } => {
-                let mut users = HashSet::new();
+                let mut users = HashSet::default();
                 for room in &rooms {
                     users.extend(state.room_users.get(room).into_iter().flatten().filter(|u| **u != except));
                 }

@@ -2,10 +2,12 @@
 //! session fill and that the connection's writer drains, every frame waiting at that moment in
 //! one buffer and so in one socket write.
 //!
-//! There is one hop from the hub to the socket: the hub pushes a frame under the outbox's lock
-//! and wakes the writer only when it is idle; the writer (the WebSocket response body, polled by
-//! actix-http's connection task) takes the whole queue at once. A queue that reaches its bound
-//! means a client that does not keep up: the hub cuts it off (R-WS-4) and the session closes it.
+//! There is one hop from the hub to the socket: the hub encodes a frame (its WebSocket header
+//! and the event's shared JSON) straight into the connection's pending buffer under the
+//! outbox's lock, and wakes the writer only when it is idle; the writer (the WebSocket response
+//! body, polled by actix-http's connection task) takes the whole buffer at once. A queue that
+//! reaches its bound means a client that does not keep up: the hub cuts it off (R-WS-4) and the
+//! session closes it.
 //!
 //! The outbox also keeps "exactly once, in order" per room: it remembers the sequence numbers it
 //! queued per room, and while a resume replays a room from the store it holds that room's live
@@ -16,7 +18,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::{Bytes, BytesMut};
 use actix_ws::CloseReason;
 use conclave_protocol::RoomId;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -86,8 +88,11 @@ impl SeenSeqs {
 #[derive(Debug, Default)]
 struct RoomCursor {
     seen: SeenSeqs,
-    /// Live messages held back while a replay of the room runs, in publish (= sequence) order.
+    /// Live messages held back while a replay of the room runs, or may be about to (a new
+    /// session), in publish (= sequence) order.
     held: Option<Vec<(u64, Frame)>>,
+    /// Whether a replay of the room runs now.
+    replaying: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -99,10 +104,75 @@ enum Phase {
     Abort,
 }
 
-struct State {
-    queue: VecDeque<OutFrame>,
+/// Frames waiting for the writer, already encoded.
+#[derive(Default)]
+struct Pending {
+    buffer: BytesMut,
+    /// How many frames `buffer` holds (the bound counts frames).
+    frames: usize,
+    /// Whether `buffer` ends with a close frame.
+    close: bool,
     writer: Option<Waker>,
+}
+
+impl Pending {
+    fn append(&mut self, frame: &OutFrame) {
+        // The frame encoder of actix-http, which actix-ws uses too.
+        use actix_http::ws::{OpCode, Parser};
+        let buffer = &mut self.buffer;
+        match frame {
+            OutFrame::Text(text) => Parser::write_message(buffer, text.as_bytes(), OpCode::Text, true, false),
+            OutFrame::Ping => Parser::write_message(buffer, [], OpCode::Ping, true, false),
+            OutFrame::Pong(bytes) => {
+                // A control frame carries at most 125 bytes.
+                Parser::write_message(buffer, &bytes[..bytes.len().min(125)], OpCode::Pong, true, false);
+            }
+            OutFrame::Close(reason) => {
+                let mut reason = reason.clone();
+                if let Some(description) = reason.description.as_mut() {
+                    // The code and at most 123 bytes of reason.
+                    let mut end = description.len().min(123);
+                    while !description.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    description.truncate(end);
+                }
+                Parser::write_close(buffer, Some(reason), false);
+                self.close = true;
+            }
+        }
+        self.frames += 1;
+    }
+
+    /// Appends `frame` unless `capacity` frames are already waiting.
+    fn push(&mut self, frame: &OutFrame, capacity: usize) -> Push {
+        if self.frames >= capacity {
+            return Push::Full;
+        }
+        self.append(frame);
+        self.wake();
+        Push::Queued
+    }
+
+    fn clear(&mut self) {
+        self.buffer = BytesMut::new();
+        self.frames = 0;
+        self.close = false;
+    }
+
+    fn wake(&mut self) {
+        if let Some(waker) = self.writer.take() {
+            waker.wake();
+        }
+    }
+}
+
+struct State {
+    out: Pending,
     rooms: HashMap<RoomId, RoomCursor>,
+    /// Whether rooms not seen yet start out held (a new session, until it has had the
+    /// chance to resume: see [`Outbox::hold_until_resumed`]).
+    hold_new_rooms: bool,
     phase: Phase,
 }
 
@@ -123,9 +193,9 @@ impl Outbox {
     pub fn new(capacity: usize) -> (Arc<Self>, Writer) {
         let outbox = Arc::new(Self {
             state: Mutex::new(State {
-                queue: VecDeque::new(),
-                writer: None,
-                rooms: HashMap::new(),
+                out: Pending::default(),
+                rooms: HashMap::default(),
+                hold_new_rooms: false,
                 phase: Phase::Open,
             }),
             capacity: capacity.max(1),
@@ -133,7 +203,7 @@ impl Outbox {
             gone: CancellationToken::new(),
             cut_off: CancellationToken::new(),
         });
-        let writer = Writer { outbox: Arc::clone(&outbox), taken: VecDeque::new(), done: false };
+        let writer = Writer { outbox: Arc::clone(&outbox), done: false };
         (outbox, writer)
     }
 
@@ -160,36 +230,43 @@ impl Outbox {
     /// Queues a frame that is not a room's message (events, replies, heartbeats).
     pub fn push(&self, frame: OutFrame) -> Push {
         let mut state = self.lock();
-        let state = &mut *state;
         if state.phase != Phase::Open {
             return Push::Closed;
         }
-        enqueue_in(&mut state.queue, &mut state.writer, self.capacity, frame)
+        state.out.push(&frame, self.capacity)
     }
 
     /// Queues a room's live message, unless it was delivered already; held back while the room
     /// is being replayed.
     pub fn push_message(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
         let mut state = self.lock();
-        let state = &mut *state;
-        if state.phase != Phase::Open {
+        let State { out, rooms, hold_new_rooms, phase } = &mut *state;
+        if *phase != Phase::Open {
             return Push::Closed;
         }
-        let cursor = match state.rooms.get_mut(room) {
+        let cursor = match rooms.get_mut(room) {
             Some(cursor) => cursor,
-            None => state.rooms.entry(room.clone()).or_default(),
+            None => rooms
+                .entry(room.clone())
+                .or_insert_with(|| RoomCursor { held: hold_new_rooms.then(Vec::new), ..RoomCursor::default() }),
         };
         if let Some(held) = &mut cursor.held {
-            if held.len() >= self.capacity {
+            // A new session's hold is a courtesy to a resume that may come: at half the bound
+            // it ends (leaving room for what follows), rather than the session.
+            let bound = if cursor.replaying { self.capacity } else { (self.capacity / 2).max(1) };
+            if held.len() < bound {
+                held.push((seq, frame));
+                return Push::Queued;
+            }
+            if cursor.replaying {
                 return Push::Full;
             }
-            held.push((seq, frame));
-            return Push::Queued;
+            release_room(out, cursor);
         }
         if cursor.seen.contains(seq) {
             return Push::Duplicate;
         }
-        let pushed = enqueue_in(&mut state.queue, &mut state.writer, self.capacity, OutFrame::Text(frame));
+        let pushed = out.push(&OutFrame::Text(frame), self.capacity);
         if pushed == Push::Queued {
             cursor.seen.insert(seq);
         }
@@ -199,26 +276,24 @@ impl Outbox {
     /// Starts replaying `room`: its live messages wait until [`Outbox::release`].
     pub fn hold(&self, room: &RoomId) {
         let mut state = self.lock();
-        state.rooms.entry(room.clone()).or_default().held.get_or_insert_with(Vec::new);
+        let cursor = state.rooms.entry(room.clone()).or_default();
+        cursor.held.get_or_insert_with(Vec::new);
+        cursor.replaying = true;
     }
 
-    /// Queues a replayed message of a held room, unless it was delivered already.
+    /// Queues a replayed message of a held room, unless it was delivered already. A replay
+    /// waits for room (`wait_for_room`) before each push rather than overflowing.
     pub fn push_replayed(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
         let mut state = self.lock();
-        let state = &mut *state;
-        if state.phase != Phase::Open {
+        let State { out, rooms, phase, .. } = &mut *state;
+        if *phase != Phase::Open {
             return Push::Closed;
         }
-        let cursor = state.rooms.entry(room.clone()).or_default();
-        if cursor.seen.contains(seq) {
+        if !rooms.entry(room.clone()).or_default().seen.insert(seq) {
             return Push::Duplicate;
         }
-        // A replay waits for room (`wait_for_room`) before each push rather than overflowing.
-        state.queue.push_back(OutFrame::Text(frame));
-        cursor.seen.insert(seq);
-        if let Some(waker) = state.writer.take() {
-            waker.wake();
-        }
+        out.append(&OutFrame::Text(frame));
+        out.wake();
         Push::Queued
     }
 
@@ -227,24 +302,37 @@ impl Outbox {
     /// bounded by the queue's capacity, so this may go past it once by that much.)
     pub fn release(&self, room: &RoomId) {
         let mut state = self.lock();
-        let state = &mut *state;
-        let Some(held) = state.rooms.get_mut(room).and_then(|cursor| cursor.held.take()) else {
-            return;
-        };
-        if state.phase != Phase::Open {
+        let State { out, rooms, phase, .. } = &mut *state;
+        if *phase != Phase::Open {
             return;
         }
-        let Some(cursor) = state.rooms.get_mut(room) else {
+        if let Some(cursor) = rooms.get_mut(room) {
+            release_room(out, cursor);
+        }
+        out.wake();
+    }
+
+    /// A new session holds the live messages of every room from the start, so that a client
+    /// that resumes right after `ready` gets each room's replay before anything live of it,
+    /// even what was published between `ready` and its `resume` (R-WS-6). The session ends
+    /// this with [`Outbox::release_all`] once the client has resumed or sent something else,
+    /// or after a short grace period.
+    pub fn hold_until_resumed(&self) {
+        self.lock().hold_new_rooms = true;
+    }
+
+    /// Ends every hold: the held messages follow, each room's in sequence order.
+    pub fn release_all(&self) {
+        let mut state = self.lock();
+        let State { out, rooms, hold_new_rooms, phase } = &mut *state;
+        *hold_new_rooms = false;
+        if *phase != Phase::Open {
             return;
-        };
-        for (seq, frame) in held {
-            if cursor.seen.insert(seq) {
-                state.queue.push_back(OutFrame::Text(frame));
-            }
         }
-        if let Some(waker) = state.writer.take() {
-            waker.wake();
+        for cursor in rooms.values_mut() {
+            release_room(out, cursor);
         }
+        out.wake();
     }
 
     /// Waits until the queue is less than half full (or the connection is over), so that a
@@ -255,7 +343,7 @@ impl Outbox {
             let drained = self.drained.notified();
             {
                 let state = self.lock();
-                if state.queue.len() < half || state.phase != Phase::Open {
+                if state.out.frames < half || state.phase != Phase::Open {
                     return;
                 }
             }
@@ -276,13 +364,11 @@ impl Outbox {
             return;
         }
         if discard_waiting {
-            state.queue.clear();
+            state.out.clear();
         }
-        state.queue.push_back(OutFrame::Close(reason));
+        state.out.append(&OutFrame::Close(reason));
         state.phase = Phase::Closing;
-        if let Some(waker) = state.writer.take() {
-            waker.wake();
-        }
+        state.out.wake();
     }
 
     /// Ends the connection after what is queued, without a close frame (the session is over).
@@ -291,44 +377,37 @@ impl Outbox {
         if state.phase == Phase::Open {
             state.phase = Phase::Closing;
         }
-        if let Some(waker) = state.writer.take() {
-            waker.wake();
-        }
+        state.out.wake();
     }
 
     /// Ends the connection now, whatever is still queued (a client that never reads).
     pub fn abort(&self) {
         let mut state = self.lock();
         state.phase = Phase::Abort;
-        state.queue.clear();
-        if let Some(waker) = state.writer.take() {
-            waker.wake();
-        }
+        state.out.clear();
+        state.out.wake();
     }
 
     /// Frames waiting, for tests and metrics.
     pub fn queued(&self) -> usize {
-        self.lock().queue.len()
+        self.lock().out.frames
     }
 }
 
-fn enqueue_in(queue: &mut VecDeque<OutFrame>, writer: &mut Option<Waker>, capacity: usize, frame: OutFrame) -> Push {
-    if queue.len() >= capacity {
-        return Push::Full;
+/// Queues what `cursor` held and had not queued yet, and ends its hold.
+fn release_room(out: &mut Pending, cursor: &mut RoomCursor) {
+    cursor.replaying = false;
+    for (seq, frame) in cursor.held.take().into_iter().flatten() {
+        if cursor.seen.insert(seq) {
+            out.append(&OutFrame::Text(frame));
+        }
     }
-    queue.push_back(frame);
-    if let Some(waker) = writer.take() {
-        waker.wake();
-    }
-    Push::Queued
 }
 
-/// The WebSocket response body: encodes every waiting frame into one buffer per poll, so
-/// actix-http writes them with one system call.
+/// The WebSocket response body: hands actix-http every frame waiting, in one buffer per poll,
+/// so that they go out with one system call.
 pub struct Writer {
     outbox: Arc<Outbox>,
-    /// The queue taken from the outbox, kept to reuse its allocation.
-    taken: VecDeque<OutFrame>,
     done: bool,
 }
 
@@ -336,31 +415,6 @@ pub struct Writer {
 #[derive(Debug, thiserror::Error)]
 #[error("the gateway session ended the connection")]
 pub struct Aborted;
-
-fn encode(frame: OutFrame, buffer: &mut BytesMut) -> bool {
-    // The frame encoder of actix-http, which actix-ws uses too.
-    use actix_http::ws::{OpCode, Parser};
-    match frame {
-        OutFrame::Text(text) => Parser::write_message(buffer, text.as_bytes(), OpCode::Text, true, false),
-        OutFrame::Ping => Parser::write_message(buffer, [], OpCode::Ping, true, false),
-        OutFrame::Pong(bytes) => {
-            Parser::write_message(buffer, &bytes[..bytes.len().min(125)], OpCode::Pong, true, false)
-        }
-        OutFrame::Close(mut reason) => {
-            if let Some(description) = reason.description.as_mut() {
-                // A control frame carries at most 125 bytes: the code and 123 of reason.
-                let mut end = description.len().min(123);
-                while !description.is_char_boundary(end) {
-                    end -= 1;
-                }
-                description.truncate(end);
-            }
-            Parser::write_close(buffer, Some(reason), false);
-            return true;
-        }
-    }
-    false
-}
 
 impl MessageBody for Writer {
     type Error = Aborted;
@@ -374,45 +428,35 @@ impl MessageBody for Writer {
         if this.done {
             return Poll::Ready(None);
         }
-        {
+        let bytes = {
             let mut state = this.outbox.lock();
             match state.phase {
                 Phase::Abort => {
                     this.done = true;
                     return Poll::Ready(Some(Err(Aborted)));
                 }
-                Phase::Closing if state.queue.is_empty() => {
+                Phase::Closing if state.out.frames == 0 => {
                     this.done = true;
                     return Poll::Ready(None);
                 }
-                _ if state.queue.is_empty() => {
-                    match &state.writer {
+                _ if state.out.frames == 0 => {
+                    match &state.out.writer {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
-                        _ => state.writer = Some(cx.waker().clone()),
+                        _ => state.out.writer = Some(cx.waker().clone()),
                     }
                     return Poll::Pending;
                 }
-                _ => std::mem::swap(&mut state.queue, &mut this.taken),
+                _ => {
+                    // Nothing follows a close frame.
+                    this.done = state.out.close;
+                    let bytes = std::mem::take(&mut state.out.buffer).freeze();
+                    state.out.clear();
+                    bytes
+                }
             }
-        }
+        };
         this.outbox.drained.notify_waiters();
-        let size: usize = this
-            .taken
-            .iter()
-            .map(|frame| match frame {
-                OutFrame::Text(text) => text.len() + 10,
-                _ => 127,
-            })
-            .sum();
-        let mut buffer = BytesMut::with_capacity(size);
-        for frame in this.taken.drain(..) {
-            if encode(frame, &mut buffer) {
-                // Nothing follows a close frame (the drain drops the rest).
-                this.done = true;
-                break;
-            }
-        }
-        Poll::Ready(Some(Ok(buffer.freeze())))
+        Poll::Ready(Some(Ok(bytes)))
     }
 }
 
@@ -424,7 +468,7 @@ impl Drop for Writer {
             if state.phase == Phase::Open {
                 state.phase = Phase::Closing;
             }
-            state.queue.clear();
+            state.out.clear();
         }
         self.outbox.gone.cancel();
         self.outbox.drained.notify_waiters();
@@ -538,6 +582,30 @@ mod tests {
         outbox.release(&room());
         outbox.push_message(&room(), 13, frame("m13"));
         let expected: Vec<String> = (9..=13).map(|s| format!("m{s}")).collect();
+        assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
+    }
+
+    /// R-WS-6: a new session holds live messages until it has resumed, so the replay of what
+    /// was missed comes first even when live messages were published before the resume.
+    #[test]
+    fn r_ws_6_a_new_session_holds_live_messages_until_it_resumes() {
+        let (outbox, mut writer) = Outbox::new(16);
+        let other = RoomId::from("other");
+        outbox.hold_until_resumed();
+        outbox.push(OutFrame::Text(frame("ready")));
+        outbox.push_message(&room(), 11, frame("m11"));
+        outbox.push_message(&other, 1, frame("o1"));
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["ready".into()])));
+        // The client resumes `room` from 9.
+        outbox.hold(&room());
+        for seq in 10..=11 {
+            outbox.push_replayed(&room(), seq, frame(&format!("m{seq}")));
+        }
+        outbox.release(&room());
+        outbox.release_all();
+        outbox.push_message(&room(), 12, frame("m12"));
+        outbox.push_message(&other, 2, frame("o2"));
+        let expected = ["m10", "m11", "o1", "m12", "o2"].map(String::from).to_vec();
         assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
     }
 

@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 const REPLAY_PAGE: u32 = 200;
 /// At most this many rooms per `resume` frame.
 const MAX_RESUME_ROOMS: usize = 1000;
+/// How long a new session holds live messages back for a `resume` that may follow `ready`
+/// (R-WS-6); any other frame ends the wait at once.
+const RESUME_GRACE: Duration = Duration::from_millis(500);
 
 enum Flow {
     Continue,
@@ -187,6 +190,7 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
             return;
         }
     };
+    outbox.hold_until_resumed();
     let Registration { id, came_online } = state.hub.register(&user.id, room_ids.clone(), Arc::clone(outbox));
     state.metrics.ws_sessions_opened.inc();
     if came_online {
@@ -200,12 +204,20 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
             return;
         }
     };
-    let mut session =
-        SessionState { state: Arc::clone(&state), outbox: Arc::clone(outbox), auth, last_typing: HashMap::new() };
+    let mut session = SessionState {
+        state: Arc::clone(&state),
+        outbox: Arc::clone(outbox),
+        auth,
+        last_typing: HashMap::new(),
+        rooms: HashMap::new(),
+    };
     let mut open = send(outbox, ready.to_json());
     let mut heartbeat = tokio::time::interval(state.settings.gateway.heartbeat);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
+    let grace = tokio::time::sleep(RESUME_GRACE);
+    tokio::pin!(grace);
+    let mut holding = true;
     while open {
         tokio::select! {
             biased;
@@ -220,11 +232,29 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
                 open = match read(outbox, message).await {
                     Read::Ended => false,
                     Read::Handled => true,
-                    Read::Text(text) => match parse(&text) {
-                        Err(frame) => send(outbox, frame),
-                        Ok(frame) => matches!(session.handle(frame).await, Flow::Continue),
-                    },
+                    Read::Text(text) => {
+                        let frame = parse(&text);
+                        // The first frame after `ready` ends the hold: after its replay when
+                        // it is a resume, before anything else.
+                        let resuming = matches!(frame, Ok(ClientFrame::Resume { .. }));
+                        let first = std::mem::replace(&mut holding, false);
+                        if first && !resuming {
+                            outbox.release_all();
+                        }
+                        let open = match frame {
+                            Err(frame) => send(outbox, frame),
+                            Ok(frame) => matches!(session.handle(frame).await, Flow::Continue),
+                        };
+                        if first && resuming {
+                            outbox.release_all();
+                        }
+                        open
+                    }
                 };
+            }
+            () = &mut grace, if holding => {
+                holding = false;
+                outbox.release_all();
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > state.settings.gateway.idle_timeout {
@@ -271,11 +301,33 @@ struct SessionState {
     outbox: Arc<Outbox>,
     auth: AuthUser,
     last_typing: HashMap<RoomId, Instant>,
+    /// Rooms this session has loaded as a member, reused while the hub still routes the room
+    /// to the user: leaving, being removed and termination stop the routing, and the store
+    /// checks membership and termination again inside every write anyway. So a frame costs
+    /// no store read for what the hub already knows.
+    rooms: HashMap<RoomId, Arc<RoomAccess>>,
 }
 
+/// At most this many rooms are remembered per session.
+const MAX_REMEMBERED_ROOMS: usize = 1024;
+
 impl SessionState {
-    async fn access(&self, room: RoomId) -> Result<RoomAccess, ApiError> {
-        RoomAccess::load(&self.state, room, self.auth.clone()).await
+    async fn access(&mut self, room: RoomId) -> Result<Arc<RoomAccess>, ApiError> {
+        if let Some(access) = self.rooms.get(&room)
+            && self.state.hub.routes(&self.auth.id, &room)
+        {
+            return Ok(Arc::clone(access));
+        }
+        let access = Arc::new(RoomAccess::load(&self.state, room.clone(), self.auth.clone()).await?);
+        if access.role.is_some() && access.room.terminated_at.is_none() {
+            if self.rooms.len() >= MAX_REMEMBERED_ROOMS {
+                self.rooms.clear();
+            }
+            self.rooms.insert(room, Arc::clone(&access));
+        } else {
+            self.rooms.remove(&room);
+        }
+        Ok(access)
     }
 
     fn reply(&self, frame: String) -> Flow {

@@ -26,13 +26,11 @@ pub fn key_of_room(conn: &Connection, vault: &Vault, room: &str) -> StoreResult<
 }
 
 fn sealed_message(conn: &Connection, room: &RoomId, id: &MessageId) -> StoreResult<Option<SealedMessage>> {
-    conn.query_row(
-        &format!("SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM} WHERE msg.room_id = ?1 AND msg.id = ?2"),
-        [room.as_str(), id.as_str()],
-        |row| message_at(row, 0),
-    )
-    .optional()
-    .map_err(backend)
+    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM} WHERE msg.room_id = ?1 AND msg.id = ?2"))
+        .map_err(backend)?
+        .query_row([room.as_str(), id.as_str()], |row| message_at(row, 0))
+        .optional()
+        .map_err(backend)
 }
 
 pub fn message(conn: &Connection, vault: &Vault, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
@@ -48,10 +46,11 @@ pub fn insert_message(
     new: NewMessage,
     now: DateTime<Utc>,
 ) -> StoreResult<InsertedMessage> {
+    // Statements are prepared once per connection (`prepare_cached`): sending is the hot path.
     let room: Option<(Option<i64>, Option<Vec<u8>>)> = conn
-        .query_row("SELECT terminated_at, data_key FROM rooms WHERE id = ?1", [new.room_id.as_str()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .prepare_cached("SELECT terminated_at, data_key FROM rooms WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([new.room_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .map_err(backend)?;
     let wrapped_key = match room {
@@ -61,11 +60,9 @@ pub fn insert_message(
     };
     let key = room_key(vault, new.room_id.as_str(), wrapped_key.as_deref())?;
     let is_member = conn
-        .query_row(
-            "SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2",
-            [new.room_id.as_str(), new.author_id.as_str()],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2")
+        .map_err(backend)?
+        .query_row([new.room_id.as_str(), new.author_id.as_str()], |_| Ok(()))
         .optional()
         .map_err(backend)?
         .is_some();
@@ -74,14 +71,12 @@ pub fn insert_message(
     }
     if let Some(client_id) = &new.client_id {
         let earlier = conn
-            .query_row(
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM}
-                     WHERE msg.room_id = ?1 AND msg.author_id = ?2 AND msg.client_id = ?3"
-                ),
-                [new.room_id.as_str(), new.author_id.as_str(), client_id.as_str()],
-                |row| message_at(row, 0),
-            )
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM}
+                 WHERE msg.room_id = ?1 AND msg.author_id = ?2 AND msg.client_id = ?3"
+            ))
+            .map_err(backend)?
+            .query_row([new.room_id.as_str(), new.author_id.as_str(), client_id.as_str()], |row| message_at(row, 0))
             .optional()
             .map_err(backend)?;
         if let Some(message) = earlier {
@@ -94,40 +89,40 @@ pub fn insert_message(
         None => None,
     };
     let seq: i64 = conn
-        .query_row(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-            [new.room_id.as_str()],
-            |row| row.get(0),
-        )
+        .prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
+        .map_err(backend)?
+        .query_row([new.room_id.as_str()], |row| row.get(0))
         .map_err(backend)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
                                attachment_id, attachment_name, attachment_type, attachment_size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            id.as_str(),
-            new.room_id.as_str(),
-            seq,
-            new.author_id.as_str(),
-            seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?,
-            new.color.as_ref().map(name_of),
-            new.sticker.as_ref().map(name_of),
-            new.client_id,
-            ms(now),
-            attachment.as_ref().map(|a| a.id.as_str()),
-            attachment.as_ref().map(|a| a.filename.as_slice()),
-            attachment.as_ref().map(|a| a.content_type.as_str()),
-            attachment.as_ref().map(|a| to_i64(a.size))
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        id.as_str(),
+        new.room_id.as_str(),
+        seq,
+        new.author_id.as_str(),
+        seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?,
+        new.color.as_ref().map(name_of),
+        new.sticker.as_ref().map(name_of),
+        new.client_id,
+        ms(now),
+        attachment.as_ref().map(|a| a.id.as_str()),
+        attachment.as_ref().map(|a| a.filename.as_slice()),
+        attachment.as_ref().map(|a| a.content_type.as_str()),
+        attachment.as_ref().map(|a| to_i64(a.size))
+    ])
     .map_err(backend)?;
     // The author has read their own message; a hidden direct room shows up again.
-    conn.execute(
-        "UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2",
-        params![new.room_id.as_str(), new.author_id.as_str(), seq],
-    )
-    .map_err(backend)?;
-    conn.execute("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1", [new.room_id.as_str()])
+    conn.prepare_cached("UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2")
+        .map_err(backend)?
+        .execute(params![new.room_id.as_str(), new.author_id.as_str(), seq])
+        .map_err(backend)?;
+    conn.prepare_cached("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1")
+        .map_err(backend)?
+        .execute([new.room_id.as_str()])
         .map_err(backend)?;
     let message = sealed_message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
     Ok(InsertedMessage { message: message.open(&key)?, created: true })

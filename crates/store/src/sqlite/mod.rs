@@ -51,6 +51,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(rows::backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(rows::backend)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::backend)?;
+        // Room for every statement of the hot paths (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(128);
         // Deleted content is overwritten with zeros, not left in free pages (R-SEC-2: the
         // plaintext of a database from before sealing, deleted messages' old ciphertext).
         conn.pragma_update(None, "secure_delete", "ON").map_err(rows::backend)?;
