@@ -39,7 +39,7 @@ pub async fn run(state: Arc<AppState>, outbox: Arc<Outbox>, mut inbound: Inbound
             Ok(Some(user)) => Some(user),
             _ => None,
         },
-        None => authenticate(&state, &outbox, &mut inbound).await,
+        None => Box::pin(authenticate(&state, &outbox, &mut inbound)).await,
     };
     match user {
         Some(user) => {
@@ -196,7 +196,7 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
     if came_online {
         publish_presence(&state, &user.id, room_ids, true);
     }
-    let ready = match my_rooms(&state, &user.id).await {
+    let ready = match Box::pin(my_rooms(&state, &user.id)).await {
         Ok(rooms) => ServerFrame::Ready { user: views::user(&user, &state.hub), rooms },
         Err(_) => {
             finish(&state, id, &user.id, outbox).await;
@@ -243,7 +243,9 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
                         }
                         let open = match frame {
                             Err(frame) => send(outbox, frame),
-                            Ok(frame) => matches!(session.handle(frame).await, Flow::Continue),
+                            // Boxed: an idle session then holds a small future, not the
+                            // largest state a frame's handling can need.
+                            Ok(frame) => matches!(Box::pin(session.handle(frame)).await, Flow::Continue),
                         };
                         if first && resuming {
                             outbox.release_all();

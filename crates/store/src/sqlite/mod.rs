@@ -1,13 +1,16 @@
 //! The embedded store: one SQLite file in WAL mode (rusqlite, bundled SQLite).
 //!
 //! One connection serves every call on a blocking thread; each write is a single `IMMEDIATE`
-//! transaction, which is what makes every [`Store`] method atomic here.
+//! transaction, which is what makes every [`Store`] method atomic here. Sends are the one
+//! exception in form, not in effect: concurrent sends share a transaction, each under its own
+//! savepoint (`group_commit.rs`).
 
 mod accounts;
 mod attachments;
 mod audit;
 mod cleanup;
 mod deferred;
+mod group_commit;
 mod messages;
 mod notifications;
 mod rooms;
@@ -29,6 +32,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Sends go through one writer thread that commits those waiting together.
+    sends: Arc<group_commit::GroupCommit>,
     /// Seals message bodies (SPEC R-SEC-2) and holds the rooms' unwrapped data keys.
     vault: Arc<Vault>,
 }
@@ -63,7 +68,9 @@ impl SqliteStore {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(rows::backend)?;
         }
         schema::check_server_key(&conn, &vault)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), vault })
+        let conn = Arc::new(Mutex::new(conn));
+        let sends = Arc::new(group_commit::GroupCommit::start(Arc::clone(&conn), Arc::clone(&vault))?);
+        Ok(Self { conn, sends, vault })
     }
 
     /// Runs `f` on the connection, off the async threads.
@@ -329,8 +336,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
-        let vault = Arc::clone(&self.vault);
-        self.write(move |c| messages::insert_message(c, &vault, message, now)).await
+        self.sends.insert(message, now).await
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {

@@ -1,0 +1,109 @@
+//! Group commit of sends: messages sent at the same moment are stored in one transaction.
+//!
+//! A send is the hottest write (SPEC R-MSG-1: stored before it is delivered). One transaction
+//! per message makes every send pay a commit (WAL frames for the room, message and index pages,
+//! and the checkpoints they bring) and queue for the connection one at a time. Here sends go to
+//! one writer thread that takes every send waiting, stores each under a savepoint of one
+//! `IMMEDIATE` transaction (a refused send rolls back alone, as if it had had its own
+//! transaction) and commits once. Each caller gets its own result; a failed commit fails all.
+
+use super::messages;
+use super::rows;
+use crate::error::{StoreError, StoreResult};
+use crate::model::{InsertedMessage, NewMessage};
+use chrono::{DateTime, Utc};
+use conclave_crypto::Vault;
+use rusqlite::{Connection, TransactionBehavior};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// At most this many sends share one transaction.
+const MAX_BATCH: usize = 128;
+
+struct Send {
+    message: NewMessage,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<StoreResult<InsertedMessage>>,
+}
+
+/// The queue in front of the writer thread.
+pub struct GroupCommit {
+    queue: mpsc::Sender<Send>,
+}
+
+impl GroupCommit {
+    /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
+    pub fn start(conn: Arc<Mutex<Connection>>, vault: Arc<Vault>) -> StoreResult<Self> {
+        let (queue, sends) = mpsc::channel::<Send>();
+        std::thread::Builder::new()
+            .name("sqlite-sends".into())
+            .spawn(move || {
+                while let Ok(first) = sends.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match sends.try_recv() {
+                            Ok(send) => batch.push(send),
+                            Err(_) => break,
+                        }
+                    }
+                    store_batch(&conn, &vault, batch);
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite send thread: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    pub async fn insert(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Send { message, now, reply })
+            .map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?
+    }
+}
+
+fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
+    let mut guard = match conn.lock() {
+        Ok(guard) => guard,
+        Err(_) => return fail_all(batch, "database lock poisoned"),
+    };
+    let mut tx = match guard.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(error) => return fail_all(batch, &error.to_string()),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for send in batch {
+        let stored = match tx.savepoint() {
+            Ok(mut savepoint) => {
+                let stored = messages::insert_message(&savepoint, vault, send.message, send.now);
+                let kept = if stored.is_ok() { savepoint.commit() } else { savepoint.rollback() };
+                match kept {
+                    Ok(()) => stored,
+                    Err(error) => Err(rows::backend(error)),
+                }
+            }
+            Err(error) => Err(rows::backend(error)),
+        };
+        results.push((send.reply, stored));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (reply, stored) in results {
+                let _ = reply.send(stored);
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for (reply, _) in results {
+                let _ = reply.send(Err(StoreError::Backend(message.clone())));
+            }
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Send>, why: &str) {
+    for send in batch {
+        let _ = send.reply.send(Err(StoreError::Backend(why.to_owned())));
+    }
+}
