@@ -86,6 +86,11 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
     pub ws_queue: usize,
 
+    /// Connections (HTTP and WebSocket) this node holds at most, shared among its worker
+    /// threads; past it, new connections wait to be accepted.
+    #[arg(long, env = "CONCLAVE_MAX_CONNECTIONS", default_value_t = 100_000, global = true)]
+    pub max_connections: usize,
+
     /// Seconds a WebSocket connection has to authenticate.
     #[arg(long, env = "CONCLAVE_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_auth_timeout_secs: u64,

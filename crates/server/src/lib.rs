@@ -167,6 +167,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     } else {
         tracing::warn!(client_dir = %client_dir.display(), "no web client there: / explains how to build one");
     }
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let server = HttpServer::new(move || {
         let client_dir = client_dir.clone();
         let metrics = Arc::clone(&state.metrics);
@@ -191,6 +192,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     })
     // Chat frames are small: send them at once rather than wait for Nagle's algorithm (tens of ms).
     .tcp_nodelay(true)
+    // actix-web's own default is 25,000 connections per worker, so 50,000 on two cores.
+    .workers(workers)
+    .max_connections(config.max_connections.div_ceil(workers).max(1))
+    .backlog(4096)
     // Stopping is ours (see below): gateway sessions must close before the graceful wait starts.
     .disable_signals()
     .bind(&config.bind)

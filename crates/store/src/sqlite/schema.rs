@@ -24,6 +24,9 @@ const MIGRATIONS: &[Migration] = &[
     Migration { sql: "ALTER TABLE users ADD COLUMN last_seen_at INTEGER;", then: None },
     // 5: attachments (R-MSG-6), sealed.
     Migration { sql: ATTACHMENTS, then: None },
+    // 6: every send shows a hidden direct room again; without this index that update read the
+    // room's whole membership on every message.
+    Migration { sql: "CREATE INDEX memberships_hidden ON memberships(room_id) WHERE hidden = 1;", then: None },
 ];
 
 /// Uploads, sealed (name and content) under their room's key; a sent one names its message,
