@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kit_source=${BENCH_KIT:-../shared/bench}
-kit=target/side-by-side
+kit="$PWD/target/side-by-side"
 if [ ! -d "$kit_source" ]; then
   echo "no benchmark kit at $kit_source (set BENCH_KIT)" >&2
   exit 2

@@ -39,6 +39,11 @@ struct Args {
     /// The server's process id, to report its CPU time and memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Measure the REST send path instead: the senders post their messages with
+    /// `POST /api/rooms/{id}/messages`, each waiting for its answer before the next (no
+    /// WebSockets are opened).
+    #[arg(long)]
+    rest: bool,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -77,6 +82,61 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     }
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+/// `--rest`: every sender posts its messages one after the other, all senders at once; reports
+/// messages per second and the response time percentiles.
+async fn rest_sends(
+    args: &Args,
+    http: &reqwest::Client,
+    url: &str,
+    tokens: &[String],
+    rooms: &[RoomId],
+) -> Result<(), Error> {
+    let senders = args.senders.min(tokens.len());
+    println!("sending over REST: {senders} concurrent senders × {} messages…", args.messages);
+    let cpu_before = args.server_pid.and_then(process_usage).map(|u| u.0);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (index, token) in tokens.iter().take(senders).enumerate() {
+        let (http, token, room, messages) =
+            (http.clone(), token.clone(), rooms[index % rooms.len()].clone(), args.messages);
+        let endpoint = format!("{url}/api/rooms/{room}/messages");
+        tasks.push(tokio::spawn(async move {
+            let mut times_us = Vec::with_capacity(messages);
+            for n in 0..messages {
+                let body = json!({"body": format!("rest message {n}"), "client_id": format!("{index}-{n}")});
+                let sent = Instant::now();
+                let answer = http.post(&endpoint).bearer_auth(&token).json(&body).send().await?;
+                if answer.status() != reqwest::StatusCode::CREATED {
+                    return Err(format!("send answered {}: {}", answer.status(), answer.text().await?).into());
+                }
+                times_us.push(sent.elapsed().as_micros() as u64);
+            }
+            Ok::<_, Error>(times_us)
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = args.server_pid.and_then(process_usage).map(|u| u.0);
+    times.sort_unstable();
+    println!("results:");
+    println!("  stored {} messages in {elapsed:.2} s: {:.0} messages/s", times.len(), times.len() as f64 / elapsed);
+    println!(
+        "  response time: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&times, 0.50),
+        percentile(&times, 0.90),
+        percentile(&times, 0.99),
+        percentile(&times, 1.0)
+    );
+    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+        let cpu = after - before;
+        println!("  server CPU {cpu:.2} s: {:.0} messages per server CPU-second", times.len() as f64 / cpu.max(0.01));
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -136,6 +196,9 @@ async fn main() -> Result<(), Error> {
         join.await??;
     }
     println!("  done in {:.1} s", started.elapsed().as_secs_f64());
+    if args.rest {
+        return rest_sends(&args, &http, &url, &tokens, &rooms).await;
+    }
 
     let before_connect = usage("setup");
     println!("connecting {} WebSockets…", args.connections);

@@ -77,9 +77,14 @@ async fn close(outbox: &Outbox, code: CloseCode, description: &str) {
     close_within(outbox, code, description, Duration::from_secs(2), false).await;
 }
 
-/// Queues a frame for the client. `false`: the connection is over (or cannot keep up).
+/// Queues a text frame for the client. `false`: the connection is over (or cannot keep up).
 fn send(outbox: &Outbox, text: impl Into<Frame>) -> bool {
-    match outbox.push(OutFrame::Text(text.into())) {
+    queue(outbox, OutFrame::Text(text.into()))
+}
+
+/// Queues any frame; a client too far behind to take it is cut off (R-WS-4).
+fn queue(outbox: &Outbox, frame: OutFrame) -> bool {
+    match outbox.push(frame) {
         Push::Queued | Push::Duplicate => true,
         Push::Full => {
             outbox.give_up();
@@ -122,9 +127,7 @@ async fn read(outbox: &Outbox, message: Option<Result<Incoming, super::inbound::
             Read::Ended
         }
         Some(Ok(Incoming::Ping(bytes))) => {
-            if outbox.push(OutFrame::Pong(bytes)) == Push::Full {
-                outbox.give_up();
-            }
+            queue(outbox, OutFrame::Pong(bytes));
             Read::Handled
         }
         Some(Ok(Incoming::Pong)) => Read::Handled,
@@ -263,7 +266,7 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
                     close(outbox, CloseCode::Away, "heartbeat_timeout").await;
                     break;
                 }
-                open = outbox.push(OutFrame::Ping) == Push::Queued;
+                open = queue(outbox, OutFrame::Ping);
             }
         }
     }
