@@ -84,6 +84,22 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
+/// Prints the percentiles of `sorted_us` (microseconds) and, with the server's CPU seconds
+/// before and after, `count` per server CPU-second.
+fn report(what: &str, sorted_us: &[u64], count: u64, unit: &str, cpu: Option<(f64, f64)>) {
+    println!(
+        "  {what}: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(sorted_us, 0.50),
+        percentile(sorted_us, 0.90),
+        percentile(sorted_us, 0.99),
+        percentile(sorted_us, 1.0)
+    );
+    if let Some((before, after)) = cpu {
+        let cpu = after - before;
+        println!("  server CPU {cpu:.2} s: {:.0} {unit} per server CPU-second", count as f64 / cpu.max(0.01));
+    }
+}
+
 /// `--rest`: every sender posts its messages one after the other, all senders at once; reports
 /// messages per second and the response time percentiles.
 async fn rest_sends(
@@ -125,17 +141,7 @@ async fn rest_sends(
     times.sort_unstable();
     println!("results:");
     println!("  stored {} messages in {elapsed:.2} s: {:.0} messages/s", times.len(), times.len() as f64 / elapsed);
-    println!(
-        "  response time: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&times, 0.50),
-        percentile(&times, 0.90),
-        percentile(&times, 0.99),
-        percentile(&times, 1.0)
-    );
-    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
-        let cpu = after - before;
-        println!("  server CPU {cpu:.2} s: {:.0} messages per server CPU-second", times.len() as f64 / cpu.max(0.01));
-    }
+    report("response time", &times, times.len() as u64, "messages", cpu_before.zip(cpu_after));
     Ok(())
 }
 
@@ -314,16 +320,6 @@ async fn main() -> Result<(), Error> {
     latencies.sort_unstable();
     println!("results:");
     println!("  delivered {delivered} of {expected} in {elapsed:.2} s: {:.0} deliveries/s", delivered as f64 / elapsed);
-    println!(
-        "  delivery latency: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.90),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0)
-    );
-    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
-        let cpu = after - before;
-        println!("  server CPU {cpu:.2} s: {:.0} deliveries per server CPU-second", delivered as f64 / cpu.max(0.01));
-    }
+    report("delivery latency", &latencies, delivered, "deliveries", cpu_before.zip(cpu_after));
     Ok(())
 }
