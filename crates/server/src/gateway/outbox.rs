@@ -173,6 +173,9 @@ struct State {
     /// Whether rooms not seen yet start out held (a new session, until it has had the
     /// chance to resume: see [`Outbox::hold_until_resumed`]).
     hold_new_rooms: bool,
+    /// Nothing is written until the session's first frame is queued ([`Outbox::open_with`]):
+    /// events the hub pushes meanwhile wait behind it.
+    gated: bool,
     phase: Phase,
 }
 
@@ -196,6 +199,7 @@ impl Outbox {
                 out: Pending::default(),
                 rooms: HashMap::default(),
                 hold_new_rooms: false,
+                gated: false,
                 phase: Phase::Open,
             }),
             capacity: capacity.max(1),
@@ -240,7 +244,7 @@ impl Outbox {
     /// is being replayed.
     pub fn push_message(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
         let mut state = self.lock();
-        let State { out, rooms, hold_new_rooms, phase } = &mut *state;
+        let State { out, rooms, hold_new_rooms, phase, .. } = &mut *state;
         if *phase != Phase::Open {
             return Push::Closed;
         }
@@ -321,10 +325,30 @@ impl Outbox {
         self.lock().hold_new_rooms = true;
     }
 
+    /// Writes nothing until [`Outbox::open_with`] queues the frame that must come first (the
+    /// session's `ready`), whatever the hub pushes meanwhile.
+    pub fn gate(&self) {
+        self.lock().gated = true;
+    }
+
+    /// Queues `first` ahead of everything waiting, and lets the writer go.
+    pub fn open_with(&self, first: OutFrame) -> Push {
+        let mut state = self.lock();
+        state.gated = false;
+        if state.phase != Phase::Open {
+            return Push::Closed;
+        }
+        let waiting = std::mem::take(&mut state.out.buffer);
+        state.out.append(&first);
+        state.out.buffer.extend_from_slice(&waiting);
+        state.out.wake();
+        Push::Queued
+    }
+
     /// Ends every hold: the held messages follow, each room's in sequence order.
     pub fn release_all(&self) {
         let mut state = self.lock();
-        let State { out, rooms, hold_new_rooms, phase } = &mut *state;
+        let State { out, rooms, hold_new_rooms, phase, .. } = &mut *state;
         *hold_new_rooms = false;
         if *phase != Phase::Open {
             return;
@@ -368,6 +392,7 @@ impl Outbox {
         }
         state.out.append(&OutFrame::Close(reason));
         state.phase = Phase::Closing;
+        state.gated = false;
         state.out.wake();
     }
 
@@ -439,7 +464,7 @@ impl MessageBody for Writer {
                     this.done = true;
                     return Poll::Ready(None);
                 }
-                _ if state.out.frames == 0 => {
+                _ if state.out.frames == 0 || (state.gated && state.phase == Phase::Open) => {
                     match &state.out.writer {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
                         _ => state.out.writer = Some(cx.waker().clone()),
@@ -607,6 +632,18 @@ mod tests {
         outbox.push_message(&other, 2, frame("o2"));
         let expected = ["m10", "m11", "o1", "m12", "o2"].map(String::from).to_vec();
         assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
+    }
+
+    /// R-WS-1: `ready` is the first frame after authentication, even when the hub pushed
+    /// events to the session before it was queued.
+    #[test]
+    fn r_ws_1_the_first_frame_goes_ahead_of_what_waits() {
+        let (outbox, mut writer) = Outbox::new(8);
+        outbox.gate();
+        outbox.push(OutFrame::Text(frame("presence")));
+        assert!(written(&mut writer).is_pending(), "nothing is written before the first frame");
+        outbox.open_with(OutFrame::Text(frame("ready")));
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["ready".into(), "presence".into()])));
     }
 
     /// R-WS-4: a close frame goes last, nothing after it, and ends the body.

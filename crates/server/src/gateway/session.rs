@@ -193,6 +193,8 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
             return;
         }
     };
+    // `ready` goes first: what the hub pushes from registration on waits behind it.
+    outbox.gate();
     outbox.hold_until_resumed();
     let Registration { id, came_online } = state.hub.register(&user.id, room_ids.clone(), Arc::clone(outbox));
     state.metrics.ws_sessions_opened.inc();
@@ -214,7 +216,7 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
         last_typing: HashMap::new(),
         rooms: HashMap::new(),
     };
-    let mut open = send(outbox, ready.to_json());
+    let mut open = outbox.open_with(OutFrame::Text(ready.to_json().into())) == Push::Queued;
     let mut heartbeat = tokio::time::interval(state.settings.gateway.heartbeat);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
