@@ -2,9 +2,9 @@
 //! request's body with actix-http's codec, continuations joined into one message, text checked
 //! as UTF-8 (RFC 6455; SPEC R-WS-6).
 
+use actix_http::ws::{CloseCode, CloseReason};
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
 use actix_web::web::{Bytes, BytesMut, Payload};
-use actix_ws::{CloseCode, CloseReason};
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use tokio_util::codec::Decoder;

@@ -1,4 +1,4 @@
-//! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-5): actix-ws sessions, fed by the hub.
+//! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-6): sessions over actix-http's WebSocket codec, fed by the hub.
 
 pub mod hub;
 mod inbound;

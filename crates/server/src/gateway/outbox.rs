@@ -14,9 +14,9 @@
 //! messages back, releasing them once the replay has passed them (R-WS-3, R-WS-6).
 
 use super::hub::Frame;
+use actix_http::ws::CloseReason;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::{Bytes, BytesMut};
-use actix_ws::CloseReason;
 use conclave_protocol::RoomId;
 use rustc_hash::FxHashMap as HashMap;
 use std::pin::Pin;
@@ -413,7 +413,8 @@ impl Outbox {
         state.out.wake();
     }
 
-    /// Frames waiting, for tests and metrics.
+    /// Frames waiting.
+    #[cfg(test)]
     pub fn queued(&self) -> usize {
         self.lock().out.frames
     }
@@ -651,7 +652,7 @@ mod tests {
     fn r_ws_4_close_is_the_last_frame() {
         let (outbox, mut writer) = Outbox::new(4);
         outbox.push(OutFrame::Text(frame("a")));
-        outbox.close(CloseReason { code: actix_ws::CloseCode::Policy, description: Some("slow".into()) }, true);
+        outbox.close(CloseReason { code: actix_http::ws::CloseCode::Policy, description: Some("slow".into()) }, true);
         assert_eq!(outbox.push(OutFrame::Text(frame("b"))), Push::Closed);
         assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["close Some(1008)".into()])));
         assert_eq!(written(&mut writer), Poll::Ready(None));

@@ -12,7 +12,7 @@ use crate::http::rooms::{RoomAccess, actor, my_rooms};
 use crate::http::views;
 use crate::messaging::{self, Draft};
 use crate::state::AppState;
-use actix_ws::{CloseCode, CloseReason};
+use actix_http::ws::{CloseCode, CloseReason};
 use conclave_domain::RoomAction;
 use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerFrame, UserId};
 use conclave_store::{DeferredWrite, HistoryRange, MessageRecord, UserRecord};
