@@ -7,23 +7,42 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Opens `/ws` by hand and returns the socket after the 101 answer.
-async fn upgrade(server: &Server) -> TcpStream {
+/// Sends a WebSocket upgrade request for `path` by hand, with `then` in the same write, and
+/// returns the socket and the answer's head.
+async fn upgrade_request(server: &Server, path: &str, then: &[u8]) -> (TcpStream, String) {
     let address = server.base.trim_start_matches("http://").to_owned();
     let mut socket = TcpStream::connect(&address).await.expect("connect");
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    socket.write_all(request.as_bytes()).await.expect("send the upgrade");
+    )
+    .into_bytes();
+    request.extend_from_slice(then);
+    socket.write_all(&request).await.expect("send the upgrade");
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];
         socket.read_exact(&mut byte).await.expect("read the answer");
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    (socket, String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Opens `/ws` by hand and returns the socket after the 101 answer.
+async fn upgrade(server: &Server) -> TcpStream {
+    let (socket, head) = upgrade_request(server, "/ws", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     socket
+}
+
+/// The rest of a refused upgrade: its JSON body, read to the end of the connection.
+async fn refusal_body(mut socket: TcpStream) -> serde_json::Value {
+    let mut body = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut body))
+        .await
+        .expect("the connection ends after a refusal")
+        .expect("read the body");
+    serde_json::from_slice(&body).expect("a JSON error body")
 }
 
 /// A masked client frame (the mask is zero, so the payload goes as it is).
@@ -91,4 +110,56 @@ async fn r_ws_6_broken_frames_close_with_the_rfc_codes() {
     let (mut socket, _) = server.connect(&alice).await;
     socket.send(serde_json::json!({"type": "ping"})).await;
     assert_eq!(socket.next().await["type"], "pong");
+}
+
+/// R-WS-6: frames the client sends right behind its upgrade request, in the same packet, are
+/// read like any other: here a ping, answered with a pong before anything else.
+#[tokio::test]
+async fn r_ws_6_frames_sent_with_the_upgrade_are_not_lost() {
+    let server = Server::start().await;
+    let (mut socket, head) = upgrade_request(&server, "/ws", &frame(0x9, b"early")).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let mut pong = [0u8; 7];
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut pong))
+        .await
+        .expect("a pong within 5 s")
+        .expect("read the pong");
+    assert_eq!(&pong, b"\x8a\x05early");
+}
+
+/// R-WS-1, R-OPS-5: the gateway is at `/ws` only; an upgrade anywhere else is refused with
+/// the API's error shape, and the connection ends.
+#[tokio::test]
+async fn r_ws_1_upgrades_elsewhere_are_refused_as_not_found() {
+    let server = Server::start().await;
+    let (socket, head) = upgrade_request(&server, "/api/rooms", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let body = refusal_body(socket).await;
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+}
+
+/// R-WS-1, R-OPS-5: past `CONCLAVE_MAX_CONNECTIONS` gateway connections an upgrade is refused
+/// with `unavailable` and `Retry-After`; once one closes, the next is taken again.
+#[tokio::test]
+async fn r_ws_1_a_full_gateway_refuses_upgrades_until_one_closes() {
+    let server = Server::start_with(&[("CONCLAVE_MAX_CONNECTIONS", "2")]).await;
+    let mut first = upgrade(&server).await;
+    let _second = upgrade(&server).await;
+    let (socket, head) = upgrade_request(&server, "/ws", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: 1"), "{head}");
+    let body = refusal_body(socket).await;
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    // The REST API still answers meanwhile.
+    server.anonymous().get("/healthz").await.expect_status(200);
+    first.write_all(&frame(0x8, &1000u16.to_be_bytes())).await.expect("send close");
+    assert_eq!(close_code(&mut first).await, Some(1000));
+    let mut read_to_end = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut read_to_end)).await;
+    drop(first);
+    conclave_tests::eventually(Duration::from_secs(5), "a freed connection is taken again", || async {
+        let (_socket, head) = upgrade_request(&server, "/ws", &[]).await;
+        head.starts_with("HTTP/1.1 101")
+    })
+    .await;
 }

@@ -3,12 +3,10 @@
 //! size), and the writers taking what waits, encoded, in one buffer each.
 //! `cargo bench -p conclave-server --bench fanout`.
 
-use actix_web::body::MessageBody;
 use conclave_protocol::{RoomId, UserId};
 use conclave_server::gateway::hub::{Bus, Event, Frame, Hub};
-use conclave_server::gateway::outbox::{Outbox, Writer};
+use conclave_server::gateway::outbox::{Outbox, Taken, Writer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
@@ -24,7 +22,7 @@ fn drain(writers: &mut [Writer]) -> usize {
     let mut cx = Context::from_waker(Waker::noop());
     let mut bytes = 0;
     for writer in writers {
-        if let std::task::Poll::Ready(Some(Ok(chunk))) = Pin::new(writer).poll_next(&mut cx) {
+        if let std::task::Poll::Ready(Taken::Bytes(chunk)) = writer.poll_take(&mut cx) {
             bytes += chunk.len();
         }
     }

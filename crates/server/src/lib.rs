@@ -25,11 +25,16 @@ use crate::metrics::Metrics;
 use crate::passwords::Passwords;
 use crate::state::{AppState, Settings};
 use crate::write_behind::{WriteBehind, WriteBehindSettings};
-use actix_web::{App, HttpServer, web};
+use actix_codec::Framed;
+use actix_http::{HttpService, KeepAlive, Request, h1};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
+use actix_web::{App, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, ServerKey, Vault, load_or_create_secret};
 use conclave_store::{MongoStore, RoomLocks, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
@@ -168,7 +173,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         tracing::warn!(client_dir = %client_dir.display(), "no web client there: / explains how to build one");
     }
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let server = HttpServer::new(move || {
+    let gateway_state = state.clone().into_inner();
+    let app = move || {
         let client_dir = client_dir.clone();
         let metrics = Arc::clone(&state.metrics);
         App::new()
@@ -189,28 +195,66 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 }
             })
             .default_service(web::to(http::client::fallback))
-    })
-    // Chat frames are small: send them at once rather than wait for Nagle's algorithm (tens of ms).
-    .tcp_nodelay(true)
-    // actix-web's own default is 25,000 connections per worker, so 50,000 on two cores.
-    .workers(workers)
-    .max_connections(config.max_connections.div_ceil(workers).max(1))
-    .backlog(4096)
-    // Stopping is ours (see below): gateway sessions must close before the graceful wait starts.
-    .disable_signals()
-    .bind(&config.bind)
-    .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
-    for address in server.addrs() {
+    };
+    let connections = gateway::Connections::new(config.max_connections);
+    let mut builder = actix_server::Server::build()
+        .workers(workers)
+        // Connections over this, per worker, wait to be accepted (WebSocket ones count until
+        // the gateway takes them over, and then against the same bound in the gateway).
+        .max_concurrent_connections(config.max_connections.div_ceil(workers).max(1))
+        // Stopping is ours (see below): gateway sessions must close before the graceful wait starts.
+        .disable_signals();
+    let shutdown = builder.graceful_shutdown_signal();
+    let listeners = listen(&config.bind)?;
+    let mut addresses = Vec::new();
+    for listener in listeners {
+        let address = listener.local_addr().map_err(|e| StartError::Bind(config.bind.clone(), e))?;
+        addresses.push(address);
+        let (app, shutdown, gateway_state, connections) =
+            (app.clone(), shutdown.clone(), Arc::clone(&gateway_state), connections.clone());
+        let serve_connection = move || {
+            let shutdown = shutdown.clone();
+            let (gateway_state, connections) = (Arc::clone(&gateway_state), connections.clone());
+            // What actix-web's `HttpServer` builds, with one addition: WebSocket upgrades leave
+            // the HTTP layer with their socket (see `gateway::accept`).
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // Chat frames are small: send them at once rather than wait for Nagle's algorithm.
+                .tcp_nodelay(true)
+                .local_addr(address)
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .upgrade(fn_service(move |(request, framed): (Request, Framed<TcpStream, h1::Codec>)| {
+                    gateway::accept(Arc::clone(&gateway_state), connections.clone(), request, framed)
+                }))
+                .finish(map_config(
+                    app().into_factory().map_err(|error: actix_web::Error| error.error_response()),
+                    |()| AppConfig::default(),
+                ))
+                .tcp()
+        };
+        builder = builder
+            .listen("conclave", listener, serve_connection)
+            .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
+    }
+    for address in addresses {
         // A line on stdout that scripts and tests wait for; the port is the real one when 0 was asked.
         println!("conclave listening on http://{address}");
         tracing::info!(%address, data_dir = %config.data_dir.display(), "conclave listening");
     }
-    let server = server.run();
+    let server = builder.run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         stop_signal().await;
         tracing::info!("stopping: closing gateway sessions, finishing requests in flight");
         stopping.cancel();
+        if !connections.wait_for_all(Duration::from_secs(5)).await {
+            tracing::warn!(open = connections.open(), "some gateway connections did not close in time");
+        }
         handle.stop(true).await;
     });
     let served = server.await.map_err(StartError::Serve);
@@ -218,6 +262,35 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     deferred.close().await;
     tracing::info!("stopped");
     served
+}
+
+/// Listening sockets for every address `bind` names (as actix-web binds them: address reuse,
+/// a backlog of 4,096 connections waiting to be accepted).
+fn listen(bind: &str) -> Result<Vec<std::net::TcpListener>, StartError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let failed = |error| StartError::Bind(bind.to_owned(), error);
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    for address in std::net::ToSocketAddrs::to_socket_addrs(bind).map_err(failed)? {
+        let listener =
+            Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP)).and_then(|socket| {
+                socket.set_reuse_address(true)?;
+                socket.bind(&address.into())?;
+                socket.listen(4096)?;
+                Ok(std::net::TcpListener::from(socket))
+            });
+        match listener {
+            Ok(listener) => listeners.push(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    match last_error {
+        Some(error) if listeners.is_empty() => Err(failed(error)),
+        None if listeners.is_empty() => {
+            Err(failed(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "the address resolves to nothing")))
+        }
+        _ => Ok(listeners),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

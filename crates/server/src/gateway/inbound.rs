@@ -1,13 +1,18 @@
-//! The incoming side of one gateway connection: WebSocket frames decoded from the upgraded
-//! request's body with actix-http's codec, continuations joined into one message, text checked
-//! as UTF-8 (RFC 6455; SPEC R-WS-6).
+//! The incoming side of one gateway connection: WebSocket frames read from the socket and
+//! decoded with actix-http's codec, continuations joined into one message, text checked as
+//! UTF-8 (RFC 6455; SPEC R-WS-6). An idle connection holds no read buffer: one is taken only
+//! while bytes are waiting to be decoded.
 
 use actix_http::ws::{CloseCode, CloseReason};
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
-use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::web::{Bytes, BytesMut};
 use bytestring::ByteString;
-use futures_util::StreamExt;
+use std::io::ErrorKind;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio_util::codec::Decoder;
+
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 4096;
 
 /// A whole message from the client.
 #[derive(Debug)]
@@ -50,7 +55,7 @@ struct Partial {
 
 /// Incoming messages of one connection.
 pub struct Inbound {
-    payload: Payload,
+    socket: OwnedReadHalf,
     buffer: BytesMut,
     codec: Codec,
     partial: Option<Partial>,
@@ -59,8 +64,10 @@ pub struct Inbound {
 
 impl Inbound {
     /// Frames and joined messages larger than `max_message` bytes break the connection.
-    pub fn new(payload: Payload, max_message: usize) -> Self {
-        Self { payload, buffer: BytesMut::new(), codec: Codec::new().max_size(max_message), partial: None, max_message }
+    /// `already_read`: what arrived after the upgrade request, before the gateway took over.
+    pub fn new(socket: OwnedReadHalf, already_read: BytesMut, max_message: usize) -> Self {
+        let buffer = if already_read.is_empty() { BytesMut::new() } else { already_read };
+        Self { socket, buffer, codec: Codec::new().max_size(max_message), partial: None, max_message }
     }
 
     /// The next message; `None` when the client's side of the connection has ended. Safe to
@@ -77,8 +84,18 @@ impl Inbound {
                 Err(ProtocolError::Overflow) => return Some(Err(Broken::TooLarge(self.max_message))),
                 Err(error) => return Some(Err(Broken::Protocol(error))),
             }
-            match self.payload.next().await? {
-                Ok(bytes) => self.buffer.extend_from_slice(&bytes),
+            if self.buffer.is_empty() {
+                // Give the buffer back while waiting: most connections are idle most of the time.
+                self.buffer = BytesMut::new();
+            }
+            if let Err(error) = self.socket.readable().await {
+                return Some(Err(Broken::Io(error.to_string())));
+            }
+            self.buffer.reserve(READ_CHUNK);
+            match self.socket.try_read_buf(&mut self.buffer) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
                 Err(error) => return Some(Err(Broken::Io(error.to_string()))),
             }
         }

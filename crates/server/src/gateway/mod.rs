@@ -1,17 +1,14 @@
-//! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-6): sessions over actix-http's WebSocket codec, fed by the hub.
+//! The WebSocket gateway at `/ws` (SPEC R-WS-1 to R-WS-6): connections taken over from the HTTP
+//! layer at the upgrade, sessions over actix-http's WebSocket codec, fed by the hub.
 
+mod connection;
 pub mod hub;
 mod inbound;
 pub mod outbox;
 mod session;
 
-use crate::http::accounts::REFRESH_COOKIE;
-use crate::state::AppState;
-use actix_web::body::BoxBody;
-use actix_web::web::{Data, Payload};
+use actix_http::ws::HandshakeError;
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::Utc;
-use conclave_crypto::RefreshToken;
 use std::time::Duration;
 
 /// Timing of the gateway.
@@ -36,24 +33,18 @@ const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// (`{"type":"authenticate","token":…}`) within 10 s, or send the refresh cookie with the
 /// upgrade. Frames over 64 KiB are refused; a client that cannot keep up is disconnected with
 /// a `slow_consumer` close and resumes with `{"type":"resume","rooms":{room_id: last_seq}}`.
+//
+// Upgrade requests never reach this route: the HTTP layer hands them to `connection::accept`
+// with their socket. A plain request gets here, and is told what it lacks.
 #[utoipa::path(get, path = "/ws", tag = "gateway",
     responses((status = 101, description = "switching to the WebSocket protocol"),
-              (status = 400, description = "not a WebSocket upgrade request")))]
-pub async fn upgrade(req: HttpRequest, body: Payload, state: Data<AppState>) -> actix_web::Result<HttpResponse> {
-    let cookie_user = match req.cookie(REFRESH_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => {
-            let digest = RefreshToken::digest_of(cookie.value());
-            state.store.refresh_token_user(&digest, Utc::now()).await.unwrap_or_else(|error| {
-                tracing::warn!(%error, "could not check the refresh cookie");
-                None
-            })
-        }
-        _ => None,
-    };
-    let mut handshake = actix_http::ws::handshake(req.head())?;
-    let (outbox, writer) = outbox::Outbox::new(state.settings.gateway.queue);
-    let response = handshake.message_body(BoxBody::new(writer))?;
-    let inbound = inbound::Inbound::new(body, HARD_FRAME_LIMIT);
-    actix_web::rt::spawn(session::run(state.into_inner(), outbox, inbound, cookie_user));
-    Ok(response.into())
+              (status = 400, description = "not a WebSocket upgrade request"),
+              (status = 503, description = "the server holds all the connections it may (`unavailable`); \
+                                            `Retry-After` says when to try again",
+               body = conclave_protocol::ErrorBody)))]
+pub async fn upgrade(req: HttpRequest) -> HttpResponse {
+    let refusal = actix_http::ws::verify_handshake(req.head()).err().unwrap_or(HandshakeError::NoWebsocketUpgrade);
+    actix_web::dev::Response::from(refusal).into()
 }
+
+pub use connection::{Connections, accept};

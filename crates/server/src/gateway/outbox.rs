@@ -4,8 +4,8 @@
 //!
 //! There is one hop from the hub to the socket: the hub encodes a frame (its WebSocket header
 //! and the event's shared JSON) straight into the connection's pending buffer under the
-//! outbox's lock, and wakes the writer only when it is idle; the writer (the WebSocket response
-//! body, polled by actix-http's connection task) takes the whole buffer at once. A queue that
+//! outbox's lock, and wakes the writer only when it is idle; the writer (a task of its own that
+//! owns the socket's sending side) takes the whole buffer at once. A queue that
 //! reaches its bound means a client that does not keep up: the hub cuts it off (R-WS-4) and the
 //! session closes it.
 //!
@@ -15,13 +15,13 @@
 
 use super::hub::Frame;
 use actix_http::ws::CloseReason;
-use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::{Bytes, BytesMut};
 use conclave_protocol::RoomId;
 use rustc_hash::FxHashMap as HashMap;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -189,10 +189,12 @@ pub struct Outbox {
     gone: CancellationToken,
     /// Cancelled when the hub gives up on the session: its queue overflowed (R-WS-4).
     cut_off: CancellationToken,
+    /// Cancelled by [`Outbox::abort`]: the writer stops even in the middle of a write.
+    aborted: CancellationToken,
 }
 
 impl Outbox {
-    /// An outbox holding at most `capacity` frames, and the body that writes them.
+    /// An outbox holding at most `capacity` frames, and the writer that writes them.
     pub fn new(capacity: usize) -> (Arc<Self>, Writer) {
         let outbox = Arc::new(Self {
             state: Mutex::new(State {
@@ -206,6 +208,7 @@ impl Outbox {
             drained: Notify::new(),
             gone: CancellationToken::new(),
             cut_off: CancellationToken::new(),
+            aborted: CancellationToken::new(),
         });
         let writer = Writer { outbox: Arc::clone(&outbox), done: false };
         (outbox, writer)
@@ -411,6 +414,8 @@ impl Outbox {
         state.phase = Phase::Abort;
         state.out.clear();
         state.out.wake();
+        drop(state);
+        self.aborted.cancel();
     }
 
     /// Frames waiting.
@@ -430,40 +435,40 @@ fn release_room(out: &mut Pending, cursor: &mut RoomCursor) {
     }
 }
 
-/// The WebSocket response body: hands actix-http every frame waiting, in one buffer per poll,
-/// so that they go out with one system call.
+/// What the writer takes from the outbox at once.
+#[derive(Debug)]
+pub enum Taken {
+    /// Every frame waiting, encoded one after the other.
+    Bytes(Bytes),
+    /// Everything was written: end the connection.
+    End,
+    /// The session gave up on a client that does not read: end the connection now.
+    Abort,
+}
+
+/// The connection's writer: writes every frame waiting into the socket, all at once, so that
+/// they go out with one system call.
 pub struct Writer {
     outbox: Arc<Outbox>,
     done: bool,
 }
 
-/// Why the writer stopped before the end: the session gave up on a client that does not read.
-#[derive(Debug, thiserror::Error)]
-#[error("the gateway session ended the connection")]
-pub struct Aborted;
-
-impl MessageBody for Writer {
-    type Error = Aborted;
-
-    fn size(&self) -> BodySize {
-        BodySize::Stream
-    }
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
+impl Writer {
+    /// Takes every frame waiting, or registers to be woken when there are some.
+    pub fn poll_take(&mut self, cx: &mut Context<'_>) -> Poll<Taken> {
+        if self.done {
+            return Poll::Ready(Taken::End);
         }
         let bytes = {
-            let mut state = this.outbox.lock();
+            let mut state = self.outbox.lock();
             match state.phase {
                 Phase::Abort => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(Aborted)));
+                    self.done = true;
+                    return Poll::Ready(Taken::Abort);
                 }
                 Phase::Closing if state.out.frames == 0 => {
-                    this.done = true;
-                    return Poll::Ready(None);
+                    self.done = true;
+                    return Poll::Ready(Taken::End);
                 }
                 _ if state.out.frames == 0 || (state.gated && state.phase == Phase::Open) => {
                     match &state.out.writer {
@@ -474,15 +479,40 @@ impl MessageBody for Writer {
                 }
                 _ => {
                     // Nothing follows a close frame.
-                    this.done = state.out.close;
+                    self.done = state.out.close;
+                    // Taken whole: the outbox holds no buffer until the next frame.
                     let bytes = std::mem::take(&mut state.out.buffer).freeze();
                     state.out.clear();
                     bytes
                 }
             }
         };
-        this.outbox.drained.notify_waiters();
-        Poll::Ready(Some(Ok(bytes)))
+        self.outbox.drained.notify_waiters();
+        Poll::Ready(Taken::Bytes(bytes))
+    }
+
+    /// Writes what the outbox is given until the connection ends; then the session learns it
+    /// (the outbox is [`gone`](Outbox::gone)). After the last frame the socket's sending side
+    /// is shut down, so the client sees the end at once.
+    pub async fn write_to(mut self, mut socket: OwnedWriteHalf) {
+        loop {
+            let bytes = match std::future::poll_fn(|cx| self.poll_take(cx)).await {
+                Taken::Bytes(bytes) => bytes,
+                Taken::End => {
+                    let _ = socket.shutdown().await;
+                    return;
+                }
+                Taken::Abort => return,
+            };
+            tokio::select! {
+                biased;
+                // A client that stopped reading never lets the write finish.
+                () = self.outbox.aborted.cancelled() => return,
+                written = socket.write_all(&bytes) => if written.is_err() {
+                    return;
+                },
+            }
+        }
     }
 }
 
@@ -508,11 +538,11 @@ pub(crate) mod testing {
     /// Polls the writer once and returns what it wrote, decoded back into text frames.
     pub fn written(writer: &mut Writer) -> Poll<Option<Vec<String>>> {
         let mut cx = Context::from_waker(Waker::noop());
-        match Pin::new(writer).poll_next(&mut cx) {
+        match writer.poll_take(&mut cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Ready(Some(Err(_))) => Poll::Ready(Some(vec!["<aborted>".into()])),
-            Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(decode_all(bytes))),
+            Poll::Ready(Taken::End) => Poll::Ready(None),
+            Poll::Ready(Taken::Abort) => Poll::Ready(Some(vec!["<aborted>".into()])),
+            Poll::Ready(Taken::Bytes(bytes)) => Poll::Ready(Some(decode_all(bytes))),
         }
     }
 
