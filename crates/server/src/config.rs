@@ -86,6 +86,12 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
     pub ws_queue: usize,
 
+    /// Milliseconds a worker thread may run behind before its WebSocket sessions shed load:
+    /// new messages are then refused with `rate_limited` (try again in a second) instead of
+    /// being taken on late. 0: never shed.
+    #[arg(long, env = "CONCLAVE_SHED_LAG_MS", default_value_t = 250, global = true)]
+    pub shed_lag_ms: u64,
+
     /// Connections (HTTP and WebSocket) this node holds at most, shared among its worker
     /// threads; past it, new connections wait to be accepted.
     #[arg(long, env = "CONCLAVE_MAX_CONNECTIONS", default_value_t = 100_000, global = true)]

@@ -140,6 +140,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
                 heartbeat,
                 idle_timeout: heartbeat * 3,
                 queue: config.ws_queue.max(1),
+                shed_lag: Duration::from_millis(config.shed_lag_ms),
             },
         }),
     })
@@ -215,6 +216,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         let serve_connection = move || {
             let shutdown = shutdown.clone();
             let (gateway_state, connections) = (Arc::clone(&gateway_state), connections.clone());
+            // Created on each worker thread: measures that worker.
+            let load = gateway::pressure::WorkerLoad::start(gateway_state.settings.gateway.shed_lag);
             // What actix-web's `HttpServer` builds, with one addition: WebSocket upgrades leave
             // the HTTP layer with their socket (see `gateway::accept`).
             HttpService::build()
@@ -229,7 +232,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     async move { shutdown.notified().await }
                 })
                 .upgrade(fn_service(move |(request, framed): (Request, Framed<TcpStream, h1::Codec>)| {
-                    gateway::accept(Arc::clone(&gateway_state), connections.clone(), request, framed)
+                    gateway::accept(Arc::clone(&gateway_state), connections.clone(), Arc::clone(&load), request, framed)
                 }))
                 .finish(map_config(
                     app().into_factory().map_err(|error: actix_web::Error| error.error_response()),

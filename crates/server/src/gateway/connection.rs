@@ -6,6 +6,7 @@
 
 use super::inbound::Inbound;
 use super::outbox::Outbox;
+use super::pressure::WorkerLoad;
 use super::{HARD_FRAME_LIMIT, session};
 use crate::error::ApiError;
 use crate::http::accounts::REFRESH_COOKIE;
@@ -58,6 +59,7 @@ impl Connections {
 pub async fn accept(
     state: Arc<AppState>,
     connections: Connections,
+    load: Arc<WorkerLoad>,
     request: Request,
     framed: Framed<TcpStream, h1::Codec>,
 ) -> Result<(), actix_http::Error> {
@@ -92,7 +94,7 @@ pub async fn accept(
     // The connection counts until the session has ended and the writer written its last frames.
     let writing = actix_web::rt::spawn(writer.write_to(write));
     actix_web::rt::spawn(async move {
-        session::run(state, outbox, inbound, cookie_user).await;
+        session::run(state, outbox, inbound, cookie_user, load).await;
         let _ = writing.await;
         drop(held);
     });

@@ -5,6 +5,7 @@ mod connection;
 pub mod hub;
 mod inbound;
 pub mod outbox;
+pub mod pressure;
 mod session;
 
 use actix_http::ws::HandshakeError;
@@ -22,6 +23,8 @@ pub struct GatewaySettings {
     pub idle_timeout: Duration,
     /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
     pub queue: usize,
+    /// A worker running this late sheds new messages (see [`pressure`]); zero: never.
+    pub shed_lag: Duration,
 }
 
 /// Frames larger than this close the connection; up to it, frames over 64 KiB are refused with

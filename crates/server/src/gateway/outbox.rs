@@ -176,6 +176,8 @@ struct State {
     /// Nothing is written until the session's first frame is queued ([`Outbox::open_with`]):
     /// events the hub pushes meanwhile wait behind it.
     gated: bool,
+    /// A replay waits for the writer to take frames ([`Outbox::wait_for_room`]).
+    replay_waiting: bool,
     phase: Phase,
 }
 
@@ -202,6 +204,7 @@ impl Outbox {
                 rooms: HashMap::default(),
                 hold_new_rooms: false,
                 gated: false,
+                replay_waiting: false,
                 phase: Phase::Open,
             }),
             capacity: capacity.max(1),
@@ -369,10 +372,11 @@ impl Outbox {
         loop {
             let drained = self.drained.notified();
             {
-                let state = self.lock();
+                let mut state = self.lock();
                 if state.out.frames < half || state.phase != Phase::Open {
                     return;
                 }
+                state.replay_waiting = true;
             }
             tokio::select! {
                 () = drained => {}
@@ -454,12 +458,29 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Ready when there is something to take (frames, or the end), else registers to be woken.
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done {
+            return Poll::Ready(());
+        }
+        let mut state = self.outbox.lock();
+        let waiting = state.out.frames == 0 || (state.gated && state.phase == Phase::Open);
+        if waiting && state.phase != Phase::Abort && !(state.phase == Phase::Closing && state.out.frames == 0) {
+            match &state.out.writer {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => state.out.writer = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        Poll::Ready(())
+    }
+
     /// Takes every frame waiting, or registers to be woken when there are some.
     pub fn poll_take(&mut self, cx: &mut Context<'_>) -> Poll<Taken> {
         if self.done {
             return Poll::Ready(Taken::End);
         }
-        let bytes = {
+        let (bytes, replay_waiting) = {
             let mut state = self.outbox.lock();
             match state.phase {
                 Phase::Abort => {
@@ -483,11 +504,13 @@ impl Writer {
                     // Taken whole: the outbox holds no buffer until the next frame.
                     let bytes = std::mem::take(&mut state.out.buffer).freeze();
                     state.out.clear();
-                    bytes
+                    (bytes, std::mem::take(&mut state.replay_waiting))
                 }
             }
         };
-        self.outbox.drained.notify_waiters();
+        if replay_waiting {
+            self.outbox.drained.notify_waiters();
+        }
         Poll::Ready(Taken::Bytes(bytes))
     }
 
@@ -496,6 +519,10 @@ impl Writer {
     /// is shut down, so the client sees the end at once.
     pub async fn write_to(mut self, mut socket: OwnedWriteHalf) {
         loop {
+            std::future::poll_fn(|cx| self.poll_waiting(cx)).await;
+            // Let every task that is ready to run go first: the sessions among them publish
+            // more, and what they add to this connection goes out in the same write.
+            tokio::task::yield_now().await;
             let bytes = match std::future::poll_fn(|cx| self.poll_take(cx)).await {
                 Taken::Bytes(bytes) => bytes,
                 Taken::End => {
@@ -503,6 +530,18 @@ impl Writer {
                     return;
                 }
                 Taken::Abort => return,
+            };
+            // Most writes go at once; only one the socket cannot take whole waits (and can be
+            // aborted while it waits).
+            let bytes = match socket.try_write(&bytes) {
+                Ok(written) if written == bytes.len() => {
+                    // A connection that is never idle still lets its worker's other tasks run.
+                    tokio::task::consume_budget().await;
+                    continue;
+                }
+                Ok(written) => bytes.slice(written..),
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => bytes,
+                Err(_) => return,
             };
             tokio::select! {
                 biased;

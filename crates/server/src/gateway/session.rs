@@ -5,6 +5,7 @@
 use super::hub::{Event, Frame, Registration};
 use super::inbound::{Inbound, Incoming};
 use super::outbox::{OutFrame, Outbox, Push};
+use super::pressure::WorkerLoad;
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{AuthUser, verify_access_token};
@@ -33,7 +34,13 @@ enum Flow {
     Close,
 }
 
-pub async fn run(state: Arc<AppState>, outbox: Arc<Outbox>, mut inbound: Inbound, cookie_user: Option<UserId>) {
+pub async fn run(
+    state: Arc<AppState>,
+    outbox: Arc<Outbox>,
+    mut inbound: Inbound,
+    cookie_user: Option<UserId>,
+    load: Arc<WorkerLoad>,
+) {
     let user = match cookie_user {
         Some(id) => match state.store.user(&id).await {
             Ok(Some(user)) => Some(user),
@@ -44,7 +51,7 @@ pub async fn run(state: Arc<AppState>, outbox: Arc<Outbox>, mut inbound: Inbound
     match user {
         Some(user) => {
             tracing::debug!(user_id = %user.id, "gateway session authenticated");
-            connected(state, &outbox, inbound, user).await;
+            connected(state, &outbox, inbound, user, load).await;
         }
         None => outbox.finish(),
     }
@@ -183,7 +190,13 @@ async fn authenticate(state: &AppState, outbox: &Outbox, inbound: &mut Inbound) 
 }
 
 /// The authenticated session: `ready`, then frames both ways until either side stops.
-async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbound, user: UserRecord) {
+async fn connected(
+    state: Arc<AppState>,
+    outbox: &Arc<Outbox>,
+    mut inbound: Inbound,
+    user: UserRecord,
+    load: Arc<WorkerLoad>,
+) {
     let auth = AuthUser { id: user.id.clone() };
     let room_ids = match state.store.room_ids_of_user(&user.id).await {
         Ok(ids) => ids,
@@ -215,6 +228,7 @@ async fn connected(state: Arc<AppState>, outbox: &Arc<Outbox>, mut inbound: Inbo
         auth,
         last_typing: HashMap::new(),
         rooms: HashMap::new(),
+        load,
     };
     let mut open = outbox.open_with(OutFrame::Text(ready.to_json().into())) == Push::Queued;
     let mut heartbeat = tokio::time::interval(state.settings.gateway.heartbeat);
@@ -313,6 +327,8 @@ struct SessionState {
     /// checks membership and termination again inside every write anyway. So a frame costs
     /// no store read for what the hub already knows.
     rooms: HashMap<RoomId, Arc<RoomAccess>>,
+    /// How late this session's worker runs: a saturated one takes no new messages.
+    load: Arc<WorkerLoad>,
 }
 
 /// At most this many rooms are remembered per session.
@@ -350,6 +366,12 @@ impl SessionState {
                 _ => refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated as another user"),
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
+            ClientFrame::SendMessage { client_id, .. } if self.load.saturated() => {
+                let error = ApiError::rate_limited("the server is at capacity: send again in a second", 1);
+                error_frame(&error, Some(client_id))
+            }
+            // Typing is a courtesy a saturated server skips.
+            ClientFrame::Typing { .. } if self.load.saturated() => return Flow::Continue,
             ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
                 let ack = |message: &MessageRecord| {
                     ServerFrame::Ack { client_id: client_id.clone(), message: views::message(message) }.to_json()

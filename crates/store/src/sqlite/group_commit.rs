@@ -68,23 +68,13 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
         Ok(guard) => guard,
         Err(_) => return fail_all(batch, "database lock poisoned"),
     };
-    let mut tx = match guard.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match guard.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => return fail_all(batch, &error.to_string()),
     };
     let mut results = Vec::with_capacity(batch.len());
     for send in batch {
-        let stored = match tx.savepoint() {
-            Ok(mut savepoint) => {
-                let stored = messages::insert_message(&savepoint, vault, send.message, send.now);
-                let kept = if stored.is_ok() { savepoint.commit() } else { savepoint.rollback() };
-                match kept {
-                    Ok(()) => stored,
-                    Err(error) => Err(rows::backend(error)),
-                }
-            }
-            Err(error) => Err(rows::backend(error)),
-        };
+        let stored = in_savepoint(&tx, |conn| messages::insert_message(conn, vault, send.message, send.now));
         results.push((send.reply, stored));
     }
     match tx.commit() {
@@ -100,6 +90,20 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
             }
         }
     }
+}
+
+/// Runs `work` under a savepoint: what it wrote is undone when it fails. The savepoint's
+/// statements are prepared once (rusqlite's `Savepoint` parses them for every send).
+fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    let run =
+        |sql: &str| conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map_err(rows::backend);
+    run("SAVEPOINT send")?;
+    let result = work(conn);
+    if result.is_err() {
+        run("ROLLBACK TO send")?;
+    }
+    run("RELEASE send")?;
+    result
 }
 
 fn fail_all(batch: Vec<Send>, why: &str) {

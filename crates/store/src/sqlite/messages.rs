@@ -93,6 +93,7 @@ pub fn insert_message(
         .map_err(backend)?
         .query_row([new.room_id.as_str()], |row| row.get(0))
         .map_err(backend)?;
+    let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
     conn.prepare_cached(
         "INSERT INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
                                attachment_id, attachment_name, attachment_type, attachment_size)
@@ -104,7 +105,7 @@ pub fn insert_message(
         new.room_id.as_str(),
         seq,
         new.author_id.as_str(),
-        seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?,
+        body,
         new.color.as_ref().map(name_of),
         new.sticker.as_ref().map(name_of),
         new.client_id,
@@ -124,7 +125,30 @@ pub fn insert_message(
         .map_err(backend)?
         .execute([new.room_id.as_str()])
         .map_err(backend)?;
-    let message = sealed_message(conn, &new.room_id, &id)?.ok_or(StoreError::NotFound(Missing::Message))?;
+    // The stored message as a read would find it, without reading it back: only the author's
+    // name is not at hand.
+    let author_username: String = conn
+        .prepare_cached("SELECT username FROM users WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([new.author_id.as_str()], |row| row.get(0))
+        .map_err(backend)?;
+    let created_at = DateTime::from_timestamp_millis(ms(now)).ok_or(StoreError::Backend("time out of range".into()))?;
+    let record = MessageRecord {
+        id,
+        room_id: new.room_id,
+        seq: u64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} out of range")))?,
+        author_id: new.author_id,
+        author_username,
+        body: String::new(),
+        color: new.color,
+        sticker: new.sticker,
+        attachment: None,
+        client_id: new.client_id,
+        created_at,
+        edited_at: None,
+        deleted: false,
+    };
+    let message = SealedMessage { record, body, attachment };
     Ok(InsertedMessage { message: message.open(&key)?, created: true })
 }
 
