@@ -12,7 +12,6 @@ use crate::error::ApiError;
 use crate::http::accounts::REFRESH_COOKIE;
 use crate::state::AppState;
 use actix_codec::Framed;
-use actix_http::StatusCode;
 use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::header;
 use actix_http::{ConnectionType, HttpMessage, Request, Response, h1};
@@ -73,7 +72,7 @@ pub async fn accept(
             Ok(mut handshake) => (handshake.finish().map_into_boxed_body(), Some(held)),
         },
     };
-    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let upgraded = held.is_some();
     let route = if request.path() == "/ws" { "/ws" } else { "unmatched" };
     let status = response.status().as_u16();
     let mut parts = framed.into_parts();
@@ -83,7 +82,7 @@ pub async fn accept(
         tracing::debug!(%error, "the client left during the WebSocket handshake");
         return Ok(());
     }
-    let Some(held) = held.filter(|_| upgraded) else {
+    let Some(held) = held else {
         let _ = parts.io.shutdown().await;
         return Ok(());
     };

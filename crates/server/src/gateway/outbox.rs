@@ -439,6 +439,32 @@ fn release_room(out: &mut Pending, cursor: &mut RoomCursor) {
     }
 }
 
+/// What the writer has to do next.
+enum Next {
+    /// Nothing to write yet (or the first frame is not queued yet).
+    Wait,
+    Abort,
+    End,
+    Frames,
+}
+
+fn next_for_writer(state: &State) -> Next {
+    match state.phase {
+        Phase::Abort => Next::Abort,
+        Phase::Closing if state.out.frames == 0 => Next::End,
+        _ if state.out.frames == 0 || (state.gated && state.phase == Phase::Open) => Next::Wait,
+        _ => Next::Frames,
+    }
+}
+
+/// Has the writer woken when frames arrive.
+fn register(out: &mut Pending, cx: &Context<'_>) {
+    match &out.writer {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => out.writer = Some(cx.waker().clone()),
+    }
+}
+
 /// What the writer takes from the outbox at once.
 #[derive(Debug)]
 pub enum Taken {
@@ -464,15 +490,13 @@ impl Writer {
             return Poll::Ready(());
         }
         let mut state = self.outbox.lock();
-        let waiting = state.out.frames == 0 || (state.gated && state.phase == Phase::Open);
-        if waiting && state.phase != Phase::Abort && !(state.phase == Phase::Closing && state.out.frames == 0) {
-            match &state.out.writer {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => state.out.writer = Some(cx.waker().clone()),
+        match next_for_writer(&state) {
+            Next::Wait => {
+                register(&mut state.out, cx);
+                Poll::Pending
             }
-            return Poll::Pending;
+            Next::Abort | Next::End | Next::Frames => Poll::Ready(()),
         }
-        Poll::Ready(())
     }
 
     /// Takes every frame waiting, or registers to be woken when there are some.
@@ -482,23 +506,20 @@ impl Writer {
         }
         let (bytes, replay_waiting) = {
             let mut state = self.outbox.lock();
-            match state.phase {
-                Phase::Abort => {
+            match next_for_writer(&state) {
+                Next::Wait => {
+                    register(&mut state.out, cx);
+                    return Poll::Pending;
+                }
+                Next::Abort => {
                     self.done = true;
                     return Poll::Ready(Taken::Abort);
                 }
-                Phase::Closing if state.out.frames == 0 => {
+                Next::End => {
                     self.done = true;
                     return Poll::Ready(Taken::End);
                 }
-                _ if state.out.frames == 0 || (state.gated && state.phase == Phase::Open) => {
-                    match &state.out.writer {
-                        Some(waker) if waker.will_wake(cx.waker()) => {}
-                        _ => state.out.writer = Some(cx.waker().clone()),
-                    }
-                    return Poll::Pending;
-                }
-                _ => {
+                Next::Frames => {
                     // Nothing follows a close frame.
                     self.done = state.out.close;
                     // Taken whole: the outbox holds no buffer until the next frame.
