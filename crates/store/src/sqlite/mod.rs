@@ -8,6 +8,7 @@
 mod accounts;
 mod attachments;
 mod audit;
+mod checkpoint;
 mod cleanup;
 mod deferred;
 mod group_commit;
@@ -36,6 +37,8 @@ pub struct SqliteStore {
     sends: Arc<group_commit::GroupCommit>,
     /// Seals message bodies (SPEC R-SEC-2) and holds the rooms' unwrapped data keys.
     vault: Arc<Vault>,
+    /// Folds the write-ahead log into the file, off the send path (none in memory).
+    _checkpoints: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -43,18 +46,20 @@ impl SqliteStore {
     /// holds the server key that wraps the rooms' data keys.
     pub fn open(path: &Path, vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(rows::backend)?;
-        Self::configure(conn, vault)
+        Self::configure(conn, vault, Some(path))
     }
 
     /// A private database in memory, for tests.
     pub fn open_in_memory(vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open_in_memory().map_err(rows::backend)?;
-        Self::configure(conn, vault)
+        Self::configure(conn, vault, None)
     }
 
-    fn configure(mut conn: Connection, vault: Arc<Vault>) -> StoreResult<Self> {
+    fn configure(mut conn: Connection, vault: Arc<Vault>, path: Option<&Path>) -> StoreResult<Self> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(rows::backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(rows::backend)?;
+        // Checkpoints are the checkpoint thread's (`checkpoint.rs`), not the committing sends'.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(rows::backend)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::backend)?;
         // Room for every statement of the hot paths (rusqlite keeps 16 by default).
         conn.set_prepared_statement_cache_capacity(128);
@@ -68,9 +73,10 @@ impl SqliteStore {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(rows::backend)?;
         }
         schema::check_server_key(&conn, &vault)?;
+        let checkpoints = path.map(checkpoint::Checkpointer::start).transpose()?.map(Arc::new);
         let conn = Arc::new(Mutex::new(conn));
         let sends = Arc::new(group_commit::GroupCommit::start(Arc::clone(&conn), Arc::clone(&vault))?);
-        Ok(Self { conn, sends, vault })
+        Ok(Self { conn, sends, vault, _checkpoints: checkpoints })
     }
 
     /// Runs `f` on the connection, off the async threads.
