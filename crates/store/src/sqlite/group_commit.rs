@@ -13,7 +13,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -64,26 +64,39 @@ impl GroupCommit {
 }
 
 fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
-    let mut guard = match conn.lock() {
+    let guard = match conn.lock() {
         Ok(guard) => guard,
         Err(_) => return fail_all(batch, "database lock poisoned"),
     };
-    let tx = match guard.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(error) => return fail_all(batch, &error.to_string()),
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for send in batch {
-        let stored = in_savepoint(&tx, |conn| messages::insert_message(conn, vault, send.message, send.now));
-        results.push((send.reply, stored));
+    let conn = &*guard;
+    if let Err(error) = run(conn, "BEGIN IMMEDIATE") {
+        return fail_all(batch, &error.to_string());
     }
-    match tx.commit() {
+    let mut results = Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter();
+    for send in batch.by_ref() {
+        match in_savepoint(conn, |conn| messages::insert_message(conn, vault, send.message, send.now)) {
+            Ok(stored) => results.push((send.reply, stored)),
+            Err(broken) => {
+                // What the failed send wrote could not be undone: nothing of the batch is kept.
+                let _ = run(conn, "ROLLBACK");
+                let why = broken.to_string();
+                let replies = results.into_iter().map(|(reply, _)| reply).chain([send.reply]);
+                for reply in replies.chain(batch.map(|send| send.reply)) {
+                    let _ = reply.send(Err(StoreError::Backend(why.clone())));
+                }
+                return;
+            }
+        }
+    }
+    match run(conn, "COMMIT") {
         Ok(()) => {
             for (reply, stored) in results {
                 let _ = reply.send(stored);
             }
         }
         Err(error) => {
+            let _ = run(conn, "ROLLBACK");
             let message = error.to_string();
             for (reply, _) in results {
                 let _ = reply.send(Err(StoreError::Backend(message.clone())));
@@ -92,18 +105,22 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
     }
 }
 
-/// Runs `work` under a savepoint: what it wrote is undone when it fails. The savepoint's
-/// statements are prepared once (rusqlite's `Savepoint` parses them for every send).
-fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-    let run =
-        |sql: &str| conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map_err(rows::backend);
-    run("SAVEPOINT send")?;
+/// Runs one statement without parameters, prepared once per connection: the transaction and
+/// savepoint statements run for every batch and every send, and parsing them showed.
+fn run(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map(drop).map_err(rows::backend)
+}
+
+/// Runs `work` under a savepoint: what it wrote is undone when it fails. The outer error
+/// means the transaction itself is broken (the savepoint could not be rolled back).
+fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<StoreResult<T>> {
+    run(conn, "SAVEPOINT send")?;
     let result = work(conn);
     if result.is_err() {
-        run("ROLLBACK TO send")?;
+        run(conn, "ROLLBACK TO send")?;
     }
-    run("RELEASE send")?;
-    result
+    run(conn, "RELEASE send")?;
+    Ok(result)
 }
 
 fn fail_all(batch: Vec<Send>, why: &str) {

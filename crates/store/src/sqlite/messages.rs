@@ -70,10 +70,13 @@ pub fn insert_message(
         return Err(StoreError::NotAMember);
     }
     if let Some(client_id) = &new.client_id {
+        // `IS NOT NULL` is what lets the planner use the partial index on client ids, since
+        // it does not look at bound values (QPSG, see `SqliteStore::configure`).
         let earlier = conn
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM}
-                 WHERE msg.room_id = ?1 AND msg.author_id = ?2 AND msg.client_id = ?3"
+                 WHERE msg.client_id IS NOT NULL
+                   AND msg.room_id = ?1 AND msg.author_id = ?2 AND msg.client_id = ?3"
             ))
             .map_err(backend)?
             .query_row([new.room_id.as_str(), new.author_id.as_str(), client_id.as_str()], |row| message_at(row, 0))

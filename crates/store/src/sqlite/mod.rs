@@ -61,6 +61,9 @@ impl SqliteStore {
         // Checkpoints are the checkpoint thread's (`checkpoint.rs`), not the committing sends'.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(rows::backend)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::backend)?;
+        // A statement's plan does not depend on the values bound to it: without this, SQLite
+        // prepares again, on every send, a statement whose plan looked at a bound value.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(rows::backend)?;
         // Room for every statement of the hot paths (rusqlite keeps 16 by default).
         conn.set_prepared_statement_cache_capacity(128);
         // Deleted content is overwritten with zeros, not left in free pages (R-SEC-2: the

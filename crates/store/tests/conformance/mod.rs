@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             termination_removes_everyone_and_logs_it,
             messages_get_consecutive_sequence_numbers,
             concurrent_senders_never_share_a_sequence_number,
+            refused_sends_among_concurrent_ones_leave_no_gap,
             client_ids_make_sends_idempotent,
             sends_are_refused_outside_membership_or_after_termination,
             history_pages_before_and_after,
@@ -513,6 +514,54 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
     let stored = store.messages(&room.id, HistoryRange::After(0), 2000).await.unwrap();
     assert_eq!(stored.len() as u64, SENDERS * EACH, "every message stored once");
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, SENDERS * EACH);
+}
+
+/// R-MSG-2: sends refused while others are stored at the same moment (on SQLite, in the same
+/// transaction) undo only themselves: the stored messages still number 1, 2, 3… without a gap.
+pub async fn refused_sends_among_concurrent_ones_leave_no_gap(store: Arc<dyn Store>) {
+    const EACH: u64 = 100;
+    let (alice, mallory) = (user(&store, "alice").await, user(&store, "mallory").await);
+    let room = group(&store, &alice, "mixed", JoinPolicy::Open).await;
+    let mut tasks = Vec::new();
+    for author in [alice.id.clone(), mallory.id.clone(), alice.id.clone(), mallory.id.clone()] {
+        let (store, room_id) = (store.clone(), room.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for i in 0..EACH {
+                let message = NewMessage {
+                    room_id: room_id.clone(),
+                    author_id: author.clone(),
+                    body: format!("{i}"),
+                    color: None,
+                    sticker: None,
+                    client_id: None,
+                    attachment_id: None,
+                };
+                outcomes.push(store.insert_message(message, t(5)).await.map(|m| m.message.seq));
+            }
+            (author, outcomes)
+        }));
+    }
+    let mut seqs = BTreeSet::new();
+    for task in tasks {
+        let (author, outcomes) = task.await.unwrap();
+        for outcome in outcomes {
+            match outcome {
+                Ok(seq) => {
+                    assert_eq!(author, alice.id, "only the member's sends are stored");
+                    assert!(seqs.insert(seq), "sequence {seq} given twice");
+                }
+                Err(error) => {
+                    assert_eq!(author, mallory.id, "the member's send failed: {error}");
+                    assert!(matches!(error, StoreError::NotAMember), "{error}");
+                }
+            }
+        }
+    }
+    assert_eq!(seqs, (1..=2 * EACH).collect::<BTreeSet<u64>>());
+    let stored = store.messages(&room.id, HistoryRange::After(0), 1000).await.unwrap();
+    assert_eq!(stored.len() as u64, 2 * EACH);
+    assert!(stored.iter().all(|m| m.author_id == alice.id));
 }
 
 /// R-MSG-1 / idempotency: the same client id from the same author stores one message.
