@@ -7,7 +7,8 @@
 
 use super::outbox::{OutFrame, Outbox, Push};
 use conclave_protocol::{RoomId, UserId};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -51,12 +52,18 @@ struct SessionEntry {
     outbox: Arc<Outbox>,
 }
 
+/// The sessions a room's events go to, in a dense table (removal swaps the last one in).
+type RoomSessions = IndexMap<SessionId, Arc<Outbox>, FxBuildHasher>;
+
 #[derive(Default)]
 struct State {
     sessions: HashMap<SessionId, SessionEntry>,
     by_user: HashMap<UserId, HashSet<SessionId>>,
     room_users: HashMap<RoomId, HashSet<UserId>>,
     user_rooms: HashMap<UserId, HashSet<RoomId>>,
+    /// Every session of `room_users[room]`, kept with the maps above: a room's event is pushed
+    /// down this list, with no lookup per recipient (the fan-out is the hot path).
+    room_sessions: HashMap<RoomId, RoomSessions>,
 }
 
 /// A session as the hub hands it out.
@@ -94,12 +101,17 @@ impl Hub {
     pub fn register(&self, user: &UserId, rooms: Vec<RoomId>, outbox: Arc<Outbox>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
-        state.sessions.insert(id, SessionEntry { user: user.clone(), outbox });
+        let state = &mut *state;
+        state.sessions.insert(id, SessionEntry { user: user.clone(), outbox: Arc::clone(&outbox) });
         let sessions = state.by_user.entry(user.clone()).or_default();
         sessions.insert(id);
         let came_online = sessions.len() == 1;
         for room in rooms {
-            subscribe(&mut state, &room, user);
+            subscribe(state, &room, user);
+        }
+        // The user's rooms, those loaded now and those joined since their first session.
+        for room in state.user_rooms.get(user).into_iter().flatten() {
+            state.room_sessions.entry(room.clone()).or_default().insert(id, Arc::clone(&outbox));
         }
         Registration { id, came_online }
     }
@@ -137,41 +149,46 @@ impl Hub {
         self.deliveries.load(Ordering::Relaxed)
     }
 
-    /// Pushes `outbound` to every session of `users`; returns the sessions to forget (too
-    /// slow, or gone).
-    fn deliver<'u>(
+    /// Pushes `outbound` to these sessions; returns those to forget (too slow, or gone).
+    fn deliver<'s>(
+        &self,
+        sessions: impl IntoIterator<Item = (&'s SessionId, &'s Arc<Outbox>)>,
+        outbound: &Outbound,
+    ) -> Vec<SessionId> {
+        let mut overflowed = Vec::new();
+        let mut delivered = 0_u64;
+        for (id, outbox) in sessions {
+            let pushed = match &outbound.seq {
+                Some((room, seq)) => outbox.push_message(room, *seq, &outbound.frame),
+                None => outbox.push(OutFrame::Text(outbound.frame.clone())),
+            };
+            match pushed {
+                Push::Queued => delivered += 1,
+                Push::Duplicate => {}
+                Push::Full => {
+                    outbox.give_up();
+                    overflowed.push(*id);
+                }
+                Push::Closed => overflowed.push(*id),
+            }
+        }
+        self.deliveries.fetch_add(delivered, Ordering::Relaxed);
+        overflowed
+    }
+
+    /// Pushes `outbound` to every session of `users`.
+    fn deliver_to_users<'u>(
         &self,
         state: &State,
         users: impl IntoIterator<Item = &'u UserId>,
         outbound: &Outbound,
     ) -> Vec<SessionId> {
-        let mut overflowed = Vec::new();
-        let mut delivered = 0_u64;
-        for user in users {
-            let Some(sessions) = state.by_user.get(user) else {
-                continue;
-            };
-            for id in sessions {
-                let Some(entry) = state.sessions.get(id) else {
-                    continue;
-                };
-                let pushed = match &outbound.seq {
-                    Some((room, seq)) => entry.outbox.push_message(room, *seq, outbound.frame.clone()),
-                    None => entry.outbox.push(OutFrame::Text(outbound.frame.clone())),
-                };
-                match pushed {
-                    Push::Queued => delivered += 1,
-                    Push::Duplicate => {}
-                    Push::Full => {
-                        entry.outbox.give_up();
-                        overflowed.push(*id);
-                    }
-                    Push::Closed => overflowed.push(*id),
-                }
-            }
-        }
-        self.deliveries.fetch_add(delivered, Ordering::Relaxed);
-        overflowed
+        let sessions = users
+            .into_iter()
+            .filter_map(|user| state.by_user.get(user))
+            .flatten()
+            .filter_map(|id| state.sessions.get(id).map(|entry| (id, &entry.outbox)));
+        self.deliver(sessions, outbound)
     }
 
     fn forget(&self, state: &mut State, sessions: Vec<SessionId>) {
@@ -194,6 +211,12 @@ impl Default for Hub {
 fn subscribe(state: &mut State, room: &RoomId, user: &UserId) {
     state.room_users.entry(room.clone()).or_default().insert(user.clone());
     state.user_rooms.entry(user.clone()).or_default().insert(room.clone());
+    let sessions = state.room_sessions.entry(room.clone()).or_default();
+    for id in state.by_user.get(user).into_iter().flatten() {
+        if let Some(entry) = state.sessions.get(id) {
+            sessions.insert(*id, Arc::clone(&entry.outbox));
+        }
+    }
 }
 
 fn unsubscribe(state: &mut State, room: &RoomId, user: &UserId) {
@@ -206,11 +229,27 @@ fn unsubscribe(state: &mut State, room: &RoomId, user: &UserId) {
     if let Some(rooms) = state.user_rooms.get_mut(user) {
         rooms.remove(room);
     }
+    if let Some(sessions) = state.room_sessions.get_mut(room) {
+        for id in state.by_user.get(user).into_iter().flatten() {
+            sessions.swap_remove(id);
+        }
+        if sessions.is_empty() {
+            state.room_sessions.remove(room);
+        }
+    }
 }
 
 /// Forgets a session; when it was its user's last, forgets the user's rooms too and returns them.
 fn remove_session(state: &mut State, id: SessionId) -> Option<Vec<RoomId>> {
     let entry = state.sessions.remove(&id)?;
+    for room in state.user_rooms.get(&entry.user).into_iter().flatten() {
+        if let Some(sessions) = state.room_sessions.get_mut(room) {
+            sessions.swap_remove(&id);
+            if sessions.is_empty() {
+                state.room_sessions.remove(room);
+            }
+        }
+    }
     let sessions = state.by_user.get_mut(&entry.user)?;
     sessions.remove(&id);
     if !sessions.is_empty() {
@@ -234,13 +273,13 @@ impl Bus for Hub {
         let mut state = self.lock();
         match event {
             Event::ToRoom { room, frame, seq } => {
-                let users = state.room_users.get(&room);
+                let sessions = state.room_sessions.get(&room);
                 let outbound = Outbound { frame, seq: seq.map(|s| (room.clone(), s)) };
-                let dropped = self.deliver(&state, users.into_iter().flatten(), &outbound);
+                let dropped = self.deliver(sessions.into_iter().flatten(), &outbound);
                 self.forget(&mut state, dropped);
             }
             Event::ToUsers { users, frame } => {
-                let dropped = self.deliver(&state, &users, &Outbound { frame, seq: None });
+                let dropped = self.deliver_to_users(&state, &users, &Outbound { frame, seq: None });
                 self.forget(&mut state, dropped);
             }
             Event::ToRooms { rooms, except, frame } => {
@@ -248,7 +287,7 @@ impl Bus for Hub {
                 for room in &rooms {
                     users.extend(state.room_users.get(room).into_iter().flatten().filter(|u| **u != except));
                 }
-                let dropped = self.deliver(&state, users, &Outbound { frame, seq: None });
+                let dropped = self.deliver_to_users(&state, users, &Outbound { frame, seq: None });
                 self.forget(&mut state, dropped);
             }
             Event::Subscribe { room, user } => {
@@ -259,6 +298,7 @@ impl Bus for Hub {
             }
             Event::Unsubscribe { room, user } => unsubscribe(&mut state, &room, &user),
             Event::Dissolve { room } => {
+                state.room_sessions.remove(&room);
                 for user in state.room_users.remove(&room).unwrap_or_default() {
                     if let Some(rooms) = state.user_rooms.get_mut(&user) {
                         rooms.remove(&room);
@@ -325,6 +365,32 @@ mod tests {
         hub.publish(Event::Dissolve { room: room.clone() });
         hub.publish(Event::ToRoom { room, frame: frame("m3"), seq: Some(3) });
         assert!(drain(&mut a1).is_empty());
+    }
+
+    /// R-WS-2: a room joined while online reaches the sessions the user opens later too, one
+    /// session closing leaves the others receiving, and leaving stops them all.
+    #[test]
+    fn r_ws_2_rooms_follow_the_user_across_sessions() {
+        let hub = Hub::new();
+        let alice = UserId::from("alice");
+        let room = RoomId::from("r");
+        let mut first = connect(&hub, &alice, vec![], 8);
+        hub.publish(Event::Subscribe { room: room.clone(), user: alice.clone() });
+        // Registered with the rooms the store knew a moment before the join.
+        let mut second = connect(&hub, &alice, vec![], 8);
+        hub.publish(Event::ToRoom { room: room.clone(), frame: frame("m1"), seq: Some(1) });
+        assert_eq!(drain(&mut first), ["m1"]);
+        assert_eq!(drain(&mut second), ["m1"]);
+
+        assert_eq!(hub.unregister(first.registration.id), None);
+        hub.publish(Event::ToRoom { room: room.clone(), frame: frame("m2"), seq: Some(2) });
+        assert!(drain(&mut first).is_empty(), "a closed session receives nothing");
+        assert_eq!(drain(&mut second), ["m2"]);
+
+        hub.publish(Event::Unsubscribe { room: room.clone(), user: alice.clone() });
+        hub.publish(Event::ToRoom { room: room.clone(), frame: frame("m3"), seq: Some(3) });
+        assert!(drain(&mut second).is_empty());
+        assert!(!hub.routes(&alice, &room));
     }
 
     /// R-WS-4: a session whose queue is full is cancelled and dropped; others keep receiving.

@@ -121,7 +121,7 @@ impl Pending {
         use actix_http::ws::{OpCode, Parser};
         let buffer = &mut self.buffer;
         match frame {
-            OutFrame::Text(text) => Parser::write_message(buffer, text.as_bytes(), OpCode::Text, true, false),
+            OutFrame::Text(text) => return self.append_text(text),
             OutFrame::Ping => Parser::write_message(buffer, [], OpCode::Ping, true, false),
             OutFrame::Pong(bytes) => {
                 // A control frame carries at most 125 bytes.
@@ -144,12 +144,28 @@ impl Pending {
         self.frames += 1;
     }
 
+    fn append_text(&mut self, text: &str) {
+        use actix_http::ws::{OpCode, Parser};
+        Parser::write_message(&mut self.buffer, text.as_bytes(), OpCode::Text, true, false);
+        self.frames += 1;
+    }
+
     /// Appends `frame` unless `capacity` frames are already waiting.
     fn push(&mut self, frame: &OutFrame, capacity: usize) -> Push {
         if self.frames >= capacity {
             return Push::Full;
         }
         self.append(frame);
+        self.wake();
+        Push::Queued
+    }
+
+    /// [`Pending::push`] of a text frame, which the caller keeps.
+    fn push_text(&mut self, text: &str, capacity: usize) -> Push {
+        if self.frames >= capacity {
+            return Push::Full;
+        }
+        self.append_text(text);
         self.wake();
         Push::Queued
     }
@@ -248,7 +264,7 @@ impl Outbox {
 
     /// Queues a room's live message, unless it was delivered already; held back while the room
     /// is being replayed.
-    pub fn push_message(&self, room: &RoomId, seq: u64, frame: Frame) -> Push {
+    pub fn push_message(&self, room: &RoomId, seq: u64, frame: &Frame) -> Push {
         let mut state = self.lock();
         let State { out, rooms, hold_new_rooms, phase, .. } = &mut *state;
         if *phase != Phase::Open {
@@ -265,7 +281,7 @@ impl Outbox {
             // it ends (leaving room for what follows), rather than the session.
             let bound = if cursor.replaying { self.capacity } else { (self.capacity / 2).max(1) };
             if held.len() < bound {
-                held.push((seq, frame));
+                held.push((seq, frame.clone()));
                 return Push::Queued;
             }
             if cursor.replaying {
@@ -276,7 +292,7 @@ impl Outbox {
         if cursor.seen.contains(seq) {
             return Push::Duplicate;
         }
-        let pushed = out.push(&OutFrame::Text(frame), self.capacity);
+        let pushed = out.push_text(frame, self.capacity);
         if pushed == Push::Queued {
             cursor.seen.insert(seq);
         }
@@ -662,8 +678,8 @@ mod tests {
     fn r_ws_4_a_full_queue_refuses_more() {
         let (outbox, _writer) = Outbox::new(2);
         assert_eq!(outbox.push(OutFrame::Ping), Push::Queued);
-        assert_eq!(outbox.push_message(&room(), 1, frame("m1")), Push::Queued);
-        assert_eq!(outbox.push_message(&room(), 2, frame("m2")), Push::Full);
+        assert_eq!(outbox.push_message(&room(), 1, &frame("m1")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 2, &frame("m2")), Push::Full);
         assert_eq!(outbox.queued(), 2);
         // Not queued, so not counted as delivered: a resume sends it.
         assert_eq!(outbox.push_replayed(&room(), 2, frame("m2")), Push::Queued);
@@ -673,8 +689,8 @@ mod tests {
     #[test]
     fn r_ws_3_messages_are_queued_once() {
         let (outbox, mut writer) = Outbox::new(16);
-        assert_eq!(outbox.push_message(&room(), 5, frame("m5")), Push::Queued);
-        assert_eq!(outbox.push_message(&room(), 5, frame("m5")), Push::Duplicate);
+        assert_eq!(outbox.push_message(&room(), 5, &frame("m5")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 5, &frame("m5")), Push::Duplicate);
         outbox.hold(&room());
         for seq in 3..=6 {
             outbox.push_replayed(&room(), seq, frame(&format!("m{seq}")));
@@ -689,14 +705,14 @@ mod tests {
     fn r_ws_6_live_messages_wait_for_the_replay() {
         let (outbox, mut writer) = Outbox::new(16);
         outbox.hold(&room());
-        assert_eq!(outbox.push_message(&room(), 11, frame("m11")), Push::Queued);
-        assert_eq!(outbox.push_message(&room(), 12, frame("m12")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 11, &frame("m11")), Push::Queued);
+        assert_eq!(outbox.push_message(&room(), 12, &frame("m12")), Push::Queued);
         assert!(written(&mut writer).is_pending(), "held live messages are not written yet");
         for seq in 9..=11 {
             outbox.push_replayed(&room(), seq, frame(&format!("m{seq}")));
         }
         outbox.release(&room());
-        outbox.push_message(&room(), 13, frame("m13"));
+        outbox.push_message(&room(), 13, &frame("m13"));
         let expected: Vec<String> = (9..=13).map(|s| format!("m{s}")).collect();
         assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
     }
@@ -709,8 +725,8 @@ mod tests {
         let other = RoomId::from("other");
         outbox.hold_until_resumed();
         outbox.push(OutFrame::Text(frame("ready")));
-        outbox.push_message(&room(), 11, frame("m11"));
-        outbox.push_message(&other, 1, frame("o1"));
+        outbox.push_message(&room(), 11, &frame("m11"));
+        outbox.push_message(&other, 1, &frame("o1"));
         assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["ready".into()])));
         // The client resumes `room` from 9.
         outbox.hold(&room());
@@ -719,8 +735,8 @@ mod tests {
         }
         outbox.release(&room());
         outbox.release_all();
-        outbox.push_message(&room(), 12, frame("m12"));
-        outbox.push_message(&other, 2, frame("o2"));
+        outbox.push_message(&room(), 12, &frame("m12"));
+        outbox.push_message(&other, 2, &frame("o2"));
         let expected = ["m10", "m11", "o1", "m12", "o2"].map(String::from).to_vec();
         assert_eq!(written(&mut writer), Poll::Ready(Some(expected)));
     }
