@@ -336,9 +336,16 @@ scenario('R-ACC-3: an expired access token is refreshed once, however many calls
   await ada.locator('ul.people li').filter({ hasText: 'bob' }).waitFor();
   await ada.getByRole('link', { name: 'Rooms', exact: true }).click();
   await ada.getByLabel('Name', { exact: true }).fill('Still here');
+  // What is being typed survives a refresh in the middle of it: the token runs out again and a
+  // search refreshes it (the refreshed user, now online, once redrew the page and wiped the form).
+  await ada.waitForTimeout(1500);
+  await ada.getByRole('searchbox', { name: 'Search rooms' }).fill('nothing like it');
+  await ada.getByRole('button', { name: 'Search' }).click();
+  await ada.getByText('No room matches.').waitFor();
+  assert.equal(await ada.getByLabel('Name', { exact: true }).inputValue(), 'Still here');
   await ada.getByRole('button', { name: 'Create' }).click();
   await ada.getByRole('heading', { name: 'Still here' }).waitFor();
-  assert.ok(refreshes.length >= 1, 'the token was refreshed');
+  assert.ok(refreshes.length >= 2, `the token was refreshed twice: ${refreshes}`);
   assert.ok(refreshes.every((status) => status === 200), `every refresh was accepted: ${refreshes}`);
 }, { CONCLAVE_ACCESS_TOKEN_TTL_SECS: '1' });
 

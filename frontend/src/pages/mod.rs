@@ -61,12 +61,16 @@ fn guard() -> Memo<Option<User>> {
 /// A page for the logged-in user: the top bar, then `body`, drawn once per user.
 fn authed<V: IntoView + 'static>(body: impl Fn(User) -> V + Send + Sync + 'static) -> impl IntoView {
     let me = guard();
+    // Drawn again only when another user signs in. A refreshed token brings the same user back
+    // with fresh fields (now online, say); drawing the page again for that wiped whatever was
+    // being typed in it.
+    let who = Memo::new(move |_| me.with(|me| me.as_ref().map(|me| me.id.clone())));
     let body = std::sync::Arc::new(body);
     view! {
-        <Show when=move || me.with(Option::is_some) fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Show when=move || who.with(Option::is_some) fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {
                 let body = body.clone();
-                move || me.get().map(|me| view! { <shell::TopBar me=me.clone()/> {body(me)} })
+                move || who.get().and_then(|_| me.get_untracked()).map(|me| view! { <shell::TopBar me=me.clone()/> {body(me)} })
             }
         </Show>
     }
