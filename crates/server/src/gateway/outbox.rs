@@ -152,20 +152,20 @@ impl Pending {
 
     /// Appends `frame` unless `capacity` frames are already waiting.
     fn push(&mut self, frame: &OutFrame, capacity: usize) -> Push {
-        if self.frames >= capacity {
-            return Push::Full;
-        }
-        self.append(frame);
-        self.wake();
-        Push::Queued
+        self.admit(capacity, |pending| pending.append(frame))
     }
 
     /// [`Pending::push`] of a text frame, which the caller keeps.
     fn push_text(&mut self, text: &str, capacity: usize) -> Push {
+        self.admit(capacity, |pending| pending.append_text(text))
+    }
+
+    /// Runs `append` and wakes the writer, unless `capacity` frames are already waiting.
+    fn admit(&mut self, capacity: usize, append: impl FnOnce(&mut Self)) -> Push {
         if self.frames >= capacity {
             return Push::Full;
         }
-        self.append_text(text);
+        append(self);
         self.wake();
         Push::Queued
     }

@@ -24,8 +24,11 @@ const MAX_BATCH: usize = 128;
 struct Send {
     message: NewMessage,
     now: DateTime<Utc>,
-    reply: oneshot::Sender<StoreResult<InsertedMessage>>,
+    reply: Reply,
 }
+
+/// Where a send's outcome goes.
+type Reply = oneshot::Sender<StoreResult<InsertedMessage>>;
 
 /// The queue in front of the writer thread.
 pub struct GroupCommit {
@@ -66,11 +69,11 @@ impl GroupCommit {
 fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
     let guard = match conn.lock() {
         Ok(guard) => guard,
-        Err(_) => return fail_all(batch, "database lock poisoned"),
+        Err(_) => return fail(batch.into_iter().map(|send| send.reply), "database lock poisoned"),
     };
     let conn = &*guard;
     if let Err(error) = run(conn, "BEGIN IMMEDIATE") {
-        return fail_all(batch, &error.to_string());
+        return fail(batch.into_iter().map(|send| send.reply), &error.to_string());
     }
     let mut results = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
@@ -80,12 +83,8 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
             Err(broken) => {
                 // What the failed send wrote could not be undone: nothing of the batch is kept.
                 let _ = run(conn, "ROLLBACK");
-                let why = broken.to_string();
                 let replies = results.into_iter().map(|(reply, _)| reply).chain([send.reply]);
-                for reply in replies.chain(batch.map(|send| send.reply)) {
-                    let _ = reply.send(Err(StoreError::Backend(why.clone())));
-                }
-                return;
+                return fail(replies.chain(batch.map(|send| send.reply)), &broken.to_string());
             }
         }
     }
@@ -97,10 +96,7 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
         }
         Err(error) => {
             let _ = run(conn, "ROLLBACK");
-            let message = error.to_string();
-            for (reply, _) in results {
-                let _ = reply.send(Err(StoreError::Backend(message.clone())));
-            }
+            fail(results.into_iter().map(|(reply, _)| reply), &error.to_string());
         }
     }
 }
@@ -123,8 +119,9 @@ fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> StoreRes
     Ok(result)
 }
 
-fn fail_all(batch: Vec<Send>, why: &str) {
-    for send in batch {
-        let _ = send.reply.send(Err(StoreError::Backend(why.to_owned())));
+/// Tells every one of these sends that it was not stored, and why.
+fn fail(replies: impl IntoIterator<Item = Reply>, why: &str) {
+    for reply in replies {
+        let _ = reply.send(Err(StoreError::Backend(why.to_owned())));
     }
 }

@@ -137,23 +137,21 @@ async fn group(store: &Arc<dyn Store>, owner: &UserRecord, name: &str, policy: J
         .unwrap()
 }
 
+/// A plain text message, as a send without colour, sticker or attachment makes it.
+fn text_message(room: &RoomId, author: &UserId, body: String, client_id: Option<String>) -> NewMessage {
+    NewMessage {
+        room_id: room.clone(),
+        author_id: author.clone(),
+        body,
+        color: None,
+        sticker: None,
+        client_id,
+        attachment_id: None,
+    }
+}
+
 async fn send(store: &Arc<dyn Store>, room: &RoomRecord, author: &UserRecord, body: &str) -> MessageRecord {
-    store
-        .insert_message(
-            NewMessage {
-                room_id: room.id.clone(),
-                author_id: author.id.clone(),
-                body: body.to_owned(),
-                color: None,
-                sticker: None,
-                client_id: None,
-                attachment_id: None,
-            },
-            t(10),
-        )
-        .await
-        .unwrap()
-        .message
+    store.insert_message(text_message(&room.id, &author.id, body.to_owned(), None), t(10)).await.unwrap().message
 }
 
 async fn role_of(store: &Arc<dyn Store>, room: &RoomRecord, user: &UserRecord) -> Option<Role> {
@@ -490,15 +488,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for i in 0..EACH {
-                let message = NewMessage {
-                    room_id: room_id.clone(),
-                    author_id: author.clone(),
-                    body: format!("{sender}-{i}"),
-                    color: None,
-                    sticker: None,
-                    client_id: Some(format!("{sender}-{i}")),
-                    attachment_id: None,
-                };
+                let message = text_message(&room_id, &author, format!("{sender}-{i}"), Some(format!("{sender}-{i}")));
                 seqs.push(store.insert_message(message, t(5)).await.unwrap().message.seq);
             }
             seqs
@@ -528,15 +518,7 @@ pub async fn refused_sends_among_concurrent_ones_leave_no_gap(store: Arc<dyn Sto
         tasks.push(tokio::spawn(async move {
             let mut outcomes = Vec::new();
             for i in 0..EACH {
-                let message = NewMessage {
-                    room_id: room_id.clone(),
-                    author_id: author.clone(),
-                    body: format!("{i}"),
-                    color: None,
-                    sticker: None,
-                    client_id: None,
-                    attachment_id: None,
-                };
+                let message = text_message(&room_id, &author, format!("{i}"), None);
                 outcomes.push(store.insert_message(message, t(5)).await.map(|m| m.message.seq));
             }
             (author, outcomes)
@@ -592,15 +574,7 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
 pub async fn sends_are_refused_outside_membership_or_after_termination(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let room = group(&store, &alice, "strict", JoinPolicy::Open).await;
-    let attempt = |room_id: RoomId, author: &UserRecord| NewMessage {
-        room_id,
-        author_id: author.id.clone(),
-        body: "hi".into(),
-        color: None,
-        sticker: None,
-        client_id: None,
-        attachment_id: None,
-    };
+    let attempt = |room_id: RoomId, author: &UserRecord| text_message(&room_id, &author.id, "hi".into(), None);
     assert_eq!(
         store.insert_message(attempt(RoomId::from("nope"), &alice), t(2)).await,
         Err(StoreError::NotFound(Missing::Room))
@@ -1155,15 +1129,7 @@ fn upload(room: &RoomRecord, uploader: &UserRecord, name: &str, content: &[u8]) 
 }
 
 fn with_attachment(room: &RoomRecord, author: &UserRecord, attachment: &AttachmentId) -> NewMessage {
-    NewMessage {
-        room_id: room.id.clone(),
-        author_id: author.id.clone(),
-        body: String::new(),
-        color: None,
-        sticker: None,
-        client_id: None,
-        attachment_id: Some(attachment.clone()),
-    }
+    NewMessage { attachment_id: Some(attachment.clone()), ..text_message(&room.id, &author.id, String::new(), None) }
 }
 
 /// R-MSG-6: an upload is sent with one message of its uploader in its room; the message shows
