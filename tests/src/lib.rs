@@ -412,6 +412,40 @@ impl Socket {
         self.send_text(frame.to_string()).await;
     }
 
+    /// Sends `frames` one after the other while reading what comes back (a client that keeps
+    /// reading is never too slow, R-WS-4), until every frame is sent and `done` has said so of
+    /// a text frame received; returns the text frames received.
+    pub async fn send_while_reading(&mut self, frames: Vec<Value>, mut done: impl FnMut(&Value) -> bool) -> Vec<Value> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let (mut sink, mut stream) = (&mut self.ws).split();
+        let sending = async move {
+            for frame in frames {
+                sink.send(Message::text(frame.to_string())).await.expect("frame sent");
+            }
+        };
+        let reading = async move {
+            let mut received = Vec::new();
+            loop {
+                let message = tokio::time::timeout(FRAME_WAIT, stream.next()).await.expect("a frame within the wait");
+                match message {
+                    Some(Ok(Message::Text(text))) => {
+                        let frame: Value = serde_json::from_str(&text).unwrap();
+                        let last = done(&frame);
+                        received.push(frame);
+                        if last {
+                            return received;
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => panic!("closed while frames were expected: {frame:?}"),
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => panic!("the connection ended while frames were expected"),
+                }
+            }
+        };
+        tokio::join!(sending, reading).1
+    }
+
     pub async fn send_text(&mut self, text: String) {
         use futures_util::SinkExt;
         self.ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("frame sent");

@@ -533,6 +533,76 @@ async fn r_msg_5_rate_limit_stores_exactly_the_accepted() {
     assert_eq!(limited.body["error"]["details"]["retry_after_secs"], retry_after);
 }
 
+/// R-MSG-5 / R-WS-2 under overload: a server that cannot take sends as fast as they come
+/// refuses the ones that waited too long (here anything over a millisecond) with
+/// `rate_limited` at once, rather than acking them late. Every send gets exactly one answer,
+/// exactly the acked ones are stored, without a gap in the sequence, and the other members
+/// receive exactly those, once and in order.
+#[tokio::test]
+async fn r_msg_5_a_server_behind_refuses_sends_and_loses_nothing_it_acked() {
+    const SENDS: usize = 300;
+    // The test client reads more slowly than a debug server writes: a queue long enough for the
+    // whole burst keeps this about shedding, not slow consumers (R-WS-4, tested on its own).
+    let server = Server::start_with(&[("CONCLAVE_SHED_LAG_MS", "1"), ("CONCLAVE_WS_QUEUE", "4096")]).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = room_with(&alice, &[&bob], "busy").await;
+    let (mut sender, _) = server.connect(&alice).await;
+    let (mut receiver, _) = server.connect(&bob).await;
+    // Bob reads all along, until the message Alice sends last, by REST.
+    let bob_reads = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        loop {
+            let frame = receiver.next().await;
+            if frame["type"] == "message_created" {
+                if frame["message"]["body"] == "done" {
+                    return (seqs, receiver);
+                }
+                seqs.push(frame["message"]["seq"].as_u64().unwrap());
+            }
+        }
+    });
+    let frames = (0..SENDS).map(|i| send_frame(&room, &format!("burst {i}"), &format!("b{i}"))).collect();
+    let mut answers = 0;
+    let received = sender
+        .send_while_reading(frames, |frame| {
+            answers += usize::from(matches!(frame["type"].as_str(), Some("ack" | "error")));
+            answers == SENDS
+        })
+        .await;
+    let (mut acked, mut refused) = (Vec::new(), Vec::new());
+    for frame in received {
+        match frame["type"].as_str().unwrap() {
+            "ack" => {
+                acked.push((frame["client_id"].as_str().unwrap().to_owned(), frame["message"]["seq"].as_u64().unwrap()))
+            }
+            "error" => {
+                assert_eq!(frame["code"], "rate_limited", "{frame}");
+                assert_eq!(frame["retry_after_secs"], 1, "{frame}");
+                refused.push(frame["client_id"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+    }
+    assert!(!refused.is_empty(), "a burst of {SENDS} sends waits more than a millisecond");
+    let mut answered: Vec<&str> =
+        acked.iter().map(|(id, _)| id.as_str()).chain(refused.iter().map(String::as_str)).collect();
+    answered.sort_unstable();
+    answered.dedup();
+    assert_eq!(answered.len(), SENDS, "one answer per send");
+    let seqs_acked: Vec<u64> = acked.iter().map(|(_, seq)| *seq).collect();
+    assert_eq!(seqs_acked, (1..=acked.len() as u64).collect::<Vec<_>>(), "acked in order, without a gap");
+    let stored = alice.all_items(&format!("/api/rooms/{room}/messages?limit=200")).await;
+    assert_eq!(stored.len(), acked.len(), "exactly the acked messages are stored");
+    alice.say(&room, "done").await;
+    let (received, mut receiver) = bob_reads.await.unwrap();
+    assert_eq!(received, seqs_acked, "the others receive exactly those, once and in order");
+    assert!(receiver.drain_of("message_created").await.is_empty());
+    let metrics = server.anonymous().get("/metrics").await.expect_status(200);
+    let Value::String(text) = metrics.body else { panic!("metrics are text") };
+    let shed = text.lines().find_map(|l| l.strip_prefix("conclave_sends_shed_total ")).unwrap();
+    assert!(shed.parse::<usize>().unwrap() > 0, "shed sends are counted: {shed} for {} refused", refused.len());
+}
+
 /// R-ACC-6: logins are limited per account and per client address.
 #[tokio::test]
 async fn r_acc_6_login_rate_limit() {

@@ -86,9 +86,9 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
     pub ws_queue: usize,
 
-    /// Milliseconds a worker thread may run behind before its WebSocket sessions shed load:
-    /// new messages are then refused with `rate_limited` (try again in a second) instead of
-    /// being taken on late. 0: never shed.
+    /// Milliseconds a send may wait for its turn since the server received it, or a worker
+    /// thread run behind, before sends are refused with `rate_limited` (try again in a second)
+    /// instead of being stored and acked late. 0: never shed.
     #[arg(long, env = "CONCLAVE_SHED_LAG_MS", default_value_t = 250, global = true)]
     pub shed_lag_ms: u64,
 

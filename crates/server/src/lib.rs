@@ -31,7 +31,7 @@ use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_confi
 use actix_web::dev::AppConfig;
 use actix_web::{App, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, ServerKey, Vault, load_or_create_secret};
-use conclave_store::{MongoStore, RoomLocks, SqliteStore, Store};
+use conclave_store::{MongoStore, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -121,7 +121,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_burst: config.login_burst,
             login_per_minute: config.login_per_minute,
         })),
-        room_locks: Arc::new(RoomLocks::new(64)),
         metrics: Arc::new(Metrics::new()?),
         deferred: Arc::new(WriteBehind::start(
             deferred_store,

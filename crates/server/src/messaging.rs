@@ -1,7 +1,7 @@
 //! Sending a message, the one way REST and the gateway both use (SPEC R-MSG-1, R-MSG-2, R-MSG-5):
 //! authorize, rate-limit, validate, store with the next sequence number, publish.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::http::rooms::{RoomAccess, actor};
 use crate::notify::{self, Context};
@@ -11,6 +11,8 @@ use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
 use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker};
 use conclave_store::{InsertedMessage, MessageRecord, NewMessage};
 use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// What a client asks to send.
 pub struct Draft<'a> {
@@ -20,20 +22,39 @@ pub struct Draft<'a> {
     pub client_id: Option<&'a str>,
     /// A file the sender uploaded to this room (R-MSG-6).
     pub attachment_id: Option<AttachmentId>,
+    /// When the server received the send: one that waited too long for its turn is refused.
+    pub received: Instant,
+}
+
+/// Refuses a send the server cannot take now, and counts it: `rate_limited`, to try again in
+/// a second (nothing is stored).
+pub fn shed(state: &AppState) -> ApiError {
+    state.metrics.sends_shed.inc();
+    ApiError::rate_limited("the server is at capacity: send again in a second", 1)
 }
 
 /// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and
 /// returns the first message (`created: false`), without publishing it again. `before_fan_out`
 /// sees a new message once it is stored and before anyone receives it: the gateway queues its
 /// `ack` there, so the sending session gets the ack before the message's own echo.
+///
+/// The store publishes a room's new messages one at a time in sequence order
+/// (`Store::insert_message_then`), so nothing is held across the write. A send that has
+/// waited longer than `CONCLAVE_SHED_LAG_MS` since it was received when its turn comes is
+/// refused with [`shed`] instead: the server is behind, and an ack that late would only
+/// tell the sender so seconds later (see the README's "Under overload").
 pub async fn send(
     state: &AppState,
     access: &RoomAccess,
     draft: Draft<'_>,
-    before_fan_out: impl FnOnce(&MessageRecord),
+    before_fan_out: impl FnOnce(&MessageRecord) + Send + 'static,
 ) -> ApiResult<InsertedMessage> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
+    let patience = state.settings.gateway.shed_lag;
+    if !patience.is_zero() && draft.received.elapsed() > patience {
+        return Err(shed(state));
+    }
     state.limits.message(&access.user.id)?;
     let mut errors = FieldErrors::new();
     let has_attachment = draft.attachment_id.is_some();
@@ -51,18 +72,17 @@ pub async fn send(
         client_id: client_id.map(|c| c.as_str().to_owned()),
         attachment_id: draft.attachment_id,
     };
-    let inserted = {
-        let _ordered = state.room_locks.lock(&access.room.id).await;
-        let inserted = state.store.insert_message(message, Utc::now()).await?;
-        if inserted.created {
-            before_fan_out(&inserted.message);
-            events::message_created(state.bus.as_ref(), &inserted.message);
-            state.metrics.messages_sent.inc();
+    let bus = Arc::clone(&state.bus);
+    let publish = Box::new(move |message: &MessageRecord| {
+        before_fan_out(message);
+        events::message_created(bus.as_ref(), message);
+    });
+    let inserted = state.store.insert_message_then(message, Utc::now(), publish).await?;
+    if inserted.created {
+        state.metrics.messages_sent.inc();
+        if access.room.kind == RoomKind::Direct {
+            notify_offline_peer(state, access).await?;
         }
-        inserted
-    };
-    if inserted.created && access.room.kind == RoomKind::Direct {
-        notify_offline_peer(state, access).await?;
     }
     Ok(inserted)
 }

@@ -12,6 +12,8 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     pub messages_sent: IntCounter,
+    /// Sends refused because the server was behind (`messaging::shed`).
+    pub sends_shed: IntCounter,
     pub ws_sessions_opened: IntCounter,
     ws_connections: IntGauge,
     deliveries: IntCounter,
@@ -33,6 +35,8 @@ impl Metrics {
             &["route", "method"],
         )?;
         let messages_sent = IntCounter::new("messages_sent_total", "Messages stored (REST and WebSocket)")?;
+        let sends_shed =
+            IntCounter::new("sends_shed_total", "Sends refused with rate_limited because the server was behind")?;
         let ws_sessions_opened = IntCounter::new("ws_sessions_total", "WebSocket sessions authenticated")?;
         let ws_connections = IntGauge::new("ws_connections", "Live authenticated WebSocket sessions")?;
         let deliveries = IntCounter::new("ws_deliveries_total", "Frames queued for WebSocket sessions")?;
@@ -47,6 +51,7 @@ impl Metrics {
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(messages_sent.clone()))?;
+        registry.register(Box::new(sends_shed.clone()))?;
         registry.register(Box::new(ws_sessions_opened.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
@@ -58,6 +63,7 @@ impl Metrics {
             http_requests,
             http_duration,
             messages_sent,
+            sends_shed,
             ws_sessions_opened,
             ws_connections,
             deliveries,

@@ -5,7 +5,7 @@ use crate::gateway::hub::{Bus, Hub};
 use crate::limits::Limits;
 use crate::passwords::Passwords;
 use conclave_crypto::AccessTokens;
-use conclave_store::{RoomLocks, Store};
+use conclave_store::Store;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -19,9 +19,6 @@ pub struct AppState {
     /// Where events are published (in process: the hub itself).
     pub bus: Arc<dyn Bus>,
     pub limits: Arc<Limits>,
-    /// Held from a message's write to its publication, so that a room's messages reach the bus
-    /// in sequence order even when their senders race.
-    pub room_locks: Arc<RoomLocks>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Buffered writes (SPEC R-OPS-3).

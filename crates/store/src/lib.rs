@@ -18,6 +18,5 @@ mod store;
 pub use error::{Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
-pub use room_locks::RoomLocks;
 pub use sqlite::SqliteStore;
-pub use store::Store;
+pub use store::{OnCreated, Store};

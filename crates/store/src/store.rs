@@ -6,6 +6,9 @@ use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Ro
 
 /// Everything Conclave persists. Each method is one atomic step: a backend either does all of
 /// it or none of it. Times come from the caller, so that rules about age can be tested.
+/// What [`Store::insert_message_then`] calls with a newly stored message.
+pub type OnCreated = Box<dyn FnOnce(&MessageRecord) + Send>;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the backend answers (for `/readyz`).
@@ -149,7 +152,19 @@ pub trait Store: Send + Sync + 'static {
     /// returns the first message. Shows a direct room again to members who had hidden it. An
     /// attachment must be the author's, in this room, and unsent (`NotFound(Attachment)`,
     /// `Conflict(AttachmentUsed)`); it is sent with the message.
-    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage>;
+    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+        self.insert_message_then(message, now, Box::new(|_| {})).await
+    }
+    /// [`Store::insert_message`], and `on_created` sees a new message (not a repeated client
+    /// id) once it is stored and before this returns. A room's `on_created` calls run one at
+    /// a time in sequence order, so a caller that publishes there publishes a room's messages
+    /// in order without holding anything across the write.
+    async fn insert_message_then(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+        on_created: OnCreated,
+    ) -> StoreResult<InsertedMessage>;
     /// Newest first.
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>>;

@@ -23,7 +23,8 @@ pub struct GatewaySettings {
     pub idle_timeout: Duration,
     /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
     pub queue: usize,
-    /// A worker running this late sheds new messages (see [`pressure`]); zero: never.
+    /// A send waiting this long for its turn, or a worker running this late, is refused (see
+    /// `messaging::send` and [`pressure`]); zero: never.
     pub shed_lag: Duration,
 }
 

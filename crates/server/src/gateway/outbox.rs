@@ -384,7 +384,7 @@ impl Outbox {
     /// Waits until the queue is less than half full (or the connection is over), so that a
     /// long replay follows the client's pace and leaves room for live frames.
     pub async fn wait_for_room(&self) {
-        let half = (self.capacity / 2).max(1);
+        let half = self.half();
         loop {
             let drained = self.drained.notified();
             {
@@ -400,6 +400,16 @@ impl Outbox {
                 () = self.cut_off.cancelled() => return,
             }
         }
+    }
+
+    fn half(&self) -> usize {
+        (self.capacity / 2).max(1)
+    }
+
+    /// Whether the queue is less than half full: the session answers its next frame only then,
+    /// so that its own answers never fill the queue (only a client that does not read does).
+    pub fn has_room(&self) -> bool {
+        self.lock().out.frames < self.half()
     }
 
     /// Queues a close frame after what is waiting; nothing is queued after it. With

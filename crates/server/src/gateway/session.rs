@@ -67,6 +67,11 @@ fn error_frame(error: &ApiError, client_id: Option<String>) -> String {
     .to_json()
 }
 
+/// The `ack` of a send: the stored message, under the client's id for it.
+fn ack(client_id: String, message: &MessageRecord) -> String {
+    ServerFrame::Ack { client_id, message: views::message(message) }.to_json()
+}
+
 fn refusal(code: ErrorCode, message: &str) -> String {
     error_frame(&ApiError::new(code, message), None)
 }
@@ -222,7 +227,7 @@ async fn connected(
             return;
         }
     };
-    let mut session = SessionState {
+    let session = SessionState {
         state: Arc::clone(&state),
         outbox: Arc::clone(outbox),
         auth,
@@ -237,40 +242,43 @@ async fn connected(
     let grace = tokio::time::sleep(RESUME_GRACE);
     tokio::pin!(grace);
     let mut holding = true;
+    let mut backlog = Backlog::default();
+    let mut handler = Handler::Idle(session);
+    let mut stopping = false;
     while open {
+        let next_waits = handler.is_idle() && !backlog.frames.is_empty();
+        if let Some(next) = backlog.frames.front()
+            && handler.is_idle()
+            && outbox.has_room()
+        {
+            // The first frame after `ready` ends the hold: after its replay when it is a
+            // resume, before anything else.
+            let resuming = matches!(next.frame, Ok(ClientFrame::Resume { .. }));
+            if std::mem::replace(&mut holding, false) && !resuming {
+                outbox.release_all();
+            }
+            let next = backlog.pop();
+            open = handler.start(next, resuming, outbox);
+            continue;
+        }
         tokio::select! {
             biased;
             () = outbox.cut_off().cancelled() => break,
             () = outbox.gone().cancelled() => break,
             () = state.stopping.cancelled() => {
-                close(outbox, CloseCode::Away, "server_stopping: reconnect and resume").await;
+                stopping = true;
                 break;
             }
-            message = inbound.next() => {
+            flow = handler.finished() => open = matches!(flow, Flow::Continue),
+            // The next frame waits until the writer has taken what the session queued.
+            () = outbox.wait_for_room(), if next_waits => {}
+            // A full backlog refuses sends at once, while there is room for the refusals.
+            message = inbound.next(), if backlog.has_room() && (!backlog.is_full() || outbox.has_room()) => {
                 last_heard = Instant::now();
                 open = match read(outbox, message).await {
                     Read::Ended => false,
                     Read::Handled => true,
-                    Read::Text(text) => {
-                        let frame = parse(&text);
-                        // The first frame after `ready` ends the hold: after its replay when
-                        // it is a resume, before anything else.
-                        let resuming = matches!(frame, Ok(ClientFrame::Resume { .. }));
-                        let first = std::mem::replace(&mut holding, false);
-                        if first && !resuming {
-                            outbox.release_all();
-                        }
-                        let open = match frame {
-                            Err(frame) => send(outbox, frame),
-                            // Boxed: an idle session then holds a small future, not the
-                            // largest state a frame's handling can need.
-                            Ok(frame) => matches!(Box::pin(session.handle(frame)).await, Flow::Continue),
-                        };
-                        if first && resuming {
-                            outbox.release_all();
-                        }
-                        open
-                    }
+                    Read::Text(text) => backlog.take(&text, &state, outbox),
                 };
             }
             () = &mut grace, if holding => {
@@ -286,6 +294,12 @@ async fn connected(
             }
         }
     }
+    // A frame being handled is finished whatever ends the session: a send the store has taken
+    // is published to the room even if its sender is gone.
+    handler.finish().await;
+    if stopping {
+        close(outbox, CloseCode::Away, "server_stopping: reconnect and resume").await;
+    }
     if outbox.cut_off().is_cancelled() {
         // A slow client gets longer to take the reason: it is usually just behind. What was
         // waiting for it is dropped, for it resumes anyway.
@@ -294,6 +308,136 @@ async fn connected(
     }
     finish(&state, id, &user.id, outbox).await;
     outbox.finish();
+}
+
+/// At most this many frames are read ahead of the one being handled…
+const READ_AHEAD_FRAMES: usize = 64;
+/// …holding at most this much text.
+const READ_AHEAD_BYTES: usize = 256 * 1024;
+
+/// A frame read and not handled yet.
+struct Waiting {
+    /// The frame, or the refusal of a text that is not one.
+    frame: Result<ClientFrame, String>,
+    received: Instant,
+    bytes: usize,
+}
+
+/// The frames read ahead of the one being handled. The session keeps reading while a frame
+/// is handled (a send waits for its turn to be stored), so the time a frame waits is the
+/// server's to see rather than hidden in the socket's receive buffer: a send that waited too
+/// long is refused (`messaging::send`), and one that finds the backlog full is refused at
+/// once. Other frames are handled in the order they came; a full backlog stops reading.
+#[derive(Default)]
+struct Backlog {
+    frames: std::collections::VecDeque<Waiting>,
+    bytes: usize,
+}
+
+impl Backlog {
+    fn is_full(&self) -> bool {
+        self.frames.len() >= READ_AHEAD_FRAMES || self.bytes >= READ_AHEAD_BYTES
+    }
+
+    /// Whether to read on: a full backlog still reads the frame that shows it full.
+    fn has_room(&self) -> bool {
+        self.frames.len() <= READ_AHEAD_FRAMES && self.bytes <= READ_AHEAD_BYTES
+    }
+
+    /// Queues a text frame read now; `false` when the connection is over.
+    fn take(&mut self, text: &str, state: &AppState, outbox: &Outbox) -> bool {
+        let frame = parse(text);
+        if self.is_full() {
+            match frame {
+                Ok(ClientFrame::SendMessage { client_id, .. }) => {
+                    return send(outbox, error_frame(&messaging::shed(state), Some(client_id)));
+                }
+                // Typing is a courtesy a session that is behind skips.
+                Ok(ClientFrame::Typing { .. }) => return true,
+                _ => {}
+            }
+        }
+        let bytes = text.len();
+        self.bytes += bytes;
+        self.frames.push_back(Waiting { frame, received: Instant::now(), bytes });
+        true
+    }
+
+    fn pop(&mut self) -> Option<Waiting> {
+        let next = self.frames.pop_front()?;
+        self.bytes -= next.bytes;
+        Some(next)
+    }
+}
+
+/// Handles one frame at a time; while it does, the session owns no [`SessionState`].
+enum Handler {
+    Idle(SessionState),
+    Busy {
+        handling: std::pin::Pin<Box<dyn Future<Output = (SessionState, Flow)>>>,
+        /// The frame is the first one, a resume: the held live messages follow its replay.
+        then_release: bool,
+    },
+    /// Only while switching between the two.
+    Switching,
+}
+
+impl Handler {
+    fn is_idle(&self) -> bool {
+        matches!(self, Self::Idle(_))
+    }
+
+    /// Starts handling `next`; `false` when the connection is over.
+    fn start(&mut self, next: Option<Waiting>, then_release: bool, outbox: &Outbox) -> bool {
+        let Some(Waiting { frame, received, .. }) = next else {
+            return true;
+        };
+        let mut session = match std::mem::replace(self, Self::Switching) {
+            Self::Idle(session) => session,
+            busy => {
+                // Never: the session starts a frame only when idle.
+                *self = busy;
+                return true;
+            }
+        };
+        match frame {
+            Err(refusal) => {
+                *self = Self::Idle(session);
+                if then_release {
+                    outbox.release_all();
+                }
+                send(outbox, refusal)
+            }
+            Ok(frame) => {
+                let handling = Box::pin(async move {
+                    let flow = session.handle(frame, received).await;
+                    (session, flow)
+                });
+                *self = Self::Busy { handling, then_release };
+                true
+            }
+        }
+    }
+
+    /// Waits until the frame being handled is done (never, when none is).
+    async fn finished(&mut self) -> Flow {
+        let Self::Busy { handling, then_release } = self else {
+            return std::future::pending().await;
+        };
+        let (session, flow) = handling.as_mut().await;
+        if *then_release {
+            session.outbox.release_all();
+        }
+        *self = Self::Idle(session);
+        flow
+    }
+
+    /// Lets the frame being handled finish.
+    async fn finish(&mut self) {
+        if matches!(self, Self::Busy { .. }) {
+            let _ = self.finished().await;
+        }
+    }
 }
 
 /// Unregisters the session; the user's rooms learn when their last session is gone (R-WS-5).
@@ -357,7 +501,8 @@ impl SessionState {
         if send(&self.outbox, frame) { Flow::Continue } else { Flow::Close }
     }
 
-    async fn handle(&mut self, frame: ClientFrame) -> Flow {
+    /// Handles a frame the session received at `received`.
+    async fn handle(&mut self, frame: ClientFrame, received: Instant) -> Flow {
         let reply = match frame {
             // A browser authenticated by its cookie still sends its token: the same user again
             // is no news. Another user's token cannot take the session over.
@@ -367,30 +512,28 @@ impl SessionState {
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
             ClientFrame::SendMessage { client_id, .. } if self.load.saturated() => {
-                let error = ApiError::rate_limited("the server is at capacity: send again in a second", 1);
-                error_frame(&error, Some(client_id))
+                error_frame(&messaging::shed(&self.state), Some(client_id))
             }
             // Typing is a courtesy a saturated server skips.
             ClientFrame::Typing { .. } if self.load.saturated() => return Flow::Continue,
             ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
-                let ack = |message: &MessageRecord| {
-                    ServerFrame::Ack { client_id: client_id.clone(), message: views::message(message) }.to_json()
-                };
-                let mut acked = true;
                 let result = match self.access(room_id).await {
                     Ok(access) => {
-                        let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
+                        let draft =
+                            Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id, received };
                         // A new message is acked before its fan-out, so the ack comes first.
-                        let before_fan_out = |message: &MessageRecord| acked = send(&self.outbox, ack(message));
+                        // (A client too far behind to take it is cut off, and the session ends.)
+                        let (outbox, acked_id) = (Arc::clone(&self.outbox), client_id.clone());
+                        let before_fan_out = move |message: &MessageRecord| {
+                            send(&outbox, ack(acked_id, message));
+                        };
                         messaging::send(&self.state, &access, draft, before_fan_out).await
                     }
                     Err(error) => Err(error),
                 };
                 match result {
-                    Ok(inserted) if inserted.created => {
-                        return if acked { Flow::Continue } else { Flow::Close };
-                    }
-                    Ok(inserted) => ack(&inserted.message),
+                    Ok(inserted) if inserted.created => return Flow::Continue,
+                    Ok(inserted) => ack(client_id, &inserted.message),
                     Err(error) => error_frame(&error, Some(client_id)),
                 }
             }

@@ -31,7 +31,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 use crate::room_locks::RoomLocks;
 use crate::sealing::{self, SERVER_SCOPE};
-use crate::store::Store;
+use crate::store::{OnCreated, Store};
 use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
@@ -448,9 +448,19 @@ impl Store for MongoStore {
         self.run(rooms::bans(&self.c, room)).await
     }
 
-    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+    async fn insert_message_then(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+        on_created: OnCreated,
+    ) -> StoreResult<InsertedMessage> {
+        // The room's queue is held until `on_created` has run: its calls follow the sequence.
         let _queued = self.queues.lock(&message.room_id).await;
-        transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))
+        let inserted: InsertedMessage = transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))?;
+        if inserted.created {
+            on_created(&inserted.message);
+        }
+        Ok(inserted)
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {

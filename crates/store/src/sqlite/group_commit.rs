@@ -6,11 +6,17 @@
 //! one writer thread that takes every send waiting, stores each under a savepoint of one
 //! `IMMEDIATE` transaction (a refused send rolls back alone, as if it had had its own
 //! transaction) and commits once. Each caller gets its own result; a failed commit fails all.
+//!
+//! The thread is also where a room's order is kept: after the commit it runs each new
+//! message's `on_created` in the batch's order, which is sequence order (the server publishes
+//! there), and only then answers the callers. So no lock is held across a send's round trip,
+//! and a room's concurrent sends share a transaction.
 
 use super::messages;
 use super::rows;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
+use crate::store::OnCreated;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use rusqlite::Connection;
@@ -24,6 +30,7 @@ const MAX_BATCH: usize = 128;
 struct Send {
     message: NewMessage,
     now: DateTime<Utc>,
+    on_created: OnCreated,
     reply: Reply,
 }
 
@@ -57,48 +64,67 @@ impl GroupCommit {
         Ok(Self { queue })
     }
 
-    pub async fn insert(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
+    pub async fn insert(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+        on_created: OnCreated,
+    ) -> StoreResult<InsertedMessage> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Send { message, now, reply })
+            .send(Send { message, now, on_created, reply })
             .map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?
     }
 }
 
 fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
-    let guard = match conn.lock() {
-        Ok(guard) => guard,
-        Err(_) => return fail(batch.into_iter().map(|send| send.reply), "database lock poisoned"),
+    let stored = {
+        let Ok(guard) = conn.lock() else {
+            return fail(batch.into_iter().map(|send| send.reply), "database lock poisoned");
+        };
+        match store_all(&guard, vault, batch) {
+            Ok(stored) => stored,
+            Err((replies, why)) => return fail(replies, &why),
+        }
     };
-    let conn = &*guard;
-    if let Err(error) = run(conn, "BEGIN IMMEDIATE") {
-        return fail(batch.into_iter().map(|send| send.reply), &error.to_string());
+    // Committed, and the connection free for readers: the new messages go out in order.
+    for (on_created, reply, result) in stored {
+        if let Ok(inserted) = &result
+            && inserted.created
+        {
+            on_created(&inserted.message);
+        }
+        let _ = reply.send(result);
     }
-    let mut results = Vec::with_capacity(batch.len());
+}
+
+/// A send's outcome once its batch is committed.
+type Stored = (OnCreated, Reply, StoreResult<InsertedMessage>);
+
+/// Stores the batch in one transaction; on failure, the replies to fail and why.
+fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<Stored>, (Vec<Reply>, String)> {
+    if let Err(error) = run(conn, "BEGIN IMMEDIATE") {
+        return Err((batch.into_iter().map(|send| send.reply).collect(), error.to_string()));
+    }
+    let mut results: Vec<Stored> = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
     for send in batch.by_ref() {
         match in_savepoint(conn, |conn| messages::insert_message(conn, vault, send.message, send.now)) {
-            Ok(stored) => results.push((send.reply, stored)),
+            Ok(stored) => results.push((send.on_created, send.reply, stored)),
             Err(broken) => {
                 // What the failed send wrote could not be undone: nothing of the batch is kept.
                 let _ = run(conn, "ROLLBACK");
-                let replies = results.into_iter().map(|(reply, _)| reply).chain([send.reply]);
-                return fail(replies.chain(batch.map(|send| send.reply)), &broken.to_string());
+                let replies = results.into_iter().map(|(_, reply, _)| reply).chain([send.reply]);
+                return Err((replies.chain(batch.map(|send| send.reply)).collect(), broken.to_string()));
             }
         }
     }
-    match run(conn, "COMMIT") {
-        Ok(()) => {
-            for (reply, stored) in results {
-                let _ = reply.send(stored);
-            }
-        }
-        Err(error) => {
-            let _ = run(conn, "ROLLBACK");
-            fail(results.into_iter().map(|(reply, _)| reply), &error.to_string());
-        }
+    if let Err(error) = run(conn, "COMMIT") {
+        let _ = run(conn, "ROLLBACK");
+        return Err((results.into_iter().map(|(_, reply, _)| reply).collect(), error.to_string()));
     }
+    Ok(results)
 }
 
 /// Runs one statement without parameters, prepared once per connection: the transaction and

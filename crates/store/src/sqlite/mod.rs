@@ -20,7 +20,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use crate::store::Store;
+use crate::store::{OnCreated, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -344,8 +344,13 @@ impl Store for SqliteStore {
         self.read(move |c| rooms::bans(c, &room)).await
     }
 
-    async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
-        self.sends.insert(message, now).await
+    async fn insert_message_then(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+        on_created: OnCreated,
+    ) -> StoreResult<InsertedMessage> {
+        self.sends.insert(message, now, on_created).await
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {

@@ -61,6 +61,7 @@ macro_rules! conformance_suite {
             messages_get_consecutive_sequence_numbers,
             concurrent_senders_never_share_a_sequence_number,
             refused_sends_among_concurrent_ones_leave_no_gap,
+            a_rooms_new_messages_are_seen_once_in_sequence_order,
             client_ids_make_sends_idempotent,
             sends_are_refused_outside_membership_or_after_termination,
             history_pages_before_and_after,
@@ -544,6 +545,51 @@ pub async fn refused_sends_among_concurrent_ones_leave_no_gap(store: Arc<dyn Sto
     let stored = store.messages(&room.id, HistoryRange::After(0), 1000).await.unwrap();
     assert_eq!(stored.len() as u64, 2 * EACH);
     assert!(stored.iter().all(|m| m.author_id == alice.id));
+}
+
+/// R-WS-6 (one increasing sequence per room): what `insert_message_then` shows of concurrent
+/// sends, which is what the server publishes, comes one message at a time in sequence order,
+/// each new message once and before its send returns; a repeated client id and a refused send
+/// show nothing.
+pub async fn a_rooms_new_messages_are_seen_once_in_sequence_order(store: Arc<dyn Store>) {
+    const SENDERS: u64 = 6;
+    const EACH: u64 = 60;
+    let (alice, mallory) = (user(&store, "alice").await, user(&store, "mallory").await);
+    let room = group(&store, &alice, "ordered", JoinPolicy::Open).await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for sender in 0..SENDERS {
+        let (store, room_id, seen) = (store.clone(), room.id.clone(), seen.clone());
+        let author = if sender == 0 { mallory.id.clone() } else { alice.id.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut stored = Vec::new();
+            for i in 0..EACH {
+                // Every tenth send repeats the client id of the one before it.
+                let client_id = format!("{sender}-{}", if i % 10 == 9 { i - 1 } else { i });
+                let message = text_message(&room_id, &author, format!("{sender}-{i}"), Some(client_id));
+                let sink = seen.clone();
+                let on_created: OnCreated = Box::new(move |m: &MessageRecord| sink.lock().unwrap().push(m.seq));
+                match store.insert_message_then(message, t(5), on_created).await {
+                    Ok(inserted) => {
+                        let seq = inserted.message.seq;
+                        assert!(seen.lock().unwrap().contains(&seq), "message {seq} returned before it was seen");
+                        stored.push((inserted.created, seq));
+                    }
+                    Err(error) => assert!(matches!(error, StoreError::NotAMember), "{error}"),
+                }
+            }
+            stored
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        for (was_created, _) in task.await.unwrap() {
+            created += u64::from(was_created);
+        }
+    }
+    assert_eq!(created, (SENDERS - 1) * (EACH - EACH / 10), "members' sends, repeats stored once");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, (1..=created).collect::<Vec<u64>>(), "each new message seen once, in sequence order");
 }
 
 /// R-MSG-1 / idempotency: the same client id from the same author stores one message.
