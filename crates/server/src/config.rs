@@ -86,9 +86,10 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
     pub ws_queue: usize,
 
-    /// Milliseconds a send may wait for its turn since the server received it, or a worker
-    /// thread run behind, before sends are refused with `rate_limited` (try again in a second)
-    /// instead of being stored and acked late. 0: never shed.
+    /// Milliseconds of waiting that make a WebSocket send late: once every send of the last
+    /// second waited longer for its turn (or a worker thread runs this late), sends that waited
+    /// that long are refused with `rate_limited` (try again in a second) instead of being
+    /// stored and acked late. 0: never shed.
     #[arg(long, env = "CONCLAVE_SHED_LAG_MS", default_value_t = 250, global = true)]
     pub shed_lag_ms: u64,
 

@@ -12,7 +12,6 @@ use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker
 use conclave_store::{InsertedMessage, MessageRecord, NewMessage};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// What a client asks to send.
 pub struct Draft<'a> {
@@ -22,12 +21,11 @@ pub struct Draft<'a> {
     pub client_id: Option<&'a str>,
     /// A file the sender uploaded to this room (R-MSG-6).
     pub attachment_id: Option<AttachmentId>,
-    /// When the server received the send: one that waited too long for its turn is refused.
-    pub received: Instant,
 }
 
-/// Refuses a send the server cannot take now, and counts it: `rate_limited`, to try again in
-/// a second (nothing is stored).
+/// Refuses a send the server cannot take now (it is behind: an ack would come late), and
+/// counts it: `rate_limited`, to try again in a second, nothing stored (see the README's
+/// "Under overload").
 pub fn shed(state: &AppState) -> ApiError {
     state.metrics.sends_shed.inc();
     ApiError::rate_limited("the server is at capacity: send again in a second", 1)
@@ -39,10 +37,7 @@ pub fn shed(state: &AppState) -> ApiError {
 /// `ack` there, so the sending session gets the ack before the message's own echo.
 ///
 /// The store publishes a room's new messages one at a time in sequence order
-/// (`Store::insert_message_then`), so nothing is held across the write. A send that has
-/// waited longer than `CONCLAVE_SHED_LAG_MS` since it was received when its turn comes is
-/// refused with [`shed`] instead: the server is behind, and an ack that late would only
-/// tell the sender so seconds later (see the README's "Under overload").
+/// (`Store::insert_message_then`), so nothing is held across the write.
 pub async fn send(
     state: &AppState,
     access: &RoomAccess,
@@ -51,10 +46,6 @@ pub async fn send(
 ) -> ApiResult<InsertedMessage> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
-    let patience = state.settings.gateway.shed_lag;
-    if !patience.is_zero() && draft.received.elapsed() > patience {
-        return Err(shed(state));
-    }
     state.limits.message(&access.user.id)?;
     let mut errors = FieldErrors::new();
     let has_attachment = draft.attachment_id.is_some();

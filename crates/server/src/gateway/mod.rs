@@ -23,8 +23,8 @@ pub struct GatewaySettings {
     pub idle_timeout: Duration,
     /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
     pub queue: usize,
-    /// A send waiting this long for its turn, or a worker running this late, is refused (see
-    /// `messaging::send` and [`pressure`]); zero: never.
+    /// Sends waiting this long for their turn, or a worker running this late, are refused (see
+    /// `session::Waits` and [`pressure`]); zero: never.
     pub shed_lag: Duration,
 }
 

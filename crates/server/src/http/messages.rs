@@ -77,14 +77,12 @@ pub async fn send(
     access: RoomAccess,
     Body(request): Body<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let received = std::time::Instant::now();
     let draft = Draft {
         body: &request.body,
         color: request.color,
         sticker: request.sticker,
         client_id: request.client_id.as_deref(),
         attachment_id: request.attachment_id,
-        received,
     };
     let inserted = messaging::send(&state, &access, draft, |_| {}).await?;
     Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))
