@@ -328,8 +328,9 @@ scenario('R-ACC-3: an expired access token is refreshed once, however many calls
   await signUp(ada, server.url, 'ada');
   await server.account('bob');
   refreshes.length = 0;
-  // Time itself is what this test is about: the one-second access token has to run out.
-  await ada.waitForTimeout(1500);
+  // Time itself is what this test is about: the one-second access token has to run out. Its
+  // expiry is in whole seconds, so it lives between one and two seconds after it is issued.
+  await ada.waitForTimeout(2200);
   // This page asks for several lists at once; each is refused, and one refresh serves them all
   // (refresh tokens rotate: presenting the old one twice would revoke the session).
   await ada.getByRole('link', { name: 'Direct messages' }).click();
@@ -338,7 +339,7 @@ scenario('R-ACC-3: an expired access token is refreshed once, however many calls
   await ada.getByLabel('Name', { exact: true }).fill('Still here');
   // What is being typed survives a refresh in the middle of it: the token runs out again and a
   // search refreshes it (the refreshed user, now online, once redrew the page and wiped the form).
-  await ada.waitForTimeout(1500);
+  await ada.waitForTimeout(2200);
   await ada.getByRole('searchbox', { name: 'Search rooms' }).fill('nothing like it');
   await ada.getByRole('button', { name: 'Search' }).click();
   await ada.getByText('No room matches.').waitFor();
