@@ -87,7 +87,8 @@ async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>
         }
         None => {
             let path = config.data_dir.join("conclave.db");
-            let store = SqliteStore::open(&path, vault)?;
+            // A batch of sends is published with the writers' wake-ups held until its end.
+            let store = SqliteStore::open_with(&path, vault, Arc::new(|run| gateway::outbox::batched(run)))?;
             tracing::info!(path = %path.display(), "store: embedded SQLite");
             Ok(Arc::new(store))
         }

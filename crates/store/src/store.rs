@@ -9,6 +9,9 @@ use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Ro
 /// What [`Store::insert_message_then`] calls with a newly stored message.
 pub type OnCreated = Box<dyn FnOnce(&MessageRecord) + Send>;
 
+/// Runs the `on_created` callbacks of messages stored together (the closure it is given).
+pub type BatchScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the backend answers (for `/readyz`).

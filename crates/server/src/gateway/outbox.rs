@@ -178,8 +178,33 @@ impl Pending {
 
     fn wake(&mut self) {
         if let Some(waker) = self.writer.take() {
-            waker.wake();
+            let now = HELD_WAKES.with(|held| match held.borrow_mut().as_mut() {
+                Some(held) => {
+                    held.push(waker);
+                    None
+                }
+                None => Some(waker),
+            });
+            if let Some(waker) = now {
+                waker.wake();
+            }
         }
+    }
+}
+
+thread_local! {
+    /// Writers to wake when the [`batched`] publication running on this thread ends.
+    static HELD_WAKES: std::cell::RefCell<Option<Vec<Waker>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `publish` (several events at once: a group commit's messages, from the store's
+/// thread) with the writers' wake-ups held until it is done, so that a writer on another
+/// thread does not wake for the first frame and write the batch's frames one by one.
+pub fn batched(publish: &mut dyn FnMut()) {
+    HELD_WAKES.with(|held| *held.borrow_mut() = Some(Vec::new()));
+    publish();
+    for waker in HELD_WAKES.with(|held| held.borrow_mut().take()).into_iter().flatten() {
+        waker.wake();
     }
 }
 
@@ -681,6 +706,38 @@ mod tests {
         }
         assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["a".into(), "b".into(), "c".into()])));
         assert!(written(&mut writer).is_pending());
+    }
+
+    /// A waker that counts its wake-ups.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A batch published at once wakes each writer once, after the batch: its frames then go
+    /// out in one write.
+    #[test]
+    fn a_batch_wakes_its_writers_once_when_it_is_published() {
+        let (outbox, mut writer) = Outbox::new(8);
+        let count = Arc::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        assert!(writer.poll_take(&mut Context::from_waker(&waker)).is_pending());
+        let woken = || count.0.load(std::sync::atomic::Ordering::SeqCst);
+        batched(&mut || {
+            for (seq, text) in [(1, "a"), (2, "b"), (3, "c")] {
+                assert_eq!(outbox.push_message(&room(), seq, &frame(text)), Push::Queued);
+            }
+            assert_eq!(woken(), 0, "held until the batch is published");
+        });
+        assert_eq!(woken(), 1);
+        assert_eq!(written(&mut writer), Poll::Ready(Some(vec!["a".into(), "b".into(), "c".into()])));
+        // Outside a batch, a push wakes the writer at once.
+        assert!(writer.poll_take(&mut Context::from_waker(&waker)).is_pending());
+        assert_eq!(outbox.push(OutFrame::Text(frame("d"))), Push::Queued);
+        assert_eq!(woken(), 2);
     }
 
     /// R-WS-4: the queue is bounded; a full queue is reported, not grown.

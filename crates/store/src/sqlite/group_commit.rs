@@ -16,7 +16,7 @@ use super::messages;
 use super::rows;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
-use crate::store::OnCreated;
+use crate::store::{BatchScope, OnCreated};
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use rusqlite::Connection;
@@ -44,7 +44,7 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
-    pub fn start(conn: Arc<Mutex<Connection>>, vault: Arc<Vault>) -> StoreResult<Self> {
+    pub fn start(conn: Arc<Mutex<Connection>>, vault: Arc<Vault>, scope: BatchScope) -> StoreResult<Self> {
         let (queue, sends) = mpsc::channel::<Send>();
         std::thread::Builder::new()
             .name("sqlite-sends".into())
@@ -57,7 +57,7 @@ impl GroupCommit {
                             Err(_) => break,
                         }
                     }
-                    store_batch(&conn, &vault, batch);
+                    store_batch(&conn, &vault, &scope, batch);
                 }
             })
             .map_err(|e| StoreError::Backend(format!("cannot start the SQLite send thread: {e}")))?;
@@ -78,7 +78,7 @@ impl GroupCommit {
     }
 }
 
-fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
+fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batch: Vec<Send>) {
     let stored = {
         let Ok(guard) = conn.lock() else {
             return fail(batch.into_iter().map(|send| send.reply), "database lock poisoned");
@@ -88,13 +88,21 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, batch: Vec<Send>) {
             Err((replies, why)) => return fail(replies, &why),
         }
     };
-    // Committed, and the connection free for readers: the new messages go out in order.
-    for (on_created, reply, result) in stored {
-        if let Ok(inserted) = &result
-            && inserted.created
-        {
-            on_created(&inserted.message);
+    // Committed, and the connection free for readers: the new messages go out in order, then
+    // their senders learn.
+    let mut replies = Vec::with_capacity(stored.len());
+    let mut stored = Some(stored);
+    scope(&mut || {
+        for (on_created, reply, result) in stored.take().into_iter().flatten() {
+            if let Ok(inserted) = &result
+                && inserted.created
+            {
+                on_created(&inserted.message);
+            }
+            replies.push((reply, result));
         }
+    });
+    for (reply, result) in replies {
         let _ = reply.send(result);
     }
 }

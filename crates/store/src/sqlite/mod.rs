@@ -20,7 +20,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use crate::store::{OnCreated, Store};
+use crate::store::{BatchScope, OnCreated, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -45,17 +45,24 @@ impl SqliteStore {
     /// Opens (or creates) the database at `path` and brings its schema up to date. `vault`
     /// holds the server key that wraps the rooms' data keys.
     pub fn open(path: &Path, vault: Arc<Vault>) -> StoreResult<Self> {
+        Self::open_with(path, vault, Arc::new(|run| run()))
+    }
+
+    /// [`SqliteStore::open`], with each group commit's `on_created` callbacks run inside
+    /// `scope` (the server holds its writers' wake-ups until a batch is published, so that the
+    /// batch's frames for one connection go out in one write).
+    pub fn open_with(path: &Path, vault: Arc<Vault>, scope: BatchScope) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(rows::backend)?;
-        Self::configure(conn, vault, Some(path))
+        Self::configure(conn, vault, Some(path), scope)
     }
 
     /// A private database in memory, for tests.
     pub fn open_in_memory(vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open_in_memory().map_err(rows::backend)?;
-        Self::configure(conn, vault, None)
+        Self::configure(conn, vault, None, Arc::new(|run| run()))
     }
 
-    fn configure(mut conn: Connection, vault: Arc<Vault>, path: Option<&Path>) -> StoreResult<Self> {
+    fn configure(mut conn: Connection, vault: Arc<Vault>, path: Option<&Path>, scope: BatchScope) -> StoreResult<Self> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(rows::backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(rows::backend)?;
         // Checkpoints are the checkpoint thread's (`checkpoint.rs`), not the committing sends'.
@@ -78,7 +85,7 @@ impl SqliteStore {
         schema::check_server_key(&conn, &vault)?;
         let checkpoints = path.map(checkpoint::Checkpointer::start).transpose()?.map(Arc::new);
         let conn = Arc::new(Mutex::new(conn));
-        let sends = Arc::new(group_commit::GroupCommit::start(Arc::clone(&conn), Arc::clone(&vault))?);
+        let sends = Arc::new(group_commit::GroupCommit::start(Arc::clone(&conn), Arc::clone(&vault), scope)?);
         Ok(Self { conn, sends, vault, _checkpoints: checkpoints })
     }
 
