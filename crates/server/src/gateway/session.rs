@@ -248,9 +248,9 @@ async fn connected(
     let mut stopping = false;
     while open {
         let next_waits = handler.is_idle() && !backlog.frames.is_empty();
-        if let Some(next) = backlog.frames.front()
-            && handler.is_idle()
+        if handler.is_idle()
             && outbox.has_room()
+            && let Some(next) = backlog.pop()
         {
             // The first frame after `ready` ends the hold: after its replay when it is a
             // resume, before anything else.
@@ -258,7 +258,6 @@ async fn connected(
             if std::mem::replace(&mut holding, false) && !resuming {
                 outbox.release_all();
             }
-            let next = backlog.pop();
             open = handler.start(next, resuming, outbox);
             continue;
         }
@@ -327,8 +326,7 @@ struct Waiting {
 /// The frames read ahead of the one being handled. The session keeps reading while a frame
 /// is handled (a send waits for its turn to be stored), so the time a frame waits is the
 /// server's to see rather than hidden in the socket's receive buffer: a send that waited too
-/// long is refused (`messaging::send`), and one that finds the backlog full is refused at
-/// once. Other frames are handled in the order they came; a full backlog stops reading.
+/// long is refused ([`Waits`]), and one that finds the backlog full is refused at once. Other frames are handled in the order they came; a full backlog stops reading.
 #[derive(Default)]
 struct Backlog {
     frames: std::collections::VecDeque<Waiting>,
@@ -389,10 +387,8 @@ impl Handler {
     }
 
     /// Starts handling `next`; `false` when the connection is over.
-    fn start(&mut self, next: Option<Waiting>, then_release: bool, outbox: &Outbox) -> bool {
-        let Some(Waiting { frame, received, .. }) = next else {
-            return true;
-        };
+    fn start(&mut self, next: Waiting, then_release: bool, outbox: &Outbox) -> bool {
+        let Waiting { frame, received, .. } = next;
         let mut session = match std::mem::replace(self, Self::Switching) {
             Self::Idle(session) => session,
             busy => {
