@@ -107,6 +107,27 @@ async fn r_ops_4_an_unusable_mongodb_setting_stops_the_start() {
     assert!(log.contains("CONCLAVE_MAX_ATTACHMENT_BYTES is 20000000") && log.contains("16 MiB"), "{log}");
 }
 
+/// R-OPS-4: `CONCLAVE_WORKERS` sets the worker threads. One is enough for REST and the gateway
+/// together (a message sent over one reaches a socket on the same thread); zero, or a count
+/// that is not a number, stops the start and names the setting.
+#[tokio::test]
+async fn r_ops_4_the_worker_count_is_a_setting() {
+    let server = Server::start_with(&[("CONCLAVE_WORKERS", "1")]).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let room = alice.create_room("one-thread", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut socket, _) = server.connect(&bob).await;
+    alice.say(&room, "on one worker").await;
+    assert_eq!(socket.next_of("message_created").await["message"]["body"], "on one worker");
+
+    for bad in ["0", "two"] {
+        let (status, log) = Server::start_failure(&[("CONCLAVE_WORKERS", bad)]).await;
+        assert!(!status.success(), "CONCLAVE_WORKERS={bad} was accepted");
+        assert!(log.contains("--workers"), "the setting is named: {log}");
+    }
+}
+
 /// R-OPS-4: without a configured secret, one is generated in the data folder (0600) and reused.
 #[tokio::test]
 async fn r_ops_4_generated_jwt_secret_survives_restarts() {

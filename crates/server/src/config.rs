@@ -98,6 +98,12 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_MAX_CONNECTIONS", default_value_t = 100_000, global = true)]
     pub max_connections: usize,
 
+    /// Worker threads that serve connections (HTTP and WebSocket). Unset: one per CPU core.
+    /// Fewer leave cores to what shares the machine (the embedded store's send thread runs
+    /// beside them; see "Benchmark" in the README).
+    #[arg(long, env = "CONCLAVE_WORKERS", global = true)]
+    pub workers: Option<std::num::NonZeroUsize>,
+
     /// Seconds a WebSocket connection has to authenticate.
     #[arg(long, env = "CONCLAVE_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_auth_timeout_secs: u64,

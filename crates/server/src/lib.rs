@@ -173,7 +173,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     } else {
         tracing::warn!(client_dir = %client_dir.display(), "no web client there: / explains how to build one");
     }
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let workers =
+        config.workers.or_else(|| std::thread::available_parallelism().ok()).map_or(1, std::num::NonZeroUsize::get);
     let gateway_state = state.clone().into_inner();
     let app = move || {
         let client_dir = client_dir.clone();
