@@ -12,6 +12,11 @@ pub type OnCreated = Box<dyn FnOnce(&MessageRecord) + Send>;
 /// Runs the `on_created` callbacks of messages stored together (the closure it is given).
 pub type BatchScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
+/// The [`BatchScope`] that adds nothing: the callbacks just run.
+pub fn plain_batches() -> BatchScope {
+    std::sync::Arc::new(|run| run())
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the backend answers (for `/readyz`).

@@ -20,7 +20,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use crate::store::{BatchScope, OnCreated, Store};
+use crate::store::{BatchScope, OnCreated, Store, plain_batches};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -45,7 +45,7 @@ impl SqliteStore {
     /// Opens (or creates) the database at `path` and brings its schema up to date. `vault`
     /// holds the server key that wraps the rooms' data keys.
     pub fn open(path: &Path, vault: Arc<Vault>) -> StoreResult<Self> {
-        Self::open_with(path, vault, Arc::new(|run| run()))
+        Self::open_with(path, vault, plain_batches())
     }
 
     /// [`SqliteStore::open`], with each group commit's `on_created` callbacks run inside
@@ -59,7 +59,7 @@ impl SqliteStore {
     /// A private database in memory, for tests.
     pub fn open_in_memory(vault: Arc<Vault>) -> StoreResult<Self> {
         let conn = Connection::open_in_memory().map_err(rows::backend)?;
-        Self::configure(conn, vault, None, Arc::new(|run| run()))
+        Self::configure(conn, vault, None, plain_batches())
     }
 
     fn configure(mut conn: Connection, vault: Arc<Vault>, path: Option<&Path>, scope: BatchScope) -> StoreResult<Self> {
