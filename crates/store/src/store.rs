@@ -13,7 +13,7 @@ pub type OnCreated = Box<dyn FnOnce(&MessageRecord) + Send>;
 pub type BatchScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
 /// The [`BatchScope`] that adds nothing: the callbacks just run.
-pub fn plain_batches() -> BatchScope {
+pub(crate) fn plain_batches() -> BatchScope {
     std::sync::Arc::new(|run| run())
 }
 
