@@ -92,13 +92,12 @@ fn stored(conn: &Connection, id: &AttachmentId, with_content: bool) -> StoreResu
     .map_err(backend)
 }
 
-/// Sends `attachment` with message `message` of `new`'s author: it must be theirs, in this
-/// room, and unsent. Returns what the message keeps of it.
-pub fn claim(
+/// Checks that `attachment` may go with a message of `new`'s author: it must be theirs, in
+/// this room, and unsent. Returns what the message keeps of it.
+pub fn check_unsent(
     conn: &Connection,
     new: &NewMessage,
     attachment: &AttachmentId,
-    message: &MessageId,
 ) -> StoreResult<SealedAttachmentMeta> {
     let found = stored(conn, attachment, false)?
         .filter(|a| a.room_id == new.room_id && a.uploader_id == new.author_id)
@@ -106,9 +105,16 @@ pub fn claim(
     if found.message_id.is_some() {
         return Err(StoreError::Conflict(Conflict::AttachmentUsed));
     }
-    conn.execute("UPDATE attachments SET message_id = ?2 WHERE id = ?1", [attachment.as_str(), message.as_str()])
-        .map_err(backend)?;
     Ok(found.meta)
+}
+
+/// Records that `attachment` (checked by [`check_unsent`]) went with `message`.
+pub fn mark_sent(conn: &Connection, attachment: &str, message: &MessageId) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE OR ROLLBACK attachments SET message_id = ?2 WHERE id = ?1")
+        .map_err(backend)?
+        .execute([attachment, message.as_str()])
+        .map(drop)
+        .map_err(backend)
 }
 
 pub fn attachment(

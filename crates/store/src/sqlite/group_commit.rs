@@ -3,16 +3,22 @@
 //! A send is the hottest write (SPEC R-MSG-1: stored before it is delivered). One transaction
 //! per message makes every send pay a commit (WAL frames for the room, message and index pages,
 //! and the checkpoints they bring) and queue for the connection one at a time. Here sends go to
-//! one writer thread that takes every send waiting, stores each under a savepoint of one
-//! `IMMEDIATE` transaction (a refused send rolls back alone, as if it had had its own
-//! transaction) and commits once. Each caller gets its own result; a failed commit fails all.
+//! one writer thread that takes every send waiting, stores them in one `IMMEDIATE` transaction
+//! and commits once. Each caller gets its own result.
+//!
+//! A send is checked before it writes anything (`messages::check_send` only reads, and sees the
+//! sends before it in the batch), so a refused send is as if it had had its own transaction,
+//! without a savepoint: a savepoint per send copied every page the batch had already changed
+//! into a statement journal, and freeing that journal made the allocator hand memory back to
+//! the kernel at every send (`madvise`, with a TLB shootdown on every core). A failed write is
+//! the database's, not a refusal: it fails the whole batch, like a failed commit.
 //!
 //! The thread is also where a room's order is kept: after the commit it runs each new
 //! message's `on_created` in the batch's order, which is sequence order (the server publishes
 //! there), and only then answers the callers. So no lock is held across a send's round trip,
 //! and a room's concurrent sends share a transaction.
 
-use super::messages;
+use super::messages::{self, Checked};
 use super::rows;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
@@ -118,15 +124,20 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
     let mut results: Vec<Stored> = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
     for send in batch.by_ref() {
-        match in_savepoint(conn, |conn| messages::insert_message(conn, vault, send.message, send.now)) {
-            Ok(stored) => results.push((send.on_created, send.reply, stored)),
-            Err(broken) => {
-                // What the failed send wrote could not be undone: nothing of the batch is kept.
-                let _ = run(conn, "ROLLBACK");
-                let replies = results.into_iter().map(|(_, reply, _)| reply).chain([send.reply]);
-                return Err((replies.chain(batch.map(|send| send.reply)).collect(), broken.to_string()));
-            }
-        }
+        let outcome = match messages::check_send(conn, vault, send.message, send.now) {
+            Err(refused) => Err(refused),
+            Ok(Checked::Repeated(earlier)) => Ok(earlier),
+            Ok(Checked::New(checked)) => match messages::write_send(conn, *checked) {
+                Ok(inserted) => Ok(inserted),
+                Err(broken) => {
+                    // Half a send may be written: nothing of the batch is kept.
+                    let _ = run(conn, "ROLLBACK");
+                    let replies = results.into_iter().map(|(_, reply, _)| reply).chain([send.reply]);
+                    return Err((replies.chain(batch.map(|send| send.reply)).collect(), broken.to_string()));
+                }
+            },
+        };
+        results.push((send.on_created, send.reply, outcome));
     }
     if let Err(error) = run(conn, "COMMIT") {
         let _ = run(conn, "ROLLBACK");
@@ -135,22 +146,10 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
     Ok(results)
 }
 
-/// Runs one statement without parameters, prepared once per connection: the transaction and
-/// savepoint statements run for every batch and every send, and parsing them showed.
+/// Runs one statement without parameters, prepared once per connection: the transaction
+/// statements run for every batch, and parsing them showed.
 fn run(conn: &Connection, sql: &str) -> StoreResult<()> {
     conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map(drop).map_err(rows::backend)
-}
-
-/// Runs `work` under a savepoint: what it wrote is undone when it fails. The outer error
-/// means the transaction itself is broken (the savepoint could not be rolled back).
-fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<StoreResult<T>> {
-    run(conn, "SAVEPOINT send")?;
-    let result = work(conn);
-    if result.is_err() {
-        run(conn, "ROLLBACK TO send")?;
-    }
-    run(conn, "RELEASE send")?;
-    Ok(result)
 }
 
 /// Tells every one of these sends that it was not stored, and why.

@@ -4,7 +4,7 @@ use super::attachments;
 use super::rows::*;
 use crate::error::{Missing, StoreError, StoreResult};
 use crate::model::*;
-use crate::sealing::{SealedMessage, open_all, room_key, seal_body};
+use crate::sealing::{SealedAttachmentMeta, SealedMessage, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
 use conclave_crypto::{DataKey, Vault};
 use conclave_protocol::{MessageId, RoomId};
@@ -40,12 +40,26 @@ pub fn message(conn: &Connection, vault: &Vault, room: &RoomId, id: &MessageId) 
     }
 }
 
-pub fn insert_message(
-    conn: &Connection,
-    vault: &Vault,
-    new: NewMessage,
-    now: DateTime<Utc>,
-) -> StoreResult<InsertedMessage> {
+/// A send that passed every check (the room open, the author a member, the client id new, the
+/// attachment theirs and unsent) and whose body is sealed: writing it refuses nothing.
+pub struct CheckedSend {
+    /// The message as a read will find it, but for its sequence number (given on writing).
+    record: MessageRecord,
+    body: Vec<u8>,
+    attachment: Option<SealedAttachmentMeta>,
+}
+
+/// What checking a send finds.
+pub enum Checked {
+    /// A new message, to be written.
+    New(Box<CheckedSend>),
+    /// The author sent this client id before: that message, unchanged.
+    Repeated(InsertedMessage),
+}
+
+/// Checks and seals a send, reading only: a refused send has written nothing, so it needs no
+/// undo when other sends share its transaction (`group_commit.rs`).
+pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTime<Utc>) -> StoreResult<Checked> {
     // Statements are prepared once per connection (`prepare_cached`): sending is the hot path.
     let room: Option<(Option<i64>, Option<Vec<u8>>)> = conn
         .prepare_cached("SELECT terminated_at, data_key FROM rooms WHERE id = ?1")
@@ -83,54 +97,18 @@ pub fn insert_message(
             .optional()
             .map_err(backend)?;
         if let Some(message) = earlier {
-            return Ok(InsertedMessage { message: message.open(&key)?, created: false });
+            return Ok(Checked::Repeated(InsertedMessage { message: message.open(&key)?, created: false }));
         }
     }
     // Time-ordered: a new id lands at the end of the id index, not on a random page of it.
     let id = MessageId(uuid::Uuid::now_v7().to_string());
     let attachment = match &new.attachment_id {
-        Some(attachment) => Some(attachments::claim(conn, &new, attachment, &id)?),
+        Some(attachment) => Some(attachments::check_unsent(conn, &new, attachment)?),
         None => None,
     };
-    let seq: i64 = conn
-        .prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
-        .map_err(backend)?
-        .query_row([new.room_id.as_str()], |row| row.get(0))
-        .map_err(backend)?;
+    let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
-    conn.prepare_cached(
-        "INSERT INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
-                               attachment_id, attachment_name, attachment_type, attachment_size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )
-    .map_err(backend)?
-    .execute(params![
-        id.as_str(),
-        new.room_id.as_str(),
-        seq,
-        new.author_id.as_str(),
-        body,
-        new.color.as_ref().map(name_of),
-        new.sticker.as_ref().map(name_of),
-        new.client_id,
-        ms(now),
-        attachment.as_ref().map(|a| a.id.as_str()),
-        attachment.as_ref().map(|a| a.filename.as_slice()),
-        attachment.as_ref().map(|a| a.content_type.as_str()),
-        attachment.as_ref().map(|a| to_i64(a.size))
-    ])
-    .map_err(backend)?;
-    // The author has read their own message; a hidden direct room shows up again.
-    conn.prepare_cached("UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2")
-        .map_err(backend)?
-        .execute(params![new.room_id.as_str(), new.author_id.as_str(), seq])
-        .map_err(backend)?;
-    conn.prepare_cached("UPDATE memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1")
-        .map_err(backend)?
-        .execute([new.room_id.as_str()])
-        .map_err(backend)?;
-    // The stored message as a read would find it, without reading it back: only the author's
-    // name is not at hand.
+    // The stored message as a read would find it, without reading it back.
     let author_username: String = conn
         .prepare_cached("SELECT username FROM users WHERE id = ?1")
         .map_err(backend)?
@@ -140,20 +118,70 @@ pub fn insert_message(
     let record = MessageRecord {
         id,
         room_id: new.room_id,
-        seq: u64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} out of range")))?,
+        seq: 0,
         author_id: new.author_id,
         author_username,
-        body: String::new(),
+        body: new.body,
         color: new.color,
         sticker: new.sticker,
-        attachment: None,
+        attachment: opened_attachment,
         client_id: new.client_id,
         created_at,
         edited_at: None,
         deleted: false,
     };
-    let message = SealedMessage { record, body, attachment };
-    Ok(InsertedMessage { message: message.open(&key)?, created: true })
+    Ok(Checked::New(Box::new(CheckedSend { record, body, attachment })))
+}
+
+/// Writes a checked send under the room's next sequence number. An error here is the
+/// database's (I/O, a full disk), not a refusal, and ends the whole transaction. Each write is
+/// `OR ROLLBACK` for that reason, and because a statement that could fail alone (`UPDATE …
+/// RETURNING` runs as a trigger) needs a statement journal to undo itself: a copy of every page
+/// the transaction changed before it, allocated and freed at every send.
+pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedMessage> {
+    let CheckedSend { mut record, body, attachment } = send;
+    let room = record.room_id.as_str();
+    if let Some(attachment) = &attachment {
+        attachments::mark_sent(conn, &attachment.id, &record.id)?;
+    }
+    let seq: i64 = conn
+        .prepare_cached("UPDATE OR ROLLBACK rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
+        .map_err(backend)?
+        .query_row([room], |row| row.get(0))
+        .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT OR ROLLBACK INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
+                                           attachment_id, attachment_name, attachment_type, attachment_size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        record.id.as_str(),
+        room,
+        seq,
+        record.author_id.as_str(),
+        body,
+        record.color.as_ref().map(name_of),
+        record.sticker.as_ref().map(name_of),
+        record.client_id,
+        ms(record.created_at),
+        attachment.as_ref().map(|a| a.id.as_str()),
+        attachment.as_ref().map(|a| a.filename.as_slice()),
+        attachment.as_ref().map(|a| a.content_type.as_str()),
+        attachment.as_ref().map(|a| to_i64(a.size))
+    ])
+    .map_err(backend)?;
+    // The author has read their own message; a hidden direct room shows up again.
+    conn.prepare_cached("UPDATE OR ROLLBACK memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2")
+        .map_err(backend)?
+        .execute(params![room, record.author_id.as_str(), seq])
+        .map_err(backend)?;
+    conn.prepare_cached("UPDATE OR ROLLBACK memberships SET hidden = 0 WHERE room_id = ?1 AND hidden = 1")
+        .map_err(backend)?
+        .execute([room])
+        .map_err(backend)?;
+    record.seq = u64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} out of range")))?;
+    Ok(InsertedMessage { message: record, created: true })
 }
 
 pub fn messages(

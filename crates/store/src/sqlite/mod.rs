@@ -2,8 +2,8 @@
 //!
 //! One connection serves every call on a blocking thread; each write is a single `IMMEDIATE`
 //! transaction, which is what makes every [`Store`] method atomic here. Sends are the one
-//! exception in form, not in effect: concurrent sends share a transaction, each under its own
-//! savepoint (`group_commit.rs`).
+//! exception in form, not in effect: concurrent sends share a transaction, and a refused one
+//! has written nothing (`group_commit.rs`).
 
 mod accounts;
 mod attachments;

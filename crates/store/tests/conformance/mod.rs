@@ -79,6 +79,7 @@ macro_rules! conformance_suite {
             cleanup_deletes_old_logs_read_notifications_and_expired_tokens,
             deferred_writes_apply_in_order_and_skip_what_is_gone,
             attachments_are_sent_once_by_their_uploader,
+            an_upload_sent_by_concurrent_sends_goes_with_one,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1228,6 +1229,46 @@ pub async fn attachments_are_sent_once_by_their_uploader(store: Arc<dyn Store>) 
         store.insert_attachment(upload(&room, &bob, "late.txt", b"x"), t(31)).await.map(|_| ()),
         Err(StoreError::RoomTerminated)
     );
+}
+
+/// R-MSG-6, R-MSG-2: sends of one upload at the same moment (on SQLite, in one transaction,
+/// each checked after the ones before it were written) store one message; the others are
+/// refused as used, leave no gap, and the sends around them are stored.
+pub async fn an_upload_sent_by_concurrent_sends_goes_with_one(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let room = group(&store, &alice, "files", JoinPolicy::Open).await;
+    let notes = store.insert_attachment(upload(&room, &alice, "notes.txt", b"remember the milk"), t(3)).await.unwrap();
+    let sends = (0..8).map(|i| {
+        let message = if i % 2 == 0 {
+            with_attachment(&room, &alice, &notes.meta.id)
+        } else {
+            text_message(&room.id, &alice.id, format!("plain {i}"), None)
+        };
+        store.insert_message(message, t(4))
+    });
+    let outcomes = futures_util::future::join_all(sends).await;
+    let mut with_it = 0;
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(inserted) if i % 2 == 0 => {
+                assert_eq!(inserted.message.attachment.as_ref(), Some(&notes.meta));
+                with_it += 1;
+            }
+            Ok(inserted) => assert_eq!(inserted.message.attachment, None),
+            Err(error) => {
+                assert_eq!(i % 2, 0, "a plain send failed: {error}");
+                assert_eq!(error, StoreError::Conflict(Conflict::AttachmentUsed));
+            }
+        }
+    }
+    assert_eq!(with_it, 1, "the upload went with one message");
+    let history = store.messages(&room.id, HistoryRange::After(0), 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=5).rev().collect::<Vec<u64>>(),
+        "newest first, no gap"
+    );
+    assert_eq!(history.iter().filter(|m| m.attachment.is_some()).count(), 1);
 }
 
 /// R-SEC-2, R-MSG-6: neither an attachment's bytes nor its name are readable in the database.
