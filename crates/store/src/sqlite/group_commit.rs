@@ -127,7 +127,7 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
         let outcome = match messages::check_send(conn, vault, send.message, send.now) {
             Err(refused) => Err(refused),
             Ok(Checked::Repeated(earlier)) => Ok(earlier),
-            Ok(Checked::New(checked)) => match messages::write_send(conn, *checked) {
+            Ok(Checked::New(checked)) => match messages::write_send(conn, checked) {
                 Ok(inserted) => Ok(inserted),
                 Err(broken) => {
                     // Half a send may be written: nothing of the batch is kept.

@@ -52,7 +52,7 @@ pub struct CheckedSend {
 /// What checking a send finds.
 pub enum Checked {
     /// A new message, to be written.
-    New(Box<CheckedSend>),
+    New(CheckedSend),
     /// The author sent this client id before: that message, unchanged.
     Repeated(InsertedMessage),
 }
@@ -130,7 +130,7 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         edited_at: None,
         deleted: false,
     };
-    Ok(Checked::New(Box::new(CheckedSend { record, body, attachment })))
+    Ok(Checked::New(CheckedSend { record, body, attachment }))
 }
 
 /// Writes a checked send under the room's next sequence number. An error here is the
