@@ -43,7 +43,7 @@ pub fn message(conn: &Connection, vault: &Vault, room: &RoomId, id: &MessageId) 
 /// A send that passed every check (the room open, the author a member, the client id new, the
 /// attachment theirs and unsent) and whose body is sealed: writing it refuses nothing.
 pub struct CheckedSend {
-    /// The message as a read will find it, but for its sequence number (given on writing).
+    /// The message as a read will find it.
     record: MessageRecord,
     body: Vec<u8>,
     attachment: Option<SealedAttachmentMeta>,
@@ -61,28 +61,36 @@ pub enum Checked {
 /// undo when other sends share its transaction (`group_commit.rs`).
 pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTime<Utc>) -> StoreResult<Checked> {
     // Statements are prepared once per connection (`prepare_cached`): sending is the hot path.
-    let room: Option<(Option<i64>, Option<Vec<u8>>)> = conn
-        .prepare_cached("SELECT terminated_at, data_key FROM rooms WHERE id = ?1")
+    // The room's last sequence number is read here and the next one written by `write_send`:
+    // the batch's transaction is the only writer, and each send is checked after the ones
+    // before it were written.
+    let room: Option<(Option<i64>, Option<Vec<u8>>, i64)> = conn
+        .prepare_cached("SELECT terminated_at, data_key, last_seq FROM rooms WHERE id = ?1")
         .map_err(backend)?
-        .query_row([new.room_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([new.room_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
         .map_err(backend)?;
-    let wrapped_key = match room {
+    let (wrapped_key, last_seq) = match room {
         None => return Err(StoreError::NotFound(Missing::Room)),
-        Some((Some(_), _)) => return Err(StoreError::RoomTerminated),
-        Some((None, wrapped_key)) => wrapped_key,
+        Some((Some(_), _, _)) => return Err(StoreError::RoomTerminated),
+        Some((None, wrapped_key, last_seq)) => (wrapped_key, last_seq),
     };
+    let seq = last_seq
+        .checked_add(1)
+        .and_then(|seq| u64::try_from(seq).ok())
+        .ok_or_else(|| StoreError::Backend(format!("sequence number {last_seq} out of range")))?;
     let key = room_key(vault, new.room_id.as_str(), wrapped_key.as_deref())?;
-    let is_member = conn
-        .prepare_cached("SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2")
+    // A member, and the name the stored message shows (read here, not read back).
+    let author_username: String = conn
+        .prepare_cached(
+            "SELECT u.username FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.room_id = ?1 AND m.user_id = ?2",
+        )
         .map_err(backend)?
-        .query_row([new.room_id.as_str(), new.author_id.as_str()], |_| Ok(()))
+        .query_row([new.room_id.as_str(), new.author_id.as_str()], |row| row.get(0))
         .optional()
         .map_err(backend)?
-        .is_some();
-    if !is_member {
-        return Err(StoreError::NotAMember);
-    }
+        .ok_or(StoreError::NotAMember)?;
     if let Some(client_id) = &new.client_id {
         // `IS NOT NULL` is what lets the planner use the partial index on client ids, since
         // it does not look at bound values (QPSG, see `SqliteStore::configure`).
@@ -108,17 +116,11 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
     };
     let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
-    // The stored message as a read would find it, without reading it back.
-    let author_username: String = conn
-        .prepare_cached("SELECT username FROM users WHERE id = ?1")
-        .map_err(backend)?
-        .query_row([new.author_id.as_str()], |row| row.get(0))
-        .map_err(backend)?;
     let created_at = DateTime::from_timestamp_millis(ms(now)).ok_or(StoreError::Backend("time out of range".into()))?;
     let record = MessageRecord {
         id,
         room_id: new.room_id,
-        seq: 0,
+        seq,
         author_id: new.author_id,
         author_username,
         body: new.body,
@@ -133,21 +135,20 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
     Ok(Checked::New(CheckedSend { record, body, attachment }))
 }
 
-/// Writes a checked send under the room's next sequence number. An error here is the
-/// database's (I/O, a full disk), not a refusal, and ends the whole transaction. Each write is
-/// `OR ROLLBACK` for that reason, and because a statement that could fail alone (`UPDATE …
-/// RETURNING` runs as a trigger) needs a statement journal to undo itself: a copy of every page
-/// the transaction changed before it, allocated and freed at every send.
+/// Writes a checked send. An error here is the database's (I/O, a full disk), not a refusal,
+/// and ends the whole transaction. Each write is `OR ROLLBACK` for that reason, and because a
+/// statement that could fail alone needs a statement journal to undo itself: a copy of every
+/// page the transaction changed before it, allocated and freed at every send.
 pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedMessage> {
-    let CheckedSend { mut record, body, attachment } = send;
+    let CheckedSend { record, body, attachment } = send;
     let room = record.room_id.as_str();
     if let Some(attachment) = &attachment {
         attachments::mark_sent(conn, &attachment.id, &record.id)?;
     }
-    let seq: i64 = conn
-        .prepare_cached("UPDATE OR ROLLBACK rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
+    let seq = to_i64(record.seq);
+    conn.prepare_cached("UPDATE OR ROLLBACK rooms SET last_seq = ?2 WHERE id = ?1")
         .map_err(backend)?
-        .query_row([room], |row| row.get(0))
+        .execute(params![room, seq])
         .map_err(backend)?;
     conn.prepare_cached(
         "INSERT OR ROLLBACK INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
@@ -180,7 +181,6 @@ pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedM
         .map_err(backend)?
         .execute([room])
         .map_err(backend)?;
-    record.seq = u64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} out of range")))?;
     Ok(InsertedMessage { message: record, created: true })
 }
 
