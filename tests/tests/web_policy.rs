@@ -90,6 +90,8 @@ async fn r_ops_4_metrics_count_what_happens() {
     alice.say(&room, "two").await;
     socket.next_of("message_created").await;
     socket.next_of("message_created").await;
+    socket.send(json!({"type": "send_message", "room_id": room, "body": "three", "client_id": "c3"})).await;
+    socket.next_of("ack").await;
     alice.get("/api/rooms/not-a-room").await.expect_status(404);
 
     let response = server.anonymous().get("/metrics").await.expect_status(200);
@@ -101,7 +103,10 @@ async fn r_ops_4_metrics_count_what_happens() {
         metric(&text, "conclave_http_requests_total{method=\"GET\",route=\"/api/rooms/{room_id}\",status=\"404\"}"),
         1.0
     );
-    assert_eq!(metric(&text, "conclave_messages_sent_total"), 2.0);
+    assert_eq!(metric(&text, "conclave_messages_sent_total"), 3.0);
+    // A WebSocket send is timed in two stages: waiting for its session, then for the store.
+    assert_eq!(metric(&text, "conclave_ws_send_seconds_count{stage=\"queued\"}"), 1.0);
+    assert_eq!(metric(&text, "conclave_ws_send_seconds_count{stage=\"stored\"}"), 1.0);
     assert_eq!(metric(&text, "conclave_ws_connections"), 1.0);
     assert!(metric(&text, "conclave_ws_deliveries_total") >= 2.0);
     assert_eq!(metric(&text, "conclave_ws_slow_consumers_dropped_total"), 0.0);

@@ -1,11 +1,12 @@
 //! Prometheus metrics (SPEC R-OPS-4) at `/metrics`: HTTP requests by route and status, WebSocket
-//! connections, messages sent, deliveries, slow consumers dropped, job runs. One registry per
+//! connections, messages sent, WebSocket send times, deliveries, slow consumers dropped, job runs. One registry per
 //! server (in `AppState`), no global state.
 
 use crate::gateway::hub::Hub;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+use std::time::Duration;
 
 pub struct Metrics {
     registry: Registry,
@@ -14,6 +15,9 @@ pub struct Metrics {
     pub messages_sent: IntCounter,
     /// Sends refused because the server was behind (`messaging::shed`).
     pub sends_shed: IntCounter,
+    /// `ws_send_seconds` by stage, resolved once: they are observed at every send.
+    ws_send_queued: Histogram,
+    ws_send_stored: Histogram,
     pub ws_sessions_opened: IntCounter,
     ws_connections: IntGauge,
     deliveries: IntCounter,
@@ -37,6 +41,15 @@ impl Metrics {
         let messages_sent = IntCounter::new("messages_sent_total", "Messages stored (REST and WebSocket)")?;
         let sends_shed =
             IntCounter::new("sends_shed_total", "Sends refused with rate_limited because the server was behind")?;
+        let ws_send_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "ws_send_seconds",
+                "WebSocket sends: time from the frame's arrival until the session took it (queued), \
+                 then until it was stored and acked (stored)",
+            )
+            .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+            &["stage"],
+        )?;
         let ws_sessions_opened = IntCounter::new("ws_sessions_total", "WebSocket sessions authenticated")?;
         let ws_connections = IntGauge::new("ws_connections", "Live authenticated WebSocket sessions")?;
         let deliveries = IntCounter::new("ws_deliveries_total", "Frames queued for WebSocket sessions")?;
@@ -52,6 +65,7 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(messages_sent.clone()))?;
         registry.register(Box::new(sends_shed.clone()))?;
+        registry.register(Box::new(ws_send_duration.clone()))?;
         registry.register(Box::new(ws_sessions_opened.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
@@ -64,6 +78,8 @@ impl Metrics {
             http_duration,
             messages_sent,
             sends_shed,
+            ws_send_queued: ws_send_duration.with_label_values(&["queued"]),
+            ws_send_stored: ws_send_duration.with_label_values(&["stored"]),
             ws_sessions_opened,
             ws_connections,
             deliveries,
@@ -81,6 +97,13 @@ impl Metrics {
     }
 
     /// Counts a successful run of `job` and what it deleted, by kind.
+    /// Times one WebSocket send: how long its frame waited for the session, then how long the
+    /// session waited for the store (at load, where a send's latency goes).
+    pub fn ws_send(&self, queued: Duration, stored: Duration) {
+        self.ws_send_queued.observe(queued.as_secs_f64());
+        self.ws_send_stored.observe(stored.as_secs_f64());
+    }
+
     pub fn job_succeeded(&self, job: &str, deleted: &[(&str, u64)]) {
         self.job_runs.with_label_values(&[job, "ok"]).inc();
         for (kind, count) in deleted {

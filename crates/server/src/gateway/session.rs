@@ -556,6 +556,7 @@ impl SessionState {
             // Typing is a courtesy a saturated server skips.
             ClientFrame::Typing { .. } if self.load.saturated() => return Flow::Continue,
             ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
+                let taken = Instant::now();
                 let result = match self.access(room_id).await {
                     Ok(access) => {
                         let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
@@ -569,6 +570,7 @@ impl SessionState {
                     }
                     Err(error) => Err(error),
                 };
+                self.state.metrics.ws_send(taken.saturating_duration_since(received), taken.elapsed());
                 match result {
                     Ok(inserted) if inserted.created => return Flow::Continue,
                     Ok(inserted) => ack(client_id, &inserted.message),
