@@ -1,6 +1,6 @@
 //! Prometheus metrics (SPEC R-OPS-4) at `/metrics`: HTTP requests by route and status, WebSocket
-//! connections, messages sent, WebSocket send times, deliveries, slow consumers dropped, job runs. One registry per
-//! server (in `AppState`), no global state.
+//! connections, messages sent, WebSocket send times, deliveries, slow consumers dropped, job
+//! runs. One registry per server (in `AppState`), no global state.
 
 use crate::gateway::hub::Hub;
 use prometheus::{
@@ -45,7 +45,7 @@ impl Metrics {
             HistogramOpts::new(
                 "ws_send_seconds",
                 "WebSocket sends: time from the frame's arrival until the session took it (queued), \
-                 then until it was stored and acked (stored)",
+                 then until it was answered, stored and acked or refused (stored)",
             )
             .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
             &["stage"],
@@ -96,7 +96,6 @@ impl Metrics {
         self.http_duration.with_label_values(&[route, method]).observe(seconds);
     }
 
-    /// Counts a successful run of `job` and what it deleted, by kind.
     /// Times one WebSocket send: how long its frame waited for the session, then how long the
     /// session waited for the store (at load, where a send's latency goes).
     pub fn ws_send(&self, queued: Duration, stored: Duration) {
@@ -104,6 +103,7 @@ impl Metrics {
         self.ws_send_stored.observe(stored.as_secs_f64());
     }
 
+    /// Counts a successful run of `job` and what it deleted, by kind.
     pub fn job_succeeded(&self, job: &str, deleted: &[(&str, u64)]) {
         self.job_runs.with_label_values(&[job, "ok"]).inc();
         for (kind, count) in deleted {

@@ -68,7 +68,7 @@ impl GroupCommit {
         std::thread::Builder::new()
             .name("sqlite-sends".into())
             .spawn(move || {
-                let mut gather = Gather::new(GATHER_WINDOW);
+                let mut gather = Gather::default();
                 while let Ok(first) = sends.recv() {
                     if gather.should_wait() {
                         // Sleeping, not waiting on the queue: a send that arrives meanwhile
@@ -110,9 +110,8 @@ impl GroupCommit {
 /// rest of the server needs; at a trickle, waiting would only add latency. The decision is
 /// taken from the recent arrival rate: the writer waits when a window is expected to bring at
 /// least two more sends. A send so waits at most one window.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Gather {
-    window: Duration,
     /// When the writer last took sends from the queue.
     last_take: Option<Instant>,
     /// Smoothed sends per second.
@@ -120,13 +119,9 @@ struct Gather {
 }
 
 impl Gather {
-    fn new(window: Duration) -> Self {
-        Self { window, last_take: None, rate: 0.0 }
-    }
-
     /// Whether to wait a window before taking what is queued, a send having just come.
     fn should_wait(&self) -> bool {
-        self.rate * self.window.as_secs_f64() >= 2.0
+        self.rate * GATHER_WINDOW.as_secs_f64() >= 2.0
     }
 
     /// `count` sends were taken at `now`: they arrived since the previous take.
@@ -159,8 +154,8 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batc
     // make a batch of many sends take long enough for the next to be as large.
     let mut stored = Some(stored);
     scope(&mut || {
-        let stored = stored.take().into_iter().flatten();
-        let mut replies = Vec::with_capacity(stored.size_hint().0);
+        let Some(stored) = stored.take() else { return };
+        let mut replies = Vec::with_capacity(stored.len());
         for (on_created, reply, result) in stored {
             if let Ok(inserted) = &result
                 && inserted.created
@@ -237,12 +232,12 @@ mod tests {
 
     #[test]
     fn a_first_send_is_committed_at_once() {
-        assert!(!Gather::new(GATHER_WINDOW).should_wait());
+        assert!(!Gather::default().should_wait());
     }
 
     #[test]
     fn sends_at_a_trickle_are_committed_at_once() {
-        let mut gather = Gather::new(GATHER_WINDOW);
+        let mut gather = Gather::default();
         // 100 sends a second: a window would bring a tenth of one.
         feed(&mut gather, Instant::now(), 1, Duration::from_millis(10), 200);
         assert!(!gather.should_wait());
@@ -250,7 +245,7 @@ mod tests {
 
     #[test]
     fn a_steady_stream_of_sends_gathers_and_a_pause_ends_it() {
-        let mut gather = Gather::new(GATHER_WINDOW);
+        let mut gather = Gather::default();
         // 4,000 sends a second, two at a time: a window brings four.
         let now = feed(&mut gather, Instant::now(), 2, Duration::from_micros(500), 200);
         assert!(gather.should_wait());
