@@ -9,7 +9,7 @@ use crate::state::AppState;
 use chrono::Utc;
 use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
 use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker};
-use conclave_store::{InsertedMessage, MessageRecord, NewMessage};
+use conclave_store::{InsertedMessage, NewMessage, StoreResult};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -31,19 +31,17 @@ pub fn shed(state: &AppState) -> ApiError {
     ApiError::rate_limited("the server is at capacity: send again in a second", 1)
 }
 
-/// Sends `draft` to the room of `access` as its caller. A repeated client id stores nothing and
-/// returns the first message (`created: false`), without publishing it again. `before_fan_out`
-/// sees a new message once it is stored and before anyone receives it: the gateway queues its
-/// `ack` there, so the sending session gets the ack before the message's own echo.
-///
-/// The store publishes a room's new messages one at a time in sequence order
-/// (`Store::insert_message_then`), so nothing is held across the write.
-pub async fn send(
-    state: &AppState,
-    access: &RoomAccess,
-    draft: Draft<'_>,
-    before_fan_out: impl FnOnce(&MessageRecord) + Send + 'static,
-) -> ApiResult<InsertedMessage> {
+/// Sends `draft` to the room of `access` as its caller: [`check`], then [`store`].
+pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<InsertedMessage> {
+    let message = check(state, access, draft)?;
+    Ok(store(state, access, message, |_| {}).await?)
+}
+
+/// What `draft` would store in the room of `access` from its caller, or why it may not be
+/// sent: the room is live, the caller may post and has not used up their allowance, and the
+/// content is valid. Nothing is awaited, so a session checks a frame and queues it for the
+/// store in one go.
+pub fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<NewMessage> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
     state.limits.message(&access.user.id)?;
@@ -54,7 +52,7 @@ pub async fn send(
     let (Some(content), true) = (content, errors.is_empty()) else {
         return Err(errors.into());
     };
-    let message = NewMessage {
+    Ok(NewMessage {
         room_id: access.room.id.clone(),
         author_id: access.user.id.clone(),
         body: content.body,
@@ -62,17 +60,40 @@ pub async fn send(
         sticker: content.sticker,
         client_id: client_id.map(|c| c.as_str().to_owned()),
         attachment_id: draft.attachment_id,
-    };
+    })
+}
+
+/// Stores a checked message and publishes it. A repeated client id stores nothing and returns
+/// the first message (`created: false`), without publishing it again. `on_stored` sees the
+/// outcome once the store has it, and before anyone receives a new message: the gateway
+/// answers its sends there, so a sender gets the ack before the message's own echo.
+///
+/// The send takes its place in the room's order at this future's first poll
+/// (`Store::insert_message_then`): the store publishes a room's new messages and calls
+/// `on_stored` one at a time in that order, so nothing is held across the write.
+pub async fn store(
+    state: &AppState,
+    access: &RoomAccess,
+    message: NewMessage,
+    on_stored: impl FnOnce(&StoreResult<InsertedMessage>) + Send + 'static,
+) -> StoreResult<InsertedMessage> {
     let bus = Arc::clone(&state.bus);
-    let publish = Box::new(move |message: &MessageRecord| {
-        before_fan_out(message);
-        events::message_created(bus.as_ref(), message);
+    let publish = Box::new(move |outcome: &StoreResult<InsertedMessage>| {
+        on_stored(outcome);
+        if let Ok(inserted) = outcome
+            && inserted.created
+        {
+            events::message_created(bus.as_ref(), &inserted.message);
+        }
     });
     let inserted = state.store.insert_message_then(message, Utc::now(), publish).await?;
     if inserted.created {
         state.metrics.messages_sent.inc();
-        if access.room.kind == RoomKind::Direct {
-            notify_offline_peer(state, access).await?;
+        if access.room.kind == RoomKind::Direct
+            && let Err(error) = notify_offline_peer(state, access).await
+        {
+            // The message is stored and delivered: its sender is not told it failed.
+            tracing::warn!(message = %error.message, "a direct message was stored, but not its notification");
         }
     }
     Ok(inserted)

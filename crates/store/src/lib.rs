@@ -19,4 +19,4 @@ pub use error::{Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
-pub use store::{BatchScope, OnCreated, Store};
+pub use store::{BatchScope, OnStored, Store};

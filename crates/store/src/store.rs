@@ -4,12 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 
-/// Everything Conclave persists. Each method is one atomic step: a backend either does all of
-/// it or none of it. Times come from the caller, so that rules about age can be tested.
-/// What [`Store::insert_message_then`] calls with a newly stored message.
-pub type OnCreated = Box<dyn FnOnce(&MessageRecord) + Send>;
+/// What [`Store::insert_message_then`] calls with a send's outcome.
+pub type OnStored = Box<dyn FnOnce(&StoreResult<InsertedMessage>) + Send>;
 
-/// Runs the `on_created` callbacks of messages stored together (the closure it is given).
+/// Runs the `on_stored` callbacks of messages stored together (the closure it is given).
 pub type BatchScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
 /// The [`BatchScope`] that adds nothing: the callbacks just run.
@@ -17,6 +15,8 @@ pub(crate) fn plain_batches() -> BatchScope {
     std::sync::Arc::new(|run| run())
 }
 
+/// Everything Conclave persists. Each method is one atomic step: a backend either does all of
+/// it or none of it. Times come from the caller, so that rules about age can be tested.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the backend answers (for `/readyz`).
@@ -163,15 +163,18 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
         self.insert_message_then(message, now, Box::new(|_| {})).await
     }
-    /// [`Store::insert_message`], and `on_created` sees a new message (not a repeated client
-    /// id) once it is stored and before this returns. A room's `on_created` calls run one at
-    /// a time in sequence order, so a caller that publishes there publishes a room's messages
-    /// in order without holding anything across the write.
+    /// [`Store::insert_message`], and `on_stored` sees its outcome (a new message, the first
+    /// message of a repeated client id, or why nothing was stored) before this returns.
+    /// A room's `on_stored` calls run one at a time, in the order its sends took their places,
+    /// and a send takes its place when its future is first polled. So a caller that publishes
+    /// there publishes a room's new messages in sequence order without holding anything across
+    /// the write, and one that polls its sends to a room once each, one after another, sees
+    /// their outcomes in that order while they are stored together.
     async fn insert_message_then(
         &self,
         message: NewMessage,
         now: DateTime<Utc>,
-        on_created: OnCreated,
+        on_stored: OnStored,
     ) -> StoreResult<InsertedMessage>;
     /// Newest first.
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;

@@ -16,9 +16,12 @@ use crate::state::AppState;
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_domain::RoomAction;
 use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerFrame, UserId};
-use conclave_store::{DeferredWrite, HistoryRange, MessageRecord, UserRecord};
+use conclave_store::{DeferredWrite, HistoryRange, InsertedMessage, MessageRecord, StoreResult, UserRecord};
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// How many messages a resume reads from the store at a time.
@@ -245,11 +248,13 @@ async fn connected(
     let mut holding = true;
     let mut backlog = Backlog::default();
     let mut handler = Handler::Idle(session);
+    let mut pipeline = Pipeline::default();
     let mut stopping = false;
     while open {
-        let next_waits = handler.is_idle() && !backlog.frames.is_empty();
+        let room_for_more = outbox.has_room();
         if handler.is_idle()
-            && outbox.has_room()
+            && room_for_more
+            && backlog.frames.front().is_some_and(|next| pipeline.admits(next))
             && let Some(next) = backlog.pop()
         {
             // The first frame after `ready` ends the hold: after its replay when it is a
@@ -261,6 +266,8 @@ async fn connected(
             open = handler.start(next, resuming, outbox);
             continue;
         }
+        // The next frame waits until the writer has taken what the session queued.
+        let next_waits = handler.is_idle() && !backlog.frames.is_empty() && !room_for_more;
         tokio::select! {
             biased;
             () = outbox.cut_off().cancelled() => break,
@@ -269,8 +276,12 @@ async fn connected(
                 stopping = true;
                 break;
             }
-            flow = handler.finished() => open = matches!(flow, Flow::Continue),
-            // The next frame waits until the writer has taken what the session queued.
+            handled = handler.finished() => open = pipeline.take(handled),
+            answer = pipeline.next() => {
+                if let Some(answer) = answer {
+                    open = send(outbox, answer);
+                }
+            }
             () = outbox.wait_for_room(), if next_waits => {}
             // A full backlog refuses sends at once, while there is room for the refusals.
             message = inbound.next(), if backlog.has_room() && (!backlog.is_full() || outbox.has_room()) => {
@@ -294,9 +305,12 @@ async fn connected(
             }
         }
     }
-    // A frame being handled is finished whatever ends the session: a send the store has taken
-    // is published to the room even if its sender is gone.
-    handler.finish().await;
+    // A frame being handled is finished whatever ends the session, and the sends in flight
+    // with it: a send the store has taken is published to the room even if its sender is gone.
+    if let Some(handled) = handler.finish().await {
+        pipeline.take(handled);
+    }
+    pipeline.finish(outbox).await;
     if stopping {
         close(outbox, CloseCode::Away, "server_stopping: reconnect and resume").await;
     }
@@ -369,11 +383,11 @@ impl Backlog {
     }
 }
 
-/// Handles one frame at a time; while it does, the session owns no [`SessionState`].
+/// Takes one frame at a time; while it does, the session owns no [`SessionState`].
 enum Handler {
     Idle(SessionState),
     Busy {
-        handling: std::pin::Pin<Box<dyn Future<Output = (SessionState, Flow)>>>,
+        handling: Pin<Box<dyn Future<Output = (SessionState, Handled)>>>,
         /// The frame is the first one, a resume: the held live messages follow its replay.
         then_release: bool,
     },
@@ -407,8 +421,8 @@ impl Handler {
             }
             Ok(frame) => {
                 let handling = Box::pin(async move {
-                    let flow = session.handle(frame, received).await;
-                    (session, flow)
+                    let handled = session.handle(frame, received).await;
+                    (session, handled)
                 });
                 *self = Self::Busy { handling, then_release };
                 true
@@ -416,23 +430,105 @@ impl Handler {
         }
     }
 
-    /// Waits until the frame being handled is done (never, when none is).
-    async fn finished(&mut self) -> Flow {
+    /// Waits until the frame being taken is (never, when none is).
+    async fn finished(&mut self) -> Handled {
         let Self::Busy { handling, then_release } = self else {
             return std::future::pending().await;
         };
-        let (session, flow) = handling.as_mut().await;
+        let (session, handled) = handling.as_mut().await;
         if *then_release {
             session.outbox.release_all();
         }
         *self = Self::Idle(session);
-        flow
+        handled
     }
 
-    /// Lets the frame being handled finish.
-    async fn finish(&mut self) {
-        if matches!(self, Self::Busy { .. }) {
-            let _ = self.finished().await;
+    /// Lets the frame being taken finish.
+    async fn finish(&mut self) -> Option<Handled> {
+        if matches!(self, Self::Busy { .. }) { Some(self.finished().await) } else { None }
+    }
+}
+
+/// What taking a frame leaves to do.
+enum Handled {
+    /// Nothing: the frame is answered.
+    Done(Flow),
+    /// A send to `room`, stored or refused: its answer waits for the sends before it.
+    Send { room: RoomId, answer: Answer, refused: bool },
+}
+
+/// What is left of a send once its session has taken it: the store answers a send it has
+/// queued (`None` here), a refusal is answered in its turn (`Some`).
+type Answer = Pin<Box<dyn Future<Output = Option<String>>>>;
+
+fn answered(answer: Option<String>) -> Answer {
+    Box::pin(std::future::ready(answer))
+}
+
+/// At most this many of a session's sends are in flight at once.
+const PIPELINE_SENDS: usize = 16;
+
+/// A session's sends in flight, in the order it took them. A client that sends several
+/// messages in a row has them stored together instead of one round trip to the store each
+/// (a session that waited for each send's ack before taking the next made every send queued
+/// behind it wait that long again). Answers keep the frames' order: consecutive sends to one
+/// room are queued in the store in the order taken, which answers them in that order
+/// (`messaging::store`); a send refused before the store (and any other frame) waits until
+/// the sends before it are answered, and nothing joins behind a refusal until it is given.
+#[derive(Default)]
+struct Pipeline {
+    answers: FuturesOrdered<Answer>,
+    /// The room of the sends in flight.
+    room: Option<RoomId>,
+    /// A refusal is waiting for the sends before it.
+    closed: bool,
+}
+
+impl Pipeline {
+    /// Whether `next` may be taken now: any frame when nothing is in flight, or a send to the
+    /// same room while there is room in the pipeline and no refusal waits.
+    fn admits(&self, next: &Waiting) -> bool {
+        if self.answers.is_empty() {
+            return true;
+        }
+        let same_room =
+            matches!(&next.frame, Ok(ClientFrame::SendMessage { room_id, .. }) if self.room.as_ref() == Some(room_id));
+        same_room && !self.closed && self.answers.len() < PIPELINE_SENDS
+    }
+
+    /// Takes what a frame left to do; `false` when the connection is over.
+    fn take(&mut self, handled: Handled) -> bool {
+        match handled {
+            Handled::Done(flow) => matches!(flow, Flow::Continue),
+            Handled::Send { room, answer, refused } => {
+                self.room = Some(room);
+                self.closed |= refused;
+                self.answers.push_back(answer);
+                true
+            }
+        }
+    }
+
+    /// The next send's answer to give, once it and those before it are done (never, while
+    /// none is in flight).
+    async fn next(&mut self) -> Option<String> {
+        if self.answers.is_empty() {
+            return std::future::pending().await;
+        }
+        let answer = self.answers.next().await.flatten();
+        if self.answers.is_empty() {
+            self.room = None;
+            self.closed = false;
+        }
+        answer
+    }
+
+    /// Waits for every send in flight, giving their answers.
+    async fn finish(&mut self, outbox: &Outbox) {
+        while !self.answers.is_empty() {
+            if let Some(answer) = self.next().await {
+                send(outbox, answer);
+            }
         }
     }
 }
@@ -538,52 +634,80 @@ impl SessionState {
         if send(&self.outbox, frame) { Flow::Continue } else { Flow::Close }
     }
 
-    /// Handles a frame the session received at `received`.
-    async fn handle(&mut self, frame: ClientFrame, received: Instant) -> Flow {
+    /// Takes a frame the session received at `received`.
+    async fn handle(&mut self, frame: ClientFrame, received: Instant) -> Handled {
         let reply = match frame {
             // A browser authenticated by its cookie still sends its token: the same user again
             // is no news. Another user's token cannot take the session over.
             ClientFrame::Authenticate { token } => match self.state.tokens.verify(&token) {
-                Ok(claims) if claims.sub == self.auth.id.as_str() => return Flow::Continue,
+                Ok(claims) if claims.sub == self.auth.id.as_str() => return Handled::Done(Flow::Continue),
                 _ => refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated as another user"),
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
-            ClientFrame::SendMessage { client_id, .. }
-                if self.load.saturated() || self.waits.shed(received.elapsed(), Instant::now()) =>
-            {
-                error_frame(&messaging::shed(&self.state), Some(client_id))
+            ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
+                let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
+                return self.take_send(room_id, draft, received).await;
             }
             // Typing is a courtesy a saturated server skips.
-            ClientFrame::Typing { .. } if self.load.saturated() => return Flow::Continue,
-            ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
-                let taken = Instant::now();
-                let result = match self.access(room_id).await {
-                    Ok(access) => {
-                        let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
-                        // A new message is acked before its fan-out, so the ack comes first.
-                        // (A client too far behind to take it is cut off, and the session ends.)
-                        let (outbox, acked_id) = (Arc::clone(&self.outbox), client_id.clone());
-                        let before_fan_out = move |message: &MessageRecord| {
-                            send(&outbox, ack(acked_id, message));
-                        };
-                        messaging::send(&self.state, &access, draft, before_fan_out).await
-                    }
-                    Err(error) => Err(error),
-                };
-                self.state.metrics.ws_send(taken.saturating_duration_since(received), taken.elapsed());
-                match result {
-                    Ok(inserted) if inserted.created => return Flow::Continue,
-                    Ok(inserted) => ack(client_id, &inserted.message),
-                    Err(error) => error_frame(&error, Some(client_id)),
-                }
-            }
+            ClientFrame::Typing { .. } if self.load.saturated() => return Handled::Done(Flow::Continue),
             ClientFrame::Typing { room_id } => match self.typing(room_id).await {
-                Ok(()) => return Flow::Continue,
+                Ok(()) => return Handled::Done(Flow::Continue),
                 Err(error) => error_frame(&error, None),
             },
-            ClientFrame::Resume { rooms } => return self.resume(rooms).await,
+            ClientFrame::Resume { rooms } => return Handled::Done(self.resume(rooms).await),
         };
-        self.reply(reply)
+        Handled::Done(self.reply(reply))
+    }
+
+    /// Takes a send: checks it and queues it for the store, both in the frame's turn. The
+    /// store answers it (`ack`, or `error` with its client id) in the order the session's
+    /// sends were queued, before the message reaches anyone (`messaging::store`); a send
+    /// refused before the store is answered in its turn ([`Pipeline`]).
+    async fn take_send(&mut self, room_id: RoomId, draft: Draft<'_>, received: Instant) -> Handled {
+        let client_id = draft.client_id.unwrap_or_default().to_owned();
+        let refuse = |room: RoomId, error: &ApiError| Handled::Send {
+            room,
+            answer: answered(Some(error_frame(error, Some(client_id.clone())))),
+            refused: true,
+        };
+        if self.load.saturated() || self.waits.shed(received.elapsed(), Instant::now()) {
+            return refuse(room_id, &messaging::shed(&self.state));
+        }
+        let taken = Instant::now();
+        let checked = match self.access(room_id.clone()).await {
+            Ok(access) => messaging::check(&self.state, &access, draft).map(|message| (access, message)),
+            Err(error) => Err(error),
+        };
+        let (access, message) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                self.state.metrics.ws_send(taken.saturating_duration_since(received), taken.elapsed());
+                return refuse(room_id, &error);
+            }
+        };
+        let (state, outbox) = (Arc::clone(&self.state), Arc::clone(&self.outbox));
+        let answer = move |outcome: &StoreResult<InsertedMessage>| {
+            state.metrics.ws_send(taken.saturating_duration_since(received), taken.elapsed());
+            let frame = match outcome {
+                Ok(inserted) => ack(client_id, &inserted.message),
+                Err(error) => error_frame(&ApiError::from(error.clone()), Some(client_id)),
+            };
+            // A client too far behind to take it is cut off, and the session ends.
+            send(&outbox, frame);
+        };
+        let state = Arc::clone(&self.state);
+        let mut storing: Answer = Box::pin(async move {
+            // Answered by `answer`, whatever the outcome.
+            let _ = messaging::store(&state, &access, message, answer).await;
+            None
+        });
+        // The first poll queues the send in the store, which takes its place in the room's
+        // order: before the session takes its next frame.
+        let answer = match std::future::poll_fn(|cx| Poll::Ready(storing.as_mut().poll(cx))).await {
+            Poll::Ready(answer) => answered(answer),
+            Poll::Pending => storing,
+        };
+        Handled::Send { room: room_id, answer, refused: false }
     }
 
     /// Tells the room that the user is typing, at most once a second per room.

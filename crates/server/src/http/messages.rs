@@ -84,7 +84,7 @@ pub async fn send(
         client_id: request.client_id.as_deref(),
         attachment_id: request.attachment_id,
     };
-    let inserted = messaging::send(&state, &access, draft, |_| {}).await?;
+    let inserted = messaging::send(&state, &access, draft).await?;
     Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))
 }
 

@@ -31,7 +31,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 use crate::room_locks::RoomLocks;
 use crate::sealing::{self, SERVER_SCOPE};
-use crate::store::{OnCreated, Store};
+use crate::store::{OnStored, Store};
 use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
@@ -452,15 +452,15 @@ impl Store for MongoStore {
         &self,
         message: NewMessage,
         now: DateTime<Utc>,
-        on_created: OnCreated,
+        on_stored: OnStored,
     ) -> StoreResult<InsertedMessage> {
-        // The room's queue is held until `on_created` has run: its calls follow the sequence.
+        // The room's queue (first come, first served) is held until `on_stored` has run: its
+        // calls follow the order the sends queued in, and so the sequence.
         let _queued = self.queues.lock(&message.room_id).await;
-        let inserted: InsertedMessage = transaction!(self, |s| messages::insert_message(&self.c, s, &message, now))?;
-        if inserted.created {
-            on_created(&inserted.message);
-        }
-        Ok(inserted)
+        let inserted: StoreResult<InsertedMessage> =
+            transaction!(self, |s| messages::insert_message(&self.c, s, &message, now));
+        on_stored(&inserted);
+        inserted
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {

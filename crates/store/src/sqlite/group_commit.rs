@@ -13,10 +13,10 @@
 //! the kernel at every send (`madvise`, with a TLB shootdown on every core). A failed write is
 //! the database's, not a refusal: it fails the whole batch, like a failed commit.
 //!
-//! The thread is also where a room's order is kept: after the commit it runs each new
-//! message's `on_created` in the batch's order, which is sequence order (the server publishes
-//! there), and only then answers the callers. So no lock is held across a send's round trip,
-//! and a room's concurrent sends share a transaction.
+//! The thread is also where a room's order is kept: after the commit it runs each send's
+//! `on_stored` in the batch's order, which is the order the sends were queued in and sequence
+//! order (the server publishes and answers there), and only then answers the callers. So no
+//! lock is held across a send's round trip, and a room's concurrent sends share a transaction.
 //!
 //! Under a steady stream of sends the writer lets them gather for a millisecond before it
 //! takes them ([`Gather`]): taking each as it comes would commit nearly every send alone, and
@@ -28,7 +28,7 @@ use super::messages::{self, Checked};
 use super::rows;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
-use crate::store::{BatchScope, OnCreated};
+use crate::store::{BatchScope, OnStored};
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use rusqlite::Connection;
@@ -49,7 +49,7 @@ const RATE_MEMORY: Duration = Duration::from_millis(50);
 struct Send {
     message: NewMessage,
     now: DateTime<Utc>,
-    on_created: OnCreated,
+    on_stored: OnStored,
     reply: Reply,
 }
 
@@ -94,11 +94,12 @@ impl GroupCommit {
         &self,
         message: NewMessage,
         now: DateTime<Utc>,
-        on_created: OnCreated,
+        on_stored: OnStored,
     ) -> StoreResult<InsertedMessage> {
+        // Queued at the first poll, with nothing awaited before: the send's place is taken.
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Send { message, now, on_created, reply })
+            .send(Send { message, now, on_stored, reply })
             .map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?
     }
@@ -140,7 +141,7 @@ impl Gather {
 fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batch: Vec<Send>) {
     let stored = {
         let Ok(guard) = conn.lock() else {
-            return fail(batch.into_iter().map(|send| send.reply), "database lock poisoned");
+            return fail(batch.into_iter().map(|send| (send.on_stored, send.reply)), "database lock poisoned");
         };
         match store_all(&guard, vault, batch) {
             Ok(stored) => stored,
@@ -156,12 +157,8 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batc
     scope(&mut || {
         let Some(stored) = stored.take() else { return };
         let mut replies = Vec::with_capacity(stored.len());
-        for (on_created, reply, result) in stored {
-            if let Ok(inserted) = &result
-                && inserted.created
-            {
-                on_created(&inserted.message);
-            }
+        for (on_stored, reply, result) in stored {
+            on_stored(&result);
             replies.push((reply, result));
         }
         for (reply, result) in replies {
@@ -171,12 +168,16 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batc
 }
 
 /// A send's outcome once its batch is committed.
-type Stored = (OnCreated, Reply, StoreResult<InsertedMessage>);
+type Stored = (OnStored, Reply, StoreResult<InsertedMessage>);
 
-/// Stores the batch in one transaction; on failure, the replies to fail and why.
-fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<Stored>, (Vec<Reply>, String)> {
+/// Where a send that failed with its batch learns it.
+type Failed = (OnStored, Reply);
+
+/// Stores the batch in one transaction; on failure, the sends to fail and why.
+fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<Stored>, (Vec<Failed>, String)> {
+    let failed = |send: Send| (send.on_stored, send.reply);
     if let Err(error) = run(conn, "BEGIN IMMEDIATE") {
-        return Err((batch.into_iter().map(|send| send.reply).collect(), error.to_string()));
+        return Err((batch.into_iter().map(failed).collect(), error.to_string()));
     }
     let mut results: Vec<Stored> = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
@@ -189,16 +190,17 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
                 Err(broken) => {
                     // Half a send may be written: nothing of the batch is kept.
                     let _ = run(conn, "ROLLBACK");
-                    let replies = results.into_iter().map(|(_, reply, _)| reply).chain([send.reply]);
-                    return Err((replies.chain(batch.map(|send| send.reply)).collect(), broken.to_string()));
+                    let done = results.into_iter().map(|(on_stored, reply, _)| (on_stored, reply));
+                    let rest = [(send.on_stored, send.reply)].into_iter().chain(batch.map(failed));
+                    return Err((done.chain(rest).collect(), broken.to_string()));
                 }
             },
         };
-        results.push((send.on_created, send.reply, outcome));
+        results.push((send.on_stored, send.reply, outcome));
     }
     if let Err(error) = run(conn, "COMMIT") {
         let _ = run(conn, "ROLLBACK");
-        return Err((results.into_iter().map(|(_, reply, _)| reply).collect(), error.to_string()));
+        return Err((results.into_iter().map(|(on_stored, reply, _)| (on_stored, reply)).collect(), error.to_string()));
     }
     Ok(results)
 }
@@ -209,10 +211,12 @@ fn run(conn: &Connection, sql: &str) -> StoreResult<()> {
     conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map(drop).map_err(rows::backend)
 }
 
-/// Tells every one of these sends that it was not stored, and why.
-fn fail(replies: impl IntoIterator<Item = Reply>, why: &str) {
-    for reply in replies {
-        let _ = reply.send(Err(StoreError::Backend(why.to_owned())));
+/// Tells every one of these sends that it was not stored, and why, in their order.
+fn fail(sends: impl IntoIterator<Item = Failed>, why: &str) {
+    for (on_stored, reply) in sends {
+        let outcome = Err(StoreError::Backend(why.to_owned()));
+        on_stored(&outcome);
+        let _ = reply.send(outcome);
     }
 }
 

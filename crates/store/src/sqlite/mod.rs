@@ -20,7 +20,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use crate::store::{BatchScope, OnCreated, Store, plain_batches};
+use crate::store::{BatchScope, OnStored, Store, plain_batches};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -48,7 +48,7 @@ impl SqliteStore {
         Self::open_with(path, vault, plain_batches())
     }
 
-    /// [`SqliteStore::open`], with each group commit's `on_created` callbacks run inside
+    /// [`SqliteStore::open`], with each group commit's `on_stored` callbacks run inside
     /// `scope` (the server holds its writers' wake-ups until a batch is published, so that the
     /// batch's frames for one connection go out in one write).
     pub fn open_with(path: &Path, vault: Arc<Vault>, scope: BatchScope) -> StoreResult<Self> {
@@ -355,9 +355,9 @@ impl Store for SqliteStore {
         &self,
         message: NewMessage,
         now: DateTime<Utc>,
-        on_created: OnCreated,
+        on_stored: OnStored,
     ) -> StoreResult<InsertedMessage> {
-        self.sends.insert(message, now, on_created).await
+        self.sends.insert(message, now, on_stored).await
     }
 
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>> {

@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
             concurrent_senders_never_share_a_sequence_number,
             refused_sends_among_concurrent_ones_leave_no_gap,
             a_rooms_new_messages_are_seen_once_in_sequence_order,
+            sends_taken_in_turn_are_seen_in_turn,
             client_ids_make_sends_idempotent,
             sends_are_refused_outside_membership_or_after_termination,
             history_pages_before_and_after,
@@ -569,8 +570,14 @@ pub async fn a_rooms_new_messages_are_seen_once_in_sequence_order(store: Arc<dyn
                 let client_id = format!("{sender}-{}", if i % 10 == 9 { i - 1 } else { i });
                 let message = text_message(&room_id, &author, format!("{sender}-{i}"), Some(client_id));
                 let sink = seen.clone();
-                let on_created: OnCreated = Box::new(move |m: &MessageRecord| sink.lock().unwrap().push(m.seq));
-                match store.insert_message_then(message, t(5), on_created).await {
+                let on_stored: OnStored = Box::new(move |outcome| {
+                    if let Ok(inserted) = outcome
+                        && inserted.created
+                    {
+                        sink.lock().unwrap().push(inserted.message.seq);
+                    }
+                });
+                match store.insert_message_then(message, t(5), on_stored).await {
                     Ok(inserted) => {
                         let seq = inserted.message.seq;
                         assert!(seen.lock().unwrap().contains(&seq), "message {seq} returned before it was seen");
@@ -591,6 +598,56 @@ pub async fn a_rooms_new_messages_are_seen_once_in_sequence_order(store: Arc<dyn
     assert_eq!(created, (SENDERS - 1) * (EACH - EACH / 10), "members' sends, repeats stored once");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen, (1..=created).collect::<Vec<u64>>(), "each new message seen once, in sequence order");
+}
+
+/// R-MSG-1, R-WS-2: sends to a room taken one after another (each future polled once before
+/// the next is made, as a gateway session takes a client's frames) and then stored together
+/// are seen in that order, each once and before its send returns: new messages in sequence
+/// order, a repeated client id and a refused send in their places.
+pub async fn sends_taken_in_turn_are_seen_in_turn(store: Arc<dyn Store>) {
+    use std::task::Poll;
+    const SENDS: u32 = 12;
+    type Seen = (u32, Result<(bool, u64), StoreError>);
+    let alice = user(&store, "alice").await;
+    let room = group(&store, &alice, "pipelined", JoinPolicy::Open).await;
+    let seen: Arc<std::sync::Mutex<Vec<Seen>>> = Arc::default();
+    let mut sends = Vec::new();
+    for i in 0..SENDS {
+        // The sixth repeats the fifth's client id; the ninth names an upload that is not there.
+        let client_id = format!("c{}", if i == 5 { 4 } else { i });
+        let mut message = text_message(&room.id, &alice.id, format!("m{i}"), Some(client_id));
+        if i == 8 {
+            message.attachment_id = Some(AttachmentId::from("missing"));
+        }
+        let sink = seen.clone();
+        let on_stored: OnStored = Box::new(move |outcome| {
+            let outcome = outcome.as_ref().map(|m| (m.created, m.message.seq)).map_err(Clone::clone);
+            sink.lock().unwrap().push((i, outcome));
+        });
+        let mut send = store.insert_message_then(message, t(5), on_stored);
+        let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+        sends.push((send, first));
+    }
+    let mut returned = Vec::new();
+    for (i, (send, first)) in (0..SENDS).zip(sends) {
+        let outcome = match first {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => send.await,
+        };
+        assert!(seen.lock().unwrap().iter().any(|(j, _)| *j == i), "send {i} returned before it was seen");
+        returned.push((i, outcome.map(|m| (m.created, m.message.seq))));
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, returned, "seen in the order taken, as returned");
+    let expected_seqs = [1, 2, 3, 4, 5, 5, 6, 7, 0, 8, 9, 10];
+    for ((i, outcome), seq) in seen.iter().zip(expected_seqs) {
+        match (i, outcome) {
+            (5, Ok((false, 5))) => {}
+            (8, Err(StoreError::NotFound(Missing::Attachment))) => {}
+            (_, Ok((true, got))) => assert_eq!(*got, seq, "send {i}"),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
 }
 
 /// R-MSG-1 / idempotency: the same client id from the same author stores one message.
