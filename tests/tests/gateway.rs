@@ -219,6 +219,65 @@ async fn r_ws_2_acks_are_idempotent() {
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
 }
 
+/// R-WS-2: sends written back to back, without waiting for answers, are answered in the order
+/// they were sent, refusals and repeats in their places, each ack before its message's echo,
+/// and stored in that order (the session keeps several in flight, ARCHITECTURE.md).
+#[tokio::test]
+async fn r_ws_2_back_to_back_sends_are_answered_in_order() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("burst", "open").await;
+    let (mut socket, _) = server.connect(&alice).await;
+    let frames = vec![
+        send_frame(&room, "one", "c1"),
+        send_frame(&room, "two", "c2"),
+        send_frame(&room, "   ", "c3"),
+        send_frame(&room, "two again", "c2"),
+        send_frame(&room, "three", "c5"),
+        send_frame(&room, "four", "c6"),
+    ];
+    let (mut answers, mut echoes) = (0, 0);
+    let received = socket
+        .send_while_reading(frames, |frame| {
+            match frame["type"].as_str() {
+                Some("ack" | "error") => answers += 1,
+                Some("message_created") => echoes += 1,
+                _ => {}
+            }
+            answers == 6 && echoes == 4
+        })
+        .await;
+    let answered: Vec<(String, String, Option<u64>)> = received
+        .iter()
+        .filter(|f| f["type"] == "ack" || f["type"] == "error")
+        .map(|f| {
+            let what = f["code"].as_str().unwrap_or("ack").to_owned();
+            (f["client_id"].as_str().unwrap().to_owned(), what, f["message"]["seq"].as_u64())
+        })
+        .collect();
+    let expected = [
+        ("c1", "ack", Some(1)),
+        ("c2", "ack", Some(2)),
+        ("c3", "validation_failed", None),
+        ("c2", "ack", Some(2)),
+        ("c5", "ack", Some(3)),
+        ("c6", "ack", Some(4)),
+    ]
+    .map(|(id, what, seq)| (id.to_owned(), what.to_owned(), seq));
+    assert_eq!(answered, expected);
+    let echoed: Vec<Value> = received.iter().filter(|f| f["type"] == "message_created").cloned().collect();
+    assert_eq!(seqs(&echoed), vec![1, 2, 3, 4], "each new message echoed once, in order");
+    for seq in 1..=4u64 {
+        let position = |kind: &str| {
+            received.iter().position(|f| f["type"] == kind && f["message"]["seq"].as_u64() == Some(seq)).unwrap()
+        };
+        assert!(position("ack") < position("message_created"), "ack of {seq} before its echo");
+    }
+    let history = alice.get(&format!("/api/rooms/{room}/messages")).await.body;
+    let bodies: Vec<&str> = history["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["four", "three", "two", "one"], "stored in the order sent (newest first)");
+}
+
 /// R-MSG-4, R-WS-2: a direct message reaches its two members only.
 #[tokio::test]
 async fn r_ws_2_direct_messages_are_targeted() {
