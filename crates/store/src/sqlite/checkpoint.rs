@@ -16,7 +16,7 @@ use crate::error::{StoreError, StoreResult};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the log is folded into the database.
 const INTERVAL: Duration = Duration::from_millis(200);
@@ -24,6 +24,32 @@ const INTERVAL: Duration = Duration::from_millis(200);
 /// even if writers must wait. The file keeps its size and is written over from its start:
 /// cutting it short (`journal_size_limit`) cost the next commit 60 ms here.
 const RESTART_FRAMES: i64 = 16_384;
+
+/// How long a statement of another connection waits for a lock a checkpoint holds before it
+/// fails as busy.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+/// How often it looks at the lock again meanwhile.
+const LOCK_POLL: Duration = Duration::from_micros(100);
+
+/// Makes `conn` wait for a lock held by a checkpoint by looking again every [`LOCK_POLL`], for
+/// at most [`LOCK_PATIENCE`]. A `RESTART` (every few seconds under a steady stream of sends)
+/// holds the write lock while it copies the last pages and syncs both files, about 10 ms
+/// here; SQLite's own busy timeout sleeps 1, 2, 5, 10 ms between looks (traced: the send
+/// thread's sleeps during a `RESTART`), so a send that met one waited 18 ms.
+pub(super) fn wait_for_checkpoints(conn: &mut Connection) -> StoreResult<()> {
+    let mut since = Instant::now();
+    conn.busy_handler(Some(move |tries: i32| {
+        if tries == 0 {
+            since = Instant::now();
+        }
+        if since.elapsed() >= LOCK_PATIENCE {
+            return false;
+        }
+        std::thread::sleep(LOCK_POLL);
+        true
+    }))
+    .map_err(rows::backend)
+}
 
 /// The checkpoint thread; dropping this makes it checkpoint a last time and waits for it.
 pub struct Checkpointer {
@@ -114,5 +140,37 @@ mod tests {
         assert!(log(&reader).0 < 10, "the next write started the log over");
         let rows: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 41);
+    }
+
+    /// A write that meets the lock of another connection (a checkpoint's) waits for it and
+    /// then goes through, rather than failing as busy.
+    #[test]
+    fn a_write_waits_for_a_held_lock_and_then_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        writer.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        wait_for_checkpoints(&mut writer).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO t (x) VALUES (1)").unwrap();
+        let (writing, about_to_write) = mpsc::channel::<()>();
+        let holding = std::thread::spawn(move || {
+            // Holds the write lock a little past the moment the writer goes for it.
+            about_to_write.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+            holder.execute_batch("COMMIT").unwrap();
+        });
+        writing.send(()).unwrap();
+        writer.execute("INSERT INTO t (x) VALUES (2)", []).unwrap();
+        holding.join().unwrap();
+        let rows: Vec<i64> = writer
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [1, 2], "both writes are there, the waiting one after the holder's");
     }
 }

@@ -76,7 +76,7 @@ impl SqliteStore {
         // Deleted content is overwritten with zeros, not left in free pages (R-SEC-2: the
         // plaintext of a database from before sealing, deleted messages' old ciphertext).
         conn.pragma_update(None, "secure_delete", "ON").map_err(rows::backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(rows::backend)?;
+        checkpoint::wait_for_checkpoints(&mut conn)?;
         if schema::migrate(&mut conn, &vault)? {
             // What the migrations replaced may linger in the write-ahead log: fold it into the
             // (zeroed) database file and empty it.
