@@ -25,8 +25,8 @@ const INTERVAL: Duration = Duration::from_millis(200);
 /// cutting it short (`journal_size_limit`) cost the next commit 60 ms here.
 const RESTART_FRAMES: i64 = 16_384;
 
-/// How long a statement of another connection waits for a lock a checkpoint holds before it
-/// fails as busy.
+/// How long a connection waits for a lock another holds before it fails as busy: the writing
+/// connection for a checkpoint's, the checkpoint for the writer's.
 const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 /// How often it looks at the lock again meanwhile.
 const LOCK_POLL: Duration = Duration::from_micros(100);
@@ -62,7 +62,7 @@ impl Checkpointer {
     /// `wal_autocheckpoint` off.
     pub fn start(path: &Path) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(rows::backend)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(rows::backend)?;
+        conn.busy_timeout(LOCK_PATIENCE).map_err(rows::backend)?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
