@@ -32,8 +32,6 @@ pub enum RoomAction {
     UpdateSettings,
     /// Terminate the room.
     Delete,
-    /// Delete other people's messages.
-    ModerateMessages,
     /// Read the room's audit trail.
     ReadAudit,
 }
@@ -65,7 +63,7 @@ pub fn authorize(kind: RoomKind, actor: Option<Role>, action: RoomAction) -> Res
     }
     match action {
         Read | Post => Ok(()),
-        Invite | ManageRequests | Unban | ModerateMessages => admin(actor),
+        Invite | ManageRequests | Unban => admin(actor),
         UpdateSettings | Delete | ReadAudit => owner(actor),
         Kick(target) => {
             admin(actor)?;
@@ -144,11 +142,9 @@ mod tests {
             (Some(Member), ManageRequests, f),
             (Some(Member), Kick(target(Some(Member))), f),
             (Some(Member), Ban(target(Some(Member))), f),
-            (Some(Member), ModerateMessages, f),
             (Some(Admin), Invite, ok),
             (Some(Admin), ManageRequests, ok),
             (Some(Admin), Unban, ok),
-            (Some(Admin), ModerateMessages, ok),
             (Some(Admin), Kick(target(Some(Member))), ok),
             (Some(Admin), Ban(target(Some(Member))), ok),
             (Some(Admin), Ban(target(None)), ok),
@@ -204,7 +200,6 @@ mod tests {
             ChangeRole(target(Some(Member))),
             UpdateSettings,
             Delete,
-            ModerateMessages,
             ReadAudit,
         ] {
             assert_eq!(authorize(Direct, Some(Member), action), Err(Denial::DirectRoom));

@@ -114,6 +114,12 @@ pub fn accept_upload(content_type: &str, bytes: &[u8], max: usize) -> Result<Att
     Ok(kind)
 }
 
+/// Whether a member of an attachment's room may download it: anyone once it was sent with a
+/// message; before that only its uploader, to whom an unsent upload is a draft (R-MSG-6).
+pub fn may_download(sent: bool, is_uploader: bool) -> bool {
+    sent || is_uploader
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +158,13 @@ mod tests {
             assert!(Filename::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Filename::parse(&"é".repeat(255)).is_ok());
+    }
+
+    /// R-MSG-6: an unsent upload is its uploader's alone; a sent one is the room's.
+    #[test]
+    fn r_msg_6_unsent_uploads_are_private() {
+        assert!(may_download(false, true));
+        assert!(!may_download(false, false));
+        assert!(may_download(true, false));
     }
 }

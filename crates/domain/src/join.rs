@@ -42,9 +42,16 @@ pub enum JoinDenial {
 }
 
 /// Decides how `ctx`'s user may get into the room. An invite opens every policy.
+///
+/// The order of the refusals is the order a user sees: an unlisted (invite-only) room does not
+/// reveal itself, not even that it was terminated, to someone who is neither invited, banned
+/// from it nor in it (R-ROOM-8).
 pub fn join_path(ctx: JoinContext) -> Result<JoinPath, JoinDenial> {
     if ctx.kind == RoomKind::Direct {
         return Err(JoinDenial::DirectRoom);
+    }
+    if !ctx.policy.is_listed() && !ctx.invited && !ctx.banned && !ctx.already_member {
+        return Err(JoinDenial::NotInvited);
     }
     if ctx.terminated {
         return Err(JoinDenial::Terminated);
@@ -64,6 +71,38 @@ pub fn join_path(ctx: JoinContext) -> Result<JoinPath, JoinDenial> {
         JoinPolicy::Request if ctx.request_pending => Err(JoinDenial::RequestPending),
         JoinPolicy::Request => Ok(JoinPath::FileRequest),
         JoinPolicy::Invite => Err(JoinDenial::NotInvited),
+    }
+}
+
+/// What the server knows when someone who is not a member asks to see a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewContext {
+    pub kind: RoomKind,
+    pub policy: JoinPolicy,
+    pub banned: bool,
+    pub invited: bool,
+}
+
+/// Why a room is not shown to someone outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ViewDenial {
+    #[error("you are banned from this room")]
+    Banned,
+    /// Shown as "no such room": the room does not reveal itself.
+    #[error("no such room")]
+    Hidden,
+}
+
+/// Whether someone outside a room may see it (members always do): a listed group room, or one
+/// they are invited to; never one that bans them (R-ROOM-4, R-ROOM-8). Direct conversations
+/// are seen only by their two members.
+pub fn may_view(ctx: ViewContext) -> Result<(), ViewDenial> {
+    if ctx.banned {
+        return Err(ViewDenial::Banned);
+    }
+    match ctx.kind {
+        RoomKind::Group if ctx.policy.is_listed() || ctx.invited => Ok(()),
+        RoomKind::Group | RoomKind::Direct => Err(ViewDenial::Hidden),
     }
 }
 
@@ -154,6 +193,27 @@ mod tests {
         assert_eq!(join_path(terminated), Err(JoinDenial::Terminated));
         let invite = InviteContext { terminated: true, banned: false, already_member: false, already_invited: false };
         assert_eq!(may_invite(invite), Err(InviteDenial::Terminated));
+    }
+
+    /// R-ROOM-8: an invite-only room does not reveal itself to outsiders, not even that it
+    /// was terminated; its members, invitees and banned users get the real answer.
+    #[test]
+    fn r_room_8_invite_only_rooms_stay_hidden() {
+        let outsider = JoinContext { terminated: true, ..ctx(JoinPolicy::Invite) };
+        assert_eq!(join_path(outsider), Err(JoinDenial::NotInvited));
+        let banned = JoinContext { banned: true, ..outsider };
+        assert_eq!(join_path(banned), Err(JoinDenial::Terminated));
+        let member = JoinContext { already_member: true, terminated: false, ..outsider };
+        assert_eq!(join_path(member), Err(JoinDenial::AlreadyMember));
+        let view = ViewContext { kind: RoomKind::Group, policy: JoinPolicy::Invite, banned: false, invited: false };
+        assert_eq!(may_view(view), Err(ViewDenial::Hidden));
+        assert_eq!(may_view(ViewContext { invited: true, ..view }), Ok(()));
+        assert_eq!(may_view(ViewContext { banned: true, invited: true, ..view }), Err(ViewDenial::Banned));
+        assert_eq!(may_view(ViewContext { policy: JoinPolicy::Request, ..view }), Ok(()));
+        assert_eq!(
+            may_view(ViewContext { kind: RoomKind::Direct, policy: JoinPolicy::Open, ..view }),
+            Err(ViewDenial::Hidden)
+        );
     }
 
     /// R-MSG-4: direct rooms are never joined.

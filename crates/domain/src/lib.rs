@@ -9,12 +9,19 @@ pub mod departure;
 pub mod join;
 pub mod messages;
 pub mod paging;
+pub mod room_settings;
 pub mod values;
 
 pub use access::{Denial, RoomAction, Target, authorize};
-pub use attachments::{AttachmentType, DEFAULT_MAX_ATTACHMENT_BYTES, Filename, UploadRefusal, accept_upload};
+pub use attachments::{
+    AttachmentType, DEFAULT_MAX_ATTACHMENT_BYTES, Filename, UploadRefusal, accept_upload, may_download,
+};
 pub use departure::{Departure, MemberSnapshot, after_departure};
-pub use join::{InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, join_path, may_invite};
-pub use messages::{MessageContent, can_delete_message, can_edit_message};
+pub use join::{
+    InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, ViewContext, ViewDenial, join_path, may_invite,
+    may_view,
+};
+pub use messages::{MessageContent, MessageDenial, may_delete_message, may_edit_message};
 pub use paging::PageLimit;
+pub use room_settings::{PasswordChange, password_change};
 pub use values::*;

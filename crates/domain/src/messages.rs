@@ -28,14 +28,35 @@ impl MessageContent {
     }
 }
 
-/// Only the author edits a message, and not once it is deleted.
-pub fn can_edit_message(actor_is_author: bool) -> bool {
-    actor_is_author
+/// Why a message may not be edited or deleted by someone who may read the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MessageDenial {
+    #[error("only the author can edit a message")]
+    NotAuthor,
+    #[error("a deleted message cannot be edited")]
+    Deleted,
+    #[error("only the author or a room admin can delete this message")]
+    NotAuthorOrAdmin,
 }
 
-/// The author deletes their message; in group rooms admins delete any message.
-pub fn can_delete_message(kind: RoomKind, actor_is_author: bool, actor_role: Role) -> bool {
-    actor_is_author || (kind == RoomKind::Group && actor_role.is_admin())
+/// Only the author edits a message, and not once it is deleted (R-MSG-7).
+pub fn may_edit_message(actor_is_author: bool, deleted: bool) -> Result<(), MessageDenial> {
+    if !actor_is_author {
+        Err(MessageDenial::NotAuthor)
+    } else if deleted {
+        Err(MessageDenial::Deleted)
+    } else {
+        Ok(())
+    }
+}
+
+/// The author deletes their message; in group rooms admins delete any message (R-MSG-7).
+pub fn may_delete_message(kind: RoomKind, actor_is_author: bool, actor_role: Role) -> Result<(), MessageDenial> {
+    if actor_is_author || (kind == RoomKind::Group && actor_role.is_admin()) {
+        Ok(())
+    } else {
+        Err(MessageDenial::NotAuthorOrAdmin)
+    }
 }
 
 #[cfg(test)]
@@ -59,8 +80,10 @@ mod tests {
     /// R-MSG-7: authors edit and delete their own; admins delete any in group rooms.
     #[test]
     fn r_msg_7_edit_and_delete() {
-        assert!(can_edit_message(true));
-        assert!(!can_edit_message(false));
+        assert_eq!(may_edit_message(true, false), Ok(()));
+        assert_eq!(may_edit_message(false, false), Err(MessageDenial::NotAuthor));
+        assert_eq!(may_edit_message(false, true), Err(MessageDenial::NotAuthor));
+        assert_eq!(may_edit_message(true, true), Err(MessageDenial::Deleted));
         let cases = [
             (RoomKind::Group, true, Role::Member, true),
             (RoomKind::Group, false, Role::Member, false),
@@ -70,7 +93,8 @@ mod tests {
             (RoomKind::Direct, false, Role::Member, false),
         ];
         for (kind, author, role, expected) in cases {
-            assert_eq!(can_delete_message(kind, author, role), expected, "{kind:?} {author} {role:?}");
+            let allowed = may_delete_message(kind, author, role).is_ok();
+            assert_eq!(allowed, expected, "{kind:?} {author} {role:?}");
         }
     }
 }

@@ -69,10 +69,16 @@ fn char_len(s: &str) -> usize {
 pub struct Username(String);
 
 impl Username {
+    pub const MIN_CHARS: usize = 3;
+    pub const MAX_CHARS: usize = 32;
+    /// A login name longer than this cannot be anyone's (usernames are trimmed and at most
+    /// [`Self::MAX_CHARS`]): it is refused before any work is spent on it.
+    pub const MAX_LOGIN_INPUT_BYTES: usize = 64;
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let lowered = input.trim().to_lowercase();
         let len = char_len(&lowered);
-        if !(3..=32).contains(&len) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&len) {
             return err("must be 3 to 32 characters");
         }
         if !lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')) {
@@ -101,12 +107,15 @@ impl fmt::Display for Username {
 pub struct Password(String);
 
 impl Password {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_CHARS: usize = 256;
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let len = char_len(input);
-        if len < 10 {
+        if len < Self::MIN_CHARS {
             return err("must be at least 10 characters");
         }
-        if len > 256 {
+        if len > Self::MAX_CHARS {
             return err("must be at most 256 characters");
         }
         Ok(Self(input.to_owned()))
@@ -128,12 +137,15 @@ impl fmt::Debug for Password {
 pub struct RoomPassword(String);
 
 impl RoomPassword {
+    pub const MIN_CHARS: usize = 4;
+    pub const MAX_CHARS: usize = 256;
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let len = char_len(input);
-        if len < 4 {
+        if len < Self::MIN_CHARS {
             return err("must be at least 4 characters");
         }
-        if len > 256 {
+        if len > Self::MAX_CHARS {
             return err("must be at most 256 characters");
         }
         Ok(Self(input.to_owned()))

@@ -3,6 +3,10 @@
 use crate::User;
 use serde::{Deserialize, Serialize};
 
+/// The browser's refresh cookie (R-ACC-3): HttpOnly, Secure, SameSite=Strict. The gateway at
+/// `/ws` authenticates browsers by it too (R-WS-1).
+pub const REFRESH_COOKIE: &str = "conclave_refresh";
+
 /// `POST /api/auth/signup`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

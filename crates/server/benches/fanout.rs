@@ -4,8 +4,8 @@
 //! `cargo bench -p conclave-server --bench fanout`.
 
 use conclave_protocol::{RoomId, UserId};
-use conclave_server::gateway::hub::{Bus, Event, Frame, Hub};
-use conclave_server::gateway::outbox::{Outbox, Taken, Writer};
+use conclave_server::live::hub::{Bus, Event, Frame, Hub};
+use conclave_server::live::outbox::{Outbox, Taken, Writer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::task::{Context, Waker};

@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -156,4 +157,20 @@ pub enum Command {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// Timing of the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewaySettings {
+    /// A connection that has not authenticated by then is closed (10 s per SPEC R-WS-1).
+    pub auth_timeout: Duration,
+    /// How often the server pings.
+    pub heartbeat: Duration,
+    /// A connection silent for this long is dead (R-WS-5).
+    pub idle_timeout: Duration,
+    /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
+    pub queue: usize,
+    /// Sends waiting this long for their turn, or a worker running this late, are refused (see
+    /// `session::Waits` and `gateway::pressure`); zero: never.
+    pub shed_lag: Duration,
 }

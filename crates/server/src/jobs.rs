@@ -1,7 +1,7 @@
 //! Background jobs (SPEC R-OPS-2): the cleanup run, every `CONCLAVE_CLEANUP_INTERVAL_SECS`
 //! and once at start. Each run is logged with what it deleted.
 
-use crate::state::AppState;
+use crate::app::AppState;
 use chrono::{DateTime, Duration, Utc};
 use conclave_store::{Store, StoreResult};
 use std::sync::Arc;

@@ -1,30 +1,24 @@
 //! The Conclave server: one actix-web application serving the REST API, its OpenAPI document,
 //! and (in later stages) the WebSocket gateway and the web client.
 
+pub mod app;
 pub mod config;
-pub mod error;
-pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
-pub mod limits;
-pub mod messaging;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
-pub mod notify;
-pub mod passwords;
-pub mod state;
 pub mod telemetry;
-pub mod write_behind;
 
+use crate::app::limits::{LimitSettings, Limits};
+use crate::app::passwords::Passwords;
+use crate::app::write_behind::{WriteBehind, WriteBehindSettings};
+use crate::app::{AppState, Settings};
 use crate::config::Config;
-use crate::gateway::GatewaySettings;
-use crate::gateway::hub::{Bus, Hub};
-use crate::limits::{LimitSettings, Limits};
+use crate::config::GatewaySettings;
+use crate::live::hub::{Bus, Hub};
 use crate::metrics::Metrics;
-use crate::passwords::Passwords;
-use crate::state::{AppState, Settings};
-use crate::write_behind::{WriteBehind, WriteBehindSettings};
 use actix_codec::Framed;
 use actix_http::{HttpService, KeepAlive, Request, h1};
 use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
@@ -88,7 +82,7 @@ async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>
         None => {
             let path = config.data_dir.join("conclave.db");
             // A batch of sends is published with the writers' wake-ups held until its end.
-            let store = SqliteStore::open_with(&path, vault, Arc::new(|run| gateway::outbox::batched(run)))?;
+            let store = SqliteStore::open_with(&path, vault, Arc::new(|run| live::outbox::batched(run)))?;
             tracing::info!(path = %path.display(), "store: embedded SQLite");
             Ok(Arc::new(store))
         }

@@ -2,7 +2,7 @@
 //! connections, messages sent, WebSocket send times, deliveries, slow consumers dropped, job
 //! runs. One registry per server (in `AppState`), no global state.
 
-use crate::gateway::hub::Hub;
+use crate::live::hub::Hub;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -13,7 +13,7 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     pub messages_sent: IntCounter,
-    /// Sends refused because the server was behind (`messaging::shed`).
+    /// Sends refused because the server was behind (`messages::shed`).
     pub sends_shed: IntCounter,
     /// `ws_send_seconds` by stage, resolved once: they are observed at every send.
     ws_send_queued: Histogram,

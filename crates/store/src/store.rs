@@ -90,6 +90,11 @@ pub trait Store: Send + Sync + 'static {
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>>;
     /// Members in join order, after `after_join_seq`.
     async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>>;
+    /// The room's owner and admins (who hear of join requests), in join order.
+    async fn room_admins(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
+    /// The other member of each of `rooms` that is a direct conversation `user` is in, in one
+    /// read (a page of `/api/rooms/mine` names its conversations' peers).
+    async fn direct_peers(&self, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>>;
     /// Adds a member. Fails when the room is terminated, the user banned or already a member.
     /// Consumes the user's invite and join request and clears their room-log entry.
     /// `by` is who let them in: the user themselves, or the admin accepting their request.

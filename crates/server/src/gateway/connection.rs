@@ -5,21 +5,19 @@
 //! ([`Inbound`]), the writer task drains the connection's [`Outbox`] into it.
 
 use super::inbound::Inbound;
-use super::outbox::Outbox;
 use super::pressure::WorkerLoad;
 use super::{HARD_FRAME_LIMIT, session};
-use crate::error::ApiError;
-use crate::http::accounts::REFRESH_COOKIE;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::app::auth::refresh_token_user;
+use crate::app::error::ApiError;
+use crate::live::outbox::Outbox;
 use actix_codec::Framed;
 use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::header;
 use actix_http::{ConnectionType, HttpMessage, Request, Response, h1};
 use actix_web::ResponseError;
 use actix_web::cookie::Cookie;
-use chrono::Utc;
-use conclave_crypto::RefreshToken;
-use conclave_protocol::{ErrorCode, UserId};
+use conclave_protocol::{ErrorCode, REFRESH_COOKIE, UserId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -127,11 +125,7 @@ async fn refresh_cookie_user(state: &AppState, request: &Request) -> Option<User
         .find(|cookie| cookie.name() == REFRESH_COOKIE && !cookie.value().is_empty())?
         .value()
         .to_owned();
-    let digest = RefreshToken::digest_of(&value);
-    state.store.refresh_token_user(&digest, Utc::now()).await.unwrap_or_else(|error| {
-        tracing::warn!(%error, "could not check the refresh cookie");
-        None
-    })
+    refresh_token_user(state, &value).await
 }
 
 /// Writes the handshake's answer with actix-http's HTTP/1 encoder; a refusal closes the

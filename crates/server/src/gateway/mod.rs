@@ -2,31 +2,12 @@
 //! layer at the upgrade, sessions over actix-http's WebSocket codec, fed by the hub.
 
 mod connection;
-pub mod hub;
 mod inbound;
-pub mod outbox;
 pub mod pressure;
 mod session;
 
 use actix_http::ws::HandshakeError;
 use actix_web::{HttpRequest, HttpResponse};
-use std::time::Duration;
-
-/// Timing of the gateway.
-#[derive(Debug, Clone, Copy)]
-pub struct GatewaySettings {
-    /// A connection that has not authenticated by then is closed (10 s per SPEC R-WS-1).
-    pub auth_timeout: Duration,
-    /// How often the server pings.
-    pub heartbeat: Duration,
-    /// A connection silent for this long is dead (R-WS-5).
-    pub idle_timeout: Duration,
-    /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
-    pub queue: usize,
-    /// Sends waiting this long for their turn, or a worker running this late, are refused (see
-    /// `session::Waits` and [`pressure`]); zero: never.
-    pub shed_lag: Duration,
-}
 
 /// Frames larger than this close the connection; up to it, frames over 64 KiB are refused with
 /// an error frame and the session goes on.
@@ -51,4 +32,5 @@ pub async fn upgrade(req: HttpRequest) -> HttpResponse {
     actix_web::dev::Response::from(refusal).into()
 }
 
+pub use crate::config::GatewaySettings;
 pub use connection::{Connections, accept};

@@ -2,21 +2,19 @@
 //! frames and answers them through the connection's [`Outbox`], the same queue the hub fills,
 //! so an answer always follows what was published before its frame arrived.
 
-use super::hub::{Event, Frame, Registration};
 use super::inbound::{Inbound, Incoming};
-use super::outbox::{OutFrame, Outbox, Push};
 use super::pressure::WorkerLoad;
-use crate::error::ApiError;
-use crate::events;
-use crate::http::extract::{AuthUser, verify_access_token};
-use crate::http::rooms::{RoomAccess, actor, my_rooms};
-use crate::http::views;
-use crate::messaging::{self, Draft};
-use crate::state::AppState;
+use crate::app::access::RoomAccess;
+use crate::app::auth::{AuthUser, actor, verify_access_token};
+use crate::app::error::ApiError;
+use crate::app::messages::{self, Draft};
+use crate::app::{AppState, presence, rooms, views};
+use crate::live::hub::{Frame, Registration};
+use crate::live::outbox::{OutFrame, Outbox, Push};
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_domain::RoomAction;
 use conclave_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, RoomId, ServerFrame, UserId};
-use conclave_store::{DeferredWrite, HistoryRange, InsertedMessage, MessageRecord, StoreResult, UserRecord};
+use conclave_store::{HistoryRange, InsertedMessage, MessageRecord, StoreResult, UserRecord};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
@@ -24,6 +22,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+/// A session tells a room that its user is typing at most this often.
+const TYPING_INTERVAL: Duration = Duration::from_secs(1);
 /// How many messages a resume reads from the store at a time.
 const REPLAY_PAGE: u32 = 200;
 /// At most this many rooms per `resume` frame.
@@ -45,10 +45,7 @@ pub async fn run(
     load: Arc<WorkerLoad>,
 ) {
     let user = match cookie_user {
-        Some(id) => match state.store.user(&id).await {
-            Ok(Some(user)) => Some(user),
-            _ => None,
-        },
+        Some(id) => actor(&state, &AuthUser { id }).await.ok(),
         None => Box::pin(authenticate(&state, &outbox, &mut inbound)).await,
     };
     match user {
@@ -206,7 +203,7 @@ async fn connected(
     load: Arc<WorkerLoad>,
 ) {
     let auth = AuthUser { id: user.id.clone() };
-    let room_ids = match state.store.room_ids_of_user(&user.id).await {
+    let room_ids = match presence::routed_rooms(&state, &user.id).await {
         Ok(ids) => ids,
         Err(error) => {
             tracing::error!(%error, "could not load the user's rooms");
@@ -220,9 +217,9 @@ async fn connected(
     let Registration { id, came_online } = state.hub.register(&user.id, room_ids.clone(), Arc::clone(outbox));
     state.metrics.ws_sessions_opened.inc();
     if came_online {
-        publish_presence(&state, &user.id, room_ids, true);
+        presence::announce(&state, &user.id, room_ids, true);
     }
-    let ready = match Box::pin(my_rooms(&state, &user.id)).await {
+    let ready = match Box::pin(rooms::all_mine(&state, &user.id)).await {
         Ok(rooms) => ServerFrame::Ready { user: views::user(&user, &state.hub), rooms },
         Err(_) => {
             finish(&state, id, &user.id, outbox).await;
@@ -363,7 +360,7 @@ impl Backlog {
         if self.is_full() {
             match frame {
                 Ok(ClientFrame::SendMessage { client_id, .. }) => {
-                    return send(outbox, error_frame(&messaging::shed(state), Some(client_id)));
+                    return send(outbox, error_frame(&messages::shed(state), Some(client_id)));
                 }
                 // Typing is a courtesy a session that is behind skips.
                 Ok(ClientFrame::Typing { .. }) => return true,
@@ -473,7 +470,7 @@ const PIPELINE_SENDS: usize = 16;
 /// (a session that waited for each send's ack before taking the next made every send queued
 /// behind it wait that long again). Answers keep the frames' order: consecutive sends to one
 /// room are queued in the store in the order taken, which answers them in that order
-/// (`messaging::store`); a send refused before the store (and any other frame) waits until
+/// (`messages::store`); a send refused before the store (and any other frame) waits until
 /// the sends before it are answered, and nothing joins behind a refusal until it is given.
 #[derive(Default)]
 struct Pipeline {
@@ -534,24 +531,17 @@ impl Pipeline {
 }
 
 /// Unregisters the session; the user's rooms learn when their last session is gone (R-WS-5).
-async fn finish(state: &AppState, id: super::hub::SessionId, user: &UserId, outbox: &Outbox) {
+async fn finish(state: &AppState, id: crate::live::hub::SessionId, user: &UserId, outbox: &Outbox) {
     let forgotten = outbox.cut_off().is_cancelled() || outbox.gone().is_cancelled();
     let rooms = match state.hub.unregister(id) {
         Some(rooms) => Some(rooms),
         // The hub already forgot a session it gave up on or found gone, and with it the rooms.
-        None if forgotten && !state.hub.is_online(user) => state.store.room_ids_of_user(user).await.ok(),
+        None if forgotten && !state.hub.is_online(user) => presence::routed_rooms(state, user).await.ok(),
         None => None,
     };
     if let Some(rooms) = rooms {
-        publish_presence(state, user, rooms, false);
-        // Their last session ended: that is when they were last seen (a buffered write, R-OPS-3).
-        let _ = state.deferred.defer(DeferredWrite::LastSeen { user: user.clone(), at: chrono::Utc::now() }).await;
+        presence::went_offline(state, user, rooms).await;
     }
-}
-
-fn publish_presence(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: bool) {
-    let frame = ServerFrame::Presence { user_id: user.clone(), online }.to_json();
-    state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
 }
 
 struct SessionState {
@@ -661,7 +651,7 @@ impl SessionState {
 
     /// Takes a send: checks it and queues it for the store, both in the frame's turn. The
     /// store answers it (`ack`, or `error` with its client id) in the order the session's
-    /// sends were queued, before the message reaches anyone (`messaging::store`); a send
+    /// sends were queued, before the message reaches anyone (`messages::store`); a send
     /// refused before the store is answered in its turn ([`Pipeline`]).
     async fn take_send(&mut self, room_id: RoomId, draft: Draft<'_>, received: Instant) -> Handled {
         let client_id = draft.client_id.unwrap_or_default().to_owned();
@@ -671,11 +661,11 @@ impl SessionState {
             refused: true,
         };
         if self.load.saturated() || self.waits.shed(received.elapsed(), Instant::now()) {
-            return refuse(room_id, &messaging::shed(&self.state));
+            return refuse(room_id, &messages::shed(&self.state));
         }
         let taken = Instant::now();
         let checked = match self.access(room_id.clone()).await {
-            Ok(access) => messaging::check(&self.state, &access, draft).map(|message| (access, message)),
+            Ok(access) => messages::check(&self.state, &access, draft).map(|message| (access, message)),
             Err(error) => Err(error),
         };
         let (access, message) = match checked {
@@ -698,7 +688,7 @@ impl SessionState {
         let state = Arc::clone(&self.state);
         let mut storing: Answer = Box::pin(async move {
             // Answered by `answer`, whatever the outcome.
-            let _ = messaging::store(&state, &access, message, answer).await;
+            let _ = messages::store(&state, &access, message, answer).await;
             None
         });
         // The first poll queues the send in the store, which takes its place in the room's
@@ -713,18 +703,12 @@ impl SessionState {
     /// Tells the room that the user is typing, at most once a second per room.
     async fn typing(&mut self, room_id: RoomId) -> Result<(), ApiError> {
         let access = self.access(room_id.clone()).await?;
-        access.authorize(RoomAction::Post)?;
-        access.live()?;
         let now = Instant::now();
-        if self.last_typing.get(&room_id).is_some_and(|at| now.duration_since(*at).as_millis() < 1000) {
-            return Ok(());
+        let repeated = self.last_typing.get(&room_id).is_some_and(|at| now.duration_since(*at) < TYPING_INTERVAL);
+        presence::typing(&self.state, &access, repeated).await?;
+        if !repeated {
+            self.last_typing.insert(room_id, now);
         }
-        self.last_typing.insert(room_id.clone(), now);
-        let frame = ServerFrame::Typing { room_id: room_id.clone(), user_id: self.auth.id.clone() };
-        events::to_room(self.state.bus.as_ref(), &room_id, &frame);
-        // Typing is activity: it moves the user's last-seen time (a buffered write, R-OPS-3).
-        let seen = DeferredWrite::LastSeen { user: self.auth.id.clone(), at: chrono::Utc::now() };
-        let _ = self.state.deferred.defer(seen).await;
         Ok(())
     }
 
@@ -765,13 +749,9 @@ impl SessionState {
         let room = &access.room.id;
         let mut cursor = last_seq;
         loop {
-            let page = self
-                .state
-                .store
-                .messages(room, HistoryRange::After(cursor), REPLAY_PAGE)
-                .await
-                .map_err(|error| Some(ApiError::from(error)))?;
-            let full = page.len() == REPLAY_PAGE as usize;
+            let page =
+                messages::history(&self.state, access, HistoryRange::After(cursor), REPLAY_PAGE).await.map_err(Some)?;
+            let full = page.len() > REPLAY_PAGE as usize;
             for message in page.iter().rev() {
                 cursor = message.seq;
                 self.outbox.wait_for_room().await;

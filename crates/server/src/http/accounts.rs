@@ -2,21 +2,17 @@
 
 use super::cursor;
 use super::extract::{AuthUser, Body, OptionalBody};
-use super::rooms::actor;
-use super::views;
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::app::accounts::{self, RefreshRefusal, Session};
+use crate::app::error::{ApiError, ApiResult};
+use crate::app::{AppState, views};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
-use conclave_crypto::RefreshToken;
-use conclave_domain::{FieldErrors, PageLimit, Password, PersonName, SearchPrefix, Username};
+use conclave_domain::{PageLimit, SearchPrefix};
 use conclave_protocol::*;
-use conclave_store::{NewRefreshToken, NewUser, Rotation, UserRecord};
 
-/// The browser's refresh cookie (R-ACC-3): HttpOnly, Secure, SameSite=Strict, auth paths only.
-pub const REFRESH_COOKIE: &str = "conclave_refresh";
+/// The longest refresh token the server reads; anything longer is none it gave out.
+const MAX_REFRESH_TOKEN_BYTES: usize = 256;
 
 fn refresh_cookie(value: String, max_age_days: u32) -> Cookie<'static> {
     Cookie::build(REFRESH_COOKIE, value)
@@ -35,35 +31,33 @@ fn cleared_cookie() -> Cookie<'static> {
     cookie
 }
 
+/// A new session: the tokens in the body, the refresh token in its cookie too.
+fn session_response(state: &AppState, session: Session) -> HttpResponse {
+    let Session { user, access, refresh } = session;
+    let body = TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer".into(),
+        expires_in: access.expires_in,
+        refresh_token: refresh.secret.clone(),
+        user: views::user(&user, &state.hub),
+    };
+    HttpResponse::Ok().cookie(refresh_cookie(refresh.secret, state.settings.refresh_token_ttl_days)).json(body)
+}
+
+/// The refresh token from the body, or else from the cookie.
+fn presented_refresh_token(req: &HttpRequest, body: RefreshRequest) -> Option<String> {
+    body.refresh_token
+        .filter(|t| !t.is_empty())
+        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()))
+        .filter(|t| !t.is_empty() && t.len() <= MAX_REFRESH_TOKEN_BYTES)
+}
+
 /// Sign up (R-ACC-1).
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = UserEnvelope), (status = 409, description = "username_taken", body = ErrorBody),
               (status = 422, description = "validation_failed: one entry per invalid field", body = ErrorBody)))]
 pub async fn signup(state: Data<AppState>, Body(request): Body<SignupRequest>) -> ApiResult<HttpResponse> {
-    let mut errors = FieldErrors::new();
-    let username = errors.check("username", Username::parse(&request.username));
-    let password = errors.check("password", Password::parse(&request.password));
-    let first_name = errors.check("first_name", PersonName::parse_optional(request.first_name.as_deref()));
-    let last_name = errors.check("last_name", PersonName::parse_optional(request.last_name.as_deref()));
-    let (Some(username), Some(password), Some(first_name), Some(last_name)) =
-        (username, password, first_name, last_name)
-    else {
-        return Err(errors.into());
-    };
-    let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
-    let user = state
-        .store
-        .create_user(
-            NewUser {
-                username: username.into_string(),
-                password_hash,
-                first_name: first_name.map(|n| n.as_str().to_owned()),
-                last_name: last_name.map(|n| n.as_str().to_owned()),
-            },
-            Utc::now(),
-        )
-        .await?;
-    tracing::info!(user_id = %user.id, username = %user.username, "signed up");
+    let user = accounts::signup(&state, request).await?;
     Ok(HttpResponse::Created().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 
@@ -76,57 +70,9 @@ pub async fn login(
     req: HttpRequest,
     Body(request): Body<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
-    let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
-    if request.username.len() > 64 || request.password.chars().count() > 256 {
-        return Err(wrong());
-    }
-    // R-ACC-6: per account and per client address (the socket's; no proxy header is trusted).
-    state.limits.login(&request.username, req.peer_addr().map(|a| a.ip()))?;
-    let user = state.store.user_by_username(request.username.trim()).await?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state.passwords.verify(request.password, stored_hash).await?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => {
-            tracing::info!("login refused");
-            return Err(wrong());
-        }
-    };
-    let refresh = RefreshToken::generate();
-    let now = Utc::now();
-    state
-        .store
-        .insert_refresh_token(
-            NewRefreshToken {
-                digest: refresh.digest.clone(),
-                user_id: user.id.clone(),
-                expires_at: now + Duration::days(i64::from(state.settings.refresh_token_ttl_days)),
-            },
-            now,
-        )
-        .await?;
-    tracing::info!(user_id = %user.id, "logged in");
-    session_response(&state, &user, refresh)
-}
-
-fn session_response(state: &AppState, user: &UserRecord, refresh: RefreshToken) -> ApiResult<HttpResponse> {
-    let access = state.tokens.issue(user.id.as_str(), Utc::now().timestamp()).map_err(ApiError::internal)?;
-    let body = TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer".into(),
-        expires_in: access.expires_in,
-        refresh_token: refresh.secret.clone(),
-        user: views::user(user, &state.hub),
-    };
-    Ok(HttpResponse::Ok().cookie(refresh_cookie(refresh.secret, state.settings.refresh_token_ttl_days)).json(body))
-}
-
-/// The refresh token from the body, or else from the cookie.
-fn presented_refresh_token(req: &HttpRequest, body: RefreshRequest) -> Option<String> {
-    body.refresh_token
-        .filter(|t| !t.is_empty())
-        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()))
-        .filter(|t| !t.is_empty() && t.len() <= 256)
+    // R-ACC-6: limited per client address, the socket's (no proxy header is trusted).
+    let session = accounts::login(&state, request, req.peer_addr().map(|a| a.ip())).await?;
+    Ok(session_response(&state, session))
 }
 
 /// Refresh (R-ACC-3): retires the presented token and issues a new pair. Presenting a retired
@@ -138,36 +84,19 @@ pub async fn refresh(
     state: Data<AppState>,
     req: HttpRequest,
     OptionalBody(body): OptionalBody<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
-    let invalid = || {
-        ApiError::new(ErrorCode::InvalidRefreshToken, "the refresh token is unknown, expired or revoked; log in again")
-    };
-    let presented = presented_refresh_token(&req, body).ok_or_else(invalid)?;
-    let next = RefreshToken::generate();
-    let now = Utc::now();
-    let expires_at = now + Duration::days(i64::from(state.settings.refresh_token_ttl_days));
-    let rotation =
-        state.store.rotate_refresh_token(&RefreshToken::digest_of(&presented), &next.digest, expires_at, now).await?;
-    let user_id = match rotation {
-        Rotation::Rotated { user_id } => user_id,
-        Rotation::Reused { user_id } => {
-            tracing::warn!(%user_id, "refresh token reused: family revoked");
-            let error = ApiError::new(
-                ErrorCode::RefreshTokenReused,
-                "this refresh token was already used; every session of its family is revoked",
-            );
-            return Ok(with_cleared_cookie(error));
+) -> HttpResponse {
+    let presented = presented_refresh_token(&req, body);
+    match accounts::refresh(&state, presented.as_deref()).await {
+        Ok(session) => session_response(&state, session),
+        Err(RefreshRefusal { error, token_dead }) => {
+            let mut response = actix_web::ResponseError::error_response(&error);
+            if token_dead {
+                // The browser forgets a token that can never work again.
+                let _ = response.add_cookie(&cleared_cookie());
+            }
+            response
         }
-        Rotation::Invalid => return Ok(with_cleared_cookie(invalid())),
-    };
-    let user = state.store.user(&user_id).await?.ok_or_else(invalid)?;
-    session_response(&state, &user, next)
-}
-
-fn with_cleared_cookie(error: ApiError) -> HttpResponse {
-    let mut response = actix_web::ResponseError::error_response(&error);
-    let _ = response.add_cookie(&cleared_cookie());
-    response
+    }
 }
 
 /// Log out (R-ACC-3): revokes the refresh token's family and clears the cookie. Idempotent.
@@ -178,9 +107,7 @@ pub async fn logout(
     req: HttpRequest,
     OptionalBody(body): OptionalBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    if let Some(token) = presented_refresh_token(&req, body) {
-        state.store.revoke_refresh_family(&RefreshToken::digest_of(&token)).await?;
-    }
+    accounts::logout(&state, presented_refresh_token(&req, body).as_deref()).await?;
     Ok(HttpResponse::NoContent().cookie(cleared_cookie()).finish())
 }
 
@@ -188,8 +115,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody)))]
 pub async fn me(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    state.deferred.settle().await;
-    let user = actor(&state, &auth).await?;
+    let user = accounts::me(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 
@@ -204,8 +130,7 @@ pub async fn search(
     let prefix = SearchPrefix::parse_optional(query.q.as_deref()).map_err(|e| ApiError::field("q", e.0))?;
     let limit = cursor::limit(query.limit, PageLimit::DIRECTORY)?;
     let after: Option<String> = cursor::decode(query.cursor.as_deref())?;
-    state.deferred.settle().await;
-    let found = state.store.search_users(prefix.as_str(), after.as_deref(), limit + 1).await?;
+    let found = accounts::search(&state, &prefix, after.as_deref(), limit).await?;
     let page = cursor::page(found, limit, |u| u.username.clone(), |u| views::user(u, &state.hub));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -215,11 +140,6 @@ pub async fn search(
     params(("username" = String, Path, description = "case-insensitive")),
     responses((status = 200, body = UserEnvelope), (status = 404, description = "user_not_found", body = ErrorBody)))]
 pub async fn profile(state: Data<AppState>, _auth: AuthUser, username: Path<String>) -> ApiResult<HttpResponse> {
-    state.deferred.settle().await;
-    let user = state
-        .store
-        .user_by_username(username.trim())
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))?;
+    let user = accounts::profile(&state, &username).await?;
     Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }

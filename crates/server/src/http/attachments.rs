@@ -1,18 +1,17 @@
 //! Attachments (SPEC R-MSG-6): upload a file to a room, send it with a message (its
 //! `attachment_id`), download it as a member of the room. Stored sealed (R-SEC-2).
 
-use super::rooms::RoomAccess;
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::app::access::RoomAccess;
+use crate::app::attachments;
+use crate::app::error::{ApiError, ApiResult};
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue, HeaderValue,
 };
 use actix_web::web::{Data, Path, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::Utc;
-use conclave_domain::{AttachmentType, Filename, RoomAction, UploadRefusal, accept_upload};
+use conclave_domain::AttachmentType;
 use conclave_protocol::{Attachment, AttachmentEnvelope, AttachmentId, ErrorBody, ErrorCode, UploadAttachmentQuery};
-use conclave_store::NewAttachment;
 use futures_util::StreamExt;
 
 /// Reads the request body, refusing it as soon as it passes `max` bytes.
@@ -31,17 +30,6 @@ async fn read_limited(req: &HttpRequest, mut payload: Payload, max: usize) -> Ap
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-fn refused(refusal: UploadRefusal) -> ApiError {
-    match refusal {
-        UploadRefusal::TooLarge { .. } => ApiError::new(ErrorCode::PayloadTooLarge, refusal.to_string()),
-        UploadRefusal::UnsupportedType(_) | UploadRefusal::ContentMismatch(_) => {
-            ApiError::new(ErrorCode::UnsupportedMediaType, refusal.to_string())
-        }
-        UploadRefusal::Empty => ApiError::field("file", refusal.to_string()),
-        UploadRefusal::Filename(problem) => ApiError::field("filename", problem),
-    }
 }
 
 /// Upload a file to a room (members): the request body is the file, `Content-Type` its type
@@ -63,21 +51,9 @@ pub async fn upload(
     Query(query): Query<UploadAttachmentQuery>,
     payload: Payload,
 ) -> ApiResult<HttpResponse> {
-    access.live()?;
-    access.authorize(RoomAction::Post)?;
-    let filename = Filename::parse(&query.filename).map_err(refused)?;
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let max = state.settings.max_attachment_bytes;
-    let content = read_limited(&req, payload, max).await?;
-    let kind = accept_upload(content_type, &content, max).map_err(refused)?;
-    let new = NewAttachment {
-        room_id: access.room.id.clone(),
-        uploader_id: access.user.id.clone(),
-        filename: filename.into_string(),
-        content_type: kind.content_type().to_owned(),
-        content,
-    };
-    let stored = state.store.insert_attachment(new, Utc::now()).await?;
+    let content = read_limited(&req, payload, state.settings.max_attachment_bytes);
+    let stored = attachments::upload(&state, &access, &query.filename, content_type, content).await?;
     let attachment = Attachment {
         id: stored.meta.id,
         filename: stored.meta.filename,
@@ -98,14 +74,8 @@ pub async fn download(
     access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    access.authorize(RoomAction::Read)?;
     let id = AttachmentId(path.into_inner().1);
-    let not_found = || ApiError::new(ErrorCode::AttachmentNotFound, "no such attachment in this room");
-    let (record, content) = state.store.attachment(&access.room.id, &id).await?.ok_or_else(not_found)?;
-    if record.message_id.is_none() && record.uploader_id != access.user.id {
-        return Err(not_found());
-    }
-    let kind = AttachmentType::from_content_type(&record.meta.content_type).ok_or_else(not_found)?;
+    let attachments::Download { record, kind, content } = attachments::download(&state, &access, &id).await?;
     let disposition = ContentDisposition {
         disposition: if kind == AttachmentType::Pdf { DispositionType::Attachment } else { DispositionType::Inline },
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {

@@ -1,7 +1,7 @@
 //! Opaque page cursors: base64url of a small JSON value. Clients pass them back unchanged;
 //! anything else is answered with `invalid_query`.
 
-use crate::error::ApiError;
+use crate::app::error::ApiError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use conclave_domain::PageLimit;

@@ -1,23 +1,20 @@
 //! Request extractors that answer every bad input with the SPEC error shape: the bearer token
-//! (R-ACC-4), JSON bodies with a size bound (R-SEC-3), and optional JSON bodies.
+//! (R-ACC-4), the room a route names, JSON bodies with a size bound (R-SEC-3), and optional
+//! JSON bodies.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::app::access::RoomAccess;
+pub use crate::app::auth::AuthUser;
+use crate::app::auth::verify_access_token;
+use crate::app::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::web::{Bytes, Data};
 use actix_web::{FromRequest, HttpRequest};
-use conclave_crypto::TokenError;
-use conclave_protocol::{ErrorCode, UserId};
+use conclave_protocol::{ErrorCode, RoomId};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-
-/// The user behind a valid access token.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: UserId,
-}
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
@@ -28,7 +25,26 @@ impl FromRequest for AuthUser {
     }
 }
 
-pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+/// The room named by the route's `{room_id}`, with the caller and their role in it. Answers 401
+/// before it looks at the room, and `room_not_found` when there is no such room.
+impl FromRequest for RoomAccess {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = authenticate(req);
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let room_id = req.match_info().get("room_id").map(|id| RoomId(id.to_owned()));
+        Box::pin(async move {
+            let user = user?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let room_id = room_id.ok_or_else(|| ApiError::internal("route without {room_id}"))?;
+            RoomAccess::load(&state, room_id, user).await
+        })
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let state = req.app_data::<Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?;
     let header_value = req
         .headers()
@@ -42,17 +58,6 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the Authorization header must be `Bearer <token>`"))?;
     verify_access_token(state, token)
-}
-
-/// Who an access token speaks for, or why it is refused: the one check for REST and the gateway.
-pub(crate) fn verify_access_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    match state.tokens.verify(token) {
-        Ok(claims) => Ok(AuthUser { id: UserId(claims.sub) }),
-        Err(TokenError::Expired) => {
-            Err(ApiError::new(ErrorCode::TokenExpired, "the access token has expired; refresh it"))
-        }
-        Err(_) => Err(ApiError::new(ErrorCode::TokenInvalid, "the access token is invalid")),
-    }
 }
 
 /// A required JSON body.

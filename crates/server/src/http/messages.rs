@@ -2,16 +2,13 @@
 
 use super::cursor;
 use super::extract::Body;
-use super::rooms::RoomAccess;
-use super::views;
-use crate::error::{ApiError, ApiResult};
-use crate::events;
-use crate::messaging::{self, Draft};
-use crate::state::AppState;
+use crate::app::access::RoomAccess;
+use crate::app::error::{ApiError, ApiResult};
+use crate::app::messages::{self, Draft};
+use crate::app::{AppState, views};
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path, Query};
-use chrono::Utc;
-use conclave_domain::{MessageBody, PageLimit, RoomAction, can_delete_message, can_edit_message};
+use conclave_domain::PageLimit;
 use conclave_protocol::*;
 use conclave_store::HistoryRange;
 use serde::{Deserialize, Serialize};
@@ -33,8 +30,6 @@ pub async fn list(
     access: RoomAccess,
     Query(query): Query<MessagesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::Read)?;
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     // A cursor continues the page it came from, so it wins over the `before`/`after` that started it.
     let range = match (cursor::decode::<HistoryCursor>(query.cursor.as_deref())?, query.before, query.after) {
@@ -47,7 +42,7 @@ pub async fn list(
             return Err(ApiError::new(ErrorCode::InvalidQuery, "use `before` or `after`, not both"));
         }
     };
-    let mut fetched = state.store.messages(&room_id, range, limit + 1).await?;
+    let mut fetched = messages::history(&state, &access, range, limit).await?;
     let more = fetched.len() > limit as usize;
     if more {
         // Newest first: the extra message is the oldest when paging back, the newest when forward.
@@ -84,7 +79,7 @@ pub async fn send(
         client_id: request.client_id.as_deref(),
         attachment_id: request.attachment_id,
     };
-    let inserted = messaging::send(&state, &access, draft).await?;
+    let inserted = messages::send(&state, &access, draft).await?;
     Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))
 }
 
@@ -101,23 +96,7 @@ pub async fn edit(
     Body(request): Body<EditMessageRequest>,
 ) -> ApiResult<HttpResponse> {
     let message_id = MessageId(path.into_inner().1);
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.live()?;
-    access.authorize(RoomAction::Post)?;
-    let message = state
-        .store
-        .message(&room_id, &message_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
-    if !can_edit_message(message.author_id == auth.id) {
-        return Err(ApiError::new(ErrorCode::Forbidden, "only the author can edit a message"));
-    }
-    if message.deleted {
-        return Err(ApiError::new(ErrorCode::MessageDeleted, "a deleted message cannot be edited"));
-    }
-    let body = MessageBody::parse(&request.body).map_err(|e| ApiError::field("body", e.0))?;
-    let edited = state.store.edit_message(&room_id, &message_id, body.as_str(), Utc::now()).await?;
-    events::message_updated(state.bus.as_ref(), &edited);
+    let edited = messages::edit(&state, &access, &message_id, &request.body).await?;
     Ok(HttpResponse::Ok().json(MessageEnvelope { message: views::message(&edited) }))
 }
 
@@ -130,21 +109,6 @@ pub async fn delete(
     access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let message_id = MessageId(path.into_inner().1);
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.authorize(RoomAction::Read)?;
-    let role = access.role.unwrap_or(Role::Member);
-    let message = state
-        .store
-        .message(&room_id, &message_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
-    if !can_delete_message(access.room.kind, message.author_id == auth.id, role) {
-        return Err(ApiError::new(ErrorCode::Forbidden, "only the author or a room admin can delete this message"));
-    }
-    if !message.deleted {
-        let deleted = state.store.delete_message(&room_id, &message_id, Utc::now()).await?;
-        events::message_updated(state.bus.as_ref(), &deleted);
-    }
+    messages::delete(&state, &access, &MessageId(path.into_inner().1)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

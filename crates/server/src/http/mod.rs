@@ -6,15 +6,15 @@ pub mod audit;
 pub mod client;
 pub mod cursor;
 pub mod dms;
+pub mod error;
 pub mod extract;
 pub mod messages;
 pub mod moderation;
 pub mod notifications;
 pub mod ops;
 pub mod rooms;
-pub mod views;
 
-use crate::error::ApiError;
+use crate::app::error::ApiError;
 use actix_web::{HttpResponse, ResponseError, web};
 use conclave_protocol::ErrorCode;
 use utoipa::OpenApi;

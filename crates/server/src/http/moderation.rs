@@ -1,23 +1,16 @@
 //! Room moderation: invites, join requests, kicks, bans and roles (SPEC R-ROOM-2 to R-ROOM-4).
 
-use super::extract::{AuthUser, Body};
-use super::rooms::{RoomAccess, named_user};
-use super::views;
-use crate::error::{ApiError, ApiResult};
-use crate::events;
-use crate::notify;
-use crate::state::AppState;
+use super::extract::Body;
+use crate::app::access::RoomAccess;
+use crate::app::error::ApiResult;
+use crate::app::{AppState, moderation, views};
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path};
-use chrono::Utc;
-use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
 use conclave_protocol::*;
-use conclave_store::DeferredWrite;
-use serde_json::json;
 
-async fn target(state: &AppState, access: &RoomAccess, auth: &AuthUser, user: &UserId) -> ApiResult<Target> {
-    let role = state.store.membership(&access.room.id, user).await?.map(|m| m.role);
-    Ok(Target { role, is_self: *user == auth.id })
+/// The `{user_id}` of a `/rooms/{room_id}/…/{user_id}` route.
+fn user_in(path: Path<(String, String)>) -> UserId {
+    UserId(path.into_inner().1)
 }
 
 /// Invite a user by id or username (admins, R-ROOM-2). The invitee is notified with the room id.
@@ -31,18 +24,7 @@ pub async fn invite(
     access: RoomAccess,
     Body(request): Body<InviteRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.authorize(RoomAction::Invite)?;
-    let invitee = named_user(&state, request.user_id.as_ref(), request.username.as_deref()).await?;
-    let store = &state.store;
-    may_invite(InviteContext {
-        terminated: access.room.terminated_at.is_some(),
-        banned: store.is_banned(&room_id, &invitee.id).await?,
-        already_member: store.membership(&room_id, &invitee.id).await?.is_some(),
-        already_invited: store.invite(&room_id, &invitee.id).await?.is_some(),
-    })?;
-    let invite = store.create_invite(&room_id, &invitee.id, &auth.id, Utc::now()).await?;
-    access.tell(&state, &invitee.id, NotificationKind::Invited, json!({})).await?;
+    let invite = moderation::invite(&state, &access, request).await?;
     Ok(HttpResponse::Created().json(InviteEnvelope { invite: views::invite(&invite) }))
 }
 
@@ -51,10 +33,7 @@ pub async fn invite(
     params(("room_id" = String, Path)),
     responses((status = 200, body = Page<JoinRequest>), (status = 403, body = ErrorBody)))]
 pub async fn requests(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::ManageRequests)?;
-    state.deferred.settle().await;
-    let pending = state.store.join_requests(&room_id).await?;
+    let pending = moderation::requests(&state, &access).await?;
     let items = pending.iter().map(|r| views::join_request(r, &state.hub)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, None)))
 }
@@ -69,20 +48,7 @@ pub async fn accept(
     access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let user_id = UserId(path.into_inner().1);
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::ManageRequests)?;
-    access.live()?;
-    // A request declined a moment ago (still buffered) cannot be accepted.
-    state.deferred.settle().await;
-    let request = state
-        .store
-        .join_request(&room_id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user"))?;
-    let membership = state.store.add_member(&room_id, &user_id, Role::Member, &access.user.id, Utc::now()).await?;
-    events::member_joined(&state, &room_id, &request.user);
-    access.tell(&state, &user_id, NotificationKind::RequestAccepted, json!({})).await?;
+    let membership = moderation::accept(&state, &access, &user_in(path)).await?;
     Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
 }
 
@@ -96,16 +62,7 @@ pub async fn decline(
     access: RoomAccess,
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let user_id = UserId(path.into_inner().1);
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::ManageRequests)?;
-    // A decline still buffered is already a decline.
-    state.deferred.settle().await;
-    if state.store.join_request(&room_id, &user_id).await?.is_none() {
-        return Err(ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user"));
-    }
-    state.deferred.defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user_id.clone() }).await?;
-    access.tell(&state, &user_id, NotificationKind::RequestDeclined, json!({})).await?;
+    moderation::decline(&state, &access, &user_in(path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -114,12 +71,7 @@ pub async fn decline(
     params(("room_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "kicked"), (status = 403, body = ErrorBody), (status = 422, description = "invalid_target", body = ErrorBody)))]
 pub async fn kick(state: Data<AppState>, access: RoomAccess, path: Path<(String, String)>) -> ApiResult<HttpResponse> {
-    let user_id = UserId(path.into_inner().1);
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    access.authorize(RoomAction::Kick(target(&state, &access, auth, &user_id).await?))?;
-    let outcome = state.store.remove_member(&room_id, &user_id, LeaveReason::Kicked, &auth.id, Utc::now()).await?;
-    access.tell(&state, &user_id, NotificationKind::Kicked, json!({})).await?;
-    events::departure(&state, &access.room, &outcome, LeaveReason::Kicked).await;
+    moderation::kick(&state, &access, &user_in(path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -133,25 +85,15 @@ pub async fn ban(
     access: RoomAccess,
     Body(request): Body<BanRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    let banned = named_user(&state, Some(&request.user_id), None).await?;
-    access.authorize(RoomAction::Ban(target(&state, &access, auth, &banned.id).await?))?;
-    access.live()?;
-    let outcome = state.store.ban(&room_id, &banned.id, &auth.id, Utc::now()).await?;
-    access.tell(&state, &banned.id, NotificationKind::Banned, json!({})).await?;
-    if let Some(departure) = &outcome.departure {
-        events::departure(&state, &access.room, departure, LeaveReason::Banned).await;
-    }
-    Ok(HttpResponse::Created().json(BanEnvelope { ban: views::ban(&outcome.ban, &state.hub) }))
+    let ban = moderation::ban(&state, &access, &request.user_id).await?;
+    Ok(HttpResponse::Created().json(BanEnvelope { ban: views::ban(&ban, &state.hub) }))
 }
 
 /// The room's bans, newest first (admins).
 #[utoipa::path(get, path = "/api/rooms/{room_id}/bans", tag = "moderation", security(("bearer" = [])),
     params(("room_id" = String, Path)), responses((status = 200, body = Page<Ban>), (status = 403, body = ErrorBody)))]
 pub async fn bans(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::Unban)?;
-    let list = state.store.bans(&room_id).await?;
+    let list = moderation::bans(&state, &access).await?;
     let items = list.iter().map(|b| views::ban(b, &state.hub)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, None)))
 }
@@ -161,11 +103,7 @@ pub async fn bans(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpRe
     params(("room_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "unbanned"), (status = 403, body = ErrorBody), (status = 404, description = "ban_not_found", body = ErrorBody)))]
 pub async fn unban(state: Data<AppState>, access: RoomAccess, path: Path<(String, String)>) -> ApiResult<HttpResponse> {
-    let user_id = UserId(path.into_inner().1);
-    let room_id = access.room.id.clone();
-    access.authorize(RoomAction::Unban)?;
-    state.store.unban(&room_id, &user_id, &access.user.id, Utc::now()).await?;
-    access.tell(&state, &user_id, NotificationKind::Unbanned, json!({})).await?;
+    moderation::unban(&state, &access, &user_in(path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -179,17 +117,6 @@ pub async fn set_role(
     path: Path<(String, String)>,
     Body(request): Body<RoleChangeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let user_id = UserId(path.into_inner().1);
-    let (auth, room_id) = (&access.user, access.room.id.clone());
-    let target = target(&state, &access, auth, &user_id).await?;
-    access.authorize(RoomAction::ChangeRole(target))?;
-    access.live()?;
-    let role = Role::from(request.role);
-    let membership = state.store.set_role(&room_id, &user_id, role, &auth.id, Utc::now()).await?;
-    if target.role != Some(role) {
-        events::role_changed(state.bus.as_ref(), &room_id, &user_id, role);
-        let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };
-        access.tell(&state, &user_id, kind, notify::role_data(role)).await?;
-    }
+    let membership = moderation::set_role(&state, &access, &user_in(path), Role::from(request.role)).await?;
     Ok(HttpResponse::Ok().json(MembershipEnvelope { membership: views::membership(&membership) }))
 }

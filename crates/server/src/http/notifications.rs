@@ -2,15 +2,14 @@
 
 use super::cursor;
 use super::extract::AuthUser;
-use super::views;
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::app::error::ApiResult;
+use crate::app::{AppState, notifications, views};
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Path, Query};
 use chrono::{DateTime, Utc};
 use conclave_domain::PageLimit;
 use conclave_protocol::*;
-use conclave_store::{DeferredWrite, NotificationCursor};
+use conclave_store::NotificationCursor;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -25,11 +24,10 @@ pub async fn list(
     Query(query): Query<NotificationsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
-    state.deferred.settle().await;
     let after = cursor::decode::<Cursor>(query.cursor.as_deref())?
         .map(|Cursor(read, created_at, id)| NotificationCursor { read, created_at, id: NotificationId(id) });
-    let found =
-        state.store.notifications(&auth.id, query.unread_only.unwrap_or(false), after.as_ref(), limit + 1).await?;
+    let unread_only = query.unread_only.unwrap_or(false);
+    let found = notifications::list(&state, &auth, unread_only, after.as_ref(), limit).await?;
     let page = cursor::page(found, limit, |n| Cursor(n.read, n.created_at, n.id.0.clone()), views::notification);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -39,11 +37,7 @@ pub async fn list(
     params(("id" = String, Path)),
     responses((status = 204, description = "marked"), (status = 404, description = "notification_not_found", body = ErrorBody)))]
 pub async fn mark_read(state: Data<AppState>, auth: AuthUser, id: Path<String>) -> ApiResult<HttpResponse> {
-    let id = NotificationId(id.into_inner());
-    if state.store.notification(&auth.id, &id).await?.is_none() {
-        return Err(ApiError::new(ErrorCode::NotificationNotFound, "no such notification"));
-    }
-    state.deferred.defer(DeferredWrite::NotificationRead { user: auth.id.clone(), id }).await?;
+    notifications::mark_read(&state, &auth, NotificationId(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -51,9 +45,7 @@ pub async fn mark_read(state: Data<AppState>, auth: AuthUser, id: Path<String>) 
 #[utoipa::path(post, path = "/api/notifications/read-all", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = MarkedRead)))]
 pub async fn mark_all_read(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    state.deferred.settle().await;
-    let marked = state.store.unread_notification_count(&auth.id).await?;
-    state.deferred.defer(DeferredWrite::AllNotificationsRead { user: auth.id.clone() }).await?;
+    let marked = notifications::mark_all_read(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked }))
 }
 
@@ -62,6 +54,6 @@ pub async fn mark_all_read(state: Data<AppState>, auth: AuthUser) -> ApiResult<H
     params(("id" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "notification_not_found", body = ErrorBody)))]
 pub async fn delete(state: Data<AppState>, auth: AuthUser, id: Path<String>) -> ApiResult<HttpResponse> {
-    state.store.delete_notification(&auth.id, &NotificationId(id.into_inner())).await?;
+    notifications::delete(&state, &auth, &NotificationId(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,7 @@
 //! Health endpoints for orchestration (SPEC R-OPS-4).
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::app::error::{ApiError, ApiResult};
 use actix_web::HttpResponse;
 use actix_web::web::Data;
 use conclave_protocol::ErrorCode;

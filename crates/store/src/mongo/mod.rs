@@ -349,6 +349,14 @@ impl Store for MongoStore {
         self.run(rooms::members(&self.c, room, after_join_seq, limit)).await
     }
 
+    async fn room_admins(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
+        self.run(rooms::room_admins(&self.c, room)).await
+    }
+
+    async fn direct_peers(&self, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>> {
+        self.run(rooms::direct_peers(&self.c, user, rooms)).await
+    }
+
     async fn add_member(
         &self,
         room: &RoomId,

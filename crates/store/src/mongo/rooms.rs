@@ -392,6 +392,38 @@ pub async fn members(
     Ok(paired.into_iter().map(|(m, user)| MemberRecord { membership: m.into(), user }).collect())
 }
 
+pub async fn room_admins(c: &Collections, room: &RoomId) -> MongoResult<Vec<UserId>> {
+    let admins: Vec<MembershipDoc> = c
+        .memberships
+        .find(doc! { "room_id": room.as_str(), "role": { "$in": ["owner", "admin"] } })
+        .sort(doc! { "join_seq": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(admins.into_iter().map(|m| UserId(m.user_id)).collect())
+}
+
+pub async fn direct_peers(c: &Collections, user: &UserId, rooms: &[RoomId]) -> MongoResult<Vec<(RoomId, UserRecord)>> {
+    let ids: Vec<&str> = rooms.iter().map(RoomId::as_str).collect();
+    let direct: Vec<String> = c
+        .rooms
+        .find(doc! { "_id": { "$in": &ids }, "kind": "direct" })
+        .await?
+        .try_collect::<Vec<RoomDoc>>()
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let peers: Vec<MembershipDoc> = c
+        .memberships
+        .find(doc! { "room_id": { "$in": &direct }, "user_id": { "$ne": user.as_str() } })
+        .await?
+        .try_collect()
+        .await?;
+    let paired = with_users(c, peers, |m| &m.user_id).await?;
+    Ok(paired.into_iter().map(|(m, user)| (RoomId(m.room_id), user)).collect())
+}
+
 async fn banned_in(c: &Collections, s: &mut ClientSession, room: &str, user: &str) -> MongoResult<bool> {
     Ok(c.bans.find_one(doc! { "room_id": room, "user_id": user }).session(s).await?.is_some())
 }

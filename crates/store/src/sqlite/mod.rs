@@ -244,6 +244,16 @@ impl Store for SqliteStore {
         self.read(move |c| rooms::members(c, &room, after_join_seq, limit)).await
     }
 
+    async fn room_admins(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
+        let room = room.clone();
+        self.read(move |c| rooms::room_admins(c, &room)).await
+    }
+
+    async fn direct_peers(&self, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>> {
+        let (user, rooms) = (user.clone(), rooms.to_vec());
+        self.read(move |c| rooms::direct_peers(c, &user, &rooms)).await
+    }
+
     async fn add_member(
         &self,
         room: &RoomId,

@@ -276,6 +276,34 @@ pub fn members(
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
+pub fn room_admins(conn: &Connection, room: &RoomId) -> StoreResult<Vec<UserId>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT user_id FROM memberships WHERE room_id = ?1 AND role IN ('owner', 'admin') ORDER BY join_seq",
+        )
+        .map_err(backend)?;
+    let rows = statement.query_map([room.as_str()], |row| row.get::<_, String>(0).map(UserId)).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub fn direct_peers(conn: &Connection, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>> {
+    let ids = serde_json::to_string(&rooms.iter().map(RoomId::as_str).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT m.room_id, {USER_COLUMNS}
+             FROM json_each(?2) wanted
+             JOIN rooms r ON r.id = wanted.value AND r.kind = 'direct'
+             JOIN memberships m ON m.room_id = r.id AND m.user_id != ?1
+             JOIN users u ON u.id = m.user_id"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![user.as_str(), ids], |row| Ok((RoomId(row.get(0)?), user_at(row, 1)?)))
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
 fn banned(conn: &Connection, room: &str, user: &str) -> StoreResult<bool> {
     conn.query_row("SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2", [room, user], |_| Ok(()))
         .optional()

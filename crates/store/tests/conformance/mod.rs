@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             invites_and_requests_conflicts,
             refresh_tokens_identify_their_user_while_active,
             room_ids_include_hidden_direct_rooms,
+            room_admins_and_direct_peers_in_one_read,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
@@ -743,6 +744,39 @@ pub async fn direct_rooms_are_one_per_pair_and_unhide_on_message(store: Arc<dyn 
     );
     let group_room = group(&store, &alice, "g", JoinPolicy::Open).await;
     assert_eq!(store.hide_direct_room(&group_room.id, &alice.id).await, Err(StoreError::NotAMember));
+}
+
+/// R-NOTE-1, R-MSG-4: the owner and admins of a room (who hear of join requests), in join
+/// order, and the peer of each direct conversation on a page of a user's rooms.
+pub async fn room_admins_and_direct_peers_in_one_read(store: Arc<dyn Store>) {
+    let (alice, bob, carol, dave) = (
+        user(&store, "alice").await,
+        user(&store, "bob").await,
+        user(&store, "carol").await,
+        user(&store, "dave").await,
+    );
+    let room = group(&store, &alice, "g", JoinPolicy::Open).await;
+    for member in [&bob, &carol, &dave] {
+        store.add_member(&room.id, &member.id, Role::Member, &member.id, t(2)).await.unwrap();
+    }
+    store.set_role(&room.id, &dave.id, Role::Admin, &alice.id, t(3)).await.unwrap();
+    assert_eq!(store.room_admins(&room.id).await.unwrap(), vec![alice.id.clone(), dave.id.clone()]);
+
+    let with_bob = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(4)).await.unwrap();
+    let with_carol = store.open_direct_room(&carol.id, &alice.id, "alice, carol", t(5)).await.unwrap();
+    let asked = [room.id.clone(), with_bob.id.clone(), with_carol.id.clone()];
+    let mut peers: Vec<(RoomId, String)> = store
+        .direct_peers(&alice.id, &asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(room, user)| (room, user.username))
+        .collect();
+    peers.sort();
+    let mut expected = vec![(with_bob.id.clone(), "bob".to_owned()), (with_carol.id.clone(), "carol".to_owned())];
+    expected.sort();
+    assert_eq!(peers, expected, "group rooms have no peer");
+    assert!(store.direct_peers(&alice.id, &[]).await.unwrap().is_empty());
 }
 
 /// Unread counts: messages by others after the read marker, which only moves forward.

@@ -2,7 +2,7 @@
 //! 19 MiB and tens of milliseconds, so letting every request hash at once would exhaust memory
 //! and starve the blocking pool.
 
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{ApiError, ApiResult};
 use conclave_crypto::PasswordHasher;
 use tokio::sync::Semaphore;
 

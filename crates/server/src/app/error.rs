@@ -1,10 +1,9 @@
-//! The server's one error type. Every lower layer's error is mapped to it here, once, and it
-//! renders as SPEC R-OPS-5's JSON shape with the status that goes with its code.
+//! The application layer's one error type. Every lower layer's error (store, domain, crypto)
+//! is mapped to it here, once; the transports render it (`http::error` as SPEC R-OPS-5's JSON
+//! body with its status, the gateway as an `error` frame).
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use conclave_domain::{Denial, FieldErrors, InviteDenial, JoinDenial};
-use conclave_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use conclave_domain::{Denial, FieldErrors, InviteDenial, JoinDenial, MessageDenial, UploadRefusal, ViewDenial};
+use conclave_protocol::ErrorCode;
 use conclave_store::{Conflict, Missing, StoreError};
 use std::fmt;
 
@@ -55,22 +54,6 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        if let Some(seconds) = self.retry_after_secs {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
-        }
-        response.json(ErrorBody {
-            error: ErrorDetail { code: self.code, message: self.message.clone(), details: self.details.clone() },
-        })
-    }
-}
-
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
         let details = serde_json::to_value(errors.into_map()).unwrap_or_default();
@@ -78,8 +61,8 @@ impl From<FieldErrors> for ApiError {
     }
 }
 
-impl From<crate::write_behind::Stopped> for ApiError {
-    fn from(_: crate::write_behind::Stopped) -> Self {
+impl From<crate::app::write_behind::Stopped> for ApiError {
+    fn from(_: crate::app::write_behind::Stopped) -> Self {
         ApiError::new(ErrorCode::Unavailable, "the server is stopping; try again shortly")
     }
 }
@@ -162,14 +145,41 @@ impl From<InviteDenial> for ApiError {
     }
 }
 
-impl From<conclave_crypto::PasswordError> for ApiError {
-    fn from(error: conclave_crypto::PasswordError) -> Self {
-        ApiError::internal(error)
+impl From<ViewDenial> for ApiError {
+    fn from(denial: ViewDenial) -> Self {
+        let code = match denial {
+            ViewDenial::Banned => ErrorCode::Banned,
+            ViewDenial::Hidden => ErrorCode::RoomNotFound,
+        };
+        ApiError::new(code, denial.to_string())
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
+impl From<MessageDenial> for ApiError {
+    fn from(denial: MessageDenial) -> Self {
+        let code = match denial {
+            MessageDenial::NotAuthor | MessageDenial::NotAuthorOrAdmin => ErrorCode::Forbidden,
+            MessageDenial::Deleted => ErrorCode::MessageDeleted,
+        };
+        ApiError::new(code, denial.to_string())
+    }
+}
+
+impl From<UploadRefusal> for ApiError {
+    fn from(refusal: UploadRefusal) -> Self {
+        match refusal {
+            UploadRefusal::TooLarge { .. } => ApiError::new(ErrorCode::PayloadTooLarge, refusal.to_string()),
+            UploadRefusal::UnsupportedType(_) | UploadRefusal::ContentMismatch(_) => {
+                ApiError::new(ErrorCode::UnsupportedMediaType, refusal.to_string())
+            }
+            UploadRefusal::Empty => ApiError::field("file", refusal.to_string()),
+            UploadRefusal::Filename(problem) => ApiError::field("filename", problem),
+        }
+    }
+}
+
+impl From<conclave_crypto::PasswordError> for ApiError {
+    fn from(error: conclave_crypto::PasswordError) -> Self {
         ApiError::internal(error)
     }
 }

@@ -1,15 +1,19 @@
-//! Sending a message, the one way REST and the gateway both use (SPEC R-MSG-1, R-MSG-2, R-MSG-5):
-//! authorize, rate-limit, validate, store with the next sequence number, publish.
+//! Messages (SPEC R-MSG-1 to R-MSG-3, R-MSG-5, R-MSG-7). Sending is the one way REST and the
+//! gateway both use: authorize, rate-limit, validate, store with the next sequence number,
+//! publish. Then history, edits and deletions.
 
-use crate::error::{ApiError, ApiResult};
-use crate::events;
-use crate::http::rooms::{RoomAccess, actor};
-use crate::notify::{self, Context};
-use crate::state::AppState;
+use super::AppState;
+use super::access::RoomAccess;
+use super::auth::actor;
+use super::error::{ApiError, ApiResult};
+use super::events;
+use super::notify::{self, Context};
 use chrono::Utc;
-use conclave_domain::{ClientId, FieldErrors, MessageContent, RoomAction};
-use conclave_protocol::{AttachmentId, Color, NotificationKind, RoomKind, Sticker};
-use conclave_store::{InsertedMessage, NewMessage, StoreResult};
+use conclave_domain::{
+    ClientId, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
+};
+use conclave_protocol::{AttachmentId, Color, ErrorCode, MessageId, NotificationKind, Role, RoomKind, Sticker};
+use conclave_store::{HistoryRange, InsertedMessage, MessageRecord, NewMessage, StoreResult};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -111,6 +115,52 @@ async fn notify_offline_peer(state: &AppState, access: &RoomAccess) -> ApiResult
     for peer in offline {
         let context = Context { room: Some(&access.room), actor: Some(&author) };
         notify::notify(state, &peer.user.id, NotificationKind::DirectMessage, context, json!({})).await;
+    }
+    Ok(())
+}
+
+/// A room's messages in `range`, newest first: up to `limit + 1`, the extra one saying that
+/// more follow (R-MSG-3).
+pub async fn history(
+    state: &AppState,
+    access: &RoomAccess,
+    range: HistoryRange,
+    limit: u32,
+) -> ApiResult<Vec<MessageRecord>> {
+    access.authorize(RoomAction::Read)?;
+    Ok(state.store.messages(&access.room.id, range, limit + 1).await?)
+}
+
+async fn existing(state: &AppState, access: &RoomAccess, id: &MessageId) -> ApiResult<MessageRecord> {
+    state
+        .store
+        .message(&access.room.id, id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))
+}
+
+/// Edit the caller's own message (R-MSG-7); the room sees the new text.
+pub async fn edit(state: &AppState, access: &RoomAccess, id: &MessageId, body: &str) -> ApiResult<MessageRecord> {
+    access.live()?;
+    access.authorize(RoomAction::Post)?;
+    let message = existing(state, access, id).await?;
+    may_edit_message(message.author_id == access.user.id, message.deleted)?;
+    let body = MessageBody::parse(body).map_err(|e| ApiError::field("body", e.0))?;
+    let edited = state.store.edit_message(&access.room.id, id, body.as_str(), Utc::now()).await?;
+    events::message_updated(state.bus.as_ref(), &edited);
+    Ok(edited)
+}
+
+/// Delete a message: the caller's own, or any in a room they administer (R-MSG-7). Deleting a
+/// deleted message changes nothing.
+pub async fn delete(state: &AppState, access: &RoomAccess, id: &MessageId) -> ApiResult<()> {
+    access.authorize(RoomAction::Read)?;
+    let role = access.role.unwrap_or(Role::Member);
+    let message = existing(state, access, id).await?;
+    may_delete_message(access.room.kind, message.author_id == access.user.id, role)?;
+    if !message.deleted {
+        let deleted = state.store.delete_message(&access.room.id, id, Utc::now()).await?;
+        events::message_updated(state.bus.as_ref(), &deleted);
     }
     Ok(())
 }

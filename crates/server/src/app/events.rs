@@ -1,10 +1,10 @@
 //! Live events (SPEC R-WS-2): what REST actions and gateway frames publish on the bus. Each
 //! frame is serialised once here, however many sessions receive it.
 
-use crate::gateway::hub::{Bus, Event, Frame};
-use crate::http::views;
-use crate::notify::{self, Context};
-use crate::state::AppState;
+use super::AppState;
+use super::notify::{self, Context};
+use super::views;
+use crate::live::hub::{Bus, Event, Frame};
 use conclave_domain::Departure;
 use conclave_protocol::{LeaveReason, NotificationKind, Role, RoomId, ServerFrame, UserId};
 use conclave_store::{DepartureRecord, MessageRecord, RoomRecord, UserRecord};

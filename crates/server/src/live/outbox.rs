@@ -13,7 +13,7 @@
 //! queued per room, and while a resume replays a room from the store it holds that room's live
 //! messages back, releasing them once the replay has passed them (R-WS-3, R-WS-6).
 
-use super::hub::Frame;
+use super::Frame;
 use actix_http::ws::CloseReason;
 use actix_web::web::{Bytes, BytesMut};
 use conclave_protocol::RoomId;

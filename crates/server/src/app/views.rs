@@ -1,7 +1,7 @@
 //! Records from the store, turned into the wire types of `protocol`. The only place where that
 //! happens: hashes and internal fields never leave here.
 
-use crate::gateway::hub::Hub;
+use crate::live::hub::Hub;
 use conclave_protocol::*;
 use conclave_store::*;
 

@@ -1,7 +1,7 @@
 //! Rate limits (SPEC R-MSG-5, R-ACC-6) with `governor`: messages per user, logins per account
 //! and per client address. A refused action answers `rate_limited` with the time to wait.
 
-use crate::error::ApiError;
+use crate::app::error::ApiError;
 use conclave_protocol::UserId;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};

@@ -1,9 +1,9 @@
 //! Persisted notifications (SPEC R-NOTE-1), delivered live to connected users. The action they report has already happened, so a
 //! failure to store one is logged rather than turned into an error for the actor.
 
-use crate::events;
-use crate::http::views;
-use crate::state::AppState;
+use super::AppState;
+use super::views;
+use crate::live::hub::{Event, Frame};
 use chrono::Utc;
 use conclave_protocol::{NotificationKind, Role, ServerFrame, UserId};
 use conclave_store::{NewNotification, RoomRecord, UserRecord};
@@ -36,7 +36,7 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
     match state.store.insert_notification(notification, Utc::now()).await {
         Ok(stored) => {
             let frame = ServerFrame::NotificationCreated { notification: views::notification(&stored) };
-            events::to_users(state.bus.as_ref(), vec![user.clone()], &frame);
+            state.bus.publish(Event::ToUsers { users: vec![user.clone()], frame: Frame::from(frame.to_json()) });
         }
         Err(error) => {
             tracing::error!(%error, user_id = %user, ?kind, "could not store a notification")

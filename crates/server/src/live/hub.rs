@@ -12,8 +12,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A serialised frame, shared by every session that receives it (cloning it copies nothing).
-pub type Frame = bytestring::ByteString;
+pub use super::Frame;
 
 /// A frame on its way to sessions. `seq` marks a room's `message_created` frames, so that a
 /// session can drop what a resume replay already delivered and hold it during one.
@@ -312,8 +311,8 @@ impl Bus for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::outbox::Writer;
-    use crate::gateway::outbox::testing::written_texts;
+    use crate::live::outbox::Writer;
+    use crate::live::outbox::testing::written_texts;
 
     fn frame(text: &str) -> Frame {
         Frame::from(text.to_owned())

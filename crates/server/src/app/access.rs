@@ -1,0 +1,52 @@
+//! A caller in a room: the room, and the caller's role in it. Every room command starts here.
+
+use super::AppState;
+use super::auth::{AuthUser, actor};
+use super::error::{ApiError, ApiResult};
+use super::notify::{self, Context};
+use conclave_domain::{RoomAction, authorize};
+use conclave_protocol::{ErrorCode, NotificationKind, Role, RoomId, UserId};
+use conclave_store::RoomRecord;
+
+/// The room a command names, the caller, and the caller's role in it (`None`: not a member).
+pub struct RoomAccess {
+    pub user: AuthUser,
+    pub room: RoomRecord,
+    pub role: Option<Role>,
+}
+
+impl RoomAccess {
+    /// `room_not_found` when there is no such room.
+    pub async fn load(state: &AppState, room_id: RoomId, user: AuthUser) -> ApiResult<Self> {
+        let room =
+            state.store.room(&room_id).await?.ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
+        let role = state.store.membership(&room_id, &user.id).await?.map(|m| m.role);
+        Ok(Self { user, room, role })
+    }
+
+    pub fn authorize(&self, action: RoomAction) -> ApiResult<()> {
+        authorize(self.room.kind, self.role, action).map_err(ApiError::from)
+    }
+
+    /// Refuses with `room_terminated` once the room is terminated (R-ROOM-6).
+    pub fn live(&self) -> ApiResult<()> {
+        match self.room.terminated_at {
+            Some(_) => Err(ApiError::new(ErrorCode::RoomTerminated, "this room was terminated")),
+            None => Ok(()),
+        }
+    }
+
+    /// Notifies `user` of something the caller did in this room (R-NOTE-1).
+    pub async fn tell(
+        &self,
+        state: &AppState,
+        user: &UserId,
+        kind: NotificationKind,
+        extra: serde_json::Value,
+    ) -> ApiResult<()> {
+        let actor = actor(state, &self.user).await?;
+        let context = Context { room: Some(&self.room), actor: Some(&actor) };
+        notify::notify(state, user, kind, context, extra).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! Accounts: sign up, log in, refresh, log out, and the user directory (SPEC R-ACC-1 to R-ACC-6).
+
+use super::AppState;
+use super::auth::{AuthUser, actor};
+use super::error::{ApiError, ApiResult};
+use chrono::{Duration, Utc};
+use conclave_crypto::{IssuedAccessToken, RefreshToken};
+use conclave_domain::{FieldErrors, Password, PersonName, SearchPrefix, Username};
+use conclave_protocol::{ErrorCode, LoginRequest, SignupRequest, UserId};
+use conclave_store::{NewRefreshToken, NewUser, Rotation, UserRecord};
+use std::net::IpAddr;
+
+/// A logged-in session: an access token and the refresh token that renews it.
+pub struct Session {
+    pub user: UserRecord,
+    pub access: IssuedAccessToken,
+    pub refresh: RefreshToken,
+}
+
+/// A refresh the server refuses, and whether the token presented is dead for good (a client
+/// should forget it: it was unknown, expired, revoked or reused).
+pub struct RefreshRefusal {
+    pub error: ApiError,
+    pub token_dead: bool,
+}
+
+/// Sign up (R-ACC-1).
+pub async fn signup(state: &AppState, request: SignupRequest) -> ApiResult<UserRecord> {
+    let mut errors = FieldErrors::new();
+    let username = errors.check("username", Username::parse(&request.username));
+    let password = errors.check("password", Password::parse(&request.password));
+    let first_name = errors.check("first_name", PersonName::parse_optional(request.first_name.as_deref()));
+    let last_name = errors.check("last_name", PersonName::parse_optional(request.last_name.as_deref()));
+    let (Some(username), Some(password), Some(first_name), Some(last_name)) =
+        (username, password, first_name, last_name)
+    else {
+        return Err(errors.into());
+    };
+    let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
+    let new = NewUser {
+        username: username.into_string(),
+        password_hash,
+        first_name: first_name.map(|n| n.as_str().to_owned()),
+        last_name: last_name.map(|n| n.as_str().to_owned()),
+    };
+    let user = state.store.create_user(new, Utc::now()).await?;
+    tracing::info!(user_id = %user.id, username = %user.username, "signed up");
+    Ok(user)
+}
+
+/// Log in (R-ACC-3) from `address` (rate-limited per account and address, R-ACC-6).
+pub async fn login(state: &AppState, request: LoginRequest, address: Option<IpAddr>) -> ApiResult<Session> {
+    let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    if request.username.len() > Username::MAX_LOGIN_INPUT_BYTES
+        || request.password.chars().count() > Password::MAX_CHARS
+    {
+        return Err(wrong());
+    }
+    state.limits.login(&request.username, address)?;
+    let user = state.store.user_by_username(request.username.trim()).await?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.passwords.verify(request.password, stored_hash).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => {
+            tracing::info!("login refused");
+            return Err(wrong());
+        }
+    };
+    let refresh = RefreshToken::generate();
+    let now = Utc::now();
+    let new = NewRefreshToken {
+        digest: refresh.digest.clone(),
+        user_id: user.id.clone(),
+        expires_at: now + Duration::days(i64::from(state.settings.refresh_token_ttl_days)),
+    };
+    state.store.insert_refresh_token(new, now).await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    session(state, user, refresh)
+}
+
+fn session(state: &AppState, user: UserRecord, refresh: RefreshToken) -> ApiResult<Session> {
+    let access = state.tokens.issue(user.id.as_str(), Utc::now().timestamp()).map_err(ApiError::internal)?;
+    Ok(Session { user, access, refresh })
+}
+
+/// Refresh (R-ACC-3): retires the presented token and issues a new pair. Presenting a retired
+/// token revokes its whole family.
+pub async fn refresh(state: &AppState, presented: Option<&str>) -> Result<Session, RefreshRefusal> {
+    let invalid = || {
+        ApiError::new(ErrorCode::InvalidRefreshToken, "the refresh token is unknown, expired or revoked; log in again")
+    };
+    let alive = |error: ApiError| RefreshRefusal { error, token_dead: false };
+    let presented = presented.ok_or_else(|| alive(invalid()))?;
+    let next = RefreshToken::generate();
+    let now = Utc::now();
+    let expires_at = now + Duration::days(i64::from(state.settings.refresh_token_ttl_days));
+    let rotation = state
+        .store
+        .rotate_refresh_token(&RefreshToken::digest_of(presented), &next.digest, expires_at, now)
+        .await
+        .map_err(|e| alive(e.into()))?;
+    let user_id = match rotation {
+        Rotation::Rotated { user_id } => user_id,
+        Rotation::Reused { user_id } => {
+            tracing::warn!(%user_id, "refresh token reused: family revoked");
+            let error = ApiError::new(
+                ErrorCode::RefreshTokenReused,
+                "this refresh token was already used; every session of its family is revoked",
+            );
+            return Err(RefreshRefusal { error, token_dead: true });
+        }
+        Rotation::Invalid => return Err(RefreshRefusal { error: invalid(), token_dead: true }),
+    };
+    let user = state.store.user(&user_id).await.map_err(|e| alive(e.into()))?.ok_or_else(|| alive(invalid()))?;
+    session(state, user, next).map_err(alive)
+}
+
+/// Log out (R-ACC-3): revokes the presented refresh token's family. Idempotent.
+pub async fn logout(state: &AppState, presented: Option<&str>) -> ApiResult<()> {
+    if let Some(token) = presented {
+        state.store.revoke_refresh_family(&RefreshToken::digest_of(token)).await?;
+    }
+    Ok(())
+}
+
+/// The caller's own account.
+pub async fn me(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
+    state.deferred.settle().await;
+    actor(state, auth).await
+}
+
+/// Users whose username starts with `prefix`, by username after `after` (R-ACC-5): up to
+/// `limit + 1`, the extra one saying that more follow.
+pub async fn search(
+    state: &AppState,
+    prefix: &SearchPrefix,
+    after: Option<&str>,
+    limit: u32,
+) -> ApiResult<Vec<UserRecord>> {
+    state.deferred.settle().await;
+    Ok(state.store.search_users(prefix.as_str(), after, limit + 1).await?)
+}
+
+/// A user's public profile (R-ACC-5), by username, whatever its case.
+pub async fn profile(state: &AppState, username: &str) -> ApiResult<UserRecord> {
+    state.deferred.settle().await;
+    state
+        .store
+        .user_by_username(username.trim())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+}
+
+/// The user named by exactly one of an id and a username.
+pub async fn named_user(state: &AppState, user_id: Option<&UserId>, username: Option<&str>) -> ApiResult<UserRecord> {
+    let found = match (user_id, username) {
+        (Some(id), None) => state.store.user(id).await?,
+        (None, Some(name)) => state.store.user_by_username(name.trim()).await?,
+        _ => {
+            return Err(ApiError::field("user_id", "give exactly one of `user_id` and `username`"));
+        }
+    };
+    found.ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+}

@@ -1,0 +1,126 @@
+//! Room moderation: invites, join requests, kicks, bans and roles (SPEC R-ROOM-2 to R-ROOM-4).
+
+use super::AppState;
+use super::access::RoomAccess;
+use super::accounts::named_user;
+use super::error::{ApiError, ApiResult};
+use super::events;
+use super::notify;
+use chrono::Utc;
+use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
+use conclave_protocol::{ErrorCode, InviteRequest, LeaveReason, NotificationKind, Role, UserId};
+use conclave_store::{BanRecord, DeferredWrite, InviteRecord, JoinRequestRecord, MembershipRecord};
+use serde_json::json;
+
+/// `user` as the room sees them, for the caller's action on them.
+async fn target(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<Target> {
+    let role = state.store.membership(&access.room.id, user).await?.map(|m| m.role);
+    Ok(Target { role, is_self: *user == access.user.id })
+}
+
+/// Invite a user by id or username (admins, R-ROOM-2); the invitee is notified.
+pub async fn invite(state: &AppState, access: &RoomAccess, request: InviteRequest) -> ApiResult<InviteRecord> {
+    let (auth, room_id) = (&access.user, &access.room.id);
+    access.authorize(RoomAction::Invite)?;
+    let invitee = named_user(state, request.user_id.as_ref(), request.username.as_deref()).await?;
+    let store = &state.store;
+    may_invite(InviteContext {
+        terminated: access.room.terminated_at.is_some(),
+        banned: store.is_banned(room_id, &invitee.id).await?,
+        already_member: store.membership(room_id, &invitee.id).await?.is_some(),
+        already_invited: store.invite(room_id, &invitee.id).await?.is_some(),
+    })?;
+    let invite = store.create_invite(room_id, &invitee.id, &auth.id, Utc::now()).await?;
+    access.tell(state, &invitee.id, NotificationKind::Invited, json!({})).await?;
+    Ok(invite)
+}
+
+/// Pending join requests, oldest first (admins).
+pub async fn requests(state: &AppState, access: &RoomAccess) -> ApiResult<Vec<JoinRequestRecord>> {
+    access.authorize(RoomAction::ManageRequests)?;
+    state.deferred.settle().await;
+    Ok(state.store.join_requests(&access.room.id).await?)
+}
+
+fn no_request() -> ApiError {
+    ApiError::new(ErrorCode::RequestNotFound, "no pending join request from that user")
+}
+
+/// Accept `user`'s join request (admins): they become a member and are notified.
+pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<MembershipRecord> {
+    let room_id = &access.room.id;
+    access.authorize(RoomAction::ManageRequests)?;
+    access.live()?;
+    // A request declined a moment ago (still buffered) cannot be accepted.
+    state.deferred.settle().await;
+    let request = state.store.join_request(room_id, user).await?.ok_or_else(no_request)?;
+    let membership = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
+    events::member_joined(state, room_id, &request.user);
+    access.tell(state, user, NotificationKind::RequestAccepted, json!({})).await?;
+    Ok(membership)
+}
+
+/// Decline `user`'s join request (admins): they are notified.
+pub async fn decline(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
+    let room_id = &access.room.id;
+    access.authorize(RoomAction::ManageRequests)?;
+    // A decline still buffered is already a decline.
+    state.deferred.settle().await;
+    if state.store.join_request(room_id, user).await?.is_none() {
+        return Err(no_request());
+    }
+    state.deferred.defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user.clone() }).await?;
+    access.tell(state, user, NotificationKind::RequestDeclined, json!({})).await
+}
+
+/// Kick a member (admins; not the owner, nor an admin unless the caller is the owner). R-ROOM-3.
+pub async fn kick(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
+    let (auth, room_id) = (&access.user, &access.room.id);
+    access.authorize(RoomAction::Kick(target(state, access, user).await?))?;
+    let outcome = state.store.remove_member(room_id, user, LeaveReason::Kicked, &auth.id, Utc::now()).await?;
+    access.tell(state, user, NotificationKind::Kicked, json!({})).await?;
+    events::departure(state, &access.room, &outcome, LeaveReason::Kicked).await;
+    Ok(())
+}
+
+/// Ban a user (admins, R-ROOM-4): removed if a member, kept out until unbanned, notified.
+pub async fn ban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<BanRecord> {
+    let (auth, room_id) = (&access.user, &access.room.id);
+    let banned = named_user(state, Some(user), None).await?;
+    access.authorize(RoomAction::Ban(target(state, access, &banned.id).await?))?;
+    access.live()?;
+    let outcome = state.store.ban(room_id, &banned.id, &auth.id, Utc::now()).await?;
+    access.tell(state, &banned.id, NotificationKind::Banned, json!({})).await?;
+    if let Some(departure) = &outcome.departure {
+        events::departure(state, &access.room, departure, LeaveReason::Banned).await;
+    }
+    Ok(outcome.ban)
+}
+
+/// The room's bans, newest first (admins).
+pub async fn bans(state: &AppState, access: &RoomAccess) -> ApiResult<Vec<BanRecord>> {
+    access.authorize(RoomAction::Unban)?;
+    Ok(state.store.bans(&access.room.id).await?)
+}
+
+/// Lift a ban (admins); the user is notified.
+pub async fn unban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
+    access.authorize(RoomAction::Unban)?;
+    state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await?;
+    access.tell(state, user, NotificationKind::Unbanned, json!({})).await
+}
+
+/// Make a member admin or take it back (owner only); the member is notified.
+pub async fn set_role(state: &AppState, access: &RoomAccess, user: &UserId, role: Role) -> ApiResult<MembershipRecord> {
+    let (auth, room_id) = (&access.user, &access.room.id);
+    let target = target(state, access, user).await?;
+    access.authorize(RoomAction::ChangeRole(target))?;
+    access.live()?;
+    let membership = state.store.set_role(room_id, user, role, &auth.id, Utc::now()).await?;
+    if target.role != Some(role) {
+        events::role_changed(state.bus.as_ref(), room_id, user, role);
+        let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };
+        access.tell(state, user, kind, notify::role_data(role)).await?;
+    }
+    Ok(membership)
+}

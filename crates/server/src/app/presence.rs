@@ -1,0 +1,53 @@
+//! Presence and typing (SPEC R-WS-2, R-WS-5): who is online, told to the rooms they share, and
+//! who is typing. Sessions come and go in the gateway; what their coming and going means is
+//! decided here.
+
+use super::AppState;
+use super::access::RoomAccess;
+use super::error::ApiResult;
+use super::events;
+use crate::live::hub::{Event, Frame};
+use chrono::Utc;
+use conclave_domain::RoomAction;
+use conclave_protocol::{RoomId, ServerFrame, UserId};
+use conclave_store::DeferredWrite;
+
+/// The rooms whose events `user`'s sessions receive (hidden direct rooms included).
+pub async fn routed_rooms(state: &AppState, user: &UserId) -> ApiResult<Vec<RoomId>> {
+    Ok(state.store.room_ids_of_user(user).await?)
+}
+
+/// Tells `rooms` (all but `user` themselves) that `user` came online or went offline.
+pub fn announce(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: bool) {
+    let frame = ServerFrame::Presence { user_id: user.clone(), online }.to_json();
+    state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
+}
+
+/// `user`'s last session ended: their rooms are told, and it is when they were last seen.
+pub async fn went_offline(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
+    announce(state, user, rooms, false);
+    seen(state, user).await;
+}
+
+/// Moves `user`'s last-seen time to now (a buffered write, R-OPS-3). Best effort: a server that
+/// is stopping keeps the time it has.
+async fn seen(state: &AppState, user: &UserId) {
+    if state.deferred.defer(DeferredWrite::LastSeen { user: user.clone(), at: Utc::now() }).await.is_err() {
+        tracing::debug!(user_id = %user, "last seen not recorded: the server is stopping");
+    }
+}
+
+/// Tells the room that the caller is typing (members of live rooms), unless `repeated`: the
+/// session told it moments ago (the gateway says it at most once a second per room). Typing is
+/// activity: it moves their last-seen time.
+pub async fn typing(state: &AppState, access: &RoomAccess, repeated: bool) -> ApiResult<()> {
+    access.authorize(RoomAction::Post)?;
+    access.live()?;
+    if repeated {
+        return Ok(());
+    }
+    let frame = ServerFrame::Typing { room_id: access.room.id.clone(), user_id: access.user.id.clone() };
+    events::to_room(state.bus.as_ref(), &access.room.id, &frame);
+    seen(state, &access.user.id).await;
+    Ok(())
+}
