@@ -1,0 +1,20 @@
+//! The black-box tests, one binary: each module starts the real `conclave` binary (on the
+//! embedded store, or on MongoDB with `CONCLAVE_TEST_STORE=mongodb`) and drives it as clients do.
+//! One binary links once, which matters on a 2-core CI machine.
+
+mod accounts;
+mod at_rest;
+mod attachments;
+mod audit;
+mod client;
+mod errors;
+mod gateway;
+mod jobs;
+mod messages;
+mod mongodb;
+mod notifications;
+mod ops;
+mod rooms;
+mod web_policy;
+mod websocket_protocol;
+mod write_behind;
