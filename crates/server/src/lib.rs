@@ -13,6 +13,7 @@ pub mod telemetry;
 
 use crate::app::limits::{LimitSettings, Limits};
 use crate::app::passwords::Passwords;
+use crate::app::read_your_writes::ReadYourWrites;
 use crate::app::write_behind::{WriteBehind, WriteBehindSettings};
 use crate::app::{AppState, Settings};
 use crate::config::Config;
@@ -25,7 +26,7 @@ use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_confi
 use actix_web::dev::AppConfig;
 use actix_web::{App, web};
 use conclave_crypto::{AccessTokens, PasswordHasher, ServerKey, Vault, load_or_create_secret};
-use conclave_store::{MongoStore, SqliteStore, Store};
+use conclave_store::{MaintenanceStore, MongoStore, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -101,7 +102,16 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let key_file = config.key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
-    let deferred_store = Arc::clone(&store);
+    // Buffered writes go straight to the store; the application reads through them.
+    let deferred = Arc::new(WriteBehind::start(
+        Arc::clone(&store) as Arc<dyn MaintenanceStore>,
+        WriteBehindSettings {
+            flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
+            batch_size: config.write_behind_batch.max(1),
+            capacity: config.write_behind_batch.max(1) * 32,
+        },
+    ));
+    let store: Arc<dyn Store> = Arc::new(ReadYourWrites::new(store, Arc::clone(&deferred)));
     let hub = Arc::new(Hub::new());
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
@@ -117,14 +127,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_per_minute: config.login_per_minute,
         })),
         metrics: Arc::new(Metrics::new()?),
-        deferred: Arc::new(WriteBehind::start(
-            deferred_store,
-            WriteBehindSettings {
-                flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
-                batch_size: config.write_behind_batch.max(1),
-                capacity: config.write_behind_batch.max(1) * 32,
-            },
-        )),
+        deferred,
         stopping: CancellationToken::new(),
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,

@@ -7,7 +7,7 @@
 use chrono::Utc;
 use conclave_crypto::{ServerKey, Vault};
 use conclave_protocol::JoinPolicy;
-use conclave_store::{NewMessage, NewRoom, NewUser, SqliteStore, Store};
+use conclave_store::{MessageStore, NewMessage, NewRoom, NewUser, RoomStore, SqliteStore, UserStore};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use std::sync::Arc;

@@ -19,4 +19,7 @@ pub use error::{Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
-pub use store::{BatchScope, OnStored, Store};
+pub use store::{
+    AuditStore, BatchScope, MaintenanceStore, MembershipStore, MessageStore, ModerationStore, NotificationStore,
+    OnStored, RoomStore, Store, TokenStore, UserStore,
+};

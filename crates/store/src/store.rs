@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 
-/// What [`Store::insert_message_then`] calls with a send's outcome.
+/// What [`MessageStore::insert_message_then`] calls with a send's outcome.
 pub type OnStored = Box<dyn FnOnce(&StoreResult<InsertedMessage>) + Send>;
 
 /// Runs the `on_stored` callbacks of messages stored together (the closure it is given).
@@ -15,24 +15,49 @@ pub(crate) fn plain_batches() -> BatchScope {
     std::sync::Arc::new(|run| run())
 }
 
-/// Everything Conclave persists. Each method is one atomic step: a backend either does all of
-/// it or none of it. Times come from the caller, so that rules about age can be tested.
+/// Everything Conclave persists, area by area. Each method is one atomic step: a backend either
+/// does all of it or none of it. Times come from the caller, so that rules about age can be
+/// tested. Callers that need one area ask for its trait; `Store` is all of them.
+pub trait Store:
+    UserStore
+    + TokenStore
+    + RoomStore
+    + MembershipStore
+    + ModerationStore
+    + MessageStore
+    + NotificationStore
+    + AuditStore
+    + MaintenanceStore
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + RoomStore
+        + MembershipStore
+        + ModerationStore
+        + MessageStore
+        + NotificationStore
+        + AuditStore
+        + MaintenanceStore
+{
+}
+
+/// Accounts: create, find and search users (SPEC R-ACC-1, R-ACC-5).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Whether the backend answers (for `/readyz`).
-    async fn ping(&self) -> StoreResult<()>;
-
-    // ---- users -------------------------------------------------------------------------------
-
+pub trait UserStore: Send + Sync + 'static {
     /// Fails with `Conflict(UsernameTaken)` when the (lowercased) username exists.
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord>;
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// Users whose username starts with `prefix`, by username, after `after`.
     async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>>;
+}
 
-    // ---- refresh tokens ----------------------------------------------------------------------
-
+/// Refresh tokens and their families (SPEC R-ACC-3).
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
     /// Starts a new token family (a login).
     async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()>;
     /// Retires `old_digest` and stores `new_digest` in its family; a second use of a retired
@@ -49,9 +74,11 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_token_user(&self, digest: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
     /// Revokes the family of `digest` (log out). Unknown digests are ignored.
     async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()>;
+}
 
-    // ---- rooms -------------------------------------------------------------------------------
-
+/// Rooms: create, find, change, list, terminate, and the rooms a user left (SPEC R-ROOM-1, R-ROOM-6 to R-ROOM-8).
+#[async_trait]
+pub trait RoomStore: Send + Sync + 'static {
     /// Creates a group room with `owner` as its owner and first member.
     ///
     /// Commands that SPEC R-OPS-1 audits (sign-up, login, room creation and termination, joins,
@@ -85,8 +112,18 @@ pub trait Store: Send + Sync + 'static {
     /// and logged as `terminated`; invites and requests are dropped.
     async fn terminate_room(&self, id: &RoomId, by: &UserId, now: DateTime<Utc>) -> StoreResult<TerminationRecord>;
 
-    // ---- membership --------------------------------------------------------------------------
+    /// `user`'s previous rooms, newest first (SPEC R-ROOM-7).
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>>;
+}
 
+/// Who is in a room, in what role, and how far they read (SPEC R-ROOM-2, R-ROOM-5).
+#[async_trait]
+pub trait MembershipStore: Send + Sync + 'static {
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>>;
     /// Members in join order, after `after_join_seq`.
     async fn members(&self, room: &RoomId, after_join_seq: Option<i64>, limit: u32) -> StoreResult<Vec<MemberRecord>>;
@@ -128,9 +165,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<MembershipRecord>;
     /// Moves `user`'s read marker forward to `seq` (never back, never past the last message).
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
+}
 
-    // ---- invites, requests, bans ---------------------------------------------------------------
-
+/// Invites, join requests and bans (SPEC R-ROOM-1, R-ROOM-4).
+#[async_trait]
+pub trait ModerationStore: Send + Sync + 'static {
     async fn create_invite(
         &self,
         room: &RoomId,
@@ -157,9 +196,11 @@ pub trait Store: Send + Sync + 'static {
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
     /// Bans, newest first.
     async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>>;
+}
 
-    // ---- messages ----------------------------------------------------------------------------
-
+/// Messages and attachments (SPEC R-MSG-1 to R-MSG-7).
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
     /// Stores a message with the room's next sequence number, in the same write (SPEC R-MSG-1).
     /// The author must be a member and the room live. A repeated client id stores nothing and
     /// returns the first message. Shows a direct room again to members who had hidden it. An
@@ -168,7 +209,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_message(&self, message: NewMessage, now: DateTime<Utc>) -> StoreResult<InsertedMessage> {
         self.insert_message_then(message, now, Box::new(|_| {})).await
     }
-    /// [`Store::insert_message`], and `on_stored` sees its outcome (a new message, the first
+    /// [`MessageStore::insert_message`], and `on_stored` sees its outcome (a new message, the first
     /// message of a repeated client id, or why nothing was stored) before this returns.
     /// A room's `on_stored` calls run one at a time, in the order its sends took their places,
     /// and a send takes its place when its future is first polled. So a caller that publishes
@@ -194,17 +235,17 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the message deleted and forgets its content, attachment included.
     async fn delete_message(&self, room: &RoomId, id: &MessageId, now: DateTime<Utc>) -> StoreResult<MessageRecord>;
 
-    // ---- attachments (SPEC R-MSG-6) -------------------------------------------------------------
-
     /// Stores an upload, sealed, unsent. The room must exist and be live.
     async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord>;
     /// An attachment of `room` and its content, opened.
     async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>>;
     /// Deletes attachments never sent with a message and uploaded before `before`.
     async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
 
-    // ---- notifications -------------------------------------------------------------------------
-
+/// Persisted notifications (SPEC R-NOTE-1, R-NOTE-2).
+#[async_trait]
+pub trait NotificationStore: Send + Sync + 'static {
     async fn insert_notification(
         &self,
         notification: NewNotification,
@@ -228,9 +269,11 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64>;
     /// Fails with `NotFound(Notification)` when `user` has no such notification.
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
+}
 
-    // ---- audit trail (SPEC R-OPS-1) -------------------------------------------------------------
-
+/// The audit trail (SPEC R-OPS-1).
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
     /// A room's audit records, newest first, after `after`.
     async fn room_audit(&self, room: &RoomId, after: Option<&AuditCursor>, limit: u32)
     -> StoreResult<Vec<AuditRecord>>;
@@ -241,8 +284,13 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&AuditCursor>,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>>;
+}
 
-    // ---- cleanup (SPEC R-OPS-2) -------------------------------------------------------------------
+/// Health, cleanup and buffered writes (SPEC R-OPS-2, R-OPS-3, R-OPS-4).
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync + 'static {
+    /// Whether the backend answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
 
     /// Deletes rooms terminated before `terminated_before`, and live rooms without any member,
     /// with everything in them (messages, audit trail, bans, room-log entries); returns their ids.
@@ -254,19 +302,7 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes refresh tokens that expired before `now` (used, revoked or not).
     async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
-    // ---- buffered writes (SPEC R-OPS-3) --------------------------------------------------------
-
     /// Applies a batch of deferred writes, in order, in one transaction where the backend has
     /// them. Writes whose target no longer exists are skipped.
     async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()>;
-
-    // ---- previous rooms ----------------------------------------------------------------------
-
-    /// `user`'s previous rooms, newest first (SPEC R-ROOM-7).
-    async fn room_log(
-        &self,
-        user: &UserId,
-        after: Option<&RoomLogCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<RoomLogRecord>>;
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use bson::doc;
 use conclave_crypto::Vault;
 use conclave_protocol::MessageId;
-use conclave_store::{MongoStore, Store, StoreResult};
+use conclave_store::{MessageStore, MongoStore, Store, StoreResult};
 use conformance::{Backing, TestStore, test_vault};
 use futures_util::TryStreamExt;
 use std::sync::Arc;

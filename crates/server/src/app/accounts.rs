@@ -126,7 +126,6 @@ pub async fn logout(state: &AppState, presented: Option<&str>) -> ApiResult<()> 
 
 /// The caller's own account.
 pub async fn me(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
-    state.deferred.settle().await;
     actor(state, auth).await
 }
 
@@ -138,13 +137,11 @@ pub async fn search(
     after: Option<&str>,
     limit: u32,
 ) -> ApiResult<Vec<UserRecord>> {
-    state.deferred.settle().await;
     Ok(state.store.search_users(prefix.as_str(), after, limit + 1).await?)
 }
 
 /// A user's public profile (R-ACC-5), by username, whatever its case.
 pub async fn profile(state: &AppState, username: &str) -> ApiResult<UserRecord> {
-    state.deferred.settle().await;
     state
         .store
         .user_by_username(username.trim())

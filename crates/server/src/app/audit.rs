@@ -7,11 +7,11 @@ use super::auth::AuthUser;
 use super::error::ApiResult;
 use conclave_domain::RoomAction;
 use conclave_protocol::{AuditEntry, UserId};
-use conclave_store::{AuditCursor, AuditRecord, Store};
+use conclave_store::{AuditCursor, AuditRecord, UserStore};
 use std::collections::HashMap;
 
 /// Records with the usernames of the people in them (usernames never change).
-async fn named(store: &dyn Store, found: Vec<AuditRecord>) -> ApiResult<Vec<AuditEntry>> {
+async fn named(store: &dyn UserStore, found: Vec<AuditRecord>) -> ApiResult<Vec<AuditEntry>> {
     let mut names: HashMap<UserId, Option<String>> = HashMap::new();
     for id in found.iter().flat_map(|r| [&r.actor_id, &r.target_id]).flatten() {
         if !names.contains_key(id) {

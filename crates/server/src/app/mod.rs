@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod notify;
 pub mod passwords;
 pub mod presence;
+pub mod read_your_writes;
 pub mod rooms;
 pub mod views;
 pub mod write_behind;

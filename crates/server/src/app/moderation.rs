@@ -38,7 +38,6 @@ pub async fn invite(state: &AppState, access: &RoomAccess, request: InviteReques
 /// Pending join requests, oldest first (admins).
 pub async fn requests(state: &AppState, access: &RoomAccess) -> ApiResult<Vec<JoinRequestRecord>> {
     access.authorize(RoomAction::ManageRequests)?;
-    state.deferred.settle().await;
     Ok(state.store.join_requests(&access.room.id).await?)
 }
 
@@ -51,8 +50,6 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
     let room_id = &access.room.id;
     access.authorize(RoomAction::ManageRequests)?;
     access.live()?;
-    // A request declined a moment ago (still buffered) cannot be accepted.
-    state.deferred.settle().await;
     let request = state.store.join_request(room_id, user).await?.ok_or_else(no_request)?;
     let membership = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(state, room_id, &request.user);
@@ -64,8 +61,6 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
 pub async fn decline(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
     let room_id = &access.room.id;
     access.authorize(RoomAction::ManageRequests)?;
-    // A decline still buffered is already a decline.
-    state.deferred.settle().await;
     if state.store.join_request(room_id, user).await?.is_none() {
         return Err(no_request());
     }

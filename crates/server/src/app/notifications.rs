@@ -14,7 +14,6 @@ pub async fn list(
     after: Option<&NotificationCursor>,
     limit: u32,
 ) -> ApiResult<Vec<NotificationRecord>> {
-    state.deferred.settle().await;
     Ok(state.store.notifications(&auth.id, unread_only, after, limit + 1).await?)
 }
 
@@ -28,7 +27,6 @@ pub async fn mark_read(state: &AppState, auth: &AuthUser, id: NotificationId) ->
 
 /// Mark every notification of the caller's read; how many were unread.
 pub async fn mark_all_read(state: &AppState, auth: &AuthUser) -> ApiResult<u64> {
-    state.deferred.settle().await;
     let marked = state.store.unread_notification_count(&auth.id).await?;
     state.deferred.defer(DeferredWrite::AllNotificationsRead { user: auth.id.clone() }).await?;
     Ok(marked)

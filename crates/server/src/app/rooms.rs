@@ -75,8 +75,6 @@ pub async fn mine(
     after: Option<i64>,
     limit: u32,
 ) -> ApiResult<(Vec<MyRoom>, Option<i64>)> {
-    // Unread counts follow read markers, which are buffered writes (R-OPS-3).
-    state.deferred.settle().await;
     let found = state.store.rooms_of_user(user, after, limit + 1).await?;
     let more = found.len() > limit as usize;
     let kept: Vec<MyRoomRecord> = found.into_iter().take(limit as usize).collect();
@@ -192,8 +190,6 @@ pub enum Joined {
 pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomRequest) -> ApiResult<Joined> {
     let (auth, room_id) = (&access.user, &access.room.id);
     let store = &state.store;
-    // A decline of an earlier request may still be buffered: store it before asking again.
-    state.deferred.settle().await;
     let context = JoinContext {
         kind: access.room.kind,
         policy: access.room.join_policy,
@@ -253,7 +249,6 @@ pub async fn members(
     limit: u32,
 ) -> ApiResult<Vec<MemberRecord>> {
     access.authorize(RoomAction::Read)?;
-    state.deferred.settle().await;
     Ok(state.store.members(&access.room.id, after, limit + 1).await?)
 }
 

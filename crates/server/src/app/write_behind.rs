@@ -4,15 +4,17 @@
 //!
 //! - The buffer is bounded: when it is full, a request waits for room (back-pressure), nothing
 //!   is dropped.
-//! - Reads that show these writes' effects call [`WriteBehind::settle`] first, so a user always
-//!   sees their own writes (it costs nothing when the buffer is empty).
+//! - Reads that show these writes' effects wait for the writes they touch first (a user's
+//!   notifications and read markers, a room's join requests, last-seen times), so a user always
+//!   sees their own writes: [`ReadYourWrites`](super::read_your_writes::ReadYourWrites) does it
+//!   for every read of the store, and it costs nothing when none of those writes is waiting.
 //! - On a graceful stop, [`WriteBehind::close`] writes what is left before the process exits.
 //! - A batch the store refuses (an outage) is kept and tried again at the next flush.
 
-use conclave_store::{DeferredWrite, Store};
+use conclave_protocol::{RoomId, UserId};
+use conclave_store::{DeferredWrite, MaintenanceStore};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -36,11 +38,70 @@ enum Command {
     Close(oneshot::Sender<()>),
 }
 
-/// The handle the handlers use; the flusher task owns the buffer.
+/// What a buffered write changes, as the reads that show it name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Touch {
+    /// A user's own notifications and read markers (so their unread counts).
+    User(UserId),
+    /// A room's join requests.
+    Room(RoomId),
+    /// Somebody's last-seen time, as user records show it.
+    LastSeen,
+}
+
+impl Touch {
+    /// What `write` changes.
+    fn of(write: &DeferredWrite) -> Touch {
+        match write {
+            DeferredWrite::DeclineRequest { room, .. } => Touch::Room(room.clone()),
+            DeferredWrite::NotificationRead { user, .. }
+            | DeferredWrite::AllNotificationsRead { user }
+            | DeferredWrite::RoomRead { user, .. } => Touch::User(user.clone()),
+            DeferredWrite::LastSeen { .. } => Touch::LastSeen,
+        }
+    }
+}
+
+/// Writes queued and not yet stored, by what they touch.
+#[derive(Default)]
+struct Pending(Mutex<HashMap<Touch, usize>>);
+
+impl Pending {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Touch, usize>> {
+        // Plain counts stay usable after a panic elsewhere.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn add<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
+        let mut counts = self.lock();
+        for write in writes {
+            *counts.entry(Touch::of(write)).or_default() += 1;
+        }
+    }
+
+    fn remove<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
+        let mut counts = self.lock();
+        for write in writes {
+            let touch = Touch::of(write);
+            if let Some(count) = counts.get_mut(&touch) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.remove(&touch);
+                }
+            }
+        }
+    }
+
+    fn any(&self, touches: &[Touch]) -> bool {
+        let counts = self.lock();
+        touches.iter().any(|t| counts.contains_key(t))
+    }
+}
+
+/// The handle the application uses; the flusher task owns the buffer.
 pub struct WriteBehind {
     tx: mpsc::Sender<Command>,
-    /// Writes queued and not yet stored.
-    pending: Arc<AtomicUsize>,
+    pending: Arc<Pending>,
 }
 
 /// Why a write could not be queued: the server is stopping and the flusher has finished.
@@ -50,26 +111,27 @@ pub struct Stopped;
 
 impl WriteBehind {
     /// Starts the flusher task on the current runtime.
-    pub fn start(store: Arc<dyn Store>, settings: WriteBehindSettings) -> Self {
+    pub fn start(store: Arc<dyn MaintenanceStore>, settings: WriteBehindSettings) -> Self {
         let (tx, rx) = mpsc::channel(settings.capacity.max(1));
-        let pending = Arc::new(AtomicUsize::new(0));
+        let pending = Arc::new(Pending::default());
         tokio::spawn(flusher(store, rx, settings, Arc::clone(&pending)));
         Self { tx, pending }
     }
 
     /// Queues `write`; waits while the buffer is full.
     pub async fn defer(&self, write: DeferredWrite) -> Result<(), Stopped> {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(Command::Write(write)).await.is_err() {
-            self.pending.fetch_sub(1, Ordering::SeqCst);
+        self.pending.add([&write]);
+        if let Err(mpsc::error::SendError(Command::Write(write))) = self.tx.send(Command::Write(write)).await {
+            self.pending.remove([&write]);
             return Err(Stopped);
         }
         Ok(())
     }
 
-    /// Returns once every write queued before it is stored (at once when none is waiting).
-    pub async fn settle(&self) {
-        if self.pending.load(Ordering::SeqCst) == 0 {
+    /// Returns once every write queued before it that changes one of `touches` is stored (at
+    /// once when none is waiting; otherwise everything queued is stored).
+    pub async fn settle_touching(&self, touches: &[Touch]) {
+        if !self.pending.any(touches) {
             return;
         }
         let (reply, done) = oneshot::channel();
@@ -88,10 +150,10 @@ impl WriteBehind {
 }
 
 async fn flusher(
-    store: Arc<dyn Store>,
+    store: Arc<dyn MaintenanceStore>,
     mut rx: mpsc::Receiver<Command>,
     settings: WriteBehindSettings,
-    pending: Arc<AtomicUsize>,
+    pending: Arc<Pending>,
 ) {
     let mut batch: Vec<DeferredWrite> = Vec::new();
     let mut deadline: Option<Instant> = None;
@@ -148,21 +210,24 @@ async fn flusher(
 
 /// Stores the batch (merged: one last-seen per user, the latest). On failure the writes stay
 /// in the batch for the next try.
-async fn flush(store: &dyn Store, batch: &mut Vec<DeferredWrite>, pending: &AtomicUsize) {
+async fn flush(store: &dyn MaintenanceStore, batch: &mut Vec<DeferredWrite>, pending: &Pending) {
     if batch.is_empty() {
         return;
     }
-    let taken = batch.len();
-    let writes = merged(std::mem::take(batch));
+    let taken = std::mem::take(batch);
+    let writes = merged(taken.clone());
     let count = writes.len();
     match store.apply_deferred(writes.clone()).await {
         Ok(()) => {
-            pending.fetch_sub(taken, Ordering::SeqCst);
+            pending.remove(&taken);
             tracing::debug!(writes = count, "buffered writes stored");
         }
         Err(error) => {
             tracing::warn!(%error, writes = count, "buffered writes not stored yet; trying again");
-            pending.fetch_sub(taken - count, Ordering::SeqCst);
+            // What merging dropped is done with; the rest waits for the next try (counted again
+            // before the taken ones are let go, so a read in between still waits for it).
+            pending.add(&writes);
+            pending.remove(&taken);
             *batch = writes;
         }
     }
@@ -196,8 +261,74 @@ fn merged(writes: Vec<DeferredWrite>) -> Vec<DeferredWrite> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-    use conclave_protocol::UserId;
+    use async_trait::async_trait;
+    use chrono::{DateTime, TimeZone, Utc};
+    use conclave_store::StoreResult;
+
+    /// A store that only records the buffered writes it is given.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<DeferredWrite>>);
+
+    impl Recorder {
+        fn stored(&self) -> Vec<DeferredWrite> {
+            self.0.lock().map(|w| w.clone()).unwrap_or_default()
+        }
+    }
+
+    #[async_trait]
+    impl MaintenanceStore for Recorder {
+        async fn ping(&self) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn delete_ended_rooms(&self, _: DateTime<Utc>) -> StoreResult<Vec<RoomId>> {
+            Ok(Vec::new())
+        }
+        async fn delete_room_log_before(&self, _: DateTime<Utc>) -> StoreResult<u64> {
+            Ok(0)
+        }
+        async fn delete_read_notifications_before(&self, _: DateTime<Utc>) -> StoreResult<u64> {
+            Ok(0)
+        }
+        async fn delete_expired_refresh_tokens(&self, _: DateTime<Utc>) -> StoreResult<u64> {
+            Ok(0)
+        }
+        async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+            if let Ok(mut stored) = self.0.lock() {
+                stored.extend(writes);
+            }
+            Ok(())
+        }
+    }
+
+    /// R-OPS-3: a read waits for the buffered writes it shows, and only for those: a user's
+    /// notification reads for their list, a decline for its room's requests, last-seen times
+    /// for user records. Nothing is stored for a read that touches none of them.
+    #[tokio::test]
+    async fn a_read_waits_only_for_the_writes_it_touches() {
+        let store = Arc::new(Recorder::default());
+        // Nothing is flushed by time or size during the test: only reads make writes go.
+        let settings = WriteBehindSettings { flush_after: Duration::from_secs(3600), batch_size: 100, capacity: 100 };
+        let buffer = WriteBehind::start(Arc::clone(&store) as Arc<dyn MaintenanceStore>, settings);
+        let (alice, bob, room) = (UserId::from("alice"), UserId::from("bob"), RoomId::from("room"));
+        let read = DeferredWrite::AllNotificationsRead { user: alice.clone() };
+        buffer.defer(read.clone()).await.unwrap_or_default();
+        buffer.settle_touching(&[Touch::User(bob.clone()), Touch::Room(room.clone()), Touch::LastSeen]).await;
+        assert!(store.stored().is_empty(), "bob's, the room's and last-seen reads do not wait for alice's");
+        buffer.settle_touching(&[Touch::User(alice.clone())]).await;
+        assert_eq!(store.stored(), vec![read.clone()], "alice sees her own write");
+
+        let decline = DeferredWrite::DeclineRequest { room: room.clone(), user: bob.clone() };
+        buffer.defer(decline.clone()).await.unwrap_or_default();
+        buffer.settle_touching(&[Touch::User(alice.clone())]).await;
+        assert_eq!(store.stored().len(), 1, "alice's write is stored: nothing to wait for");
+        buffer.settle_touching(&[Touch::Room(room)]).await;
+        assert_eq!(store.stored(), vec![read, decline]);
+
+        buffer.defer(DeferredWrite::LastSeen { user: bob, at: Utc::now() }).await.unwrap_or_default();
+        buffer.settle_touching(&[Touch::LastSeen]).await;
+        assert_eq!(store.stored().len(), 3);
+        buffer.close().await;
+    }
 
     #[test]
     fn last_seen_is_merged_to_the_latest_per_user() {

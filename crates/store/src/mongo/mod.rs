@@ -31,7 +31,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 use crate::room_locks::RoomLocks;
 use crate::sealing::{self, SERVER_SCOPE};
-use crate::store::{OnStored, Store};
+use crate::store::*;
 use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
@@ -248,11 +248,7 @@ pub(crate) async fn lock_live_room(c: &Collections, s: &mut ClientSession, room:
 }
 
 #[async_trait]
-impl Store for MongoStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.run(async { self.db.run_command(doc! { "ping": 1 }).await.map(drop) }).await
-    }
-
+impl UserStore for MongoStore {
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         transaction!(self, |s| accounts::create_user(&self.c, s, &user, now))
     }
@@ -268,7 +264,10 @@ impl Store for MongoStore {
     async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
         self.run(accounts::search_users(&self.c, prefix, after, limit)).await
     }
+}
 
+#[async_trait]
+impl TokenStore for MongoStore {
     async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
         transaction!(self, |s| accounts::insert_refresh_token(&self.c, s, &token, now))
     }
@@ -290,7 +289,10 @@ impl Store for MongoStore {
     async fn revoke_refresh_family(&self, digest: &str) -> StoreResult<()> {
         transaction!(self, |s| accounts::revoke_refresh_family(&self.c, s, digest))
     }
+}
 
+#[async_trait]
+impl RoomStore for MongoStore {
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
         transaction!(self, |s| rooms::create_room(&self.c, s, &room, owner, now))
     }
@@ -341,6 +343,18 @@ impl Store for MongoStore {
         transaction!(self, |s| rooms::terminate_room(&self.c, s, id, by, now))
     }
 
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>> {
+        self.run(rooms::room_log(&self.c, user, after, limit)).await
+    }
+}
+
+#[async_trait]
+impl MembershipStore for MongoStore {
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
         self.run(rooms::membership(&self.c, room.as_str(), user.as_str())).await
     }
@@ -400,7 +414,10 @@ impl Store for MongoStore {
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
         self.run(rooms::mark_read(&self.c, room, user, seq)).await
     }
+}
 
+#[async_trait]
+impl ModerationStore for MongoStore {
     async fn create_invite(
         &self,
         room: &RoomId,
@@ -455,7 +472,10 @@ impl Store for MongoStore {
     async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>> {
         self.run(rooms::bans(&self.c, room)).await
     }
+}
 
+#[async_trait]
+impl MessageStore for MongoStore {
     async fn insert_message_then(
         &self,
         message: NewMessage,
@@ -493,6 +513,21 @@ impl Store for MongoStore {
         transaction!(self, |s| messages::delete_message(&self.c, s, room, id, now))
     }
 
+    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
+        self.run(attachments::insert_attachment(&self.c, attachment, now)).await
+    }
+
+    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        self.run(attachments::attachment(&self.c, room, id)).await
+    }
+
+    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(cleanup::delete_unsent_attachments_before(&self.c, before)).await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MongoStore {
     async fn insert_notification(
         &self,
         notification: NewNotification,
@@ -523,13 +558,40 @@ impl Store for MongoStore {
         self.run(notifications::delete_notification(&self.c, user, id)).await
     }
 
-    async fn room_log(
+    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
+        self.run(notifications::notification(&self.c, user, id)).await
+    }
+
+    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
+        self.run(notifications::unread_notification_count(&self.c, user)).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for MongoStore {
+    async fn room_audit(
+        &self,
+        room: &RoomId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.run(audit::room_audit(&self.c, room, after, limit)).await
+    }
+
+    async fn account_audit(
         &self,
         user: &UserId,
-        after: Option<&RoomLogCursor>,
+        after: Option<&AuditCursor>,
         limit: u32,
-    ) -> StoreResult<Vec<RoomLogRecord>> {
-        self.run(rooms::room_log(&self.c, user, after, limit)).await
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.run(audit::account_audit(&self.c, user, after, limit)).await
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(async { self.db.run_command(doc! { "ping": 1 }).await.map(drop) }).await
     }
 
     async fn delete_ended_rooms(&self, terminated_before: DateTime<Utc>) -> StoreResult<Vec<RoomId>> {
@@ -558,43 +620,5 @@ impl Store for MongoStore {
 
     async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
         self.run(deferred::apply(&self.c, writes)).await
-    }
-
-    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
-        self.run(notifications::notification(&self.c, user, id)).await
-    }
-
-    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
-        self.run(notifications::unread_notification_count(&self.c, user)).await
-    }
-
-    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
-        self.run(attachments::insert_attachment(&self.c, attachment, now)).await
-    }
-
-    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
-        self.run(attachments::attachment(&self.c, room, id)).await
-    }
-
-    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.run(cleanup::delete_unsent_attachments_before(&self.c, before)).await
-    }
-
-    async fn room_audit(
-        &self,
-        room: &RoomId,
-        after: Option<&AuditCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        self.run(audit::room_audit(&self.c, room, after, limit)).await
-    }
-
-    async fn account_audit(
-        &self,
-        user: &UserId,
-        after: Option<&AuditCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        self.run(audit::account_audit(&self.c, user, after, limit)).await
     }
 }

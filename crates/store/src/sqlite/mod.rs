@@ -20,7 +20,7 @@ mod schema;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use crate::store::{BatchScope, OnStored, Store, plain_batches};
+use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -124,11 +124,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(rows::backend)).await
-    }
-
+impl UserStore for SqliteStore {
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         let vault = Arc::clone(&self.vault);
         self.write(move |c| accounts::create_user(c, &vault, user, now)).await
@@ -148,7 +144,10 @@ impl Store for SqliteStore {
         let (prefix, after) = (prefix.to_owned(), after.map(str::to_owned));
         self.read(move |c| accounts::search_users(c, &prefix, after.as_deref(), limit)).await
     }
+}
 
+#[async_trait]
+impl TokenStore for SqliteStore {
     async fn insert_refresh_token(&self, token: NewRefreshToken, now: DateTime<Utc>) -> StoreResult<()> {
         let vault = Arc::clone(&self.vault);
         self.write(move |c| accounts::insert_refresh_token(c, &vault, token, now)).await
@@ -174,7 +173,10 @@ impl Store for SqliteStore {
         let digest = digest.to_owned();
         self.write(move |c| accounts::revoke_refresh_family(c, &digest)).await
     }
+}
 
+#[async_trait]
+impl RoomStore for SqliteStore {
     async fn create_room(&self, room: NewRoom, owner: &UserId, now: DateTime<Utc>) -> StoreResult<RoomRecord> {
         let owner = owner.clone();
         let vault = Arc::clone(&self.vault);
@@ -234,6 +236,19 @@ impl Store for SqliteStore {
         self.write(move |c| rooms::terminate_room(c, &vault, &id, &by, now)).await
     }
 
+    async fn room_log(
+        &self,
+        user: &UserId,
+        after: Option<&RoomLogCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<RoomLogRecord>> {
+        let (user, after) = (user.clone(), after.cloned());
+        self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit)).await
+    }
+}
+
+#[async_trait]
+impl MembershipStore for SqliteStore {
     async fn membership(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<MembershipRecord>> {
         let (room, user) = (room.clone(), user.clone());
         self.read(move |c| rooms::membership(c, room.as_str(), user.as_str())).await
@@ -299,7 +314,10 @@ impl Store for SqliteStore {
         let (room, user) = (room.clone(), user.clone());
         self.write(move |c| rooms::mark_read(c, &room, &user, seq)).await
     }
+}
 
+#[async_trait]
+impl ModerationStore for SqliteStore {
     async fn create_invite(
         &self,
         room: &RoomId,
@@ -360,7 +378,10 @@ impl Store for SqliteStore {
         let room = room.clone();
         self.read(move |c| rooms::bans(c, &room)).await
     }
+}
 
+#[async_trait]
+impl MessageStore for SqliteStore {
     async fn insert_message_then(
         &self,
         message: NewMessage,
@@ -400,6 +421,23 @@ impl Store for SqliteStore {
         self.write(move |c| messages::delete_message(c, &vault, &room, &id, now)).await
     }
 
+    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
+        let vault = Arc::clone(&self.vault);
+        self.write(move |c| attachments::insert_attachment(c, &vault, attachment, now)).await
+    }
+
+    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        let (room, id, vault) = (room.clone(), id.clone(), Arc::clone(&self.vault));
+        self.read(move |c| attachments::attachment(c, &vault, &room, &id)).await
+    }
+
+    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |c| cleanup::delete_unsent_attachments_before(c, before)).await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for SqliteStore {
     async fn insert_notification(
         &self,
         notification: NewNotification,
@@ -434,14 +472,44 @@ impl Store for SqliteStore {
         self.write(move |c| notifications::delete_notification(c, &user, &id)).await
     }
 
-    async fn room_log(
+    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
+        let (user, id) = (user.clone(), id.clone());
+        self.read(move |c| notifications::notification(c, &user, &id)).await
+    }
+
+    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
+        let user = user.clone();
+        self.read(move |c| notifications::unread_notification_count(c, &user)).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn room_audit(
+        &self,
+        room: &RoomId,
+        after: Option<&AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (room, after, vault) = (room.clone(), after.cloned(), Arc::clone(&self.vault));
+        self.read(move |c| audit::room_audit(c, &vault, &room, after.as_ref(), limit)).await
+    }
+
+    async fn account_audit(
         &self,
         user: &UserId,
-        after: Option<&RoomLogCursor>,
+        after: Option<&AuditCursor>,
         limit: u32,
-    ) -> StoreResult<Vec<RoomLogRecord>> {
-        let (user, after) = (user.clone(), after.cloned());
-        self.read(move |c| rooms::room_log(c, &user, after.as_ref(), limit)).await
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (user, after, vault) = (user.clone(), after.cloned(), Arc::clone(&self.vault));
+        self.read(move |c| audit::account_audit(c, &vault, &user, after.as_ref(), limit)).await
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(rows::backend)).await
     }
 
     async fn delete_ended_rooms(&self, terminated_before: DateTime<Utc>) -> StoreResult<Vec<RoomId>> {
@@ -463,49 +531,5 @@ impl Store for SqliteStore {
 
     async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
         self.write(move |c| deferred::apply(c, writes)).await
-    }
-
-    async fn notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<Option<NotificationRecord>> {
-        let (user, id) = (user.clone(), id.clone());
-        self.read(move |c| notifications::notification(c, &user, &id)).await
-    }
-
-    async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
-        let user = user.clone();
-        self.read(move |c| notifications::unread_notification_count(c, &user)).await
-    }
-
-    async fn insert_attachment(&self, attachment: NewAttachment, now: DateTime<Utc>) -> StoreResult<AttachmentRecord> {
-        let vault = Arc::clone(&self.vault);
-        self.write(move |c| attachments::insert_attachment(c, &vault, attachment, now)).await
-    }
-
-    async fn attachment(&self, room: &RoomId, id: &AttachmentId) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
-        let (room, id, vault) = (room.clone(), id.clone(), Arc::clone(&self.vault));
-        self.read(move |c| attachments::attachment(c, &vault, &room, &id)).await
-    }
-
-    async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.write(move |c| cleanup::delete_unsent_attachments_before(c, before)).await
-    }
-
-    async fn room_audit(
-        &self,
-        room: &RoomId,
-        after: Option<&AuditCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        let (room, after, vault) = (room.clone(), after.cloned(), Arc::clone(&self.vault));
-        self.read(move |c| audit::room_audit(c, &vault, &room, after.as_ref(), limit)).await
-    }
-
-    async fn account_audit(
-        &self,
-        user: &UserId,
-        after: Option<&AuditCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        let (user, after, vault) = (user.clone(), after.cloned(), Arc::clone(&self.vault));
-        self.read(move |c| audit::account_audit(c, &vault, &user, after.as_ref(), limit)).await
     }
 }

@@ -286,7 +286,7 @@ mod tests {
     use super::*;
     use crate::model::HistoryRange;
     use crate::sqlite::SqliteStore;
-    use crate::store::Store;
+    use crate::store::*;
     use conclave_crypto::ServerKey;
     use conclave_protocol::RoomId;
     use std::sync::Arc;
