@@ -3,7 +3,7 @@
 //! is sealed (R-SEC-2). Only the room (or, for account records, the user) and the time stay in
 //! the clear, for lookups; action, actor, target and role are sealed.
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Cause, StoreError, StoreResult};
 use crate::model::{AuditRecord, DepartureRecord};
 use crate::sealing::SERVER_SCOPE;
 use chrono::{DateTime, Utc};
@@ -49,7 +49,7 @@ fn aad(scope: &str, id: &AuditId) -> Aad {
 pub(crate) fn seal(key: &DataKey, room: Option<&RoomId>, facts: &AuditFacts) -> StoreResult<SealedAudit> {
     let id = AuditId(uuid::Uuid::now_v7().to_string());
     let scope = room.map_or(SERVER_SCOPE, RoomId::as_str);
-    let json = serde_json::to_vec(facts).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let json = serde_json::to_vec(facts).map_err(|e| StoreError::Backend(Cause::new(e)))?;
     Ok(SealedAudit {
         sealed: key.seal(&aad(scope, &id), &json)?,
         user_id: if room.is_none() { facts.actor_id.clone() } else { None },
@@ -67,10 +67,11 @@ pub(crate) fn open(
     created_at: DateTime<Utc>,
 ) -> StoreResult<AuditRecord> {
     let scope = room.as_ref().map_or(SERVER_SCOPE, RoomId::as_str);
-    let json =
-        key.open(&aad(scope, &id), sealed).map_err(|e| StoreError::Corrupt(format!("audit record {id}: {e}")))?;
-    let facts: AuditFacts =
-        serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("audit record {id}: {e}")))?;
+    let json = key
+        .open(&aad(scope, &id), sealed)
+        .map_err(|e| StoreError::Corrupt(Cause::msg(format!("audit record {id}: {e}"))))?;
+    let facts: AuditFacts = serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(Cause::msg(format!("audit record {id}: {e}"))))?;
     Ok(AuditRecord {
         id,
         room_id: room,

@@ -1,4 +1,52 @@
+use std::fmt;
+use std::sync::Arc;
 use thiserror::Error;
+
+/// Why a backend failed, kept whole for the logs: the driver's own error with its chain
+/// (`source()`), or a sentence where the store itself found the fault. Cheap to clone; two
+/// causes are equal when they say the same.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// A fault the store found itself, in a sentence.
+    pub fn msg(message: impl Into<String>) -> Self {
+        #[derive(Debug, Error)]
+        #[error("{0}")]
+        struct Message(String);
+        Self::new(Message(message.into()))
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// What a uniqueness rule refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +89,7 @@ pub enum StoreError {
     NotAMember,
     /// The database cannot be reached (an outage, a failover): worth trying again shortly.
     #[error("the database does not answer: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// The server key (key file) is not the one this database's keys are wrapped to: starting
     /// would leave every message unreadable.
     #[error(
@@ -52,9 +100,9 @@ pub enum StoreError {
     /// Stored data failed its integrity check: sealed bytes were changed, or a key is missing.
     /// Never answered with the data (SPEC R-SEC-2).
     #[error("stored data failed its integrity check: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Cause),
     #[error("storage failure: {0}")]
-    Backend(String),
+    Backend(#[source] Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

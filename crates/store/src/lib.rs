@@ -15,7 +15,7 @@ mod sealing;
 mod sqlite;
 mod store;
 
-pub use error::{Conflict, Missing, StoreError, StoreResult};
+pub use error::{Cause, Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;

@@ -2,7 +2,7 @@
 //! stored wrapped with the room; message bodies are sealed under it for their room and id.
 //! Records leave the store opened, so callers never handle ciphertext.
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Cause, StoreError, StoreResult};
 use crate::model::{AttachmentMeta, MessageRecord};
 use conclave_crypto::{Aad, DataKey, SealError, Vault};
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 impl From<SealError> for StoreError {
     fn from(error: SealError) -> Self {
         match error {
-            SealError::Tampered | SealError::UnknownFormat => StoreError::Corrupt(error.to_string()),
-            SealError::TooLarge => StoreError::Backend(error.to_string()),
+            SealError::Tampered | SealError::UnknownFormat => StoreError::Corrupt(Cause::new(error)),
+            SealError::TooLarge => StoreError::Backend(Cause::new(error)),
         }
     }
 }
@@ -43,7 +43,7 @@ pub(crate) fn room_key(vault: &Vault, room: &str, wrapped: Option<&[u8]>) -> Sto
     if let Some(key) = vault.cached(room) {
         return Ok(key);
     }
-    let wrapped = wrapped.ok_or_else(|| StoreError::Corrupt(format!("room {room} has no data key")))?;
+    let wrapped = wrapped.ok_or_else(|| StoreError::Corrupt(Cause::msg(format!("room {room} has no data key"))))?;
     Ok(vault.key(room, wrapped)?)
 }
 
@@ -82,7 +82,7 @@ pub(crate) fn open_attachment_content(
     sealed: &[u8],
 ) -> StoreResult<Vec<u8>> {
     key.open(&attachment_aad("attachment content", room, attachment), sealed)
-        .map_err(|e| StoreError::Corrupt(format!("attachment {attachment} in room {room}: {e}")))
+        .map_err(|e| StoreError::Corrupt(Cause::msg(format!("attachment {attachment} in room {room}: {e}"))))
 }
 
 /// An attachment's metadata as stored: its name still sealed.
@@ -98,10 +98,10 @@ impl SealedAttachmentMeta {
     pub fn open(self, key: &DataKey, room: &str) -> StoreResult<AttachmentMeta> {
         let name = key
             .open(&attachment_aad("attachment name", room, &self.id), &self.filename)
-            .map_err(|e| StoreError::Corrupt(format!("attachment {} in room {room}: {e}", self.id)))?;
+            .map_err(|e| StoreError::Corrupt(Cause::msg(format!("attachment {} in room {room}: {e}", self.id))))?;
         Ok(AttachmentMeta {
             filename: String::from_utf8(name)
-                .map_err(|_| StoreError::Corrupt(format!("attachment {} has no UTF-8 name", self.id)))?,
+                .map_err(|_| StoreError::Corrupt(Cause::msg(format!("attachment {} has no UTF-8 name", self.id))))?,
             id: self.id.into(),
             content_type: self.content_type,
             size: self.size,
@@ -125,11 +125,12 @@ impl SealedMessage {
             record.attachment = Some(attachment.open(key, record.room_id.as_str())?);
         }
         if !(record.deleted && body.is_empty()) {
-            let plain = key
-                .open(&body_aad(record.room_id.as_str(), record.id.as_str()), &body)
-                .map_err(|e| StoreError::Corrupt(format!("message {} in room {}: {e}", record.id, record.room_id)))?;
-            record.body = String::from_utf8(plain)
-                .map_err(|_| StoreError::Corrupt(format!("message {} is not UTF-8 once opened", record.id)))?;
+            let plain = key.open(&body_aad(record.room_id.as_str(), record.id.as_str()), &body).map_err(|e| {
+                StoreError::Corrupt(Cause::msg(format!("message {} in room {}: {e}", record.id, record.room_id)))
+            })?;
+            record.body = String::from_utf8(plain).map_err(|_| {
+                StoreError::Corrupt(Cause::msg(format!("message {} is not UTF-8 once opened", record.id)))
+            })?;
         }
         Ok(record)
     }

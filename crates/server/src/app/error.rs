@@ -95,16 +95,32 @@ impl From<StoreError> for ApiError {
             StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),
             StoreError::NotAMember => ApiError::new(C::NotAMember, "not a member of this room"),
             StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "store unavailable");
+                tracing::warn!(cause = %chain(&cause), "store unavailable");
                 ApiError::new(C::Unavailable, "the server cannot reach its database right now; try again shortly")
             }
             StoreError::Corrupt(cause) => {
-                tracing::error!(%cause, "stored data failed its integrity check");
+                tracing::error!(cause = %chain(&cause), "stored data failed its integrity check");
                 ApiError::new(C::DataCorrupted, "stored data failed its integrity check and is not shown")
             }
-            StoreError::WrongServerKey | StoreError::Backend(_) => ApiError::internal(error.to_string()),
+            StoreError::WrongServerKey | StoreError::Backend(_) => ApiError::internal(chain(&error)),
         }
     }
+}
+
+/// An error and every cause under it, for the log: `outer: inner: innermost`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        // A wrapper that shows its cause in its own message is not repeated.
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl From<Denial> for ApiError {
@@ -181,5 +197,23 @@ impl From<UploadRefusal> for ApiError {
 impl From<conclave_crypto::PasswordError> for ApiError {
     fn from(error: conclave_crypto::PasswordError) -> Self {
         ApiError::internal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conclave_store::Cause;
+
+    /// A backend failure reaches the log with the driver's whole chain, each part once.
+    #[test]
+    fn a_store_failure_is_logged_with_its_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("the pool gave up")]
+        struct Pool(#[source] std::io::Error);
+        let driver = Pool(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer"));
+        let error = StoreError::Backend(Cause::new(driver));
+        assert_eq!(chain(&error), "storage failure: the pool gave up: connection reset by peer");
+        assert_eq!(ApiError::from(error).code, ErrorCode::Internal, "the client is told nothing of it");
     }
 }

@@ -4,7 +4,7 @@
 //! Enums are stored by their snake_case wire names (their serde form), times as BSON dates
 //! (millisecond precision, as in the SQLite store), absent optional fields as `null`.
 
-use crate::error::{Conflict, StoreError};
+use crate::error::{Cause, Conflict, StoreError};
 use crate::model::*;
 use crate::sealing::{SealedAttachmentMeta, SealedMessage};
 use bson::DateTime as BsonTime;
@@ -33,9 +33,9 @@ pub fn into_store_error(error: Error) -> StoreError {
     }
     match &*error.kind {
         ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
-            StoreError::Unavailable(error.to_string())
+            StoreError::Unavailable(Cause::new(error))
         }
-        _ => StoreError::Backend(error.to_string()),
+        _ => StoreError::Backend(Cause::new(error)),
     }
 }
 

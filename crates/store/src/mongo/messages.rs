@@ -2,7 +2,7 @@
 
 use super::docs::*;
 use super::{Collections, attachments};
-use crate::error::{Missing, StoreError};
+use crate::error::{Cause, Missing, StoreError};
 use crate::model::*;
 use crate::sealing::{SealedMessage, new_room_key, open_all, room_key, seal_body};
 use bson::{Bson, doc};
@@ -55,7 +55,7 @@ pub async fn seal_existing(c: &Collections) -> MongoResult<()> {
         .projection(doc! { "room_id": 1, "body": 1, "deleted": 1 })
         .await?;
     while let Some(message) = plain.try_next().await? {
-        let field = |name: &str| message.get_str(name).map_err(|e| fail(StoreError::Corrupt(e.to_string())));
+        let field = |name: &str| message.get_str(name).map_err(|e| fail(StoreError::Corrupt(Cause::new(e))));
         let (id, room, text) = (field("_id")?, field("room_id")?, field("body")?);
         let sealed = if message.get_bool("deleted").unwrap_or(false) {
             Vec::new()

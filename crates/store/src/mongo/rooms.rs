@@ -8,7 +8,7 @@ use super::audit;
 use super::docs::*;
 use super::{Collections, lock_live_room, lock_room};
 use crate::audit::{AuditFacts, departure_facts};
-use crate::error::{Conflict, Missing, StoreError};
+use crate::error::{Cause, Conflict, Missing, StoreError};
 use crate::model::*;
 use crate::sealing::{new_room_key, room_key};
 use bson::{Document, doc};
@@ -44,7 +44,7 @@ async fn next_join_seq(c: &Collections, s: &mut ClientSession) -> MongoResult<i6
         .session(s)
         .await?;
     // `schema::prepare` creates the counter, so that two first joins cannot both insert it.
-    counter.map(|c| c.value).ok_or_else(|| fail(StoreError::Backend("the join_seq counter is missing".into())))
+    counter.map(|c| c.value).ok_or_else(|| fail(StoreError::Backend(Cause::msg("the join_seq counter is missing"))))
 }
 
 /// Adds a membership and counts it on the room (locked by the caller).

@@ -5,7 +5,7 @@
 //! if it is missing (creating an index that exists with the same keys and options does nothing).
 
 use super::docs::{MongoResult, fail};
-use crate::error::StoreError;
+use crate::error::{Cause, StoreError};
 use bson::{Document, doc};
 use mongodb::{Database, IndexModel, options::IndexOptions};
 
@@ -356,11 +356,10 @@ pub async fn check_transactions(db: &Database) -> MongoResult<()> {
     if replica_set || sharded {
         return Ok(());
     }
-    Err(fail(StoreError::Backend(
+    Err(fail(StoreError::Backend(Cause::msg(
         "MongoDB must be a replica set (one node is enough) or a sharded cluster: Conclave writes with \
-         transactions. Start mongod with --replSet and run rs.initiate() once."
-            .to_owned(),
-    )))
+         transactions. Start mongod with --replSet and run rs.initiate() once.",
+    ))))
 }
 
 /// MongoDB's "collection already exists" error code.

@@ -12,7 +12,7 @@
 //! for the writer and has only the last few pages left to copy.
 
 use super::rows;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Cause, StoreError, StoreResult};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -77,7 +77,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite checkpoint thread: {e}")))?;
+            .map_err(|e| StoreError::Backend(Cause::msg(format!("cannot start the SQLite checkpoint thread: {e}"))))?;
         Ok(Self { stop: Some(stop), thread: Some(thread) })
     }
 }

@@ -26,7 +26,7 @@
 
 use super::messages::{self, Checked};
 use super::rows;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Cause, StoreError, StoreResult};
 use crate::model::{InsertedMessage, NewMessage};
 use crate::store::{BatchScope, OnStored};
 use chrono::{DateTime, Utc};
@@ -86,7 +86,7 @@ impl GroupCommit {
                     store_batch(&conn, &vault, &scope, batch);
                 }
             })
-            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite send thread: {e}")))?;
+            .map_err(|e| StoreError::Backend(Cause::msg(format!("cannot start the SQLite send thread: {e}"))))?;
         Ok(Self { queue })
     }
 
@@ -100,8 +100,8 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Send { message, now, on_stored, reply })
-            .map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Backend("the SQLite send thread has stopped".into()))?
+            .map_err(|_| StoreError::Backend(Cause::msg("the SQLite send thread has stopped")))?;
+        answer.await.map_err(|_| StoreError::Backend(Cause::msg("the SQLite send thread has stopped")))?
     }
 }
 
@@ -214,7 +214,7 @@ fn run(conn: &Connection, sql: &str) -> StoreResult<()> {
 /// Tells every one of these sends that it was not stored, and why, in their order.
 fn fail(sends: impl IntoIterator<Item = Failed>, why: &str) {
     for (on_stored, reply) in sends {
-        let outcome = Err(StoreError::Backend(why.to_owned()));
+        let outcome = Err(StoreError::Backend(Cause::msg(why)));
         on_stored(&outcome);
         let _ = reply.send(outcome);
     }

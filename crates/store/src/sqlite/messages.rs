@@ -2,7 +2,7 @@
 
 use super::attachments;
 use super::rows::*;
-use crate::error::{Missing, StoreError, StoreResult};
+use crate::error::{Cause, Missing, StoreError, StoreResult};
 use crate::model::*;
 use crate::sealing::{SealedAttachmentMeta, SealedMessage, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
@@ -78,7 +78,7 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
     let seq = last_seq
         .checked_add(1)
         .and_then(|seq| u64::try_from(seq).ok())
-        .ok_or_else(|| StoreError::Backend(format!("sequence number {last_seq} out of range")))?;
+        .ok_or_else(|| StoreError::Backend(Cause::msg(format!("sequence number {last_seq} out of range"))))?;
     let key = room_key(vault, new.room_id.as_str(), wrapped_key.as_deref())?;
     // A member, and the name the stored message shows (read here, not read back).
     let author_username: String = conn
@@ -116,7 +116,8 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
     };
     let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
-    let created_at = DateTime::from_timestamp_millis(ms(now)).ok_or(StoreError::Backend("time out of range".into()))?;
+    let created_at =
+        DateTime::from_timestamp_millis(ms(now)).ok_or(StoreError::Backend(Cause::msg("time out of range")))?;
     let record = MessageRecord {
         id,
         room_id: new.room_id,

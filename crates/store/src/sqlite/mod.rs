@@ -18,7 +18,7 @@ mod rooms;
 mod rows;
 mod schema;
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Cause, StoreError, StoreResult};
 use crate::model::*;
 use crate::store::*;
 use async_trait::async_trait;
@@ -97,11 +97,11 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            let guard = conn.lock().map_err(|_| StoreError::Backend(Cause::msg("database lock poisoned")))?;
             f(&guard)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+        .map_err(|e| StoreError::Backend(Cause::msg(format!("database task failed: {e}"))))?
     }
 
     /// Runs `f` in one transaction: committed when `f` succeeds, rolled back otherwise.
@@ -112,14 +112,14 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+            let mut guard = conn.lock().map_err(|_| StoreError::Backend(Cause::msg("database lock poisoned")))?;
             let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate).map_err(rows::backend)?;
             let value = f(&tx)?;
             tx.commit().map_err(rows::backend)?;
             Ok(value)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+        .map_err(|e| StoreError::Backend(Cause::msg(format!("database task failed: {e}"))))?
     }
 }
 

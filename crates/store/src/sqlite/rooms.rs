@@ -4,7 +4,7 @@ use super::accounts::{prefix_pattern, user};
 use super::audit;
 use super::rows::*;
 use crate::audit::{AuditFacts, departure_facts};
-use crate::error::{Conflict, Missing, StoreError, StoreResult};
+use crate::error::{Cause, Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
 use crate::sealing::new_room_key;
 use chrono::{DateTime, Utc};
@@ -288,7 +288,7 @@ pub fn room_admins(conn: &Connection, room: &RoomId) -> StoreResult<Vec<UserId>>
 
 pub fn direct_peers(conn: &Connection, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>> {
     let ids = serde_json::to_string(&rooms.iter().map(RoomId::as_str).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        .map_err(|e| StoreError::Backend(Cause::new(e)))?;
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT m.room_id, {USER_COLUMNS}

@@ -1,6 +1,6 @@
 //! Conversions between rows and records, shared by every query.
 
-use crate::error::{Conflict, StoreError};
+use crate::error::{Cause, Conflict, StoreError};
 use crate::model::*;
 use crate::sealing::{SealedAttachmentMeta, SealedMessage};
 use chrono::{DateTime, Utc};
@@ -54,7 +54,7 @@ pub fn opt_id_at<T: From<String>>(row: &Row<'_>, index: usize) -> rusqlite::Resu
 }
 
 pub fn backend(error: rusqlite::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    StoreError::Backend(Cause::new(error))
 }
 
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
