@@ -101,7 +101,8 @@ impl Live {
     pub fn send(&self, frame: ClientFrame) {
         self.outbox.with_value(|outbox| {
             if let Some(outbox) = outbox {
-                let _ = outbox.unbounded_send(Outgoing::Frame(frame));
+                // A connection that just ended drops it; the next one resumes.
+                outbox.unbounded_send(Outgoing::Frame(frame)).ok();
             }
         });
     }
@@ -109,7 +110,7 @@ impl Live {
     fn disconnect(&self) {
         self.outbox.with_value(|outbox| {
             if let Some(outbox) = outbox {
-                let _ = outbox.unbounded_send(Outgoing::Close);
+                outbox.unbounded_send(Outgoing::Close).ok();
             }
         });
     }
@@ -143,7 +144,7 @@ impl Live {
         let (login, mut logins) = unbounded::<()>();
         Effect::new(move |_| {
             if logged_in.get() {
-                let _ = login.unbounded_send(());
+                login.unbounded_send(()).ok();
             } else {
                 self.disconnect();
                 self.messages.set(HashMap::new());
@@ -210,7 +211,7 @@ impl Live {
                     continue;
                 }
                 Step::Send(Outgoing::Close) => {
-                    let _ = sink.close().await;
+                    sink.close().await.ok();
                     break Ended::LoggedOut;
                 }
                 Step::Frame(frame) => frame,

@@ -24,7 +24,7 @@ fn App() -> impl IntoView {
     provide_context(live);
     leptos::task::spawn_local(async move {
         // Restores the session from the refresh cookie, if there is one.
-        let _ = session.refresh().await;
+        session.refresh().await.ok();
     });
     live.run(session);
     view! {

@@ -70,7 +70,7 @@ impl Session {
             gloo_timers::future::sleep(wait).await;
             if session.generation.get_untracked() == generation && session.current.with_untracked(Option::is_some) {
                 // Unreachable now: the next call or the gateway refreshes once the server is back.
-                let _ = session.refresh().await;
+                session.refresh().await.ok();
             }
         });
     }
@@ -125,7 +125,8 @@ impl Session {
 
     pub async fn logout(&self) {
         let request = RefreshRequest::default();
-        let _ = api::send::<_, serde_json::Value>(Method::Post, "/api/auth/logout", Some(&request), None).await;
+        // Logged out here whatever the server says: the cookie goes with the answer, or expires.
+        api::send::<_, serde_json::Value>(Method::Post, "/api/auth/logout", Some(&request), None).await.ok();
         self.generation.update(|g| *g += 1);
         self.current.set(None);
     }

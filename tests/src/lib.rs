@@ -527,6 +527,7 @@ impl Socket {
 
     /// Closes the connection from the client side.
     pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+        // Closing a connection the server already ended is no failure.
+        self.ws.close(None).await.ok();
     }
 }

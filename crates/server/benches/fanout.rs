@@ -3,6 +3,8 @@
 //! size), and the writers taking what waits, encoded, in one buffer each.
 //! `cargo bench -p conclave-server --bench fanout`.
 
+#![allow(clippy::expect_used, reason = "a benchmark whose setup fails has nothing to measure")]
+
 use conclave_protocol::{RoomId, UserId};
 use conclave_server::live::hub::{Bus, Event, Frame, Hub};
 use conclave_server::live::outbox::{Outbox, Taken, Writer};
@@ -40,7 +42,7 @@ fn fan_out(c: &mut Criterion) {
             hub.register(&UserId(format!("user-{i}")), vec![room.clone()], Arc::clone(&outbox));
             writers.push(writer);
         }
-        group.throughput(Throughput::Elements(members as u64));
+        group.throughput(Throughput::Elements(u64::try_from(members).unwrap_or(u64::MAX)));
         let mut seq = 0;
         // One message to the room, then every writer takes it: the whole user-space path.
         group.bench_function(BenchmarkId::new("publish_and_write", members), |b| {

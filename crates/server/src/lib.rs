@@ -103,8 +103,9 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
     // Buffered writes go straight to the store; the application reads through them.
+    let maintenance: Arc<dyn MaintenanceStore> = store.clone();
     let deferred = Arc::new(WriteBehind::start(
-        Arc::clone(&store) as Arc<dyn MaintenanceStore>,
+        maintenance,
         WriteBehindSettings {
             flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
             batch_size: config.write_behind_batch.max(1),
@@ -113,12 +114,13 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     ));
     let store: Arc<dyn Store> = Arc::new(ReadYourWrites::new(store, Arc::clone(&deferred)));
     let hub = Arc::new(Hub::new());
+    let bus: Arc<dyn Bus> = hub.clone();
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store,
         passwords: Arc::new(Passwords::new(PasswordHasher::new()?)),
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
-        bus: Arc::clone(&hub) as Arc<dyn Bus>,
+        bus,
         hub,
         limits: Arc::new(Limits::new(LimitSettings {
             message_burst: config.message_burst,

@@ -4,6 +4,8 @@
 //! thread, as the server runs it. One send at a time, and 16 at once (group commit shares a
 //! transaction between them). `cargo bench -p conclave-store --bench insert`.
 
+#![allow(clippy::expect_used, reason = "a benchmark whose setup fails has nothing to measure")]
+
 use chrono::Utc;
 use conclave_crypto::{ServerKey, Vault};
 use conclave_protocol::JoinPolicy;
@@ -45,7 +47,7 @@ fn insert(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("insert_message");
     for at_once in [1usize, 16] {
-        group.throughput(Throughput::Elements(at_once as u64));
+        group.throughput(Throughput::Elements(u64::try_from(at_once).unwrap_or(u64::MAX)));
         group.bench_function(BenchmarkId::new("sends_at_once", at_once), |b| {
             b.iter(|| {
                 runtime.block_on(async {

@@ -19,7 +19,7 @@ impl RoomLocks {
     pub async fn lock(&self, room: &RoomId) -> MutexGuard<'_, ()> {
         let mut hasher = DefaultHasher::new();
         room.hash(&mut hasher);
-        let index = usize::try_from(hasher.finish() % self.stripes.len() as u64).unwrap_or(0);
+        let index = usize::try_from(hasher.finish()).map_or(0, |hash| hash % self.stripes.len());
         self.stripes[index].lock().await
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 /// Messages asked for per page of history.
 const PAGE: usize = 50;
 /// At most one typing notice per this many milliseconds (the server throttles too).
-const TYPING_EVERY_MS: u64 = 3000;
+const TYPING_EVERY_MS: f64 = 3000.0;
 /// Within this many pixels of the bottom, new messages keep the view at the bottom.
 const NEAR_BOTTOM_PX: i32 = 80;
 
@@ -415,7 +415,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let color = RwSignal::new(None::<Color>);
     let error = RwSignal::new(None::<String>);
-    let typing_sent = StoredValue::new(0u64);
+    let typing_sent = StoredValue::new(0.0_f64);
     let stickers_open = RwSignal::new(false);
     let attached = RwSignal::new(None::<Attachment>);
     let uploading = RwSignal::new(false);
@@ -453,7 +453,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
             if body.trim().is_empty() && sticker.is_none() && attachment.is_none() {
                 return;
             }
-            let client_id = format!("web-{}-{}", super::widgets::now_millis(), body.len());
+            let client_id = format!("web-{:.0}-{}", super::widgets::now_millis(), body.len());
             let request = SendMessageRequest {
                 body,
                 color: color.get_untracked(),
@@ -465,7 +465,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
             draft.set(String::new());
             attached.set(None);
             stickers_open.set(false);
-            typing_sent.set_value(0);
+            typing_sent.set_value(0.0);
             leptos::task::spawn_local(async move {
                 let path = format!("/api/rooms/{room_id}/messages");
                 match session.post::<_, MessageEnvelope>(&path, &request).await {
@@ -499,7 +499,7 @@ fn Composer(room_id: RoomId) -> impl IntoView {
     let on_input = move |ev: leptos::ev::Event| {
         draft.set(event_target_value(&ev));
         let now = super::widgets::now_millis();
-        if now.saturating_sub(typing_sent.get_value()) > TYPING_EVERY_MS {
+        if now - typing_sent.get_value() > TYPING_EVERY_MS {
             typing_sent.set_value(now);
             live.send(ClientFrame::Typing { room_id: room_id.clone() });
         }
@@ -566,8 +566,11 @@ fn Composer(room_id: RoomId) -> impl IntoView {
 fn size_label(bytes: u64) -> String {
     match bytes {
         0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{:.0} KB", bytes as f64 / 1024.0),
-        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+        1024..1_048_576 => format!("{} KB", (bytes + 512) / 1024),
+        _ => {
+            let tenths = (bytes.saturating_mul(10) + 524_288) / 1_048_576;
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
     }
 }
 
@@ -602,7 +605,8 @@ fn AttachmentView(room_id: RoomId, attachment: Attachment) -> impl IntoView {
     }
     on_cleanup(move || {
         if let Some(Some(found)) = url.try_get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&found);
+            // A URL the browser no longer knows is already revoked.
+            web_sys::Url::revoke_object_url(&found).ok();
         }
     });
     let label = format!("📎 {} ({})", attachment.filename, size_label(attachment.size));

@@ -154,7 +154,7 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
 
 /// `at` as the browser's own date, which knows the reader's time zone and calendar.
 fn js_date(at: DateTime<Utc>) -> js_sys::Date {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64))
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
 }
 
 /// A time in the reader's own time zone: the hour for today, the date before that.
@@ -170,7 +170,7 @@ pub fn day(at: DateTime<Utc>) -> String {
     js_date(at).to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into()
 }
 
-/// Milliseconds since the epoch, for client ids.
-pub fn now_millis() -> u64 {
-    js_sys::Date::now() as u64
+/// Milliseconds since the epoch (the browser's clock, a float as JavaScript keeps it).
+pub fn now_millis() -> f64 {
+    js_sys::Date::now()
 }

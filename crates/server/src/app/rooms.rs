@@ -76,8 +76,9 @@ pub async fn mine(
     limit: u32,
 ) -> ApiResult<(Vec<MyRoom>, Option<i64>)> {
     let found = state.store.rooms_of_user(user, after, limit + 1).await?;
-    let more = found.len() > limit as usize;
-    let kept: Vec<MyRoomRecord> = found.into_iter().take(limit as usize).collect();
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = found.len() > limit;
+    let kept: Vec<MyRoomRecord> = found.into_iter().take(limit).collect();
     let next = if more { kept.last().map(|r| r.membership.join_seq) } else { None };
     let direct: Vec<RoomId> =
         kept.iter().filter(|r| r.room.kind == RoomKind::Direct).map(|r| r.room.id.clone()).collect();

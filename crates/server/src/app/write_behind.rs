@@ -135,8 +135,9 @@ impl WriteBehind {
             return;
         }
         let (reply, done) = oneshot::channel();
+        // A flusher that stopped has stored what it could: nothing is left to wait for.
         if self.tx.send(Command::Settle(reply)).await.is_ok() {
-            let _ = done.await;
+            done.await.ok();
         }
     }
 
@@ -144,7 +145,7 @@ impl WriteBehind {
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
         if self.tx.send(Command::Close(reply)).await.is_ok() {
-            let _ = done.await;
+            done.await.ok();
         }
     }
 }
@@ -183,7 +184,8 @@ async fn flusher(
             }
             Some(Command::Settle(reply)) => {
                 flush(&*store, &mut batch, &pending).await;
-                let _ = reply.send(());
+                // A reader that gave up waiting needs no answer.
+                reply.send(()).ok();
             }
             Some(Command::Close(reply)) => {
                 // A stopping server gets a few tries if the store is briefly away.
@@ -197,7 +199,7 @@ async fn flusher(
                 if !batch.is_empty() {
                     tracing::error!(lost = batch.len(), "buffered writes could not be stored before stopping");
                 }
-                let _ = reply.send(());
+                reply.send(()).ok();
                 return;
             }
             None => {
@@ -308,7 +310,8 @@ mod tests {
         let store = Arc::new(Recorder::default());
         // Nothing is flushed by time or size during the test: only reads make writes go.
         let settings = WriteBehindSettings { flush_after: Duration::from_secs(3600), batch_size: 100, capacity: 100 };
-        let buffer = WriteBehind::start(Arc::clone(&store) as Arc<dyn MaintenanceStore>, settings);
+        let maintenance: Arc<dyn MaintenanceStore> = store.clone();
+        let buffer = WriteBehind::start(maintenance, settings);
         let (alice, bob, room) = (UserId::from("alice"), UserId::from("bob"), RoomId::from("room"));
         let read = DeferredWrite::AllNotificationsRead { user: alice.clone() };
         buffer.defer(read.clone()).await.unwrap_or_default();

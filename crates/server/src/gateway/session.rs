@@ -688,7 +688,7 @@ impl SessionState {
         let state = Arc::clone(&self.state);
         let mut storing: Answer = Box::pin(async move {
             // Answered by `answer`, whatever the outcome.
-            let _ = messages::store(&state, &access, message, answer).await;
+            messages::store(&state, &access, message, answer).await.ok();
             None
         });
         // The first poll queues the send in the store, which takes its place in the room's
@@ -751,7 +751,7 @@ impl SessionState {
         loop {
             let page =
                 messages::history(&self.state, access, HistoryRange::After(cursor), REPLAY_PAGE).await.map_err(Some)?;
-            let full = page.len() > REPLAY_PAGE as usize;
+            let full = u32::try_from(page.len()).map_or(true, |n| n > REPLAY_PAGE);
             for message in page.iter().rev() {
                 cursor = message.seq;
                 self.outbox.wait_for_room().await;

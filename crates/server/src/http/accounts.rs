@@ -92,7 +92,9 @@ pub async fn refresh(
             let mut response = actix_web::ResponseError::error_response(&error);
             if token_dead {
                 // The browser forgets a token that can never work again.
-                let _ = response.add_cookie(&cleared_cookie());
+                if let Err(error) = response.add_cookie(&cleared_cookie()) {
+                    tracing::warn!(%error, "could not clear the refresh cookie");
+                }
             }
             response
         }

@@ -38,8 +38,9 @@ pub fn page<R, T, K: Serialize>(
     key: impl Fn(&R) -> K,
     view: impl FnMut(&R) -> T,
 ) -> Page<T> {
-    let more = fetched.len() > limit as usize;
-    fetched.truncate(limit as usize);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = fetched.len() > limit;
+    fetched.truncate(limit);
     let next_cursor = if more { fetched.last().map(|last| encode(&key(last))) } else { None };
     Page::new(fetched.iter().map(view).collect(), next_cursor)
 }

@@ -43,7 +43,7 @@ pub async fn list(
         }
     };
     let mut fetched = messages::history(&state, &access, range, limit).await?;
-    let more = fetched.len() > limit as usize;
+    let more = u32::try_from(fetched.len()).map_or(true, |n| n > limit);
     if more {
         // Newest first: the extra message is the oldest when paging back, the newest when forward.
         match range {

@@ -76,7 +76,7 @@ macro_rules! transaction {
                     Ok(value) => value,
                     Err(error) => {
                         // The server may have aborted it already; either way it is over.
-                        let _ = session.abort_transaction().await;
+                        session.abort_transaction().await.ok();
                         if error.contains_label(TRANSIENT_TRANSACTION_ERROR) && started.elapsed() < RETRY_FOR {
                             continue 'attempt;
                         }

@@ -86,7 +86,8 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.stop.take();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // A thread that panicked has stopped too.
+            thread.join().ok();
         }
     }
 }

@@ -162,7 +162,8 @@ fn store_batch(conn: &Mutex<Connection>, vault: &Vault, scope: &BatchScope, batc
             replies.push((reply, result));
         }
         for (reply, result) in replies {
-            let _ = reply.send(result);
+            // A caller that went away has nobody to tell.
+            reply.send(result).ok();
         }
     });
 }
@@ -189,7 +190,7 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
                 Ok(inserted) => Ok(inserted),
                 Err(broken) => {
                     // Half a send may be written: nothing of the batch is kept.
-                    let _ = run(conn, "ROLLBACK");
+                    run(conn, "ROLLBACK").ok();
                     let done = results.into_iter().map(|(on_stored, reply, _)| (on_stored, reply));
                     let rest = [(send.on_stored, send.reply)].into_iter().chain(batch.map(failed));
                     return Err((done.chain(rest).collect(), broken.to_string()));
@@ -199,7 +200,8 @@ fn store_all(conn: &Connection, vault: &Vault, batch: Vec<Send>) -> Result<Vec<S
         results.push((send.on_stored, send.reply, outcome));
     }
     if let Err(error) = run(conn, "COMMIT") {
-        let _ = run(conn, "ROLLBACK");
+        // The batch failed either way; a rollback that fails too leaves nothing more to undo.
+        run(conn, "ROLLBACK").ok();
         return Err((results.into_iter().map(|(on_stored, reply, _)| (on_stored, reply)).collect(), error.to_string()));
     }
     Ok(results)
@@ -216,7 +218,7 @@ fn fail(sends: impl IntoIterator<Item = Failed>, why: &str) {
     for (on_stored, reply) in sends {
         let outcome = Err(StoreError::Backend(Cause::msg(why)));
         on_stored(&outcome);
-        let _ = reply.send(outcome);
+        reply.send(outcome).ok();
     }
 }
 

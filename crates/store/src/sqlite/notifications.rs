@@ -73,7 +73,7 @@ pub fn mark_notification_read(conn: &Connection, user: &UserId, id: &Notificatio
 
 pub fn mark_all_notifications_read(conn: &Connection, user: &UserId) -> StoreResult<u64> {
     conn.execute("UPDATE notifications SET read = 1 WHERE user_id = ?1 AND read = 0", [user.as_str()])
-        .map(|n| n as u64)
+        .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
         .map_err(backend)
 }
 

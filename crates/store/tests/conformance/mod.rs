@@ -506,7 +506,7 @@ pub async fn concurrent_senders_never_share_a_sequence_number(store: Arc<dyn Sto
     }
     assert_eq!(all, (1..=SENDERS * EACH).collect::<BTreeSet<u64>>());
     let stored = store.messages(&room.id, HistoryRange::After(0), 2000).await.unwrap();
-    assert_eq!(stored.len() as u64, SENDERS * EACH, "every message stored once");
+    assert_eq!(u64::try_from(stored.len()).unwrap(), SENDERS * EACH, "every message stored once");
     assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, SENDERS * EACH);
 }
 
@@ -546,7 +546,7 @@ pub async fn refused_sends_among_concurrent_ones_leave_no_gap(store: Arc<dyn Sto
     }
     assert_eq!(seqs, (1..=2 * EACH).collect::<BTreeSet<u64>>());
     let stored = store.messages(&room.id, HistoryRange::After(0), 1000).await.unwrap();
-    assert_eq!(stored.len() as u64, 2 * EACH);
+    assert_eq!(u64::try_from(stored.len()).unwrap(), 2 * EACH);
     assert!(stored.iter().all(|m| m.author_id == alice.id));
 }
 
