@@ -37,14 +37,8 @@ impl ApiError {
     }
 }
 
-#[derive(Clone, Copy)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
+pub use conclave_protocol::endpoints::Method;
+use conclave_protocol::endpoints::{DownloadAttachment, Endpoint, UploadAttachment};
 
 fn builder(method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
     let request = match method {
@@ -60,8 +54,17 @@ fn builder(method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
     }
 }
 
+/// Calls one endpoint of the protocol's table; a body of `None` sends none.
+pub async fn request<E: Endpoint>(
+    endpoint: &E,
+    body: Option<&E::Body>,
+    token: Option<&str>,
+) -> Result<E::Answer, ApiError> {
+    send(E::METHOD, &endpoint.path(), body, token).await
+}
+
 /// Sends one request; a body of `None` sends none. 204 and empty answers read as JSON `null`.
-pub async fn send<B: Serialize, T: DeserializeOwned>(
+pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&B>,
@@ -119,10 +122,15 @@ fn sentence(message: String) -> String {
 }
 
 /// Uploads `file` as the request body, with its own type as `Content-Type`.
-pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::File, token: Option<&str>) -> Result<T, ApiError> {
+pub async fn upload(
+    endpoint: &UploadAttachment,
+    file: &web_sys::File,
+    token: Option<&str>,
+) -> Result<<UploadAttachment as Endpoint>::Answer, ApiError> {
+    let path = endpoint.path();
     let content_type = file.type_();
     let content_type = if content_type.is_empty() { "application/octet-stream".to_owned() } else { content_type };
-    let request = builder(Method::Post, path, token).header("Content-Type", &content_type);
+    let request = builder(UploadAttachment::METHOD, &path, token).header("Content-Type", &content_type);
     let response =
         request.body(wasm_bindgen::JsValue::from(file.clone())).map_err(|_| ApiError::Unreachable)?.send().await;
     answer(response).await
@@ -130,8 +138,13 @@ pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::File, token
 
 /// Downloads a file and hands back a `blob:` URL for it (an `<img>` source, a download link),
 /// since a page cannot put its bearer token on a plain link.
-pub async fn blob_url(path: &str, content_type: &str, token: Option<&str>) -> Result<String, ApiError> {
-    let response = builder(Method::Get, path, token).send().await.map_err(|_| ApiError::Unreachable)?;
+pub async fn blob_url(
+    endpoint: &DownloadAttachment,
+    content_type: &str,
+    token: Option<&str>,
+) -> Result<String, ApiError> {
+    let response =
+        builder(DownloadAttachment::METHOD, &endpoint.path(), token).send().await.map_err(|_| ApiError::Unreachable)?;
     if !(200..300).contains(&response.status()) {
         return answer::<serde_json::Value>(Ok(response)).await.map(|_| String::new());
     }

@@ -4,12 +4,11 @@
 //! call retried, wherever it was made.
 
 use crate::api::{self, ApiError, Method};
+use conclave_protocol::endpoints::{DownloadAttachment, Endpoint, Login, Logout, Refresh, UploadAttachment};
 use conclave_protocol::{LoginRequest, RefreshRequest, TokenResponse, User};
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,7 +76,7 @@ impl Session {
 
     pub async fn login(&self, username: String, password: String) -> Result<(), ApiError> {
         let request = LoginRequest { username, password };
-        let answer: TokenResponse = api::send(Method::Post, "/api/auth/login", Some(&request), None).await?;
+        let answer = api::request(&Login {}, Some(&request), None).await?;
         self.accept(answer);
         Ok(())
     }
@@ -106,7 +105,7 @@ impl Session {
 
     async fn exchange(&self) -> Result<(), ApiError> {
         let request = RefreshRequest::default();
-        let outcome = api::send::<_, TokenResponse>(Method::Post, "/api/auth/refresh", Some(&request), None).await;
+        let outcome = api::request(&Refresh {}, Some(&request), None).await;
         self.checked.set(true);
         match outcome {
             Ok(answer) => {
@@ -126,7 +125,7 @@ impl Session {
     pub async fn logout(&self) {
         let request = RefreshRequest::default();
         // Logged out here whatever the server says: the cookie goes with the answer, or expires.
-        api::send::<_, serde_json::Value>(Method::Post, "/api/auth/logout", Some(&request), None).await.ok();
+        api::request(&Logout {}, Some(&request), None).await.ok();
         self.generation.update(|g| *g += 1);
         self.current.set(None);
     }
@@ -151,36 +150,50 @@ impl Session {
         }
     }
 
-    /// An authenticated call. A refused token is refreshed once and the call repeated.
-    pub async fn call<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<T, ApiError> {
-        self.authed(|token| async move { api::send(method, path, body, token.as_deref()).await }).await
+    /// An authenticated call of one endpoint of the protocol's table. A refused token is
+    /// refreshed once and the call repeated.
+    pub async fn request<E: Endpoint>(&self, endpoint: &E, body: Option<&E::Body>) -> Result<E::Answer, ApiError> {
+        let path = endpoint.path();
+        let path = path.as_str();
+        self.authed(|token| async move { api::send(E::METHOD, path, body, token.as_deref()).await }).await
+    }
+
+    /// Runs a call prepared earlier (a button's), discarding its answer.
+    pub async fn run(&self, prepared: &Prepared) -> Result<(), ApiError> {
+        let Prepared { method, path, body } = prepared;
+        self.authed(|token| async move {
+            api::send::<_, serde_json::Value>(*method, path, body.as_ref(), token.as_deref()).await
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Uploads a file as the body of a POST (attachments).
-    pub async fn upload<T: DeserializeOwned>(&self, path: &str, file: &web_sys::File) -> Result<T, ApiError> {
-        self.authed(|token| async move { api::upload(path, file, token.as_deref()).await }).await
+    pub async fn upload(
+        &self,
+        endpoint: &UploadAttachment,
+        file: &web_sys::File,
+    ) -> Result<<UploadAttachment as Endpoint>::Answer, ApiError> {
+        self.authed(|token| async move { api::upload(endpoint, file, token.as_deref()).await }).await
     }
 
     /// A `blob:` URL for a file the API serves (attachments).
-    pub async fn blob_url(&self, path: &str, content_type: &str) -> Result<String, ApiError> {
-        self.authed(|token| async move { api::blob_url(path, content_type, token.as_deref()).await }).await
+    pub async fn blob_url(&self, endpoint: &DownloadAttachment, content_type: &str) -> Result<String, ApiError> {
+        self.authed(|token| async move { api::blob_url(endpoint, content_type, token.as_deref()).await }).await
     }
+}
 
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        self.call::<(), T>(Method::Get, path, None).await
-    }
+/// A call of the endpoint table prepared now and run later, when its answer is not needed
+/// (a moderation button, marking a notification read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    method: Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
-        self.call(Method::Post, path, Some(body)).await
-    }
-
-    /// A call whose answer, if any, is not needed (204s, or answers the page ignores).
-    pub async fn act<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<(), ApiError> {
-        self.call::<B, serde_json::Value>(method, path, body).await.map(|_| ())
+impl Prepared {
+    pub fn new<E: Endpoint>(endpoint: &E, body: Option<&E::Body>) -> Self {
+        Self { method: E::METHOD, path: endpoint.path(), body: body.and_then(|b| serde_json::to_value(b).ok()) }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod endpoints;
 pub mod error;
 pub mod ids;
 pub mod messages;

@@ -27,3 +27,26 @@ fn contract_fields_are_snake_case() {
         }
     }
 }
+
+/// The protocol's endpoint table (what the web client and tests call) names exactly the
+/// operations the server documents under `/api`, with the same methods and path templates.
+#[test]
+fn the_endpoint_table_matches_the_api() {
+    use conclave_protocol::endpoints::ALL;
+    use std::collections::BTreeSet;
+    let doc: serde_json::Value = serde_json::from_str(&conclave_server::http::openapi_json()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if path.starts_with("/api/") && item.get(method).is_some() {
+                documented.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    let table: BTreeSet<(String, String)> =
+        ALL.iter().map(|(method, path)| (method.as_str().to_owned(), (*path).to_owned())).collect();
+    assert_eq!(table.len(), ALL.len(), "an operation is in the table twice");
+    let missing: Vec<_> = documented.difference(&table).collect();
+    let unknown: Vec<_> = table.difference(&documented).collect();
+    assert!(missing.is_empty() && unknown.is_empty(), "not in the table: {missing:?}; not in the API: {unknown:?}");
+}

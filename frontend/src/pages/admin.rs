@@ -5,12 +5,13 @@
 use super::go;
 use super::room::Details;
 use super::widgets::{ErrorLine, PolicySelect, report, wire_name};
-use crate::api::{ApiError, Method};
+use crate::api::ApiError;
 use crate::live::Live;
-use crate::session::Session;
+use crate::session::{Prepared, Session};
+use conclave_protocol::endpoints;
 use conclave_protocol::{
-    AssignableRole, Ban, BanRequest, InviteRequest, JoinPolicy, JoinRequest, Member, Page, Role, RoleChangeRequest,
-    Room, RoomId, UpdateRoomRequest, User,
+    AssignableRole, Ban, BanRequest, InviteRequest, JoinPolicy, JoinRequest, Member, Role, RoleChangeRequest, Room,
+    RoomId, UpdateRoomRequest, User,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -45,11 +46,14 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
             reload.track();
             let room_id = room_id.clone();
             async move {
-                let (requests, bans) = (format!("/api/rooms/{room_id}/requests"), format!("/api/rooms/{room_id}/bans"));
+                let (requests, bans) = (
+                    endpoints::JoinRequests { room_id: room_id.clone() },
+                    endpoints::Bans { room_id: room_id.clone() },
+                );
                 let (details, requests, bans) = futures::try_join!(
                     Details::load(session, &room_id),
-                    session.get::<Page<JoinRequest>>(&requests),
-                    session.get::<Page<Ban>>(&bans),
+                    session.request(&requests, None),
+                    session.request(&bans, None),
                 )?;
                 let Details { room, members } = details;
                 Ok::<_, ApiError>(State { room, members, requests: requests.items, bans: bans.items })
@@ -62,7 +66,7 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
     // Runs one moderation call; the lists reload whatever the outcome.
     let act = Callback::new(move |call: Call| {
         leptos::task::spawn_local(async move {
-            let outcome = session.act(call.method, &call.path, call.body.as_ref()).await;
+            let outcome = session.run(&call.request).await;
             report(error, &outcome);
             notice.try_set(outcome.is_ok().then_some(call.done));
             reload.try_update(|n| *n += 1);
@@ -124,22 +128,16 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
 /// One moderation call: method, path, body, and what to say when it worked.
 #[derive(Clone)]
 struct Call {
-    method: Method,
-    path: String,
-    body: Option<serde_json::Value>,
+    request: Prepared,
     done: String,
     /// The call closes the room: go back to the rooms list after it.
     leaves: bool,
 }
 
 impl Call {
-    fn new(method: Method, path: String, body: Option<serde_json::Value>, done: String) -> Self {
-        Self { method, path, body, done, leaves: false }
+    fn new(request: Prepared, done: String) -> Self {
+        Self { request, done, leaves: false }
     }
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
 }
 
 #[component]
@@ -148,8 +146,9 @@ fn Invite(room_id: RoomId, act: Callback<Call>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let name = username.get_untracked().trim().to_owned();
-        let body = json(&InviteRequest { user_id: None, username: Some(name.clone()) });
-        act.run(Call::new(Method::Post, format!("/api/rooms/{room_id}/invites"), body, format!("{name} is invited.")));
+        let body = InviteRequest { user_id: None, username: Some(name.clone()) };
+        let invite = Prepared::new(&endpoints::Invite { room_id: room_id.clone() }, Some(&body));
+        act.run(Call::new(invite, format!("{name} is invited.")));
         username.set(String::new());
     };
     view! {
@@ -175,15 +174,16 @@ fn Requests(room_id: RoomId, requests: Vec<JoinRequest>, act: Callback<Call>) ->
                     <ul class="rooms requests">
                         {requests.into_iter().map(|request| {
                             let (name, user) = (request.user.username.clone(), request.user.id.clone());
-                            let accept = format!("/api/rooms/{room_id}/requests/{user}/accept");
-                            let decline = format!("/api/rooms/{room_id}/requests/{user}/decline");
+                            let (room_id, user_id) = (room_id.clone(), user.clone());
+                            let accept = Prepared::new(&endpoints::AcceptRequest { room_id: room_id.clone(), user_id: user_id.clone() }, None);
+                            let decline = Prepared::new(&endpoints::DeclineRequest { room_id, user_id }, None);
                             let (accepted, declined) = (format!("{name} joined."), format!("{name}'s request is declined."));
                             view! {
                                 <li>
                                     <span>{name.clone()}</span>
                                     <span class="buttons">
-                                        <button on:click=move |_| act.run(Call::new(Method::Post, accept.clone(), None, accepted.clone()))>"Accept"</button>
-                                        <button class="secondary" on:click=move |_| act.run(Call::new(Method::Post, decline.clone(), None, declined.clone()))>"Decline"</button>
+                                        <button on:click=move |_| act.run(Call::new(accept.clone(), accepted.clone()))>"Accept"</button>
+                                        <button class="secondary" on:click=move |_| act.run(Call::new(decline.clone(), declined.clone()))>"Decline"</button>
                                     </span>
                                 </li>
                             }
@@ -207,12 +207,12 @@ fn Bans(room_id: RoomId, bans: Vec<Ban>, act: Callback<Call>) -> impl IntoView {
                     <ul class="rooms bans">
                         {bans.into_iter().map(|ban| {
                             let name = ban.user.username.clone();
-                            let path = format!("/api/rooms/{room_id}/bans/{}", ban.user.id);
+                            let path = Prepared::new(&endpoints::Unban { room_id: room_id.clone(), user_id: ban.user.id.clone() }, None);
                             let done = format!("{name} may come back.");
                             view! {
                                 <li>
                                     <span>{name.clone()}</span>
-                                    <button class="secondary" on:click=move |_| act.run(Call::new(Method::Delete, path.clone(), None, done.clone()))>"Unban"</button>
+                                    <button class="secondary" on:click=move |_| act.run(Call::new(path.clone(), done.clone()))>"Unban"</button>
                                 </li>
                             }
                         }).collect_view()}
@@ -233,16 +233,20 @@ fn Members(me: User, room_id: RoomId, members: Vec<Member>, owner: bool, act: Ca
                     let role = member.role.unwrap_or(Role::Member);
                     let (name, user) = (member.user.username.clone(), member.user.id.clone());
                     let others = user != me.id && role != Role::Owner;
-                    let kick = format!("/api/rooms/{room_id}/members/{user}/kick");
-                    let bans = format!("/api/rooms/{room_id}/bans");
-                    let role_path = format!("/api/rooms/{room_id}/members/{user}/role");
+                    let kick = Prepared::new(&endpoints::Kick { room_id: room_id.clone(), user_id: user.clone() }, None);
                     let (to, label) = if role == Role::Admin {
                         (AssignableRole::Member, "Make member")
                     } else {
                         (AssignableRole::Admin, "Make admin")
                     };
-                    let role_body = json(&RoleChangeRequest { role: to });
-                    let ban_body = json(&BanRequest { user_id: user.clone() });
+                    let set_role = Prepared::new(
+                        &endpoints::SetRole { room_id: room_id.clone(), user_id: user.clone() },
+                        Some(&RoleChangeRequest { role: to }),
+                    );
+                    let ban = Prepared::new(
+                        &endpoints::Ban { room_id: room_id.clone() },
+                        Some(&BanRequest { user_id: user.clone() }),
+                    );
                     let (kicked, banned) = (format!("{name} was removed."), format!("{name} is banned."));
                     let changed = format!("{name} is now {}.", if to == AssignableRole::Admin { "an admin" } else { "a member" });
                     view! {
@@ -251,16 +255,16 @@ fn Members(me: User, room_id: RoomId, members: Vec<Member>, owner: bool, act: Ca
                             <Show when=move || others>
                                 <span class="buttons">
                                     {owner.then(|| {
-                                        let (role_path, role_body, changed) = (role_path.clone(), role_body.clone(), changed.clone());
-                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(Method::Put, role_path.clone(), role_body.clone(), changed.clone()))>{label}</button> }
+                                        let (set_role, changed) = (set_role.clone(), changed.clone());
+                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(set_role.clone(), changed.clone()))>{label}</button> }
                                     })}
                                     {
                                         let (kick, kicked) = (kick.clone(), kicked.clone());
-                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(Method::Post, kick.clone(), None, kicked.clone()))>"Kick"</button> }
+                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(kick.clone(), kicked.clone()))>"Kick"</button> }
                                     }
                                     {
-                                        let (bans, ban_body, banned) = (bans.clone(), ban_body.clone(), banned.clone());
-                                        view! { <button class="danger" on:click=move |_| act.run(Call::new(Method::Post, bans.clone(), ban_body.clone(), banned.clone()))>"Ban"</button> }
+                                        let (ban, banned) = (ban.clone(), banned.clone());
+                                        view! { <button class="danger" on:click=move |_| act.run(Call::new(ban.clone(), banned.clone()))>"Ban"</button> }
                                     }
                                 </span>
                             </Show>
@@ -279,9 +283,9 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
     let topic = RwSignal::new(room.topic.clone().unwrap_or_default());
     let policy = RwSignal::new(room.join_policy);
     let password = RwSignal::new(String::new());
-    let path = format!("/api/rooms/{}", room.id);
+    let room_id = room.id.clone();
     let save = {
-        let path = path.clone();
+        let room_id = room_id.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let join_policy = policy.get_untracked();
@@ -292,7 +296,8 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
                 join_policy: Some(join_policy),
                 password: (join_policy == JoinPolicy::Password && !secret.is_empty()).then_some(secret),
             };
-            act.run(Call::new(Method::Patch, path.clone(), json(&request), "Settings saved.".into()));
+            let update = Prepared::new(&endpoints::UpdateRoom { room_id: room_id.clone() }, Some(&request));
+            act.run(Call::new(update, "Settings saved.".into()));
         }
     };
     let close = move |_| {
@@ -300,8 +305,8 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
             .and_then(|w| w.confirm_with_message("Close this room for everyone? This cannot be undone.").ok())
             .unwrap_or(false);
         if confirmed {
-            let call =
-                Call { leaves: true, ..Call::new(Method::Delete, path.clone(), None, "The room is closed.".into()) };
+            let delete = Prepared::new(&endpoints::DeleteRoom { room_id: room_id.clone() }, None);
+            let call = Call { leaves: true, ..Call::new(delete, "The room is closed.".into()) };
             act.run(call);
         }
     };

@@ -3,9 +3,10 @@
 
 use super::go;
 use super::widgets::ErrorLine;
-use crate::api::{self, ApiError, Method};
+use crate::api::{self};
 use crate::session::Session;
-use conclave_protocol::{SignupRequest, UserEnvelope};
+use conclave_protocol::SignupRequest;
+use conclave_protocol::endpoints;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -70,8 +71,7 @@ pub fn Signup() -> impl IntoView {
             last_name: optional(last_name.get_untracked()),
         };
         leptos::task::spawn_local(async move {
-            let created: Result<UserEnvelope, ApiError> =
-                api::send(Method::Post, "/api/auth/signup", Some(&request), None).await;
+            let created = api::request(&endpoints::Signup {}, Some(&request), None).await;
             let outcome = match created {
                 Ok(created) => session.login(created.user.username.clone(), request.password).await.map(|()| created),
                 Err(e) => Err(e),

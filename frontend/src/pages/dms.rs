@@ -3,10 +3,10 @@
 use super::go;
 use super::rooms::{RoomList, my_rooms};
 use super::widgets::{ErrorLine, report};
-use crate::api::encode;
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::{OpenDmRequest, Page, RoomEnvelope, RoomKind, User};
+use conclave_protocol::endpoints;
+use conclave_protocol::{OpenDmRequest, RoomKind, User, UserSearchQuery};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -24,7 +24,7 @@ pub fn open_dm(me: &User) -> impl Fn(String, RwSignal<Option<String>>) + Clone +
         let (navigate, home) = (navigate.clone(), home.clone());
         leptos::task::spawn_local(async move {
             let request = OpenDmRequest { user_id: None, username: Some(username) };
-            let outcome = session.post::<_, RoomEnvelope>("/api/dms", &request).await;
+            let outcome = session.request(&endpoints::OpenDm {}, Some(&request)).await;
             report(error, &outcome);
             if let Ok(opened) = outcome {
                 go(&navigate, &format!("{home}/rooms/{}", opened.room.id));
@@ -41,7 +41,10 @@ fn Dms(me: User) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let people = LocalResource::new(move || {
         let q = query.get();
-        async move { session.get::<Page<User>>(&format!("/api/users?q={}&limit=50", encode(q.trim()))).await }
+        async move {
+            let query = UserSearchQuery { q: Some(q.trim().to_owned()), limit: Some(50), cursor: None };
+            session.request(&endpoints::SearchUsers { query }, None).await
+        }
     });
     let error = RwSignal::new(None::<String>);
     let open = open_dm(&me);

@@ -4,7 +4,8 @@
 use super::widgets::{JoinButton, when};
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::{JoinPolicy, LeaveReason, Page, RoomLogEntry, User};
+use conclave_protocol::endpoints;
+use conclave_protocol::{JoinPolicy, LeaveReason, PageQuery, User};
 use leptos::prelude::*;
 
 #[component]
@@ -27,7 +28,9 @@ fn History(me: User) -> impl IntoView {
     let live = expect_context::<Live>();
     let log = LocalResource::new(move || {
         live.rooms_changed.track();
-        async move { session.get::<Page<RoomLogEntry>>("/api/rooms/history?limit=100").await }
+        async move {
+            session.request(&endpoints::RoomHistory { query: PageQuery { limit: Some(100), cursor: None } }, None).await
+        }
     });
     view! {
         <section class="card">

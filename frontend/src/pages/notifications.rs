@@ -2,10 +2,10 @@
 //! accept an invitation, review requests, open the room; mark read, delete.
 
 use super::widgets::{ErrorLine, JoinButton, report, when};
-use crate::api::Method;
 use crate::live::Live;
-use crate::session::Session;
-use conclave_protocol::{Notification, NotificationKind, Page, User};
+use crate::session::{Prepared, Session};
+use conclave_protocol::endpoints;
+use conclave_protocol::{Notification, NotificationKind, NotificationsQuery, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -58,17 +58,20 @@ fn Notifications(me: User) -> impl IntoView {
     let live = expect_context::<Live>();
     let list = LocalResource::new(move || {
         live.notifications_changed.track();
-        async move { session.get::<Page<Notification>>("/api/notifications?limit=100").await }
+        async move {
+            let query = NotificationsQuery { limit: Some(100), ..NotificationsQuery::default() };
+            session.request(&endpoints::Notifications { query }, None).await
+        }
     });
     let error = RwSignal::new(None::<String>);
-    let act = move |method: Method, path: String| {
+    let act = move |call: Prepared| {
         leptos::task::spawn_local(async move {
-            let outcome = session.act::<()>(method, &path, None).await;
+            let outcome = session.run(&call).await;
             report(error, &outcome);
             live.notifications_changed.update(|n| *n += 1);
         });
     };
-    let read_all = move |_| act(Method::Post, "/api/notifications/read-all".to_owned());
+    let read_all = move |_| act(Prepared::new(&endpoints::MarkAllNotificationsRead {}, None));
     let home = super::home(&me);
     view! {
         <section class="card">
@@ -88,8 +91,8 @@ fn Notifications(me: User) -> impl IntoView {
                                 let room_href = n.room_id.as_ref().map(|room| format!("{home}/rooms/{room}"));
                                 let action = match (n.kind, n.room_id.clone()) {
                                     (NotificationKind::Invited, Some(room)) if !n.read => {
-                                        let read = format!("/api/notifications/{id}/read");
-                                        let done = Callback::new(move |()| act(Method::Post, read.clone()));
+                                        let read = Prepared::new(&endpoints::MarkNotificationRead { id: id.clone() }, None);
+                                        let done = Callback::new(move |()| act(read.clone()));
                                         view! { <JoinButton room_id=room me=me.clone() label="Accept invitation" on_joined=done/> }.into_any()
                                     }
                                     (NotificationKind::JoinRequest, Some(room)) => {
@@ -101,7 +104,8 @@ fn Notifications(me: User) -> impl IntoView {
                                     }
                                     _ => ().into_any(),
                                 };
-                                let (read_path, delete_path) = (format!("/api/notifications/{id}/read"), format!("/api/notifications/{id}"));
+                                let read_path = Prepared::new(&endpoints::MarkNotificationRead { id: id.clone() }, None);
+                                let delete_path = Prepared::new(&endpoints::DeleteNotification { id: id.clone() }, None);
                                 let unread = !n.read;
                                 view! {
                                     <li class:unread=unread>
@@ -111,8 +115,8 @@ fn Notifications(me: User) -> impl IntoView {
                                         </div>
                                         <div class="buttons">
                                             {action}
-                                            {unread.then(|| view! { <button class="secondary" on:click=move |_| act(Method::Post, read_path.clone())>"Mark read"</button> })}
-                                            <button class="link" title="Delete" on:click=move |_| act(Method::Delete, delete_path.clone())>"Delete"</button>
+                                            {unread.then(|| view! { <button class="secondary" on:click=move |_| act(read_path.clone())>"Mark read"</button> })}
+                                            <button class="link" title="Delete" on:click=move |_| act(delete_path.clone())>"Delete"</button>
                                         </div>
                                     </li>
                                 }

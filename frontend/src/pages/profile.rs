@@ -5,7 +5,8 @@ use super::dms::open_dm;
 use super::widgets::{ErrorLine, day, when};
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::{User, UserEnvelope};
+use conclave_protocol::User;
+use conclave_protocol::endpoints;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -64,7 +65,7 @@ fn Person(me: User, username: String) -> impl IntoView {
         let username = username.clone();
         move || {
             let username = username.clone();
-            async move { session.get::<UserEnvelope>(&format!("/api/users/{}", crate::api::encode(&username))).await }
+            async move { session.request(&endpoints::Profile { username }, None).await }
         }
     });
     let error = RwSignal::new(None::<String>);

@@ -2,10 +2,10 @@
 
 use super::go;
 use super::widgets::{ErrorLine, JoinButton, PolicySelect, policy_name, report, room_title};
-use crate::api::encode;
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::{CreateRoomRequest, JoinPolicy, MyRoom, Page, Room, RoomEnvelope, RoomId, User};
+use conclave_protocol::endpoints;
+use conclave_protocol::{CreateRoomRequest, JoinPolicy, MyRoom, PageQuery, Room, RoomId, RoomSearchQuery, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -38,7 +38,10 @@ pub fn my_rooms() -> LocalResource<Result<Vec<MyRoom>, crate::api::ApiError>> {
     LocalResource::new(move || {
         live.rooms_changed.track();
         unread_changed.track();
-        async move { session.get::<Page<MyRoom>>("/api/rooms/mine?limit=100").await.map(|page| page.items) }
+        async move {
+            let query = PageQuery { limit: Some(100), cursor: None };
+            session.request(&endpoints::MyRooms { query }, None).await.map(|page| page.items)
+        }
     })
 }
 
@@ -83,7 +86,8 @@ fn RoomsBody(me: User) -> impl IntoView {
         ev.prevent_default();
         let q = query.get_untracked();
         leptos::task::spawn_local(async move {
-            let outcome = session.get::<Page<Room>>(&format!("/api/rooms?q={}&limit=50", encode(q.trim()))).await;
+            let query = RoomSearchQuery { q: Some(q.trim().to_owned()), limit: Some(50), cursor: None };
+            let outcome = session.request(&endpoints::SearchRooms { query }, None).await;
             report(search_error, &outcome);
             found.try_set(outcome.ok().map(|page| page.items));
         });
@@ -101,7 +105,7 @@ fn RoomsBody(me: User) -> impl IntoView {
         let request = CreateRoomRequest { name: name.get_untracked(), topic, join_policy, password };
         let (navigate, home) = (navigate.clone(), home.clone());
         leptos::task::spawn_local(async move {
-            let outcome = session.post::<_, RoomEnvelope>("/api/rooms", &request).await;
+            let outcome = session.request(&endpoints::CreateRoom {}, Some(&request)).await;
             report(create_error, &outcome);
             if let Ok(created) = outcome {
                 go(&navigate, &format!("{home}/rooms/{}", created.room.id));

@@ -3,7 +3,8 @@
 use super::go;
 use crate::live::{Connection, Live};
 use crate::session::Session;
-use conclave_protocol::{Notification, Page, User};
+use conclave_protocol::endpoints;
+use conclave_protocol::{NotificationsQuery, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -33,11 +34,8 @@ pub fn TopBar(me: User) -> impl IntoView {
     let unread = LocalResource::new(move || {
         live.notifications_changed.track();
         async move {
-            session
-                .get::<Page<Notification>>("/api/notifications?unread_only=true&limit=100")
-                .await
-                .map(|page| page.items.len())
-                .unwrap_or(0)
+            let query = NotificationsQuery { unread_only: Some(true), limit: Some(100), cursor: None };
+            session.request(&endpoints::Notifications { query }, None).await.map(|page| page.items.len()).unwrap_or(0)
         }
     });
     let unread = move || unread.get().unwrap_or(0);

@@ -4,6 +4,7 @@ use super::go;
 use crate::api::ApiError;
 use crate::session::Session;
 use chrono::{DateTime, Utc};
+use conclave_protocol::endpoints::{self, JoinAnswer};
 use conclave_protocol::{Color, JoinPolicy, JoinRoomRequest, MyRoom, Room, RoomId, RoomKind, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -55,10 +56,9 @@ pub fn JoinButton(
         let request = JoinRoomRequest { password: password.then(|| secret.get_untracked()) };
         let (room_id, navigate, home) = (room_id.clone(), navigate.clone(), super::home(&me));
         leptos::task::spawn_local(async move {
-            let path = format!("/api/rooms/{room_id}/join");
-            match session.post::<_, serde_json::Value>(&path, &request).await {
-                Ok(answer) if answer.get("join_request").is_some() => drop(state.try_set(Joining::Requested)),
-                Ok(_) => {
+            match session.request(&endpoints::JoinRoom { room_id: room_id.clone() }, Some(&request)).await {
+                Ok(JoinAnswer::Requested(_)) => drop(state.try_set(Joining::Requested)),
+                Ok(JoinAnswer::Joined(_)) => {
                     if let Some(done) = on_joined {
                         done.run(());
                     }

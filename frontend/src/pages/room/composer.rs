@@ -1,0 +1,200 @@
+//! The composer (colour, stickers, attachments; Enter sends, Shift+Enter breaks the line) and
+//! who is typing (R-WS-2).
+
+use super::attachment::size_label;
+use crate::live::Live;
+use crate::pages::widgets::{ErrorLine, color_class, wire_name};
+use crate::session::Session;
+use conclave_protocol::endpoints;
+use conclave_protocol::{
+    Attachment, ClientFrame, Color, Member, RoomId, SendMessageRequest, Sticker, UploadAttachmentQuery, User, UserId,
+};
+use leptos::html;
+use leptos::prelude::*;
+
+/// At most one typing notice per this many milliseconds (the server throttles too).
+const TYPING_EVERY_MS: f64 = 3000.0;
+
+/// "ada is typing…", from the gateway's typing frames (R-WS-2).
+#[component]
+pub(super) fn Typing(me: User, room_id: RoomId, members: Memo<Vec<Member>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let line = move || {
+        let typing: Vec<UserId> = live.typing.with(|typing| {
+            typing
+                .get(&room_id)
+                .map(|users| users.keys().filter(|user| **user != me.id).cloned().collect())
+                .unwrap_or_default()
+        });
+        let names: Vec<String> = members.with(|members| {
+            typing
+                .iter()
+                .filter_map(|user| members.iter().find(|m| m.user.id == *user))
+                .map(|m| m.user.username.clone())
+                .collect()
+        });
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [one, two] => format!("{one} and {two} are typing…"),
+            _ => "Several people are typing…".to_owned(),
+        }
+    };
+    view! { <p class="typing muted" aria-live="polite">{line}</p> }
+}
+
+#[component]
+pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let draft = RwSignal::new(String::new());
+    let color = RwSignal::new(None::<Color>);
+    let error = RwSignal::new(None::<String>);
+    let typing_sent = StoredValue::new(0.0_f64);
+    let stickers_open = RwSignal::new(false);
+    let attached = RwSignal::new(None::<Attachment>);
+    let uploading = RwSignal::new(false);
+    let file_input = NodeRef::<html::Input>::new();
+    let on_file = {
+        let room_id = room_id.clone();
+        move |_| {
+            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+                return;
+            };
+            if let Some(input) = file_input.get() {
+                input.set_value("");
+            }
+            let endpoint = endpoints::UploadAttachment {
+                room_id: room_id.clone(),
+                query: UploadAttachmentQuery { filename: file.name() },
+            };
+            uploading.set(true);
+            leptos::task::spawn_local(async move {
+                match session.upload(&endpoint, &file).await {
+                    Ok(uploaded) => {
+                        error.try_set(None);
+                        attached.try_set(Some(uploaded.attachment));
+                    }
+                    Err(e) => {
+                        error.try_set(Some(e.message()));
+                    }
+                }
+                uploading.try_set(false);
+            });
+        }
+    };
+    let send = {
+        let room_id = room_id.clone();
+        move |sticker: Option<Sticker>| {
+            let body = draft.get_untracked();
+            let attachment = attached.get_untracked();
+            if body.trim().is_empty() && sticker.is_none() && attachment.is_none() {
+                return;
+            }
+            let client_id = format!("web-{:.0}-{}", crate::pages::widgets::now_millis(), body.len());
+            let request = SendMessageRequest {
+                body,
+                color: color.get_untracked(),
+                sticker,
+                client_id: Some(client_id),
+                attachment_id: attachment.as_ref().map(|a| a.id.clone()),
+            };
+            let room_id = room_id.clone();
+            draft.set(String::new());
+            attached.set(None);
+            stickers_open.set(false);
+            typing_sent.set_value(0.0);
+            leptos::task::spawn_local(async move {
+                match session.request(&endpoints::SendMessage { room_id }, Some(&request)).await {
+                    Ok(sent) => {
+                        error.try_set(None);
+                        live.add(vec![sent.message]);
+                    }
+                    Err(e) => {
+                        // Nothing is lost: the text and the file come back to the composer.
+                        if draft.try_with_untracked(String::is_empty) == Some(true) {
+                            draft.try_set(request.body);
+                        }
+                        if attached.try_with_untracked(Option::is_none) == Some(true) {
+                            attached.try_set(attachment);
+                        }
+                        error.try_set(Some(e.message()));
+                    }
+                }
+            });
+        }
+    };
+    let on_key = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send(None);
+            }
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        let now = crate::pages::widgets::now_millis();
+        if now - typing_sent.get_value() > TYPING_EVERY_MS {
+            typing_sent.set_value(now);
+            live.send(ClientFrame::Typing { room_id: room_id.clone() });
+        }
+    };
+    let on_submit = {
+        let send = send.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            send(None);
+        }
+    };
+    view! {
+        <ErrorLine error=error/>
+        <div class="toolbar">
+            <div class="palette" role="radiogroup" aria-label="Text colour">
+                <button type="button" role="radio" class="swatch default" title="Default colour" aria-label="Default colour"
+                    aria-checked=move || color.with(Option::is_none).to_string() on:click=move |_| color.set(None)></button>
+                {Color::ALL.iter().map(|c| {
+                    let (choice, name) = (*c, wire_name(c));
+                    view! {
+                        <button type="button" role="radio" class=format!("swatch {}", color_class(Some(choice))) title=name.clone() aria-label=name.clone()
+                            aria-checked=move || (color.get() == Some(choice)).to_string() on:click=move |_| color.set(Some(choice))></button>
+                    }
+                }).collect_view()}
+            </div>
+            <button type="button" class="secondary" aria-expanded=move || stickers_open.get().to_string()
+                on:click=move |_| stickers_open.update(|open| *open = !*open)>"Sticker"</button>
+            <input type="file" class="visually-hidden" node_ref=file_input aria-label="File to attach"
+                accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain" on:change=on_file/>
+            <button type="button" class="secondary" disabled=move || uploading.get()
+                on:click=move |_| { if let Some(input) = file_input.get() { input.click(); } }>
+                {move || if uploading.get() { "Attaching…" } else { "Attach" }}
+            </button>
+        </div>
+        {move || attached.get().map(|a| view! {
+            <div class="pending-attachment" aria-live="polite">
+                <span>{format!("📎 {} ({})", a.filename, size_label(a.size))}</span>
+                <button type="button" class="link small" aria-label="Remove the attachment" on:click=move |_| attached.set(None)>"Remove"</button>
+            </div>
+        })}
+        <form class="composer" on:submit=on_submit>
+            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
+                class=move || color_class(color.get())
+                prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
+            <button type="submit">"Send"</button>
+        </form>
+        <Show when=move || stickers_open.get()>
+            <div class="sticker-picker" role="menu" aria-label="Stickers">
+                {Sticker::ALL.iter().map(|s| {
+                    let (sticker, send) = (*s, send.clone());
+                    view! {
+                        <button type="button" role="menuitem" title=wire_name(s) aria-label=format!("Send the {} sticker", wire_name(s))
+                            on:click=move |_| send(Some(sticker))>
+                            <pre>{s.art()}</pre>
+                        </button>
+                    }
+                }).collect_view()}
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,183 @@
+//! The history, newest at the bottom: paging back, live messages, the read marker.
+
+use super::attachment::AttachmentView;
+use crate::live::{Connection, Live};
+use crate::pages::widgets::{ErrorLine, color_class, report, when, wire_name};
+use crate::session::Session;
+use conclave_protocol::endpoints;
+use conclave_protocol::{MarkReadRequest, Message, MessagesQuery, RoomId, User};
+use leptos::html;
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// Messages asked for per page of history.
+const PAGE: u32 = 50;
+/// Within this many pixels of the bottom, new messages keep the view at the bottom.
+const NEAR_BOTTOM_PX: i32 = 80;
+
+/// The history, newest at the bottom. Scrolling to the top loads earlier messages, keeping
+/// the reader's place; new messages keep the view at the bottom if the reader was there.
+#[component]
+pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let list = NodeRef::<html::Ol>::new();
+    let more = RwSignal::new(true);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let stick = StoredValue::new(true);
+
+    let load = {
+        let room_id = room_id.clone();
+        move |before: Option<u64>| {
+            if loading.get_untracked() {
+                return;
+            }
+            loading.set(true);
+            let room_id = room_id.clone();
+            leptos::task::spawn_local(async move {
+                let query = MessagesQuery { before, limit: Some(PAGE), ..MessagesQuery::default() };
+                let outcome = session.request(&endpoints::Messages { room_id, query }, None).await;
+                report(error, &outcome);
+                if let Ok(page) = outcome {
+                    more.try_set(page.next_cursor.is_some());
+                    let element = list.try_get_untracked().flatten();
+                    let (height, top) = element.as_ref().map_or((0, 0), |e| (e.scroll_height(), e.scroll_top()));
+                    live.add(page.items);
+                    if before.is_some()
+                        && let Some(element) = element
+                    {
+                        // Keeps the message the reader was looking at in place.
+                        request_animation_frame(move || element.set_scroll_top(element.scroll_height() - height + top));
+                    }
+                }
+                loading.try_set(false);
+            });
+        }
+    };
+    load(None);
+
+    let messages = {
+        let room_id = room_id.clone();
+        Memo::new(move |_| {
+            live.messages
+                .with(|rooms| rooms.get(&room_id).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default())
+        })
+    };
+    // History that could not load (the server was away) loads once the gateway is back; rooms
+    // with messages catch up through the gateway's resume.
+    Effect::new({
+        let load = load.clone();
+        move |_| {
+            if live.connection.get() == Connection::Live && messages.with_untracked(Vec::is_empty) {
+                load(None);
+            }
+        }
+    });
+    let oldest = move || messages.with(|m| m.first().map(|m| m.seq));
+    let earlier = {
+        let load = load.clone();
+        move || {
+            if more.get_untracked()
+                && let Some(seq) = oldest()
+            {
+                load(Some(seq));
+            }
+        }
+    };
+    let on_scroll = {
+        let earlier = earlier.clone();
+        move |_| {
+            let Some(element) = list.get_untracked() else { return };
+            let from_bottom = element.scroll_height() - element.scroll_top() - element.client_height();
+            stick.set_value(from_bottom < NEAR_BOTTOM_PX);
+            if element.scroll_top() < NEAR_BOTTOM_PX {
+                earlier();
+            }
+        }
+    };
+    // Follows new messages when the reader is at the bottom.
+    Effect::new(move |_| {
+        messages.track();
+        if stick.get_value()
+            && let Some(element) = list.get()
+        {
+            request_animation_frame(move || element.set_scroll_top(element.scroll_height()));
+        }
+    });
+    mark_read(room_id.clone(), messages);
+
+    let remove = move |message: Message| {
+        leptos::task::spawn_local(async move {
+            let endpoint = endpoints::DeleteMessage { room_id: message.room_id, message_id: message.id };
+            let outcome = session.request(&endpoint, None).await;
+            report(error, &outcome);
+        });
+    };
+    view! {
+        <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
+            <li class="history-edge">
+                {move || if more.get() {
+                    let earlier = earlier.clone();
+                    view! { <button class="link" on:click=move |_| earlier() disabled=move || loading.get()>"Load earlier messages"</button> }.into_any()
+                } else {
+                    view! { <span class="muted">"This is the beginning of the conversation."</span> }.into_any()
+                }}
+            </li>
+            <For each=move || messages.get() key=|m| (m.seq, m.edited_at, m.deleted) let:m>
+                {
+                    let mine = m.author_id == me.id;
+                    let deleted = m.deleted;
+                    let removable = move || (mine || can_moderate.get()) && !deleted;
+                    let body_class = format!("body {}", color_class(m.color));
+                    let message = m.clone();
+                    view! {
+                        <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
+                            <div class="meta">
+                                <span class="author">{m.author_username.clone()}</span>
+                                <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
+                                {m.edited_at.map(|_| view! { <span class="muted">" (edited)"</span> })}
+                                <Show when=removable>
+                                    {
+                                        let message = message.clone();
+                                        view! { <button class="link small" title="Delete this message" on:click=move |_| remove(message.clone())>"Delete"</button> }
+                                    }
+                                </Show>
+                            </div>
+                            {m.sticker.map(|s| view! { <pre class="sticker" aria-label=format!("{} sticker", wire_name(&s))>{s.art()}</pre> })}
+                            {m.attachment.clone().map(|a| view! { <AttachmentView room_id=m.room_id.clone() attachment=a/> })}
+                            <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
+                                <div class=body_class.clone()>{if m.deleted { "This message was deleted.".to_owned() } else { m.body.clone() }}</div>
+                            </Show>
+                        </li>
+                    }
+                }
+            </For>
+        </ol>
+        <ErrorLine error=error/>
+    }
+}
+
+/// Tells the server how far the reader has read (unread counts), at most once a second.
+fn mark_read(room_id: RoomId, messages: Memo<Vec<Message>>) {
+    let session = expect_context::<Session>();
+    let marked = StoredValue::new(0u64);
+    let pending = StoredValue::new(false);
+    Effect::new(move |_| {
+        let Some(latest) = messages.with(|m| m.last().map(|m| m.seq)) else { return };
+        if latest <= marked.get_value() || pending.get_value() {
+            return;
+        }
+        pending.set_value(true);
+        let room_id = room_id.clone();
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::sleep(Duration::from_millis(300)).await;
+            let Some(seq) = messages.try_with_untracked(|m| m.last().map_or(latest, |m| m.seq)) else { return };
+            if session.request(&endpoints::MarkRead { room_id }, Some(&MarkReadRequest { seq })).await.is_ok() {
+                marked.try_set_value(seq);
+            }
+            gloo_timers::future::sleep(Duration::from_millis(700)).await;
+            pending.try_set_value(false);
+        });
+    });
+}
