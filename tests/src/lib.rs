@@ -4,6 +4,8 @@
 
 pub mod storage;
 
+use conclave_protocol::endpoints::{self, Endpoint};
+use conclave_protocol::{CreateRoomRequest, JoinPolicy, LoginRequest, RoomId, SendMessageRequest, SignupRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -182,28 +184,25 @@ impl Server {
 
     /// Signs up and logs in `username`.
     pub async fn user(&self, username: &str) -> User {
-        let client = self.anonymous();
-        client.post("/api/auth/signup", json!({ "username": username, "password": PASSWORD })).await.expect_status(201);
+        let signup = SignupRequest {
+            username: username.to_owned(),
+            password: PASSWORD.to_owned(),
+            first_name: None,
+            last_name: None,
+        };
+        self.anonymous().call(&endpoints::Signup {}, Some(&signup)).await;
         self.login(username).await
     }
 
     /// Logs in an existing `username`.
     pub async fn login(&self, username: &str) -> User {
-        let response = self
-            .anonymous()
-            .post("/api/auth/login", json!({ "username": username, "password": PASSWORD }))
-            .await
-            .expect_status(200);
-        let body = response.body;
+        let login = LoginRequest { username: username.to_owned(), password: PASSWORD.to_owned() };
+        let session = self.anonymous().call(&endpoints::Login {}, Some(&login)).await;
         User {
-            id: body["user"]["id"].as_str().unwrap().to_owned(),
-            username: body["user"]["username"].as_str().unwrap().to_owned(),
-            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
-            client: Client {
-                http: self.http.clone(),
-                base: self.base.clone(),
-                token: Some(body["access_token"].as_str().unwrap().to_owned()),
-            },
+            id: session.user.id.0,
+            username: session.user.username,
+            refresh_token: session.refresh_token,
+            client: Client { http: self.http.clone(), base: self.base.clone(), token: Some(session.access_token) },
         }
     }
 }
@@ -279,17 +278,51 @@ impl Client {
         self.send(self.raw(Method::PUT, path).json(&body)).await
     }
 
+    /// Calls one operation of the protocol's endpoint table and reads a success as the table's
+    /// answer type: an answer that does not fit the contract fails the test, as does an error.
+    pub async fn call<E: Endpoint>(&self, endpoint: &E, body: Option<&E::Body>) -> E::Answer {
+        let method = match E::METHOD {
+            endpoints::Method::Get => Method::GET,
+            endpoints::Method::Post => Method::POST,
+            endpoints::Method::Put => Method::PUT,
+            endpoints::Method::Patch => Method::PATCH,
+            endpoints::Method::Delete => Method::DELETE,
+        };
+        let path = endpoint.path();
+        let mut request = self.raw(method.clone(), &path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = self.send(request).await;
+        assert!(
+            (200..300).contains(&response.status),
+            "{method} {path} answered {}: {}",
+            response.status,
+            response.body
+        );
+        serde_json::from_value(response.body.clone()).unwrap_or_else(|e| {
+            panic!("{method} {path}: the answer does not fit the protocol ({e}): {}", response.body)
+        })
+    }
+
     /// Creates a group room and returns its id.
     pub async fn create_room(&self, name: &str, policy: &str) -> String {
-        let response = self.post("/api/rooms", json!({ "name": name, "join_policy": policy })).await.expect_status(201);
-        response.body["room"]["id"].as_str().unwrap().to_owned()
+        let join_policy: JoinPolicy = serde_json::from_value(json!(policy)).expect("a join policy");
+        let request = CreateRoomRequest { name: name.to_owned(), topic: None, join_policy, password: None };
+        self.call(&endpoints::CreateRoom {}, Some(&request)).await.room.id.0
     }
 
     /// Sends a message and returns it.
     pub async fn say(&self, room: &str, body: &str) -> Value {
-        let response =
-            self.post(&format!("/api/rooms/{room}/messages"), json!({ "body": body })).await.expect_status(201);
-        response.body["message"].clone()
+        let request = SendMessageRequest {
+            body: body.to_owned(),
+            color: None,
+            sticker: None,
+            client_id: None,
+            attachment_id: None,
+        };
+        let sent = self.call(&endpoints::SendMessage { room_id: RoomId::from(room) }, Some(&request)).await;
+        serde_json::to_value(sent.message).expect("a message as JSON")
     }
 
     /// Every item of a paginated list, following `next_cursor`.
