@@ -79,15 +79,33 @@ pub struct NewRoom {
     pub password_hash: Option<String>,
 }
 
-/// A change of room settings; `None` leaves a setting as it is.
+/// What a change does to a setting that may be absent: leave it, set it, or remove it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Clear,
+}
+
+impl<T> Change<T> {
+    /// The new value to write (`Some(None)`: remove it), or `None` to leave the setting alone.
+    pub fn into_update(self) -> Option<Option<T>> {
+        match self {
+            Change::Keep => None,
+            Change::Set(value) => Some(Some(value)),
+            Change::Clear => Some(None),
+        }
+    }
+}
+
+/// A change of room settings; `None` and [`Change::Keep`] leave a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomPatch {
     pub name: Option<String>,
-    /// `Some(None)` clears the topic.
-    pub topic: Option<Option<String>>,
+    pub topic: Change<String>,
     pub join_policy: Option<JoinPolicy>,
-    /// `Some(None)` removes the password.
-    pub password_hash: Option<Option<String>>,
+    pub password_hash: Change<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use conclave_protocol::{
     UpdateRoomRequest, UserId,
 };
 use conclave_store::{
-    DeferredWrite, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom, RoomLogCursor,
+    Change, DeferredWrite, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom, RoomLogCursor,
     RoomLogRecord, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
 };
 use serde_json::json;
@@ -149,16 +149,18 @@ pub async fn update(state: &AppState, access: &RoomAccess, request: UpdateRoomRe
     let password = errors.check("password", password_change(policy, request.password.as_deref(), had_password));
     errors.finish()?;
     let password_hash = match password {
-        Some(PasswordChange::Set(password)) => Some(Some(hash_room_password(state, password).await?)),
-        Some(PasswordChange::Clear) => Some(None),
-        Some(PasswordChange::Keep) | None => None,
+        Some(PasswordChange::Set(password)) => Change::Set(hash_room_password(state, password).await?),
+        Some(PasswordChange::Clear) => Change::Clear,
+        Some(PasswordChange::Keep) | None => Change::Keep,
     };
-    let patch = RoomPatch {
-        name: name.map(|n| n.as_str().to_owned()),
-        topic: topic.map(|t| t.map(|t| t.as_str().to_owned())),
-        join_policy: request.join_policy,
-        password_hash,
+    let topic = match topic {
+        None => Change::Keep,
+        Some(Some(topic)) => Change::Set(topic.as_str().to_owned()),
+        // An empty topic clears it.
+        Some(None) => Change::Clear,
     };
+    let patch =
+        RoomPatch { name: name.map(|n| n.as_str().to_owned()), topic, join_policy: request.join_policy, password_hash };
     Ok(state.store.update_room(&access.room.id, patch).await?)
 }
 

@@ -158,13 +158,13 @@ pub async fn update_room(c: &Collections, id: &RoomId, patch: RoomPatch) -> Mong
         set.insert("name_lower", name.to_lowercase());
         set.insert("name", name);
     }
-    if let Some(topic) = patch.topic {
+    if let Some(topic) = patch.topic.into_update() {
         set.insert("topic", topic);
     }
     if let Some(policy) = patch.join_policy {
         set.insert("join_policy", name_of(&policy));
     }
-    if let Some(hash) = patch.password_hash {
+    if let Some(hash) = patch.password_hash.into_update() {
         set.insert("password_hash", hash);
     }
     let update = if set.is_empty() {

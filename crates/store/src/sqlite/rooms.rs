@@ -120,14 +120,14 @@ pub fn update_room(conn: &Connection, id: &RoomId, patch: RoomPatch) -> StoreRes
         )
         .map_err(backend)?;
     }
-    if let Some(topic) = patch.topic {
+    if let Some(topic) = patch.topic.into_update() {
         conn.execute("UPDATE rooms SET topic = ?2 WHERE id = ?1", params![id.as_str(), topic]).map_err(backend)?;
     }
     if let Some(policy) = patch.join_policy {
         conn.execute("UPDATE rooms SET join_policy = ?2 WHERE id = ?1", params![id.as_str(), name_of(&policy)])
             .map_err(backend)?;
     }
-    if let Some(hash) = patch.password_hash {
+    if let Some(hash) = patch.password_hash.into_update() {
         conn.execute("UPDATE rooms SET password_hash = ?2 WHERE id = ?1", params![id.as_str(), hash])
             .map_err(backend)?;
     }

@@ -266,9 +266,9 @@ pub async fn creating_a_room_makes_the_creator_owner(store: Arc<dyn Store>) {
             &room.id,
             RoomPatch {
                 name: Some("Lobby".into()),
-                topic: Some(None),
+                topic: Change::Clear,
                 join_policy: Some(JoinPolicy::Open),
-                password_hash: Some(None),
+                password_hash: Change::Clear,
             },
         )
         .await
