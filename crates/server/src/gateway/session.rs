@@ -109,7 +109,8 @@ fn queue(outbox: &Outbox, frame: OutFrame) -> bool {
 /// Reads and checks a text frame.
 fn parse(text: &str) -> Result<ClientFrame, String> {
     if text.len() > MAX_FRAME_BYTES {
-        return Err(refusal(ErrorCode::FrameTooLarge, "frames are limited to 64 KiB"));
+        let limit = format!("frames are limited to {} KiB", MAX_FRAME_BYTES / 1024);
+        return Err(refusal(ErrorCode::FrameTooLarge, &limit));
     }
     serde_json::from_str(text)
         .map_err(|e| refusal(ErrorCode::MalformedFrame, &format!("not a frame this gateway knows: {e}")))
@@ -717,7 +718,8 @@ impl SessionState {
     /// none is sent twice (R-WS-6): the outbox remembers what it queued.
     async fn resume(&mut self, rooms: BTreeMap<RoomId, u64>) -> Flow {
         if rooms.len() > MAX_RESUME_ROOMS {
-            return self.reply(refusal(ErrorCode::MalformedFrame, "resume at most 1000 rooms at a time"));
+            let limit = format!("resume at most {MAX_RESUME_ROOMS} rooms at a time");
+            return self.reply(refusal(ErrorCode::MalformedFrame, &limit));
         }
         for (room_id, last_seq) in rooms {
             let access =

@@ -9,6 +9,9 @@ use conclave_protocol::{ErrorCode, Page};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// The longest cursor read; every cursor this server gives out is far shorter.
+const MAX_CURSOR_BYTES: usize = 1024;
+
 pub fn encode<T: Serialize>(value: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
 }
@@ -18,7 +21,7 @@ pub fn decode<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, Ap
         return Ok(None);
     };
     let invalid = || ApiError::new(ErrorCode::InvalidQuery, "the cursor is not one this server gave out");
-    if cursor.len() > 1024 {
+    if cursor.len() > MAX_CURSOR_BYTES {
         return Err(invalid());
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
