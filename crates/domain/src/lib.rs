@@ -21,7 +21,10 @@ pub use join::{
     InviteContext, InviteDenial, JoinContext, JoinDenial, JoinPath, ViewContext, ViewDenial, join_path, may_invite,
     may_view,
 };
-pub use messages::{MessageContent, MessageDenial, may_delete_message, may_edit_message};
+pub use messages::{
+    Emoji, MAX_REACTION_KINDS, MessageContent, MessageDenial, ReactionDenial, may_delete_message, may_edit_message,
+    may_react,
+};
 pub use paging::PageLimit;
 pub use room_settings::{PasswordChange, password_change};
 pub use values::*;

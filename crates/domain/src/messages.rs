@@ -28,6 +28,45 @@ impl MessageContent {
     }
 }
 
+/// One emoji, as a reaction (R-MSG-9): exactly one emoji of the Unicode emoji set, kept in its
+/// fully qualified form so that `❤` and `❤️` are the same reaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Emoji(&'static str);
+
+impl Emoji {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        emojis::get(input).map(|emoji| Self(emoji.as_str())).ok_or_else(|| ValueError("must be one emoji".into()))
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+/// How many different emoji one message may carry (R-MSG-9, R-SEC-3).
+pub const MAX_REACTION_KINDS: usize = 20;
+
+/// Why a reaction is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReactionDenial {
+    #[error("a deleted message takes no reactions")]
+    Deleted,
+    #[error("this message already has as many different reactions as a message may (20)")]
+    TooManyKinds,
+}
+
+/// Whether a reaction may be added to a message that is `deleted` or not and carries
+/// `kinds` different emoji, `new_kind` saying whether this emoji would be one more.
+pub fn may_react(deleted: bool, kinds: usize, new_kind: bool) -> Result<(), ReactionDenial> {
+    if deleted {
+        Err(ReactionDenial::Deleted)
+    } else if new_kind && kinds >= MAX_REACTION_KINDS {
+        Err(ReactionDenial::TooManyKinds)
+    } else {
+        Ok(())
+    }
+}
+
 /// Why a message may not be edited or deleted by someone who may read the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MessageDenial {
@@ -96,5 +135,20 @@ mod tests {
             let allowed = may_delete_message(kind, author, role).is_ok();
             assert_eq!(allowed, expected, "{kind:?} {author} {role:?}");
         }
+    }
+
+    /// R-MSG-9: a reaction is one emoji, whatever its qualification; at most 20 kinds a message.
+    #[test]
+    fn r_msg_9_reactions_are_single_emoji_and_bounded() {
+        assert_eq!(Emoji::parse("👍").map(|e| e.as_str()), Ok("👍"));
+        assert_eq!(Emoji::parse("\u{2764}").map(|e| e.as_str()), Ok("\u{2764}\u{fe0f}"), "❤ is ❤️");
+        assert_eq!(Emoji::parse("👍🏽").map(|e| e.as_str()), Ok("👍🏽"), "skin tones are their own emoji");
+        for bad in ["", "a", "👍👍", " 👍", "👍 ", ":thumbsup:", "<script>"] {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?} is not one emoji");
+        }
+        assert_eq!(may_react(false, 0, true), Ok(()));
+        assert_eq!(may_react(false, MAX_REACTION_KINDS, false), Ok(()), "one more of an emoji already there");
+        assert_eq!(may_react(false, MAX_REACTION_KINDS, true), Err(ReactionDenial::TooManyKinds));
+        assert_eq!(may_react(true, 0, true), Err(ReactionDenial::Deleted));
     }
 }

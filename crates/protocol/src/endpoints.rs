@@ -215,6 +215,12 @@ endpoints! {
     /// Delete a message (R-MSG-7).
     DeleteMessage { room_id: RoomId, message_id: MessageId }
         = Delete "/api/rooms/{room_id}/messages/{message_id}", NoBody => NoContent;
+    /// React to a message with an emoji (R-MSG-9); reacting again changes nothing.
+    AddReaction { room_id: RoomId, message_id: MessageId, emoji: String }
+        = Put "/api/rooms/{room_id}/messages/{message_id}/reactions/{emoji}", NoBody => NoContent;
+    /// Take a reaction back; taking back one you did not give changes nothing.
+    RemoveReaction { room_id: RoomId, message_id: MessageId, emoji: String }
+        = Delete "/api/rooms/{room_id}/messages/{message_id}/reactions/{emoji}", NoBody => NoContent;
     /// Open (or find) a direct conversation (R-MSG-4).
     OpenDm {} = Post "/api/dms", OpenDmRequest => RoomEnvelope;
     /// My notifications (R-NOTE-2).

@@ -62,8 +62,10 @@ pub enum ErrorCode {
     AttachmentUsed,
     /// The room was terminated: no more messages or joins.
     RoomTerminated,
-    /// The message was deleted and cannot be edited.
+    /// The message was deleted and cannot be edited or reacted to.
     MessageDeleted,
+    /// The message already carries as many different emoji as a message may.
+    TooManyReactions,
     /// Too many requests; `Retry-After` says when to try again.
     RateLimited,
     /// A WebSocket frame is not JSON, or not a frame this gateway knows.
@@ -101,7 +103,7 @@ impl ErrorCode {
             | BanNotFound | AttachmentNotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned | RoomTerminated
-            | MessageDeleted | AttachmentUsed => 409,
+            | MessageDeleted | AttachmentUsed | TooManyReactions => 409,
             PayloadTooLarge | FrameTooLarge => 413,
             UnsupportedMediaType => 415,
             ValidationFailed | InvalidTarget => 422,
@@ -151,6 +153,7 @@ impl ErrorCode {
             AlreadyBanned => "already_banned",
             RoomTerminated => "room_terminated",
             MessageDeleted => "message_deleted",
+            TooManyReactions => "too_many_reactions",
             RateLimited => "rate_limited",
             MalformedFrame => "malformed_frame",
             FrameTooLarge => "frame_too_large",
@@ -236,6 +239,7 @@ mod tests {
             ErrorCode::AttachmentUsed,
             ErrorCode::RoomTerminated,
             ErrorCode::MessageDeleted,
+            ErrorCode::TooManyReactions,
             ErrorCode::RateLimited,
             ErrorCode::MalformedFrame,
             ErrorCode::FrameTooLarge,

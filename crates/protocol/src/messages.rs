@@ -127,6 +127,22 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// Emoji reactions, in the order each emoji was first used (R-MSG-9). `me` is the
+    /// caller's in REST answers; a live frame's message carries `me: false` (a client keeps
+    /// its own from `reaction_added` and `reaction_removed`).
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji's reactions to a message (R-MSG-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// One emoji, fully qualified (`❤️`, not `❤`).
+    pub emoji: String,
+    pub count: u32,
+    /// Whether the caller is among those who reacted with it.
+    pub me: bool,
 }
 
 /// `{"message": …}`

@@ -67,6 +67,20 @@ pub enum ServerFrame {
         room_id: RoomId,
         message_id: MessageId,
     },
+    /// `user_id` reacted to a message with `emoji` (R-MSG-9).
+    ReactionAdded {
+        room_id: RoomId,
+        message_id: MessageId,
+        emoji: String,
+        user_id: UserId,
+    },
+    /// `user_id` took back their `emoji` reaction.
+    ReactionRemoved {
+        room_id: RoomId,
+        message_id: MessageId,
+        emoji: String,
+        user_id: UserId,
+    },
     MemberJoined {
         room_id: RoomId,
         user: User,

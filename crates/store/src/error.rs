@@ -58,6 +58,8 @@ pub enum Conflict {
     AlreadyBanned,
     /// The attachment was sent with another message already.
     AttachmentUsed,
+    /// The message already carries as many different emoji as a message may.
+    TooManyReactions,
 }
 
 /// What was not there.
@@ -87,6 +89,8 @@ pub enum StoreError {
     Banned,
     #[error("the user is not a member of the room")]
     NotAMember,
+    #[error("the message was deleted")]
+    MessageDeleted,
     /// The database cannot be reached (an outage, a failover): worth trying again shortly.
     #[error("the database does not answer: {0}")]
     Unavailable(#[source] Cause),

@@ -376,3 +376,13 @@ pub enum DeferredWrite {
         at: DateTime<Utc>,
     },
 }
+
+/// One emoji's reactions to a message, as one reader sees them (SPEC R-MSG-9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub message_id: MessageId,
+    pub emoji: String,
+    pub count: u32,
+    /// Whether the reader is among those who reacted with it.
+    pub me: bool,
+}

@@ -224,6 +224,35 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> StoreResult<InsertedMessage>;
     /// Newest first.
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;
+    /// Adds `user`'s `emoji` reaction to a message of the room (SPEC R-MSG-9); `false` when it
+    /// was there already (nothing changes). Fails with `NotFound(Message)`, `MessageDeleted`,
+    /// `RoomTerminated`, or `Conflict(TooManyReactions)` past `domain::MAX_REACTION_KINDS` emoji.
+    async fn add_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Takes `user`'s `emoji` reaction back; `false` when there was none. `NotFound(Message)`
+    /// when the room has no such message.
+    async fn remove_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+    ) -> StoreResult<bool>;
+    /// The reactions to `messages` of the room as `reader` sees them: per message, each emoji in
+    /// the order of its earliest reaction still there, with its count and whether `reader` is
+    /// among them (never, without a reader: what a whole room is shown).
+    async fn reactions(
+        &self,
+        room: &RoomId,
+        messages: &[MessageId],
+        reader: Option<&UserId>,
+    ) -> StoreResult<Vec<ReactionCount>>;
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
     async fn edit_message(
         &self,

@@ -267,3 +267,98 @@ async fn r_msg_4_racing_opens_make_one_conversation() {
     let id = ids.first().unwrap();
     assert_eq!(alice.get(&format!("/api/rooms/{id}")).await.expect_status(200).body["room"]["member_count"], 2);
 }
+
+/// One emoji as a path segment.
+fn emoji_path(room: &str, message: &str, emoji: &str) -> String {
+    let encoded: String = emoji.bytes().map(|b| format!("%{b:02X}")).collect();
+    format!("/api/rooms/{room}/messages/{message}/reactions/{encoded}")
+}
+
+fn reactions_of(page: &Value, message: &str) -> Vec<(String, u64, bool)> {
+    let found = page["items"].as_array().unwrap().iter().find(|m| m["id"] == message).unwrap();
+    found["reactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["emoji"].as_str().unwrap().to_owned(), r["count"].as_u64().unwrap(), r["me"].as_bool().unwrap()))
+        .collect()
+}
+
+/// R-MSG-9: members react with emoji; a reaction counts once per member; each reader sees the
+/// counts and which are theirs; taking one back is idempotent; `❤` and `❤️` are one reaction.
+#[tokio::test]
+async fn r_msg_9_reactions_count_once_and_show_your_own() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = alice.create_room("reactions", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let message = alice.say(&room, "ship it?").await["id"].as_str().unwrap().to_owned();
+    let put = |user: &User, emoji: &str| user.raw(reqwest::Method::PUT, &emoji_path(&room, &message, emoji));
+    for (user, emoji) in [(&bob, "👍"), (&bob, "👍"), (&alice, "👍"), (&alice, "\u{2764}"), (&bob, "❤️")] {
+        assert_eq!(user.send(put(user, emoji)).await.status, 204, "{} {emoji}", user.username);
+    }
+    let as_alice = page(&alice, &room, "").await;
+    assert_eq!(reactions_of(&as_alice, &message), vec![("👍".into(), 2, true), ("❤️".into(), 2, true)]);
+    bob.delete(&emoji_path(&room, &message, "👍")).await.expect_status(204);
+    bob.delete(&emoji_path(&room, &message, "👍")).await.expect_status(204);
+    let as_bob = page(&bob, &room, "").await;
+    assert_eq!(reactions_of(&as_bob, &message), vec![("👍".into(), 1, false), ("❤️".into(), 2, true)]);
+}
+
+/// R-MSG-9, R-SEC-3: a reaction that is not one emoji, to a message that is not there or was
+/// deleted, from someone outside the room, or one kind too many is refused with its code.
+#[tokio::test]
+async fn r_msg_9_bad_reactions_are_refused() {
+    let server = Server::start().await;
+    let (alice, carol) = (server.user("alice").await, server.user("carol").await);
+    let room = alice.create_room("picky", "open").await;
+    let message = alice.say(&room, "react to me").await["id"].as_str().unwrap().to_owned();
+    let put = |user: &User, message: &str, emoji: &str| {
+        let (client, path) = ((*user).clone(), emoji_path(&room, message, emoji));
+        async move { client.send(client.raw(reqwest::Method::PUT, &path)).await }
+    };
+    for bad in ["a", "👍👍", ":thumbsup:", "<b>"] {
+        put(&alice, &message, bad).await.expect_error(422, "validation_failed");
+    }
+    put(&alice, "no-such-message", "👍").await.expect_error(404, "message_not_found");
+    put(&carol, &message, "👍").await.expect_error(403, "not_a_member");
+    let kinds = [
+        "😀", "😂", "😍", "🎉", "🔥", "🙏", "👀", "💯", "✅", "❌", "🤔", "😢", "😮", "🚀", "🍕", "🐱", "🌟", "👏",
+        "👍", "🦀",
+    ];
+    for emoji in kinds {
+        put(&alice, &message, emoji).await.expect_status(204);
+    }
+    put(&alice, &message, "🐢").await.expect_error(409, "too_many_reactions");
+    alice.delete(&format!("/api/rooms/{room}/messages/{message}")).await.expect_status(204);
+    put(&alice, &message, "🐢").await.expect_error(409, "message_deleted");
+    let deleted = page(&alice, &room, "").await;
+    assert_eq!(reactions_of(&deleted, &message), vec![], "a deleted message keeps no reactions");
+}
+
+/// R-MSG-9, R-WS-2: reactions reach the room live, with who reacted; an edit carries the counts
+/// with nobody's `me`.
+#[tokio::test]
+async fn r_msg_9_reactions_are_delivered_live() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = alice.create_room("live reactions", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let message = alice.say(&room, "first draft").await["id"].as_str().unwrap().to_owned();
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    alice.send(alice.raw(reqwest::Method::PUT, &emoji_path(&room, &message, "🎉"))).await.expect_status(204);
+    let added = bob_ws.next_of("reaction_added").await;
+    assert_eq!(
+        added,
+        json!({"type": "reaction_added", "room_id": room, "message_id": message, "emoji": "🎉", "user_id": alice.id})
+    );
+    alice
+        .patch(&format!("/api/rooms/{room}/messages/{message}"), json!({"body": "final draft"}))
+        .await
+        .expect_status(200);
+    let edited = bob_ws.next_of("message_updated").await;
+    assert_eq!(edited["message"]["reactions"], json!([{"emoji": "🎉", "count": 1, "me": false}]));
+    alice.delete(&emoji_path(&room, &message, "🎉")).await.expect_status(204);
+    let removed = bob_ws.next_of("reaction_removed").await;
+    assert_eq!((removed["emoji"].clone(), removed["user_id"].clone()), (json!("🎉"), json!(alice.id)));
+}

@@ -2,7 +2,9 @@
 //! is mapped to it here, once; the transports render it (`http::error` as SPEC R-OPS-5's JSON
 //! body with its status, the gateway as an `error` frame).
 
-use conclave_domain::{Denial, FieldErrors, InviteDenial, JoinDenial, MessageDenial, UploadRefusal, ViewDenial};
+use conclave_domain::{
+    Denial, FieldErrors, InviteDenial, JoinDenial, MAX_REACTION_KINDS, MessageDenial, UploadRefusal, ViewDenial,
+};
 use conclave_protocol::ErrorCode;
 use conclave_store::{Conflict, Missing, StoreError};
 use std::fmt;
@@ -80,6 +82,10 @@ impl From<StoreError> for ApiError {
                 Conflict::AttachmentUsed => {
                     ApiError::new(C::AttachmentUsed, "that attachment was already sent with another message")
                 }
+                Conflict::TooManyReactions => ApiError::new(
+                    C::TooManyReactions,
+                    format!("a message takes at most {MAX_REACTION_KINDS} different reactions"),
+                ),
             },
             StoreError::NotFound(missing) => match missing {
                 Missing::User => ApiError::new(C::UserNotFound, "no such user"),
@@ -94,6 +100,7 @@ impl From<StoreError> for ApiError {
             StoreError::RoomTerminated => ApiError::new(C::RoomTerminated, "this room was terminated"),
             StoreError::Banned => ApiError::new(C::Banned, "banned from this room"),
             StoreError::NotAMember => ApiError::new(C::NotAMember, "not a member of this room"),
+            StoreError::MessageDeleted => ApiError::new(C::MessageDeleted, "that message was deleted"),
             StoreError::Unavailable(cause) => {
                 tracing::warn!(cause = %chain(&cause), "store unavailable");
                 ApiError::new(C::Unavailable, "the server cannot reach its database right now; try again shortly")

@@ -6,7 +6,7 @@ use super::notify::{self, Context};
 use super::views;
 use crate::live::hub::{Bus, Event, Frame};
 use conclave_domain::Departure;
-use conclave_protocol::{LeaveReason, NotificationKind, Role, RoomId, ServerFrame, UserId};
+use conclave_protocol::{LeaveReason, Message, MessageId, NotificationKind, Role, RoomId, ServerFrame, UserId};
 use conclave_store::{DepartureRecord, MessageRecord, RoomRecord, UserRecord};
 use serde_json::json;
 
@@ -30,13 +30,26 @@ pub fn message_created(bus: &dyn Bus, message: &MessageRecord) {
     bus.publish(Event::ToRoom { room: message.room_id.clone(), frame: frame(&server_frame), seq: Some(message.seq) });
 }
 
-pub fn message_updated(bus: &dyn Bus, message: &MessageRecord) {
-    let server_frame = if message.deleted {
-        ServerFrame::MessageDeleted { room_id: message.room_id.clone(), message_id: message.id.clone() }
-    } else {
-        ServerFrame::MessageUpdated { message: views::message(message) }
-    };
+/// An edited message, with its reactions as the whole room sees them (nobody's `me`).
+pub fn message_edited(bus: &dyn Bus, message: Message) {
+    let room = message.room_id.clone();
+    to_room(bus, &room, &ServerFrame::MessageUpdated { message });
+}
+
+pub fn message_deleted(bus: &dyn Bus, message: &MessageRecord) {
+    let server_frame = ServerFrame::MessageDeleted { room_id: message.room_id.clone(), message_id: message.id.clone() };
     to_room(bus, &message.room_id, &server_frame);
+}
+
+/// `user` added (or took back) their `emoji` reaction to a message (R-MSG-9).
+pub fn reaction(bus: &dyn Bus, room: &RoomId, message: &MessageId, emoji: &str, user: &UserId, added: bool) {
+    let (room_id, message_id, emoji, user_id) = (room.clone(), message.clone(), emoji.to_owned(), user.clone());
+    let server_frame = if added {
+        ServerFrame::ReactionAdded { room_id, message_id, emoji, user_id }
+    } else {
+        ServerFrame::ReactionRemoved { room_id, message_id, emoji, user_id }
+    };
+    to_room(bus, room, &server_frame);
 }
 
 /// `user` joined `room`: the room is told, and the user's sessions start receiving it.

@@ -8,11 +8,14 @@ use super::auth::actor;
 use super::error::{ApiError, ApiResult};
 use super::events;
 use super::notify::{self, Context};
+use super::views;
 use chrono::Utc;
 use conclave_domain::{
-    ClientId, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
+    ClientId, Emoji, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
 };
-use conclave_protocol::{AttachmentId, Color, ErrorCode, MessageId, NotificationKind, Role, RoomKind, Sticker};
+use conclave_protocol::{
+    AttachmentId, Color, ErrorCode, Message, MessageId, NotificationKind, Role, RoomKind, Sticker,
+};
 use conclave_store::{HistoryRange, InsertedMessage, MessageRecord, NewMessage, StoreResult};
 use serde_json::json;
 use std::sync::Arc;
@@ -119,16 +122,19 @@ async fn notify_offline_peer(state: &AppState, access: &RoomAccess) -> ApiResult
     Ok(())
 }
 
-/// A room's messages in `range`, newest first: up to `limit + 1`, the extra one saying that
-/// more follow (R-MSG-3).
+/// A room's messages in `range`, newest first, with their reactions as the caller sees them:
+/// up to `limit + 1`, the extra one saying that more follow (R-MSG-3, R-MSG-9).
 pub async fn history(
     state: &AppState,
     access: &RoomAccess,
     range: HistoryRange,
     limit: u32,
-) -> ApiResult<Vec<MessageRecord>> {
+) -> ApiResult<Vec<Message>> {
     access.authorize(RoomAction::Read)?;
-    Ok(state.store.messages(&access.room.id, range, limit + 1).await?)
+    let records = state.store.messages(&access.room.id, range, limit + 1).await?;
+    let ids: Vec<MessageId> = records.iter().filter(|m| !m.deleted).map(|m| m.id.clone()).collect();
+    let counts = state.store.reactions(&access.room.id, &ids, Some(&access.user.id)).await?;
+    Ok(views::messages_with_reactions(&records, counts))
 }
 
 async fn existing(state: &AppState, access: &RoomAccess, id: &MessageId) -> ApiResult<MessageRecord> {
@@ -139,16 +145,25 @@ async fn existing(state: &AppState, access: &RoomAccess, id: &MessageId) -> ApiR
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))
 }
 
-/// Edit the caller's own message (R-MSG-7); the room sees the new text.
-pub async fn edit(state: &AppState, access: &RoomAccess, id: &MessageId, body: &str) -> ApiResult<MessageRecord> {
+/// Edit the caller's own message (R-MSG-7); the room sees the new text. Answers the message
+/// with its reactions as the caller sees them.
+pub async fn edit(state: &AppState, access: &RoomAccess, id: &MessageId, body: &str) -> ApiResult<Message> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
     let message = existing(state, access, id).await?;
     may_edit_message(message.author_id == access.user.id, message.deleted)?;
     let body = MessageBody::parse(body).map_err(|e| ApiError::field("body", e.0))?;
-    let edited = state.store.edit_message(&access.room.id, id, body.as_str(), Utc::now()).await?;
-    events::message_updated(state.bus.as_ref(), &edited);
-    Ok(edited)
+    let edited = vec![state.store.edit_message(&access.room.id, id, body.as_str(), Utc::now()).await?];
+    let ids = [id.clone()];
+    let for_everyone = state.store.reactions(&access.room.id, &ids, None).await?;
+    let for_caller = state.store.reactions(&access.room.id, &ids, Some(&access.user.id)).await?;
+    let shown = views::messages_with_reactions(&edited, for_everyone).pop();
+    if let Some(shown) = shown {
+        events::message_edited(state.bus.as_ref(), shown);
+    }
+    views::messages_with_reactions(&edited, for_caller)
+        .pop()
+        .ok_or_else(|| ApiError::internal("an edited message went missing"))
 }
 
 /// Delete a message: the caller's own, or any in a room they administer (R-MSG-7). Deleting a
@@ -160,7 +175,32 @@ pub async fn delete(state: &AppState, access: &RoomAccess, id: &MessageId) -> Ap
     may_delete_message(access.room.kind, message.author_id == access.user.id, role)?;
     if !message.deleted {
         let deleted = state.store.delete_message(&access.room.id, id, Utc::now()).await?;
-        events::message_updated(state.bus.as_ref(), &deleted);
+        events::message_deleted(state.bus.as_ref(), &deleted);
+    }
+    Ok(())
+}
+
+/// React to a message of the room with an emoji (R-MSG-9); the room is told. Reacting again
+/// with the same emoji changes nothing and tells no one.
+pub async fn react(state: &AppState, access: &RoomAccess, message: &MessageId, emoji: &str) -> ApiResult<()> {
+    access.live()?;
+    access.authorize(RoomAction::Post)?;
+    let emoji = Emoji::parse(emoji).map_err(|e| ApiError::field("emoji", e.0))?;
+    let (room, user) = (&access.room.id, &access.user.id);
+    if state.store.add_reaction(room, message, user, emoji.as_str(), Utc::now()).await? {
+        events::reaction(state.bus.as_ref(), room, message, emoji.as_str(), user, true);
+    }
+    Ok(())
+}
+
+/// Take back the caller's reaction; the room is told. Taking back one not given changes nothing.
+pub async fn unreact(state: &AppState, access: &RoomAccess, message: &MessageId, emoji: &str) -> ApiResult<()> {
+    access.live()?;
+    access.authorize(RoomAction::Post)?;
+    let emoji = Emoji::parse(emoji).map_err(|e| ApiError::field("emoji", e.0))?;
+    let (room, user) = (&access.room.id, &access.user.id);
+    if state.store.remove_reaction(room, message, user, emoji.as_str()).await? {
+        events::reaction(state.bus.as_ref(), room, message, emoji.as_str(), user, false);
     }
     Ok(())
 }

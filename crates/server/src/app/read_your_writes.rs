@@ -267,6 +267,36 @@ impl MessageStore for ReadYourWrites {
         self.store.message(room, id).await
     }
 
+    async fn add_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.store.add_reaction(room, message, user, emoji, now).await
+    }
+
+    async fn remove_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+    ) -> StoreResult<bool> {
+        self.store.remove_reaction(room, message, user, emoji).await
+    }
+
+    async fn reactions(
+        &self,
+        room: &RoomId,
+        messages: &[MessageId],
+        reader: Option<&UserId>,
+    ) -> StoreResult<Vec<ReactionCount>> {
+        self.store.reactions(room, messages, reader).await
+    }
+
     async fn edit_message(
         &self,
         room: &RoomId,

@@ -75,7 +75,20 @@ pub fn message(record: &MessageRecord) -> Message {
         created_at: record.created_at,
         edited_at: record.edited_at,
         deleted: record.deleted,
+        reactions: Vec::new(),
     }
+}
+
+/// Messages with their reactions as one reader sees them (`counts` from the store, per
+/// message in order).
+pub fn messages_with_reactions(records: &[MessageRecord], counts: Vec<ReactionCount>) -> Vec<Message> {
+    let mut views: Vec<Message> = records.iter().map(message).collect();
+    for count in counts {
+        if let Some(view) = views.iter_mut().find(|m| m.id == count.message_id) {
+            view.reactions.push(Reaction { emoji: count.emoji, count: count.count, me: count.me });
+        }
+    }
+    views
 }
 
 pub fn notification(record: &NotificationRecord) -> Notification {

@@ -754,11 +754,12 @@ impl SessionState {
             let page =
                 messages::history(&self.state, access, HistoryRange::After(cursor), REPLAY_PAGE).await.map_err(Some)?;
             let full = u32::try_from(page.len()).map_or(true, |n| n > REPLAY_PAGE);
-            for message in page.iter().rev() {
-                cursor = message.seq;
+            for message in page.into_iter().rev() {
+                let seq = message.seq;
+                cursor = seq;
                 self.outbox.wait_for_room().await;
-                let frame = Frame::from(ServerFrame::MessageCreated { message: views::message(message) }.to_json());
-                if self.outbox.push_replayed(room, message.seq, frame) == Push::Closed {
+                let frame = Frame::from(ServerFrame::MessageCreated { message }.to_json());
+                if self.outbox.push_replayed(room, seq, frame) == Push::Closed {
                     return Err(None);
                 }
             }

@@ -56,7 +56,7 @@ pub async fn list(
         (true, HistoryRange::After(_)) => fetched.first().map(|m| cursor::encode(&HistoryCursor::After(m.seq))),
         (true, _) => fetched.last().map(|m| cursor::encode(&HistoryCursor::Before(m.seq))),
     };
-    Ok(HttpResponse::Ok().json(Page::new(fetched.iter().map(views::message).collect(), next_cursor)))
+    Ok(HttpResponse::Ok().json(Page::new(fetched, next_cursor)))
 }
 
 /// Send a message (R-MSG-1): stored with the room's next sequence number. A repeated
@@ -97,7 +97,7 @@ pub async fn edit(
 ) -> ApiResult<HttpResponse> {
     let message_id = MessageId(path.into_inner().1);
     let edited = messages::edit(&state, &access, &message_id, &request.body).await?;
-    Ok(HttpResponse::Ok().json(MessageEnvelope { message: views::message(&edited) }))
+    Ok(HttpResponse::Ok().json(MessageEnvelope { message: edited }))
 }
 
 /// Delete a message: your own, or any in a room you administer (R-MSG-7).
@@ -110,5 +110,50 @@ pub async fn delete(
     path: Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     messages::delete(&state, &access, &MessageId(path.into_inner().1)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The `{message_id}` and `{emoji}` of a reaction's path.
+fn reaction_of(path: Path<(String, String, String)>) -> (MessageId, String) {
+    let (_, message_id, emoji) = path.into_inner();
+    (MessageId(message_id), emoji)
+}
+
+/// React to a message with an emoji (R-MSG-9): one emoji, URL-encoded in the path; at most 20
+/// different ones a message. Reacting again with the same emoji changes nothing.
+#[utoipa::path(put, path = "/api/rooms/{room_id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("room_id" = String, Path), ("message_id" = String, Path),
+           ("emoji" = String, Path, description = "one emoji, URL-encoded (`%F0%9F%91%8D` for 👍)")),
+    responses((status = 204, description = "reacted"), (status = 403, description = "not_a_member", body = ErrorBody),
+              (status = 404, description = "message_not_found", body = ErrorBody),
+              (status = 409, description = "message_deleted, too_many_reactions, room_terminated", body = ErrorBody),
+              (status = 422, description = "validation_failed: not one emoji", body = ErrorBody)))]
+pub async fn add_reaction(
+    state: Data<AppState>,
+    access: RoomAccess,
+    path: Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (message_id, emoji) = reaction_of(path);
+    messages::react(&state, &access, &message_id, &emoji).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Take your reaction back. Taking back one you did not give changes nothing.
+#[utoipa::path(delete, path = "/api/rooms/{room_id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("room_id" = String, Path), ("message_id" = String, Path),
+           ("emoji" = String, Path, description = "one emoji, URL-encoded")),
+    responses((status = 204, description = "taken back"), (status = 403, description = "not_a_member", body = ErrorBody),
+              (status = 404, description = "message_not_found", body = ErrorBody),
+              (status = 409, description = "room_terminated", body = ErrorBody),
+              (status = 422, description = "validation_failed: not one emoji", body = ErrorBody)))]
+pub async fn remove_reaction(
+    state: Data<AppState>,
+    access: RoomAccess,
+    path: Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (message_id, emoji) = reaction_of(path);
+    messages::unreact(&state, &access, &message_id, &emoji).await?;
     Ok(HttpResponse::NoContent().finish())
 }

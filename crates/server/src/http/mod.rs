@@ -77,6 +77,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::patch().to(messages::edit))
                     .route(web::delete().to(messages::delete)),
             )
+            .service(
+                resource("/rooms/{room_id}/messages/{message_id}/reactions/{emoji}")
+                    .route(web::put().to(messages::add_reaction))
+                    .route(web::delete().to(messages::remove_reaction)),
+            )
             .service(resource("/dms").route(web::post().to(dms::open)))
             .service(resource("/notifications").route(web::get().to(notifications::list)))
             .service(resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)))
@@ -193,7 +198,8 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         rooms::join, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
-        messages::list, messages::send, messages::edit, messages::delete, dms::open,
+        messages::list, messages::send, messages::edit, messages::delete,
+        messages::add_reaction, messages::remove_reaction, dms::open,
         attachments::upload, attachments::download,
         notifications::list, notifications::mark_all_read, notifications::mark_read, notifications::delete,
         crate::gateway::upgrade,

@@ -48,7 +48,8 @@ pub async fn delete_room(
     c.bans.delete_many(this.clone()).session(&mut *s).await?;
     c.room_log.delete_many(this.clone()).session(&mut *s).await?;
     c.audit.delete_many(this.clone()).session(&mut *s).await?;
-    c.attachments.delete_many(this).session(&mut *s).await?;
+    c.attachments.delete_many(this.clone()).session(&mut *s).await?;
+    c.reactions.delete_many(this).session(&mut *s).await?;
     c.rooms.delete_one(doc! { "_id": room.as_str() }).session(s).await?;
     Ok(true)
 }

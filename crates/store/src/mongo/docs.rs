@@ -330,6 +330,16 @@ pub struct AttachmentMetaDoc {
     pub size: i64,
 }
 
+/// A reaction (SPEC R-MSG-9): who reacted to which message with which emoji.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactionDoc {
+    pub room_id: String,
+    pub message_id: String,
+    pub emoji: String,
+    pub user_id: String,
+    pub created_at: BsonTime,
+}
+
 /// An upload (SPEC R-MSG-6): name and content sealed under the room's key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttachmentDoc {

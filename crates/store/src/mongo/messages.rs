@@ -244,5 +244,6 @@ pub async fn delete_message(
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
     c.attachments.delete_many(doc! { "message_id": id.as_str() }).session(&mut *s).await?;
+    c.reactions.delete_many(doc! { "message_id": id.as_str() }).session(&mut *s).await?;
     opened(c, updated).await
 }

@@ -24,6 +24,7 @@ mod deferred;
 mod docs;
 mod messages;
 mod notifications;
+mod reactions;
 mod rooms;
 mod schema;
 
@@ -131,6 +132,7 @@ pub(crate) struct Collections {
     pub data_keys: Collection<DataKeyDoc>,
     pub audit: Collection<AuditDoc>,
     pub attachments: Collection<AttachmentDoc>,
+    pub reactions: Collection<ReactionDoc>,
     /// Seals what the collections keep (SPEC R-SEC-2) and holds the unwrapped data keys.
     pub vault: Arc<Vault>,
 }
@@ -152,6 +154,7 @@ impl Collections {
             data_keys: db.collection(schema::DATA_KEYS),
             audit: db.collection(schema::AUDIT),
             attachments: db.collection(schema::ATTACHMENTS),
+            reactions: db.collection(schema::REACTIONS),
             vault,
         }
     }
@@ -497,6 +500,36 @@ impl MessageStore for MongoStore {
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
         self.run(messages::message(&self.c, room, id)).await
+    }
+
+    async fn add_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transaction!(self, |s| reactions::add_reaction(&self.c, s, room, message, user, emoji, now))
+    }
+
+    async fn remove_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+    ) -> StoreResult<bool> {
+        self.run(reactions::remove_reaction(&self.c, room, message, user, emoji)).await
+    }
+
+    async fn reactions(
+        &self,
+        room: &RoomId,
+        messages: &[MessageId],
+        reader: Option<&UserId>,
+    ) -> StoreResult<Vec<ReactionCount>> {
+        self.run(reactions::reactions(&self.c, room, messages, reader)).await
     }
 
     async fn edit_message(

@@ -23,6 +23,7 @@ pub const COUNTERS: &str = "counters";
 pub const DATA_KEYS: &str = "data_keys";
 pub const AUDIT: &str = "audit";
 pub const ATTACHMENTS: &str = "attachments";
+pub const REACTIONS: &str = "reactions";
 
 /// One collection: its name, the schema its documents must have, and its indexes.
 struct Spec {
@@ -285,6 +286,24 @@ fn specs() -> Vec<Spec> {
                 },
             ),
             indexes: vec![index(doc! { "room_id": 1 }), index(doc! { "message_id": 1, "created_at": 1 })],
+        },
+        Spec {
+            // Reactions (R-MSG-9): one per message, emoji and user; read by message.
+            name: REACTIONS,
+            schema: object(
+                &["room_id", "message_id", "emoji", "user_id", "created_at"],
+                doc! {
+                    "room_id": string(),
+                    "message_id": string(),
+                    "emoji": string(),
+                    "user_id": string(),
+                    "created_at": date(),
+                },
+            ),
+            indexes: vec![
+                unique(doc! { "message_id": 1, "emoji": 1, "user_id": 1 }, "reactions_unique"),
+                index(doc! { "room_id": 1 }),
+            ],
         },
         Spec {
             // The audit trail (R-OPS-1): sealed records by room, and account records by user.

@@ -232,7 +232,6 @@ pub fn edit_message(
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Message));
     }
-    conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id.as_str()]).map_err(backend)?;
     message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }
 
@@ -255,5 +254,6 @@ pub fn delete_message(
         return Err(StoreError::NotFound(Missing::Message));
     }
     conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id.as_str()]).map_err(backend)?;
+    super::reactions::forget_reactions(conn, id)?;
     message(conn, vault, room, id)?.ok_or(StoreError::NotFound(Missing::Message))
 }

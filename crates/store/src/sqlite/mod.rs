@@ -14,6 +14,7 @@ mod deferred;
 mod group_commit;
 mod messages;
 mod notifications;
+mod reactions;
 mod rooms;
 mod rows;
 mod schema;
@@ -401,6 +402,39 @@ impl MessageStore for SqliteStore {
         let (room, id) = (room.clone(), id.clone());
         let vault = Arc::clone(&self.vault);
         self.read(move |c| messages::message(c, &vault, &room, &id)).await
+    }
+
+    async fn add_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (room, message, user, emoji) = (room.clone(), message.clone(), user.clone(), emoji.to_owned());
+        self.write(move |c| reactions::add_reaction(c, &room, &message, &user, &emoji, now)).await
+    }
+
+    async fn remove_reaction(
+        &self,
+        room: &RoomId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &str,
+    ) -> StoreResult<bool> {
+        let (room, message, user, emoji) = (room.clone(), message.clone(), user.clone(), emoji.to_owned());
+        self.write(move |c| reactions::remove_reaction(c, &room, &message, &user, &emoji)).await
+    }
+
+    async fn reactions(
+        &self,
+        room: &RoomId,
+        messages: &[MessageId],
+        reader: Option<&UserId>,
+    ) -> StoreResult<Vec<ReactionCount>> {
+        let (room, messages, reader) = (room.clone(), messages.to_vec(), reader.cloned());
+        self.read(move |c| reactions::reactions(c, &room, &messages, reader.as_ref())).await
     }
 
     async fn edit_message(

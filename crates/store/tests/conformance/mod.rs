@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             refresh_tokens_identify_their_user_while_active,
             room_ids_include_hidden_direct_rooms,
             room_admins_and_direct_peers_in_one_read,
+            reactions_count_once_per_user_and_go_with_their_message,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
@@ -779,6 +780,79 @@ pub async fn room_admins_and_direct_peers_in_one_read(store: Arc<dyn Store>) {
     assert!(store.direct_peers(&alice.id, &[]).await.unwrap().is_empty());
 }
 
+/// R-MSG-9: a reaction counts once per user and emoji; a reader sees counts and their own;
+/// at most 20 kinds a message; deleted messages and terminated rooms take none.
+pub async fn reactions_count_once_per_user_and_go_with_their_message(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "g", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    let (first, second) = (send(&store, &room, &alice, "one").await, send(&store, &room, &bob, "two").await);
+    let react = |who: &UserRecord, emoji: &'static str, minute: i64| {
+        let (store, room, message, user) = (store.clone(), room.id.clone(), first.id.clone(), who.id.clone());
+        async move { store.add_reaction(&room, &message, &user, emoji, t(minute)).await }
+    };
+    assert_eq!(react(&alice, "👍", 20).await, Ok(true));
+    assert_eq!(react(&alice, "👍", 21).await, Ok(false), "the same reaction again changes nothing");
+    assert_eq!(react(&bob, "❤️", 22).await, Ok(true));
+    assert_eq!(react(&bob, "👍", 23).await, Ok(true));
+    let seen = |reader: &UserRecord| {
+        let (store, room, messages, reader) =
+            (store.clone(), room.id.clone(), vec![first.id.clone(), second.id.clone()], reader.id.clone());
+        async move {
+            store
+                .reactions(&room, &messages, Some(&reader))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.message_id.0, r.emoji, r.count, r.me))
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = first.id.0.clone();
+    assert_eq!(seen(&alice).await, vec![(id.clone(), "👍".into(), 2, true), (id.clone(), "❤️".into(), 1, false)]);
+    assert_eq!(seen(&bob).await, vec![(id.clone(), "👍".into(), 2, true), (id.clone(), "❤️".into(), 1, true)]);
+    let everyone = store.reactions(&room.id, std::slice::from_ref(&first.id), None).await.unwrap();
+    assert!(everyone.iter().all(|r| !r.me) && everyone.len() == 2, "without a reader, nobody's own");
+
+    assert_eq!(store.remove_reaction(&room.id, &first.id, &alice.id, "👍").await, Ok(true));
+    assert_eq!(store.remove_reaction(&room.id, &first.id, &alice.id, "👍").await, Ok(false));
+    // Ordered by each emoji's earliest reaction still there: bob's 👍 came after his ❤️.
+    assert_eq!(seen(&alice).await, vec![(id.clone(), "❤️".into(), 1, false), (id.clone(), "👍".into(), 1, false)]);
+
+    let missing = MessageId::from("no-such-message");
+    assert_eq!(
+        store.add_reaction(&room.id, &missing, &alice.id, "👍", t(24)).await,
+        Err(StoreError::NotFound(Missing::Message))
+    );
+    let elsewhere = group(&store, &alice, "other", JoinPolicy::Open).await;
+    assert_eq!(
+        store.add_reaction(&elsewhere.id, &first.id, &alice.id, "👍", t(24)).await,
+        Err(StoreError::NotFound(Missing::Message)),
+        "a message is reached through its own room only"
+    );
+    assert_eq!(
+        store.remove_reaction(&elsewhere.id, &first.id, &bob.id, "❤️").await,
+        Err(StoreError::NotFound(Missing::Message))
+    );
+
+    // Twenty kinds at most; one more of a kind already there is fine.
+    let more =
+        ["😀", "😂", "😍", "🎉", "🔥", "🙏", "👀", "💯", "✅", "❌", "🤔", "😢", "😮", "🚀", "🍕", "🐱", "🌟", "👏"];
+    for (i, emoji) in more.into_iter().enumerate() {
+        assert_eq!(react(&bob, emoji, 30 + i64::try_from(i).unwrap()).await, Ok(true), "kind {}", i + 3);
+    }
+    assert_eq!(react(&alice, "🦀", 60).await, Err(StoreError::Conflict(Conflict::TooManyReactions)));
+    assert_eq!(react(&alice, "🔥", 61).await, Ok(true), "an emoji already there is no new kind");
+
+    store.delete_message(&room.id, &first.id, t(70)).await.unwrap();
+    assert_eq!(seen(&bob).await, vec![], "a deleted message keeps no reactions");
+    assert_eq!(react(&bob, "👍", 71).await, Err(StoreError::MessageDeleted));
+
+    store.add_reaction(&room.id, &second.id, &alice.id, "👍", t(72)).await.unwrap();
+    store.terminate_room(&room.id, &alice.id, t(80)).await.unwrap();
+    assert_eq!(store.add_reaction(&room.id, &second.id, &bob.id, "👍", t(81)).await, Err(StoreError::RoomTerminated));
+}
+
 /// Unread counts: messages by others after the read marker, which only moves forward.
 pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
@@ -1306,6 +1380,10 @@ pub async fn attachments_are_sent_once_by_their_uploader(store: Arc<dyn Store>) 
     assert_eq!((record.message_id, content.as_slice()), (Some(sent.id.clone()), &b"remember the milk"[..]));
     assert_eq!(store.attachment(&other.id, &notes.meta.id).await.unwrap(), None, "only in its own room");
 
+    // R-MSG-7: editing the text keeps the file.
+    let edited = store.edit_message(&room.id, &sent.id, "the milk, really", t(6)).await.unwrap();
+    assert_eq!(edited.attachment, sent.attachment);
+    assert!(store.attachment(&room.id, &notes.meta.id).await.unwrap().is_some(), "an edit keeps the attachment");
     let deleted = store.delete_message(&room.id, &sent.id, t(7)).await.unwrap();
     assert_eq!(deleted.attachment, None);
     assert_eq!(store.attachment(&room.id, &notes.meta.id).await.unwrap(), None, "deleted with its message");
