@@ -26,9 +26,18 @@ try {
     [dan, { body: '', sticker: 'thumbs_up' }],
     [bob, { body: 'Ship it', color: 'green' }],
   ];
+  const sent = [];
   for (const [token, body] of lines) {
-    await post(token, `/api/rooms/${room.id}/messages`, body);
+    sent.push((await post(token, `/api/rooms/${room.id}/messages`, body)).message);
   }
+  // Reactions (R-MSG-9): ada's own thumbs-up is marked as hers.
+  const react = (token, message, emoji) =>
+    server.api('PUT', `/api/rooms/${room.id}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}`, { token });
+  await react(bob, sent[0], '👍');
+  await react(dan, sent[0], '👍');
+  await react(ada, sent[0], '👍');
+  await react(dan, sent[0], '🎉');
+  await react(ada, sent[4], '🚀');
   await server.api('PUT', `/api/rooms/${room.id}/members/${(await server.api('GET', '/api/users/dan', { token: ada })).user.id}/role`, { token: ada, body: { role: 'admin' } });
   const { room: other } = await post(bob, '/api/rooms', { name: 'Climbing', join_policy: 'open' });
   await post(bob, `/api/rooms/${other.id}/invites`, { username: 'ada' });

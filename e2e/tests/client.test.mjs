@@ -207,6 +207,40 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.locator('ul.people li:not(.online)').filter({ hasText: 'bob' }).waitFor();
 });
 
+scenario('R-MSG-9: reactions are added, counted and taken back, and the other member sees them live', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByRole('link', { name: 'Direct messages' }).click();
+  await ada.getByLabel('Search people').fill('bo');
+  await ada.locator('ul.people li').filter({ hasText: 'bob' }).getByRole('button', { name: 'Message' }).click();
+  await ada.getByRole('heading', { name: '@bob' }).waitFor();
+  await say(ada, 'lunch at noon?');
+  await bob.getByRole('link', { name: 'Direct messages' }).click();
+  await bob.getByRole('link', { name: '@ada' }).click();
+  const bobsCopy = bob.locator('.messages li').filter({ hasText: 'lunch at noon?' });
+  await bobsCopy.waitFor();
+
+  // Bob reacts from the picker; Ada sees it live, not marked as hers, and adds hers by a click.
+  await bobsCopy.hover();
+  await bobsCopy.getByRole('button', { name: 'React' }).click();
+  await bobsCopy.getByRole('menuitem', { name: '👍' }).click();
+  await bobsCopy.locator('button.reaction.mine').filter({ hasText: '👍 1' }).waitFor();
+  const adasCopy = ada.locator('.messages li').filter({ hasText: 'lunch at noon?' });
+  const thumbs = adasCopy.locator('button.reaction').filter({ hasText: '👍' });
+  await thumbs.filter({ hasText: '👍 1' }).waitFor();
+  assert.equal(await thumbs.getAttribute('aria-pressed'), 'false');
+  await thumbs.click();
+  await adasCopy.locator('button.reaction.mine').filter({ hasText: '👍 2' }).waitFor();
+  await bobsCopy.locator('button.reaction.mine').filter({ hasText: '👍 2' }).waitFor();
+
+  // Bob takes his back: one left, Ada's, on both screens.
+  await bobsCopy.locator('button.reaction').filter({ hasText: '👍 2' }).click();
+  await bobsCopy.locator('button.reaction:not(.mine)').filter({ hasText: '👍 1' }).waitFor();
+  await adasCopy.locator('button.reaction.mine').filter({ hasText: '👍 1' }).waitFor();
+});
+
 scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {
   // A 1×1 PNG.
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +

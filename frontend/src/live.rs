@@ -3,7 +3,7 @@
 //! reconnects by itself and resumes from the last message it has.
 
 use crate::session::Session;
-use conclave_protocol::{ClientFrame, LeaveReason, Message, RoomId, ServerFrame, UserId};
+use conclave_protocol::{ClientFrame, LeaveReason, Message, MessageId, Reaction, RoomId, ServerFrame, UserId};
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::Message as WsMessage;
@@ -95,6 +95,46 @@ impl Live {
         for (room, user) in authors {
             self.typing_stopped(&room, &user, None);
         }
+    }
+
+    /// An edited message from the gateway: its reactions carry nobody's `me` (the frame goes to
+    /// the whole room), so this tab's own marks are kept from the copy it has.
+    fn updated(&self, mut message: Message) {
+        let before = self.messages.with_untracked(|rooms| {
+            rooms.get(&message.room_id).and_then(|m| m.get(&message.seq)).map(|m| m.reactions.clone())
+        });
+        for reaction in &mut message.reactions {
+            reaction.me = before.iter().flatten().any(|r| r.emoji == reaction.emoji && r.me);
+        }
+        self.add(vec![message]);
+    }
+
+    /// Someone reacted to a message (or took it back): its count changes, and the mark when it
+    /// was this user (R-MSG-9).
+    fn reacted(&self, room: &RoomId, message: &MessageId, emoji: String, user: &UserId, added: bool) {
+        let mine = self.is_me(user);
+        self.messages.update(|rooms| {
+            let Some(target) = rooms.get_mut(room).and_then(|m| m.values_mut().find(|m| &m.id == message)) else {
+                return;
+            };
+            let existing = target.reactions.iter().position(|r| r.emoji == emoji);
+            match (existing, added) {
+                (Some(at), true) => {
+                    target.reactions[at].count += 1;
+                    target.reactions[at].me |= mine;
+                }
+                (None, true) => target.reactions.push(Reaction { emoji, count: 1, me: mine }),
+                (Some(at), false) => {
+                    let reaction = &mut target.reactions[at];
+                    reaction.count = reaction.count.saturating_sub(1);
+                    reaction.me &= !mine;
+                    if reaction.count == 0 {
+                        target.reactions.remove(at);
+                    }
+                }
+                (None, false) => {}
+            }
+        });
     }
 
     /// Sends a frame if the gateway is connected; typing notices are not worth queueing.
@@ -249,7 +289,14 @@ impl Live {
                     self.messages_arrived.update(|n| *n += 1);
                 }
             }
-            ServerFrame::MessageUpdated { message } | ServerFrame::Ack { message, .. } => self.add(vec![message]),
+            ServerFrame::MessageUpdated { message } => self.updated(message),
+            ServerFrame::Ack { message, .. } => self.add(vec![message]),
+            ServerFrame::ReactionAdded { room_id, message_id, emoji, user_id } => {
+                self.reacted(&room_id, &message_id, emoji, &user_id, true)
+            }
+            ServerFrame::ReactionRemoved { room_id, message_id, emoji, user_id } => {
+                self.reacted(&room_id, &message_id, emoji, &user_id, false)
+            }
             ServerFrame::MessageDeleted { room_id, message_id } => self.messages.update(|rooms| {
                 if let Some(message) = rooms.get_mut(&room_id).and_then(|m| m.values_mut().find(|m| m.id == message_id))
                 {

@@ -5,7 +5,7 @@ use crate::live::{Connection, Live};
 use crate::pages::widgets::{ErrorLine, color_class, report, when, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
-use conclave_protocol::{MarkReadRequest, Message, MessagesQuery, RoomId, User};
+use conclave_protocol::{MarkReadRequest, Message, MessageId, MessagesQuery, RoomId, User};
 use leptos::html;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -131,12 +131,17 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                     let removable = move || (mine || can_moderate.get()) && !deleted;
                     let body_class = format!("body {}", color_class(m.color));
                     let message = m.clone();
+                    let picking = RwSignal::new(false);
                     view! {
                         <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
                             <div class="meta">
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
                                 {m.edited_at.map(|_| view! { <span class="muted">" (edited)"</span> })}
+                                {(!m.deleted).then(|| view! {
+                                    <button class="link small react" title="Add a reaction" aria-expanded=move || picking.get().to_string()
+                                        on:click=move |_| picking.update(|open| *open = !*open)>"React"</button>
+                                })}
                                 <Show when=removable>
                                     {
                                         let message = message.clone();
@@ -149,6 +154,7 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                             <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
                                 <div class=body_class.clone()>{if m.deleted { "This message was deleted.".to_owned() } else { m.body.clone() }}</div>
                             </Show>
+                            {(!m.deleted).then(|| view! { <Reactions room_id=m.room_id.clone() seq=m.seq message_id=m.id.clone() picking=picking/> })}
                         </li>
                     }
                 }
@@ -180,4 +186,66 @@ fn mark_read(room_id: RoomId, messages: Memo<Vec<Message>>) {
             pending.try_set_value(false);
         });
     });
+}
+
+/// What the reaction picker offers (a built-in set; any single emoji is accepted by the server).
+const EMOJI_SET: [&str; 12] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "🔥", "👀", "✅", "👎", "🚀"];
+
+/// A message's reactions, live (R-MSG-9): each emoji with its count, yours marked; a click adds
+/// yours or takes it back. While `picking`, the emoji set is offered too.
+#[component]
+fn Reactions(room_id: RoomId, seq: u64, message_id: MessageId, picking: RwSignal<bool>) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let error = RwSignal::new(None::<String>);
+    let reactions = {
+        let room_id = room_id.clone();
+        Memo::new(move |_| {
+            live.messages.with(|rooms| {
+                rooms.get(&room_id).and_then(|m| m.get(&seq)).map(|m| m.reactions.clone()).unwrap_or_default()
+            })
+        })
+    };
+    // The room learns of it, this tab included, through the gateway's reaction frames.
+    let toggle = move |emoji: String| {
+        let mine = reactions.with_untracked(|all| all.iter().any(|r| r.emoji == emoji && r.me));
+        let (room_id, message_id) = (room_id.clone(), message_id.clone());
+        picking.set(false);
+        leptos::task::spawn_local(async move {
+            let outcome = if mine {
+                session.request(&endpoints::RemoveReaction { room_id, message_id, emoji }, None).await
+            } else {
+                session.request(&endpoints::AddReaction { room_id, message_id, emoji }, None).await
+            };
+            report(error, &outcome);
+        });
+    };
+    let toggle_existing = toggle.clone();
+    let shown = move || picking.get() || error.with(Option::is_some) || reactions.with(|all| !all.is_empty());
+    view! {
+        <div class="reactions" class:hidden=move || !shown()>
+            <For each=move || reactions.get() key=|r| (r.emoji.clone(), r.count, r.me) let:r>
+                {
+                    let toggle = toggle_existing.clone();
+                    let emoji = r.emoji.clone();
+                    let label = format!("{} {} ({})", r.emoji, r.count, if r.me { "yours; click to take it back" } else { "click to add yours" });
+                    view! {
+                        <button class="reaction" class:mine=r.me aria-pressed=r.me.to_string() title=label
+                            on:click=move |_| toggle(emoji.clone())>
+                            {format!("{} {}", r.emoji, r.count)}
+                        </button>
+                    }
+                }
+            </For>
+            <Show when=move || picking.get()>
+                <span class="picker" role="menu" aria-label="Reactions">
+                    {EMOJI_SET.iter().map(|emoji| {
+                        let toggle = toggle.clone();
+                        view! { <button class="reaction" role="menuitem" on:click=move |_| toggle((*emoji).to_owned())>{*emoji}</button> }
+                    }).collect_view()}
+                </span>
+            </Show>
+            <ErrorLine error=error/>
+        </div>
+    }
 }
