@@ -241,6 +241,41 @@ scenario('R-MSG-9: reactions are added, counted and taken back, and the other me
   await adasCopy.locator('button.reaction.mine').filter({ hasText: '👍 1' }).waitFor();
 });
 
+scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
+  const ada = await browser.page('ada');
+  await signUp(ada, server.url, 'ada');
+  await ada.getByLabel('Name', { exact: true }).fill('Drafts');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Drafts' }).waitFor();
+
+  // Nothing is cut: the counter shows, Send is refused, and shortening it sends it whole.
+  const box = ada.getByLabel('Message');
+  await box.fill('x'.repeat(4001));
+  await ada.getByText('4001 / 4000 characters: shorten it by 1 to send it.').waitFor();
+  assert.equal(await box.inputValue(), 'x'.repeat(4001));
+  assert.equal(await ada.getByRole('button', { name: 'Send' }).isDisabled(), true);
+  await box.press('Backspace');
+  await ada.getByText('4000 / 4000 characters').waitFor();
+  await box.press('Enter');
+  await ada.locator('.messages .body').filter({ hasText: 'x'.repeat(4000) }).waitFor();
+
+  // Deleting asks first; the deleted message does not say "(edited)".
+  const asked = new Promise((resolve) => ada.once('dialog', (dialog) => resolve(dialog.message())));
+  const message = ada.locator('.messages li').filter({ hasText: 'x'.repeat(40) });
+  await message.hover();
+  await message.getByRole('button', { name: 'Delete' }).click();
+  assert.equal(await asked, 'Delete this message for everyone?');
+  const deleted = ada.locator('.messages li.deleted');
+  await deleted.getByText('This message was deleted.').waitFor();
+  assert.equal(await deleted.getByText('(edited)').count(), 0);
+
+  // Logged in, /login goes to your rooms; another user's page says why it asks for a login.
+  await ada.goto(server.url + '/login');
+  await ada.waitForURL(`${server.url}/u/ada`);
+  await ada.goto(server.url + '/u/bob/notifications');
+  await ada.getByText("You are logged in as ada; that page is bob's. Log in as bob to open it.").waitFor();
+});
+
 scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {
   // A 1×1 PNG.
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +

@@ -59,7 +59,7 @@ impl fmt::Display for AttachmentType {
 pub enum UploadRefusal {
     #[error("the file is empty")]
     Empty,
-    #[error("the file is larger than {max} bytes")]
+    #[error("the file is larger than {}", conclave_protocol::size_label(u64::try_from(*max).unwrap_or(u64::MAX)))]
     TooLarge { max: usize },
     #[error("files of type {0:?} cannot be attached (allowed: PNG, JPEG, GIF and WebP images, PDF, plain text)")]
     UnsupportedType(String),

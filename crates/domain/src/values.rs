@@ -242,7 +242,7 @@ impl Topic {
 pub struct MessageBody(String);
 
 impl MessageBody {
-    pub const MAX_CHARS: usize = 4000;
+    pub const MAX_CHARS: usize = conclave_protocol::MAX_MESSAGE_CHARS;
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         bounded_text(input, 1, Self::MAX_CHARS).map(Self)

@@ -145,6 +145,27 @@ pub struct Reaction {
     pub me: bool,
 }
 
+/// The most characters a message's body may have (R-MSG-1).
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// A size for people, in binary units: `512 B`, `12 KiB`, `2.4 MiB`.
+pub fn size_label(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    match bytes {
+        0..KIB => format!("{bytes} B"),
+        KIB..MIB => format!("{} KiB", (bytes + KIB / 2) / KIB),
+        _ => {
+            let tenths = (bytes.saturating_mul(10) + MIB / 2) / MIB;
+            if tenths % 10 == 0 {
+                format!("{} MiB", tenths / 10)
+            } else {
+                format!("{}.{} MiB", tenths / 10, tenths % 10)
+            }
+        }
+    }
+}
+
 /// `{"message": …}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -194,4 +215,19 @@ pub struct MessagesQuery {
     /// The `next_cursor` of the previous page: continues in the same direction (and wins over
     /// `before`/`after`).
     pub cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(size_label(0), "0 B");
+        assert_eq!(size_label(1023), "1023 B");
+        assert_eq!(size_label(1024), "1 KiB");
+        assert_eq!(size_label(12 * 1024 + 100), "12 KiB");
+        assert_eq!(size_label(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(size_label(2_516_582), "2.4 MiB");
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::go;
 use super::room::Details;
-use super::widgets::{ErrorLine, PolicySelect, report, wire_name};
+use super::widgets::{ErrorLine, PolicySelect, confirmed, report, wire_name};
 use crate::api::ApiError;
 use crate::live::Live;
 use crate::session::{Prepared, Session};
@@ -248,6 +248,8 @@ fn Members(me: User, room_id: RoomId, members: Vec<Member>, owner: bool, act: Ca
                         Some(&BanRequest { user_id: user.clone() }),
                     );
                     let (kicked, banned) = (format!("{name} was removed."), format!("{name} is banned."));
+                    let kick_question = format!("Remove {name} from the room? They can ask to join again.");
+                    let ban_question = format!("Ban {name}? They are removed and cannot come back until unbanned.");
                     let changed = format!("{name} is now {}.", if to == AssignableRole::Admin { "an admin" } else { "a member" });
                     view! {
                         <li data-user=name.clone()>
@@ -260,11 +262,13 @@ fn Members(me: User, room_id: RoomId, members: Vec<Member>, owner: bool, act: Ca
                                     })}
                                     {
                                         let (kick, kicked) = (kick.clone(), kicked.clone());
-                                        view! { <button class="secondary" on:click=move |_| act.run(Call::new(kick.clone(), kicked.clone()))>"Kick"</button> }
+                                        let question = kick_question.clone();
+                                        view! { <button class="secondary" on:click=move |_| if confirmed(&question) { act.run(Call::new(kick.clone(), kicked.clone())) }>"Kick"</button> }
                                     }
                                     {
                                         let (ban, banned) = (ban.clone(), banned.clone());
-                                        view! { <button class="danger" on:click=move |_| act.run(Call::new(ban.clone(), banned.clone()))>"Ban"</button> }
+                                        let question = ban_question.clone();
+                                        view! { <button class="danger" on:click=move |_| if confirmed(&question) { act.run(Call::new(ban.clone(), banned.clone())) }>"Ban"</button> }
                                     }
                                 </span>
                             </Show>
@@ -301,10 +305,7 @@ fn Settings(room: Room, act: Callback<Call>) -> impl IntoView {
         }
     };
     let close = move |_| {
-        let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Close this room for everyone? This cannot be undone.").ok())
-            .unwrap_or(false);
-        if confirmed {
+        if confirmed("Close this room for everyone? This cannot be undone.") {
             let delete = Prepared::new(&endpoints::DeleteRoom { room_id: room_id.clone() }, None);
             let call = Call { leaves: true, ..Call::new(delete, "The room is closed.".into()) };
             act.run(call);

@@ -19,6 +19,25 @@ pub fn Login() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
+    // Whose page `next` is, when it is one (`/u/{username}/…`).
+    let owner_of_next = move || {
+        query
+            .with(|q| q.get("next"))
+            .and_then(|next| next.strip_prefix("/u/").map(|rest| rest.split('/').next().unwrap_or_default().to_owned()))
+    };
+    // Someone already logged in goes on: to `next` when it is theirs, else to their rooms. A
+    // page of another user's stays here and says why.
+    Effect::new({
+        let navigate = navigate.clone();
+        move |_| {
+            let Some(me) = session.user.get() else { return };
+            let theirs = owner_of_next().is_some_and(|owner| owner != me.username);
+            if !theirs && !busy.get_untracked() {
+                let next = query.with_untracked(|q| q.get("next"));
+                go(&navigate, &destination(next, &super::home(&me)));
+            }
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
@@ -28,18 +47,26 @@ pub fn Login() -> impl IntoView {
             match session.login(username.get_untracked(), password.get_untracked()).await {
                 Ok(()) => {
                     let home = session.user.get_untracked().map(|me| super::home(&me)).unwrap_or_default();
-                    // Only back to this user's own pages: `next` comes from the address bar.
-                    let target = next.filter(|n| n.starts_with(&format!("{home}/")) || *n == home).unwrap_or(home);
-                    go(&navigate, &target);
+                    go(&navigate, &destination(next, &home));
                 }
                 Err(e) => drop(error.try_set(Some(e.message()))),
             }
             busy.try_set(false);
         });
     };
+    let why = move || {
+        let owner = owner_of_next()?;
+        Some(match session.user.get() {
+            Some(me) if me.username != owner => {
+                format!("You are logged in as {}; that page is {owner}'s. Log in as {owner} to open it.", me.username)
+            }
+            _ => format!("Log in as {owner} to continue."),
+        })
+    };
     view! {
         <section class="card narrow">
             <h1>"Log in to Conclave"</h1>
+            {move || why().map(|why| view! { <p class="muted" role="note">{why}</p> })}
             <form on:submit=submit>
                 <label>"Username" <input autocomplete="username" required bind:value=username/></label>
                 <label>"Password" <input type="password" autocomplete="current-password" required bind:value=password/></label>
@@ -97,4 +124,10 @@ pub fn Signup() -> impl IntoView {
             <p>"Already have an account? " <A href="/login">"Log in"</A></p>
         </section>
     }
+}
+
+/// Where a login leads: `next` when it is one of this user's own pages (it comes from the
+/// address bar), else their rooms.
+fn destination(next: Option<String>, home: &str) -> String {
+    next.filter(|n| n.starts_with(&format!("{home}/")) || n == home).unwrap_or_else(|| home.to_owned())
 }

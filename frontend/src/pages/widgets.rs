@@ -174,3 +174,9 @@ pub fn day(at: DateTime<Utc>) -> String {
 pub fn now_millis() -> f64 {
     js_sys::Date::now()
 }
+
+/// Asks the user to confirm a destructive action (the browser's own dialog); `false` when they
+/// decline or it cannot be shown.
+pub fn confirmed(question: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
+}

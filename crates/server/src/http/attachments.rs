@@ -16,7 +16,8 @@ use futures_util::StreamExt;
 
 /// Reads the request body, refusing it as soon as it passes `max` bytes.
 async fn read_limited(req: &HttpRequest, mut payload: Payload, max: usize) -> ApiResult<Vec<u8>> {
-    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("attachments are at most {max} bytes"));
+    let limit = conclave_protocol::size_label(u64::try_from(max).unwrap_or(u64::MAX));
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("attachments are at most {limit}"));
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|length| length > max) {
         return Err(too_large());

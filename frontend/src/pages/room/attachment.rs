@@ -5,16 +5,9 @@ use conclave_protocol::endpoints;
 use conclave_protocol::{Attachment, RoomId};
 use leptos::prelude::*;
 
-/// "2.4 MB", "512 B": a file size for people.
+/// "2.4 MiB", "512 B": a file size for people.
 pub(super) fn size_label(bytes: u64) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{} KB", (bytes + 512) / 1024),
-        _ => {
-            let tenths = (bytes.saturating_mul(10) + 524_288) / 1_048_576;
-            format!("{}.{} MB", tenths / 10, tenths % 10)
-        }
-    }
+    conclave_protocol::size_label(bytes)
 }
 
 /// An attachment in a message: images shown, other files as a link that downloads them. The

@@ -7,7 +7,8 @@ use crate::pages::widgets::{ErrorLine, color_class, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
 use conclave_protocol::{
-    Attachment, ClientFrame, Color, Member, RoomId, SendMessageRequest, Sticker, UploadAttachmentQuery, User, UserId,
+    Attachment, ClientFrame, Color, MAX_MESSAGE_CHARS, Member, RoomId, SendMessageRequest, Sticker,
+    UploadAttachmentQuery, User, UserId,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -48,6 +49,10 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
     let draft = RwSignal::new(String::new());
+    // Counted as the server counts (characters), shown near the limit; nothing is cut.
+    let length = Memo::new(move |_| draft.with(|d| d.chars().count()));
+    let near_limit = Memo::new(move |_| length.get() > MAX_MESSAGE_CHARS * 9 / 10);
+    let too_long = Memo::new(move |_| length.get() > MAX_MESSAGE_CHARS);
     let color = RwSignal::new(None::<Color>);
     let error = RwSignal::new(None::<String>);
     let typing_sent = StoredValue::new(0.0_f64);
@@ -89,6 +94,10 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
             let body = draft.get_untracked();
             let attachment = attached.get_untracked();
             if body.trim().is_empty() && sticker.is_none() && attachment.is_none() {
+                return;
+            }
+            if body.chars().count() > MAX_MESSAGE_CHARS {
+                // The counter says so; nothing is cut and nothing is sent.
                 return;
             }
             let client_id = format!("web-{:.0}-{}", crate::pages::widgets::now_millis(), body.len());
@@ -178,11 +187,23 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
             </div>
         })}
         <form class="composer" on:submit=on_submit>
-            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" maxlength="4000"
-                class=move || color_class(color.get())
+            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
+                class=move || color_class(color.get()) aria-describedby="message-length"
                 prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
-            <button type="submit">"Send"</button>
+            <button type="submit" disabled=move || too_long.get()>"Send"</button>
         </form>
+        <Show when=move || near_limit.get()>
+            <p id="message-length" class="length" class:error=move || too_long.get() aria-live="polite">
+                {move || {
+                    let used = length.get();
+                    if used > MAX_MESSAGE_CHARS {
+                        format!("{used} / {MAX_MESSAGE_CHARS} characters: shorten it by {} to send it.", used - MAX_MESSAGE_CHARS)
+                    } else {
+                        format!("{used} / {MAX_MESSAGE_CHARS} characters")
+                    }
+                }}
+            </p>
+        </Show>
         <Show when=move || stickers_open.get()>
             <div class="sticker-picker" role="menu" aria-label="Stickers">
                 {Sticker::ALL.iter().map(|s| {

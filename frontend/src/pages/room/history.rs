@@ -2,7 +2,7 @@
 
 use super::attachment::AttachmentView;
 use crate::live::{Connection, Live};
-use crate::pages::widgets::{ErrorLine, color_class, report, when, wire_name};
+use crate::pages::widgets::{ErrorLine, color_class, confirmed, report, when, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
 use conclave_protocol::{MarkReadRequest, Message, MessageId, MessagesQuery, RoomId, User};
@@ -108,6 +108,9 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
     mark_read(room_id.clone(), messages);
 
     let remove = move |message: Message| {
+        if !confirmed("Delete this message for everyone?") {
+            return;
+        }
         leptos::task::spawn_local(async move {
             let endpoint = endpoints::DeleteMessage { room_id: message.room_id, message_id: message.id };
             let outcome = session.request(&endpoint, None).await;
@@ -137,7 +140,7 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                             <div class="meta">
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
-                                {m.edited_at.map(|_| view! { <span class="muted">" (edited)"</span> })}
+                                {(m.edited_at.is_some() && !m.deleted).then(|| view! { <span class="muted">" (edited)"</span> })}
                                 {(!m.deleted).then(|| view! {
                                     <button class="link small react" title="Add a reaction" aria-expanded=move || picking.get().to_string()
                                         on:click=move |_| picking.update(|open| *open = !*open)>"React"</button>

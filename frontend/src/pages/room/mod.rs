@@ -13,7 +13,7 @@ mod history;
 mod members;
 
 use super::go;
-use super::widgets::{ErrorLine, report};
+use super::widgets::{ErrorLine, confirmed, report};
 use crate::api::ApiError;
 use crate::live::Live;
 use crate::session::Session;
@@ -167,10 +167,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
     let leave = {
         let (room_id, home) = (room_id.clone(), home.clone());
         move |_| {
-            let confirmed = web_sys::window()
-                .and_then(|w| w.confirm_with_message("Leave this room? You can rejoin it from History.").ok())
-                .unwrap_or(false);
-            if !confirmed {
+            if !confirmed("Leave this room? You can rejoin it from History.") {
                 return;
             }
             let (room_id, home, navigate) = (room_id.clone(), home.clone(), navigate.clone());
