@@ -157,7 +157,7 @@ pub fn size_label(bytes: u64) -> String {
         KIB..MIB => format!("{} KiB", (bytes + KIB / 2) / KIB),
         _ => {
             let tenths = (bytes.saturating_mul(10) + MIB / 2) / MIB;
-            if tenths % 10 == 0 {
+            if tenths.is_multiple_of(10) {
                 format!("{} MiB", tenths / 10)
             } else {
                 format!("{}.{} MiB", tenths / 10, tenths % 10)
