@@ -90,11 +90,12 @@ pub async fn reactions(
     let found: Vec<ReactionDoc> = c
         .reactions
         .find(doc! { "room_id": room.as_str(), "message_id": { "$in": ids } })
-        .sort(doc! { "message_id": 1, "created_at": 1, "emoji": 1 })
+        // `_id`s are ObjectIds, which grow in the order one server inserts them.
+        .sort(doc! { "message_id": 1, "_id": 1 })
         .await?
         .try_collect()
         .await?;
-    // Sorted by message, then time: each emoji's first use comes first.
+    // Sorted by message, then insertion: each emoji's earliest reaction comes first.
     let mut counts: Vec<ReactionCount> = Vec::new();
     for reaction in found {
         let me = reader.is_some_and(|reader| reaction.user_id == reader.as_str());

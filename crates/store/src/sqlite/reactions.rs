@@ -105,12 +105,12 @@ pub fn reactions(
         .map_err(|e| StoreError::Backend(crate::error::Cause::new(e)))?;
     let mut statement = conn
         .prepare_cached(
-            "SELECT r.message_id, r.emoji, COUNT(*), COALESCE(MAX(r.user_id = ?3), 0), MIN(r.created_at) AS first_at
+            "SELECT r.message_id, r.emoji, COUNT(*), COALESCE(MAX(r.user_id = ?3), 0), MIN(r.rowid) AS first
              FROM json_each(?1) wanted
              JOIN messages m ON m.id = wanted.value AND m.room_id = ?2
              JOIN reactions r ON r.message_id = m.id
              GROUP BY r.message_id, r.emoji
-             ORDER BY r.message_id, first_at, r.emoji",
+             ORDER BY r.message_id, first",
         )
         .map_err(backend)?;
     let rows = statement

@@ -27,7 +27,8 @@ const MIGRATIONS: &[Migration] = &[
     // 6: every send shows a hidden direct room again; without this index that update read the
     // room's whole membership on every message.
     Migration { sql: "CREATE INDEX memberships_hidden ON memberships(room_id) WHERE hidden = 1;", then: None },
-    // 7: reactions (R-MSG-9), clustered by message and emoji; they go with their message.
+    // 7: reactions (R-MSG-9); they go with their message. The rowid keeps the order they came
+    // in (two within one millisecond included).
     Migration { sql: REACTIONS, then: None },
 ];
 
@@ -38,7 +39,7 @@ const REACTIONS: &str = "
         user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         created_at INTEGER NOT NULL,
         PRIMARY KEY (message_id, emoji, user_id)
-    ) WITHOUT ROWID;
+    );
 ";
 
 /// Uploads, sealed (name and content) under their room's key; a sent one names its message,
