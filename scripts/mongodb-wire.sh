@@ -42,26 +42,39 @@ case "${1:-}" in
     ;;
   start)
     storage="${2:?usage: $0 start DIR [PORT [FLAG…]]}"
-    mkdir -p "$storage"
+    # The database in a folder of its own; the log beside it.
+    mkdir -p "$storage/db"
     port="${3:-0}"
     shift $(($# < 3 ? $# : 3))
-    "$binary" --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING --cache-size 256M "$@" \
-      >"$storage/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 300); do
-      port=$(sed -n 's/^secantusd-rs listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$storage/server.log")
-      if [ -n "$port" ]; then
-        echo "$pid $port"
-        exit 0
-      fi
-      if ! kill -0 "$pid" 2>/dev/null; then
-        cat "$storage/server.log" >&2
+    # A restart on the port it had may find the port not free yet: a few tries, a second apart.
+    for attempt in 1 2 3; do
+      "$binary" --host 127.0.0.1 --port "$port" --storage-path "$storage/db" --log-level WARNING --cache-size 256M "$@" \
+        >"$storage/server.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 1 300); do
+        if [ -f "$storage/server.log" ]; then
+          listening=$(sed -n 's/^secantusd-rs listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$storage/server.log")
+          if [ -n "$listening" ]; then
+            echo "$pid $listening"
+            exit 0
+          fi
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+          status=0
+          wait "$pid" || status=$?
+          echo "secantusd-rs exited with status $status (attempt $attempt):" >&2
+          cat "$storage/server.log" >&2 || true
+          break
+        fi
+        sleep 0.1
+      done
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "secantusd-rs did not listen within 30 s" >&2
+        kill "$pid"
         exit 1
       fi
-      sleep 0.1
+      sleep 1
     done
-    echo "secantusd-rs did not listen within 30 s" >&2
-    kill "$pid"
     exit 1
     ;;
   *)
