@@ -276,6 +276,34 @@ scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts ins
   await ada.getByText("You are logged in as ada; that page is bob's. Log in as bob to open it.").waitFor();
 });
 
+scenario('R-ROOM-9, R-ROOM-4: an invitation is declined from the notifications; after an unban the room offers to join again', async (server, browser) => {
+  const ada = await server.account('ada');
+  const bobToken = await server.account('bob');
+  const bob = await browser.page('bob');
+  const post = (token, path, body) => server.api('POST', path, { token, body });
+  const { room: hideout } = await post(ada, '/api/rooms', { name: 'Hideout', join_policy: 'invite' });
+  await post(ada, `/api/rooms/${hideout.id}/invites`, { username: 'bob' });
+  const { room: lobby } = await post(ada, '/api/rooms', { name: 'Lobby', join_policy: 'open' });
+  await post(bobToken, `/api/rooms/${lobby.id}/join`, {});
+  const bobId = (await server.api('GET', '/api/users/bob', { token: ada })).user.id;
+  await post(ada, `/api/rooms/${lobby.id}/bans`, { user_id: bobId });
+  await server.api('DELETE', `/api/rooms/${lobby.id}/bans/${bobId}`, { token: ada });
+
+  await bob.goto(server.url + '/login');
+  await logIn(bob, 'bob');
+  await bob.getByRole('link', { name: /Notifications/ }).click();
+  const invitation = bob.locator('ul.notifications li').filter({ hasText: 'ada invited you to Hideout.' });
+  await invitation.getByRole('button', { name: 'Decline' }).click();
+  await invitation.getByRole('button', { name: 'Accept invitation' }).waitFor({ state: 'detached' });
+  assert.ok(!((await invitation.getAttribute('class')) ?? '').includes('unread'), 'the declined invitation is read');
+
+  await bob.locator('ul.notifications li').filter({ hasText: 'lifted your ban' }).getByRole('link', { name: 'Go to the room' }).click();
+  await bob.getByText('You are not a member of this room.').waitFor();
+  await bob.getByRole('button', { name: 'Join the room' }).click();
+  await bob.getByRole('heading', { name: 'Lobby' }).waitFor();
+  await bob.getByLabel('Message').waitFor();
+});
+
 scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {
   // A 1×1 PNG.
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +

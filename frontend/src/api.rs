@@ -31,6 +31,14 @@ impl ApiError {
         matches!(self, ApiError::Server { status: 401, .. })
     }
 
+    /// The SPEC error code the server sent, when it sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Server { code, .. } => *code,
+            ApiError::Unreachable => None,
+        }
+    }
+
     /// The access token was refused: refreshing it may help.
     pub fn is_auth(&self) -> bool {
         matches!(self, ApiError::Server { code: Some(code), .. } if code.refuses_access_token())

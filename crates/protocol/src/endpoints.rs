@@ -186,6 +186,8 @@ endpoints! {
         = Get "/api/rooms/{room_id}/attachments/{attachment_id}", NoBody => FileBytes;
     /// Invite a user (admins).
     Invite { room_id: RoomId } = Post "/api/rooms/{room_id}/invites", InviteRequest => InviteEnvelope;
+    /// Decline your invitation to a room (R-ROOM-9).
+    DeclineInvite { room_id: RoomId } = Delete "/api/rooms/{room_id}/invites/me", NoBody => NoContent;
     /// Pending join requests (admins).
     JoinRequests { room_id: RoomId } = Get "/api/rooms/{room_id}/requests", NoBody => Page<JoinRequest>;
     /// Accept a join request (admins).

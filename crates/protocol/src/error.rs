@@ -52,6 +52,8 @@ pub enum ErrorCode {
     RequestNotFound,
     AttachmentNotFound,
     BanNotFound,
+    /// The caller holds no invitation to that room.
+    InviteNotFound,
     MethodNotAllowed,
     UsernameTaken,
     AlreadyMember,
@@ -100,7 +102,7 @@ impl ErrorCode {
             | RefreshTokenReused => 401,
             Forbidden | Banned | WrongRoomPassword | NotInvited | NotAMember | DirectRoom => 403,
             NotFound | UserNotFound | RoomNotFound | MessageNotFound | NotificationNotFound | RequestNotFound
-            | BanNotFound | AttachmentNotFound => 404,
+            | BanNotFound | AttachmentNotFound | InviteNotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | AlreadyMember | AlreadyInvited | RequestPending | AlreadyBanned | RoomTerminated
             | MessageDeleted | AttachmentUsed | TooManyReactions => 409,
@@ -143,6 +145,7 @@ impl ErrorCode {
             NotificationNotFound => "notification_not_found",
             RequestNotFound => "request_not_found",
             BanNotFound => "ban_not_found",
+            InviteNotFound => "invite_not_found",
             AttachmentNotFound => "attachment_not_found",
             AttachmentUsed => "attachment_used",
             MethodNotAllowed => "method_not_allowed",
@@ -229,6 +232,7 @@ mod tests {
             ErrorCode::NotificationNotFound,
             ErrorCode::RequestNotFound,
             ErrorCode::BanNotFound,
+            ErrorCode::InviteNotFound,
             ErrorCode::MethodNotAllowed,
             ErrorCode::UsernameTaken,
             ErrorCode::AlreadyMember,

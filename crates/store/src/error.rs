@@ -73,6 +73,7 @@ pub enum Missing {
     JoinRequest,
     Ban,
     Attachment,
+    Invite,
 }
 
 /// Errors of every backend, in terms callers can act on. A duplicate key is a [`Conflict`],

@@ -2,7 +2,7 @@ use crate::error::StoreResult;
 use crate::model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
 
 /// What [`MessageStore::insert_message_then`] calls with a send's outcome.
 pub type OnStored = Box<dyn FnOnce(&StoreResult<InsertedMessage>) + Send>;
@@ -178,6 +178,9 @@ pub trait ModerationStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<InviteRecord>;
     async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>>;
+    /// `user` declines their invitation to the room (SPEC R-ROOM-9): it is gone. Fails with
+    /// `NotFound(Invite)` when they hold none.
+    async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
     async fn create_join_request(
         &self,
         room: &RoomId,
@@ -296,6 +299,15 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
     /// Returns how many were marked.
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64>;
+    /// Marks read every unread `kind` notification about `room` (for `user`, from `actor`, when
+    /// given): a handled join request or invitation (SPEC R-ROOM-9). How many it marked.
+    async fn mark_read_about(
+        &self,
+        user: Option<&UserId>,
+        kind: NotificationKind,
+        room: &RoomId,
+        actor: Option<&UserId>,
+    ) -> StoreResult<u64>;
     /// Fails with `NotFound(Notification)` when `user` has no such notification.
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
 }

@@ -70,6 +70,8 @@ fn Panel(me: User, room_id: RoomId) -> impl IntoView {
             report(error, &outcome);
             notice.try_set(outcome.is_ok().then_some(call.done));
             reload.try_update(|n| *n += 1);
+            // Answering a request answers its notifications (R-ROOM-9): the badge follows.
+            live.notifications_changed.try_update(|n| *n += 1);
             if call.leaves && outcome.is_ok() {
                 leaving.try_set(true);
             }

@@ -93,13 +93,21 @@ fn Notifications(me: User) -> impl IntoView {
                                     (NotificationKind::Invited, Some(room)) if !n.read => {
                                         let read = Prepared::new(&endpoints::MarkNotificationRead { id: id.clone() }, None);
                                         let done = Callback::new(move |()| act(read.clone()));
-                                        view! { <JoinButton room_id=room me=me.clone() label="Accept invitation" on_joined=done/> }.into_any()
+                                        let decline = Prepared::new(&endpoints::DeclineInvite { room_id: room.clone() }, None);
+                                        view! {
+                                            <JoinButton room_id=room me=me.clone() label="Accept invitation" on_joined=done/>
+                                            <button class="secondary" on:click=move |_| act(decline.clone())>"Decline"</button>
+                                        }.into_any()
                                     }
                                     (NotificationKind::JoinRequest, Some(room)) => {
                                         view! { <A href=format!("{home}/rooms/{room}/admin")>"Review requests"</A> }.into_any()
                                     }
+                                    (NotificationKind::Unbanned, Some(_)) => {
+                                        // The room page offers the way back in.
+                                        view! { <A href=room_href.clone().unwrap_or_default()>"Go to the room"</A> }.into_any()
+                                    }
                                     (NotificationKind::RequestAccepted | NotificationKind::Promoted | NotificationKind::Demoted
-                                        | NotificationKind::Unbanned | NotificationKind::DirectMessage, Some(_)) => {
+                                        | NotificationKind::DirectMessage, Some(_)) => {
                                         view! { <A href=room_href.clone().unwrap_or_default()>"Open the room"</A> }.into_any()
                                     }
                                     _ => ().into_any(),

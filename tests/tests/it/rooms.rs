@@ -474,3 +474,64 @@ async fn r_room_1_racing_joins_make_one_membership() {
     let details = alice.get(&format!("/api/rooms/{room}")).await.expect_status(200).body;
     assert_eq!(details["room"]["member_count"], 2);
 }
+
+/// The unread notifications of `user` of `kind` about `room`, and whether each is read.
+async fn notes_about(user: &User, kind: &str, room: &str) -> Vec<bool> {
+    let notes = user.get("/api/notifications?limit=100").await.expect_status(200).body;
+    notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind && n["room_id"] == room)
+        .map(|n| n["read"].as_bool().unwrap())
+        .collect()
+}
+
+/// R-ROOM-9: an invitee declines; the invitation and its notification are done with; a second
+/// decline, or one without an invitation, is refused (an invite-only room stays hidden).
+#[tokio::test]
+async fn r_room_9_an_invitation_can_be_declined() {
+    let server = Server::start().await;
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
+    let secret = alice.create_room("secret", "invite").await;
+    alice.post(&format!("/api/rooms/{secret}/invites"), json!({"username": "bob"})).await.expect_status(201);
+    assert_eq!(notes_about(&bob, "invited", &secret).await, vec![false]);
+    bob.delete(&format!("/api/rooms/{secret}/invites/me")).await.expect_status(204);
+    assert_eq!(notes_about(&bob, "invited", &secret).await, vec![true], "declining answers the notification");
+    bob.delete(&format!("/api/rooms/{secret}/invites/me")).await.expect_error(404, "room_not_found");
+    bob.post_empty(&format!("/api/rooms/{secret}/join")).await.expect_error(403, "not_invited");
+    carol.delete(&format!("/api/rooms/{secret}/invites/me")).await.expect_error(404, "room_not_found");
+    let open = alice.create_room("open house", "open").await;
+    carol.delete(&format!("/api/rooms/{open}/invites/me")).await.expect_error(404, "invite_not_found");
+
+    // Accepting an invitation by joining answers its notification too.
+    alice.post(&format!("/api/rooms/{secret}/invites"), json!({"username": "carol"})).await.expect_status(201);
+    carol.post_empty(&format!("/api/rooms/{secret}/join")).await.expect_status(200);
+    assert_eq!(notes_about(&carol, "invited", &secret).await, vec![true]);
+}
+
+/// R-ROOM-9: once an admin accepts or declines a join request, every admin's notification of
+/// it is read; other requests' stay unread.
+#[tokio::test]
+async fn r_room_9_handled_requests_are_read_for_every_admin() {
+    let server = Server::start().await;
+    let (alice, dan) = (server.user("alice").await, server.user("dan").await);
+    let (bob, carol) = (server.user("bob").await, server.user("carol").await);
+    let club = alice.create_room("club", "request").await;
+    dan.post_empty(&format!("/api/rooms/{club}/join")).await.expect_status(202);
+    alice.post_empty(&format!("/api/rooms/{club}/requests/{}/accept", dan.id)).await.expect_status(200);
+    alice.put(&format!("/api/rooms/{club}/members/{}/role", dan.id), json!({"role": "admin"})).await.expect_status(200);
+    for user in [&bob, &carol] {
+        user.post_empty(&format!("/api/rooms/{club}/join")).await.expect_status(202);
+    }
+    assert_eq!(notes_about(&dan, "join_request", &club).await, vec![false, false]);
+    alice.post_empty(&format!("/api/rooms/{club}/requests/{}/accept", bob.id)).await.expect_status(200);
+    let mut seen = notes_about(&dan, "join_request", &club).await;
+    seen.sort_unstable();
+    assert_eq!(seen, vec![false, true], "bob's is answered, carol's is not");
+    dan.post_empty(&format!("/api/rooms/{club}/requests/{}/decline", carol.id)).await.expect_status(204);
+    for admin in [&alice, &dan] {
+        let all = notes_about(admin, "join_request", &club).await;
+        assert!(all.iter().all(|read| *read), "{}: {all:?}", admin.username);
+    }
+}

@@ -53,6 +53,8 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
     let request = state.store.join_request(room_id, user).await?.ok_or_else(no_request)?;
     let membership = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(state, room_id, &request.user);
+    // Every admin's notice of this request is answered (R-ROOM-9).
+    notify::handled(state, None, NotificationKind::JoinRequest, room_id, Some(user)).await;
     access.tell(state, user, NotificationKind::RequestAccepted, json!({})).await?;
     Ok(membership)
 }
@@ -65,6 +67,7 @@ pub async fn decline(state: &AppState, access: &RoomAccess, user: &UserId) -> Ap
         return Err(no_request());
     }
     state.deferred.defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user.clone() }).await?;
+    notify::handled(state, None, NotificationKind::JoinRequest, room_id, Some(user)).await;
     access.tell(state, user, NotificationKind::RequestDeclined, json!({})).await
 }
 

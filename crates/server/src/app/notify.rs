@@ -48,3 +48,17 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
 pub fn role_data(role: Role) -> Value {
     json!({ "role": role })
 }
+
+/// Marks read the `kind` notifications about `room` that an action just handled (for `user`,
+/// from `actor`, when given; R-ROOM-9). The action has happened, so a failure is logged.
+pub async fn handled(
+    state: &AppState,
+    user: Option<&UserId>,
+    kind: NotificationKind,
+    room: &conclave_protocol::RoomId,
+    actor: Option<&UserId>,
+) {
+    if let Err(error) = state.store.mark_read_about(user, kind, room, actor).await {
+        tracing::warn!(%error, ?kind, room_id = %room, "could not mark handled notifications read");
+    }
+}

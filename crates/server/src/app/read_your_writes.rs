@@ -7,7 +7,7 @@
 use super::write_behind::{Touch, WriteBehind};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
 use conclave_store::*;
 use std::sync::Arc;
 
@@ -208,6 +208,10 @@ impl ModerationStore for ReadYourWrites {
         self.store.invite(room, user).await
     }
 
+    async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        self.store.decline_invite(room, user).await
+    }
+
     async fn create_join_request(
         &self,
         room: &RoomId,
@@ -361,6 +365,16 @@ impl NotificationStore for ReadYourWrites {
 
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
         self.store.mark_all_notifications_read(user).await
+    }
+
+    async fn mark_read_about(
+        &self,
+        user: Option<&UserId>,
+        kind: NotificationKind,
+        room: &RoomId,
+        actor: Option<&UserId>,
+    ) -> StoreResult<u64> {
+        self.store.mark_read_about(user, kind, room, actor).await
     }
 
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {

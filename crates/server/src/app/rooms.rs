@@ -225,9 +225,25 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
         }
     }
     let membership = store.add_member(room_id, &auth.id, Role::Member, &auth.id, Utc::now()).await?;
+    if context.invited {
+        // The invitation is answered (R-ROOM-9).
+        notify::handled(state, Some(&auth.id), NotificationKind::Invited, room_id, None).await;
+    }
     events::member_joined(state, room_id, &actor(state, auth).await?);
     tracing::info!(room_id = %room_id, user_id = %auth.id, "joined");
     Ok(Joined::Member(membership))
+}
+
+/// Decline the caller's invitation to the room (R-ROOM-9): it is gone, and so is its unread
+/// notification.
+pub async fn decline_invitation(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
+    // A room the caller may not see stays hidden: `room_not_found`, not `invite_not_found`.
+    get(state, access).await?;
+    let (room_id, user) = (&access.room.id, &access.user.id);
+    state.store.decline_invite(room_id, user).await?;
+    notify::handled(state, Some(user), NotificationKind::Invited, room_id, None).await;
+    tracing::info!(room_id = %room_id, user_id = %user, "invitation declined");
+    Ok(())
 }
 
 /// Leave a room (R-ROOM-5). Leaving a direct conversation hides it until its next message.

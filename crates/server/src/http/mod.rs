@@ -56,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource("/rooms/{room_id}/attachments/{attachment_id}").route(web::get().to(attachments::download)),
             )
             .service(resource("/rooms/{room_id}/invites").route(web::post().to(moderation::invite)))
+            .service(resource("/rooms/{room_id}/invites/me").route(web::delete().to(rooms::decline_invitation)))
             .service(resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)))
             .service(resource("/rooms/{room_id}/requests/{user_id}/accept").route(web::post().to(moderation::accept)))
             .service(resource("/rooms/{room_id}/requests/{user_id}/decline").route(web::post().to(moderation::decline)))
@@ -195,7 +196,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         accounts::signup, accounts::login, accounts::refresh, accounts::logout,
         accounts::me, accounts::search, accounts::profile,
         rooms::create, rooms::search, rooms::mine, rooms::history, rooms::get, rooms::update, rooms::delete,
-        rooms::join, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
+        rooms::join, rooms::decline_invitation, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
         messages::list, messages::send, messages::edit, messages::delete,

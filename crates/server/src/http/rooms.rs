@@ -128,6 +128,16 @@ pub async fn join(
     })
 }
 
+/// Decline your invitation to the room (R-ROOM-9); its notification is marked read.
+#[utoipa::path(delete, path = "/api/rooms/{room_id}/invites/me", tag = "rooms", security(("bearer" = [])),
+    params(("room_id" = String, Path)),
+    responses((status = 204, description = "declined"),
+              (status = 404, description = "room_not_found, invite_not_found", body = ErrorBody)))]
+pub async fn decline_invitation(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpResponse> {
+    rooms::decline_invitation(&state, &access).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Leave a room (R-ROOM-5). Leaving a direct conversation hides it until its next message.
 #[utoipa::path(post, path = "/api/rooms/{room_id}/leave", tag = "rooms", security(("bearer" = [])),
     params(("room_id" = String, Path)), responses((status = 204, description = "left"), (status = 403, body = ErrorBody)))]

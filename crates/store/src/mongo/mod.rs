@@ -37,7 +37,7 @@ use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
 use docs::*;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{ClientOptions, ReadConcern, WriteConcern};
@@ -436,6 +436,10 @@ impl ModerationStore for MongoStore {
         self.run(rooms::invite(&self.c, room, user)).await
     }
 
+    async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        self.run(rooms::decline_invite(&self.c, room, user)).await
+    }
+
     async fn create_join_request(
         &self,
         room: &RoomId,
@@ -585,6 +589,16 @@ impl NotificationStore for MongoStore {
 
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
         self.run(notifications::mark_all_notifications_read(&self.c, user)).await
+    }
+
+    async fn mark_read_about(
+        &self,
+        user: Option<&UserId>,
+        kind: NotificationKind,
+        room: &RoomId,
+        actor: Option<&UserId>,
+    ) -> StoreResult<u64> {
+        self.run(notifications::mark_read_about(&self.c, user, kind, room, actor)).await
     }
 
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {

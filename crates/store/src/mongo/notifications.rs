@@ -7,7 +7,7 @@ use crate::error::{Missing, StoreError};
 use crate::model::*;
 use bson::doc;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{NotificationId, UserId};
+use conclave_protocol::{NotificationId, NotificationKind, RoomId, UserId};
 use futures_util::TryStreamExt;
 
 pub async fn insert_notification(
@@ -100,4 +100,21 @@ pub async fn notification(
 
 pub async fn unread_notification_count(c: &Collections, user: &UserId) -> MongoResult<u64> {
     c.notifications.count_documents(doc! { "user_id": user.as_str(), "read": false }).await
+}
+
+pub async fn mark_read_about(
+    c: &Collections,
+    user: Option<&UserId>,
+    kind: NotificationKind,
+    room: &RoomId,
+    actor: Option<&UserId>,
+) -> MongoResult<u64> {
+    let mut filter = doc! { "read": false, "kind": name_of(&kind), "room_id": room.as_str() };
+    if let Some(user) = user {
+        filter.insert("user_id", user.as_str());
+    }
+    if let Some(actor) = actor {
+        filter.insert("actor_id", actor.as_str());
+    }
+    Ok(c.notifications.update_many(filter, doc! { "$set": { "read": true } }).await?.modified_count)
 }

@@ -603,6 +603,14 @@ pub async fn create_invite(
     Ok(invite.into())
 }
 
+pub async fn decline_invite(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
+    let removed = c.invites.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).await?;
+    if removed.deleted_count == 0 {
+        return Err(fail(StoreError::NotFound(Missing::Invite)));
+    }
+    Ok(())
+}
+
 pub async fn invite(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<Option<InviteRecord>> {
     Ok(c.invites.find_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).await?.map(InviteRecord::from))
 }

@@ -25,7 +25,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -335,6 +335,11 @@ impl ModerationStore for SqliteStore {
         self.read(move |c| rooms::invite(c, &room, &user)).await
     }
 
+    async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
+        let (room, user) = (room.clone(), user.clone());
+        self.write(move |c| rooms::decline_invite(c, &room, &user)).await
+    }
+
     async fn create_join_request(
         &self,
         room: &RoomId,
@@ -499,6 +504,17 @@ impl NotificationStore for SqliteStore {
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
         let user = user.clone();
         self.write(move |c| notifications::mark_all_notifications_read(c, &user)).await
+    }
+
+    async fn mark_read_about(
+        &self,
+        user: Option<&UserId>,
+        kind: NotificationKind,
+        room: &RoomId,
+        actor: Option<&UserId>,
+    ) -> StoreResult<u64> {
+        let (user, room, actor) = (user.cloned(), room.clone(), actor.cloned());
+        self.write(move |c| notifications::mark_read_about(c, user.as_ref(), kind, &room, actor.as_ref())).await
     }
 
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use super::rows::*;
 use crate::error::{Missing, StoreError, StoreResult};
 use crate::model::*;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{NotificationId, UserId};
+use conclave_protocol::{NotificationId, NotificationKind, RoomId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn insert_notification(
@@ -101,4 +101,20 @@ pub fn unread_notification_count(conn: &Connection, user: &UserId) -> StoreResul
         })
         .map_err(backend)?;
     Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub fn mark_read_about(
+    conn: &Connection,
+    user: Option<&UserId>,
+    kind: NotificationKind,
+    room: &RoomId,
+    actor: Option<&UserId>,
+) -> StoreResult<u64> {
+    conn.execute(
+        "UPDATE notifications SET read = 1
+         WHERE read = 0 AND kind = ?1 AND room_id = ?2 AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR actor_id = ?4)",
+        params![name_of(&kind), room.as_str(), user.map(UserId::as_str), actor.map(UserId::as_str)],
+    )
+    .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+    .map_err(backend)
 }

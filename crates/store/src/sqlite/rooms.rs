@@ -487,6 +487,16 @@ pub fn create_invite(
     })
 }
 
+pub fn decline_invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+    let removed = conn
+        .execute("DELETE FROM invites WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
+        .map_err(backend)?;
+    if removed == 0 {
+        return Err(StoreError::NotFound(Missing::Invite));
+    }
+    Ok(())
+}
+
 pub fn invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
     conn.query_row(
         "SELECT room_id, user_id, invited_by, created_at FROM invites WHERE room_id = ?1 AND user_id = ?2",

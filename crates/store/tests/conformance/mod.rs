@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             room_ids_include_hidden_direct_rooms,
             room_admins_and_direct_peers_in_one_read,
             reactions_count_once_per_user_and_go_with_their_message,
+            invitations_are_declined_and_handled_notifications_read,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
@@ -851,6 +852,45 @@ pub async fn reactions_count_once_per_user_and_go_with_their_message(store: Arc<
     store.add_reaction(&room.id, &second.id, &alice.id, "👍", t(72)).await.unwrap();
     store.terminate_room(&room.id, &alice.id, t(80)).await.unwrap();
     assert_eq!(store.add_reaction(&room.id, &second.id, &bob.id, "👍", t(81)).await, Err(StoreError::RoomTerminated));
+}
+
+/// R-ROOM-9: an invitee declines their invitation; the notifications of a handled invitation
+/// or join request are marked read (for whom and from whom asked), and no others.
+pub async fn invitations_are_declined_and_handled_notifications_read(store: Arc<dyn Store>) {
+    let (alice, bob, carol, erin) = (
+        user(&store, "alice").await,
+        user(&store, "bob").await,
+        user(&store, "carol").await,
+        user(&store, "erin").await,
+    );
+    let room = group(&store, &alice, "secret", JoinPolicy::Invite).await;
+    store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
+    assert_eq!(store.decline_invite(&room.id, &bob.id).await, Ok(()));
+    assert_eq!(store.invite(&room.id, &bob.id).await.unwrap(), None);
+    assert_eq!(store.decline_invite(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::Invite)));
+
+    let note = |user: &UserRecord, kind: NotificationKind, actor: &UserRecord| NewNotification {
+        user_id: user.id.clone(),
+        kind,
+        room_id: Some(room.id.clone()),
+        actor_id: Some(actor.id.clone()),
+        data: serde_json::json!({}),
+    };
+    for new in [
+        note(&bob, NotificationKind::Invited, &alice),
+        note(&alice, NotificationKind::JoinRequest, &carol),
+        note(&alice, NotificationKind::JoinRequest, &erin),
+    ] {
+        store.insert_notification(new, t(3)).await.unwrap();
+    }
+    let marked = store.mark_read_about(Some(&bob.id), NotificationKind::Invited, &room.id, None).await.unwrap();
+    assert_eq!(marked, 1);
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0);
+    let marked = store.mark_read_about(None, NotificationKind::JoinRequest, &room.id, Some(&carol.id)).await.unwrap();
+    assert_eq!(marked, 1, "carol's request only, not erin's");
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 1);
+    let again = store.mark_read_about(None, NotificationKind::JoinRequest, &room.id, Some(&carol.id)).await.unwrap();
+    assert_eq!(again, 0);
 }
 
 /// Unread counts: messages by others after the read marker, which only moves forward.

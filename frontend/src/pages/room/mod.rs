@@ -13,13 +13,13 @@ mod history;
 mod members;
 
 use super::go;
-use super::widgets::{ErrorLine, confirmed, report};
+use super::widgets::{ErrorLine, JoinButton, confirmed, report};
 use crate::api::ApiError;
 use crate::live::Live;
 use crate::session::Session;
 use composer::{Composer, Typing};
 use conclave_protocol::endpoints;
-use conclave_protocol::{LeaveReason, Member, PageQuery, Role, Room, RoomId, RoomKind, User};
+use conclave_protocol::{ErrorCode, JoinPolicy, LeaveReason, Member, PageQuery, Role, Room, RoomId, RoomKind, User};
 use history::Messages;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -81,7 +81,7 @@ fn removal_text(reason: LeaveReason) -> &'static str {
 #[derive(Clone, PartialEq)]
 enum Phase {
     Loading,
-    Failed(String),
+    Failed(ApiError),
     Removed(LeaveReason),
     Ready,
 }
@@ -100,7 +100,7 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
     });
     // The last details that loaded: a failed reload (say, just after a kick) keeps them.
     let details = RwSignal::new(None::<Details>);
-    let failure = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<ApiError>);
     Effect::new(move |_| match loaded.get() {
         Some(Ok(fresh)) => {
             failure.set(None);
@@ -108,7 +108,7 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
                 details.set(Some(fresh));
             }
         }
-        Some(Err(e)) => failure.set(Some(e.message())),
+        Some(Err(e)) => failure.set(Some(e)),
         None => {}
     });
     let phase = {
@@ -118,8 +118,8 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
                 Phase::Removed(reason)
             } else if details.with(Option::is_some) {
                 Phase::Ready
-            } else if let Some(message) = failure.get() {
-                Phase::Failed(message)
+            } else if let Some(error) = failure.get() {
+                Phase::Failed(error)
             } else {
                 Phase::Loading
             }
@@ -135,14 +135,51 @@ fn Conversation(me: User, room_id: RoomId) -> impl IntoView {
                     <p><A href=home.clone()>"Back to my rooms"</A></p>
                 </section>
             }.into_any(),
-            Phase::Failed(message) => view! {
+            Phase::Failed(error) if error.code() == Some(ErrorCode::NotAMember) => view! {
+                <Outside me=me.clone() room_id=room_id.clone()/>
+            }.into_any(),
+            Phase::Failed(error) => view! {
                 <section class="card narrow">
-                    <p class="error" role="alert">{message}</p>
+                    <p class="error" role="alert">{error.message()}</p>
                     <A href=home.clone()>"Back to my rooms"</A>
                 </section>
             }.into_any(),
             Phase::Ready => view! { <RoomLayout me=me.clone() room_id=room_id.clone() details=details/> }.into_any(),
         }}
+    }
+}
+
+/// A room the user is not in (say, after an unban, or from a link): what it is, and a way in
+/// when its policy has one.
+#[component]
+fn Outside(me: User, room_id: RoomId) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let room = LocalResource::new({
+        let room_id = room_id.clone();
+        move || {
+            let room_id = room_id.clone();
+            async move { session.request(&endpoints::GetRoom { room_id }, None).await }
+        }
+    });
+    let joined = Callback::new(move |()| live.rooms_changed.update(|n| *n += 1));
+    let home = super::home(&me);
+    view! {
+        <section class="card narrow">
+            {move || room.get().map(|found| match found {
+                Ok(found) => {
+                    let password = found.room.join_policy == JoinPolicy::Password;
+                    view! {
+                        <h1>{found.room.name.clone()}</h1>
+                        {found.room.topic.clone().map(|topic| view! { <p class="muted">{topic}</p> })}
+                        <p>"You are not a member of this room."</p>
+                        <JoinButton room_id=found.room.id.clone() me=me.clone() password=password label="Join the room" on_joined=joined/>
+                    }.into_any()
+                }
+                Err(error) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
+            })}
+            <p><A href=home.clone()>"Back to my rooms"</A></p>
+        </section>
     }
 }
 
