@@ -31,7 +31,9 @@ cargo fmt --all --check
 step "lints (cargo clippy -D warnings), server and web client"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The client is linted as native code: Debian's wasm toolchain has no clippy.
-(cd frontend && cargo clippy --locked --target-dir ../target/client-native -- -D warnings)
+(cd frontend && cargo clippy --locked --target-dir ../target/client-native --all-targets -- -D warnings)
+# Its pure parts (how a message body is split into text, links and mentions) have unit tests.
+(cd frontend && cargo test --locked --target-dir ../target/client-native)
 
 step "build (the conclave binary the black-box and browser tests start)"
 cargo build --workspace --all-targets --locked

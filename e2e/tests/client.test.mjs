@@ -304,6 +304,30 @@ scenario('R-ROOM-9, R-ROOM-4: an invitation is declined from the notifications; 
   await bob.getByLabel('Message').waitFor();
 });
 
+scenario('R-MSG-10: an @mention reaches the person named as a notification, and a link in a message opens elsewhere', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob');
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByLabel('Name', { exact: true }).fill('Team');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Team' }).waitFor();
+  const roomUrl = ada.url().replace('/u/ada/', '/u/bob/');
+  await bob.goto(roomUrl);
+  await bob.getByRole('button', { name: 'Join the room' }).click();
+  await bob.getByLabel('Message').waitFor();
+  await say(ada, '@bob the notes are at https://example.org/notes.');
+
+  const mention = bob.locator('.messages mark.mention');
+  await mention.filter({ hasText: '@bob' }).waitFor();
+  const link = bob.locator('.messages .body a').filter({ hasText: 'https://example.org/notes' });
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  await bob.locator('.topbar .badge').filter({ hasText: '1' }).waitFor();
+  await bob.getByRole('link', { name: /Notifications/ }).click();
+  await bob.getByText('ada mentioned you in Team.').waitFor();
+});
+
 scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {
   // A 1×1 PNG.
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +

@@ -22,8 +22,8 @@ pub use join::{
     may_view,
 };
 pub use messages::{
-    Emoji, MAX_REACTION_KINDS, MessageContent, MessageDenial, ReactionDenial, may_delete_message, may_edit_message,
-    may_react,
+    Emoji, MAX_MENTIONS, MAX_REACTION_KINDS, MessageContent, MessageDenial, ReactionDenial, may_delete_message,
+    may_edit_message, may_react, mentioned_usernames,
 };
 pub use paging::PageLimit;
 pub use room_settings::{PasswordChange, password_change};

@@ -1,6 +1,6 @@
 //! Message content and authorship rules (SPEC R-MSG-1, R-MSG-6, R-MSG-7).
 
-use crate::values::{MessageBody, ValueError};
+use crate::values::{MessageBody, Username, ValueError};
 use conclave_protocol::{Color, Role, RoomKind, Sticker};
 
 /// What a message says: a body of 1–4000 chars, or a sticker or an attachment with an optional
@@ -41,6 +41,38 @@ impl Emoji {
     pub fn as_str(&self) -> &'static str {
         self.0
     }
+}
+
+/// At most this many people are notified of one message's @mentions (R-MSG-10, R-SEC-3).
+pub const MAX_MENTIONS: usize = 10;
+
+/// The usernames a message body @mentions (R-MSG-10): `@` at the start or after a character
+/// that cannot be in a username, then a valid username; lowercased, each once, in order, at
+/// most [`MAX_MENTIONS`]. `ann@example.org` mentions no one.
+pub fn mentioned_usernames(body: &str) -> Vec<Username> {
+    let in_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut found: Vec<Username> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (at, c) in body.char_indices() {
+        let starts = c == '@' && previous.is_none_or(|p| !in_name(p) && p != '@');
+        previous = Some(c);
+        if !starts {
+            continue;
+        }
+        let rest = &body[at + 1..];
+        let end = rest.find(|c: char| !in_name(c)).unwrap_or(rest.len());
+        // A sentence's full stop is not part of the name.
+        let name = rest[..end].trim_end_matches(['.', '-']);
+        if let Ok(username) = Username::parse(name)
+            && !found.contains(&username)
+        {
+            found.push(username);
+            if found.len() == MAX_MENTIONS {
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// How many different emoji one message may carry (R-MSG-9, R-SEC-3).
@@ -150,5 +182,21 @@ mod tests {
         assert_eq!(may_react(false, MAX_REACTION_KINDS, false), Ok(()), "one more of an emoji already there");
         assert_eq!(may_react(false, MAX_REACTION_KINDS, true), Err(ReactionDenial::TooManyKinds));
         assert_eq!(may_react(true, 0, true), Err(ReactionDenial::Deleted));
+    }
+
+    /// R-MSG-10: who a body mentions: real usernames after a free-standing `@`, once each, in
+    /// order, bounded; e-mail addresses and too-short names are no mentions.
+    #[test]
+    fn r_msg_10_mentions_are_parsed_once_and_bounded() {
+        let names = |body: &str| mentioned_usernames(body).iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(names("@ada and @Bob, see @ada."), ["ada", "bob"]);
+        assert_eq!(names("(@dan) @eve_2: hi @x.y-z."), ["dan", "eve_2", "x.y-z"]);
+        assert!(
+            names("mail ann@example.org or @@ada or @a or @").is_empty(),
+            "{:?}",
+            names("mail ann@example.org or @@ada or @a or @")
+        );
+        let many: String = (0..15).map(|i| format!("@user{i} ")).collect();
+        assert_eq!(names(&many).len(), MAX_MENTIONS);
     }
 }

@@ -23,6 +23,8 @@ pub enum NotificationKind {
     RoomTerminated,
     /// A direct message arrived while you were offline.
     DirectMessage,
+    /// Someone @mentioned you in a room you are in; `data` adds `message_id` and `seq`.
+    Mention,
 }
 
 /// A notification. `data` carries display names: `room_name`, `actor_username`, and for

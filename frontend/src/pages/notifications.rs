@@ -40,6 +40,7 @@ fn text(n: &Notification) -> String {
         NotificationKind::Demoted => format!("{actor} made you {} of {room}.", article(&field("role"))),
         NotificationKind::RoomTerminated => format!("{room} was closed."),
         NotificationKind::DirectMessage => format!("{actor} sent you a direct message."),
+        NotificationKind::Mention => format!("{actor} mentioned you in {room}."),
     }
 }
 
@@ -107,7 +108,7 @@ fn Notifications(me: User) -> impl IntoView {
                                         view! { <A href=room_href.clone().unwrap_or_default()>"Go to the room"</A> }.into_any()
                                     }
                                     (NotificationKind::RequestAccepted | NotificationKind::Promoted | NotificationKind::Demoted
-                                        | NotificationKind::DirectMessage, Some(_)) => {
+                                        | NotificationKind::DirectMessage | NotificationKind::Mention, Some(_)) => {
                                         view! { <A href=room_href.clone().unwrap_or_default()>"Open the room"</A> }.into_any()
                                     }
                                     _ => ().into_any(),

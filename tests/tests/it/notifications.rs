@@ -72,3 +72,38 @@ async fn r_note_1_moderation_notifications() {
     assert_eq!(notes[2]["data"]["role"], "member");
     assert_eq!(notes[3]["data"]["role"], "admin");
 }
+
+/// R-MSG-10: an @mention notifies the members it names, live when connected, once per message
+/// (a repeated client id sends it again to no one); not outsiders, not the author, not unknown
+/// names, and an e-mail address is no mention.
+#[tokio::test]
+async fn r_msg_10_mentions_notify_the_members_named() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let (carol, dan) = (server.user("carol").await, server.user("dan").await);
+    let room = alice.create_room("standup", "open").await;
+    for member in [&bob, &carol] {
+        member.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    }
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    let body = "@bob and @Carol: ready? (cc @dan, @alice, @nobody, mail carol@example.org)";
+    let send = json!({"body": body, "client_id": "standup-1"});
+    let sent = alice.post(&format!("/api/rooms/{room}/messages"), send.clone()).await.expect_status(201).body;
+    alice.post(&format!("/api/rooms/{room}/messages"), send).await.expect_status(201);
+
+    let live = bob_ws.next_of("notification_created").await;
+    assert_eq!(live["notification"]["kind"], "mention");
+    for (user, expected) in [(&bob, 1), (&carol, 1), (&dan, 0), (&alice, 0)] {
+        let notes = user.get("/api/notifications").await.expect_status(200).body;
+        let mentions: Vec<&serde_json::Value> =
+            notes["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "mention").collect();
+        assert_eq!(mentions.len(), expected, "{}", user.username);
+        if let Some(mention) = mentions.first() {
+            assert_eq!(mention["room_id"], room.as_str());
+            assert_eq!(mention["actor_id"], alice.id.as_str());
+            assert_eq!(mention["data"]["actor_username"], "alice");
+            assert_eq!(mention["data"]["message_id"], sent["message"]["id"]);
+            assert_eq!(mention["data"]["seq"], sent["message"]["seq"]);
+        }
+    }
+}

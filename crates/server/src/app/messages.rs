@@ -12,6 +12,7 @@ use super::views;
 use chrono::Utc;
 use conclave_domain::{
     ClientId, Emoji, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
+    mentioned_usernames,
 };
 use conclave_protocol::{
     AttachmentId, Color, ErrorCode, Message, MessageId, NotificationKind, Role, RoomKind, Sticker,
@@ -102,8 +103,31 @@ pub async fn store(
             // The message is stored and delivered: its sender is not told it failed.
             tracing::warn!(message = %error.message, "a direct message was stored, but not its notification");
         }
+        if let Err(error) = notify_mentions(state, access, &inserted.message).await {
+            tracing::warn!(message = %error.message, "a message was stored, but not its mentions' notifications");
+        }
     }
     Ok(inserted)
+}
+
+/// R-MSG-10: every member the message @mentions (not its author, at most `MAX_MENTIONS`) gets
+/// a `mention` notification, live when connected.
+async fn notify_mentions(state: &AppState, access: &RoomAccess, message: &MessageRecord) -> ApiResult<()> {
+    let names = mentioned_usernames(&message.body);
+    if names.is_empty() {
+        return Ok(());
+    }
+    let author = actor(state, &access.user).await?;
+    for name in names {
+        let Some(user) = state.store.user_by_username(name.as_str()).await? else { continue };
+        if user.id == author.id || state.store.membership(&access.room.id, &user.id).await?.is_none() {
+            continue;
+        }
+        let context = Context { room: Some(&access.room), actor: Some(&author) };
+        let extra = json!({ "message_id": message.id, "seq": message.seq });
+        notify::notify(state, &user.id, NotificationKind::Mention, context, extra).await;
+    }
+    Ok(())
 }
 
 /// R-NOTE-1: a direct message to someone offline leaves them a notification.

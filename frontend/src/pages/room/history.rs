@@ -1,6 +1,7 @@
 //! The history, newest at the bottom: paging back, live messages, the read marker.
 
 use super::attachment::AttachmentView;
+use super::text::RichText;
 use crate::live::{Connection, Live};
 use crate::pages::widgets::{ErrorLine, color_class, confirmed, report, when, wire_name};
 use crate::session::Session;
@@ -135,6 +136,7 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                     let body_class = format!("body {}", color_class(m.color));
                     let message = m.clone();
                     let picking = RwSignal::new(false);
+                    let (body, my_name) = (m.body.clone(), me.username.clone());
                     view! {
                         <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
                             <div class="meta">
@@ -155,7 +157,13 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                             {m.sticker.map(|s| view! { <pre class="sticker" aria-label=format!("{} sticker", wire_name(&s))>{s.art()}</pre> })}
                             {m.attachment.clone().map(|a| view! { <AttachmentView room_id=m.room_id.clone() attachment=a/> })}
                             <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
-                                <div class=body_class.clone()>{if m.deleted { "This message was deleted.".to_owned() } else { m.body.clone() }}</div>
+                                <div class=body_class.clone()>
+                                    {if m.deleted {
+                                        "This message was deleted.".into_any()
+                                    } else {
+                                        view! { <RichText body=body.clone() me=my_name.clone()/> }.into_any()
+                                    }}
+                                </div>
                             </Show>
                             {(!m.deleted).then(|| view! { <Reactions room_id=m.room_id.clone() seq=m.seq message_id=m.id.clone() picking=picking/> })}
                         </li>

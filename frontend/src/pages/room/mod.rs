@@ -11,6 +11,7 @@ mod attachment;
 mod composer;
 mod history;
 mod members;
+mod text;
 
 use super::go;
 use super::widgets::{ErrorLine, JoinButton, confirmed, report};
