@@ -148,6 +148,10 @@ endpoints! {
     Logout {} = Post "/api/auth/logout", RefreshRequest => NoContent;
     /// The logged-in user.
     Me {} = Get "/api/users/me", NoBody => UserEnvelope;
+    /// Change my first and last name (R-ACC-7).
+    UpdateMe {} = Patch "/api/users/me", UpdateProfileRequest => UserEnvelope;
+    /// Change my password; every other session ends (R-ACC-7).
+    ChangePassword {} = Post "/api/users/me/password", ChangePasswordRequest => TokenResponse;
     /// My account's audit trail.
     MyAudit { ; query: PageQuery } = Get "/api/users/me/audit", NoBody => Page<AuditEntry>;
     /// The user directory, by username prefix (R-ACC-5).

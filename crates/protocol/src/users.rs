@@ -40,3 +40,25 @@ pub struct UserSearchQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
+
+/// `PATCH /api/users/me` (R-ACC-7): a field left out stays as it is; an empty one is removed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateProfileRequest {
+    /// At most 64 chars; `""` removes it.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// At most 64 chars; `""` removes it.
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+/// `POST /api/users/me/password` (R-ACC-7): answered with a new session for this client; every
+/// other session of the account is logged out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 10–256 chars.
+    pub new_password: String,
+}

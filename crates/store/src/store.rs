@@ -53,6 +53,11 @@ pub trait UserStore: Send + Sync + 'static {
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// Users whose username starts with `prefix`, by username, after `after`.
     async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>>;
+    /// Changes a user's first and last name (SPEC R-ACC-7). `NotFound(User)` when there is none.
+    async fn update_names(&self, id: &UserId, first: Change<String>, last: Change<String>) -> StoreResult<UserRecord>;
+    /// Sets a new password hash and revokes every refresh token of the user, in one step
+    /// (R-ACC-7: the other sessions end). `NotFound(User)` when there is none.
+    async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()>;
 }
 
 /// Refresh tokens and their families (SPEC R-ACC-3).

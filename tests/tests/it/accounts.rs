@@ -308,3 +308,50 @@ async fn r_acc_1_racing_signups_make_one_account() {
     }
     server.login("racer").await;
 }
+
+/// R-ACC-7: a user sets, keeps and removes their names; a name too long is refused by field.
+#[tokio::test]
+async fn r_acc_7_names_are_edited() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let named = alice.patch("/api/users/me", json!({"first_name": " Ada ", "last_name": "Lovelace"})).await;
+    let user = named.expect_status(200).body["user"].clone();
+    assert_eq!((user["first_name"].clone(), user["last_name"].clone()), (json!("Ada"), json!("Lovelace")));
+    let kept = alice.patch("/api/users/me", json!({"last_name": ""})).await.expect_status(200).body["user"].clone();
+    assert_eq!((kept["first_name"].clone(), kept["last_name"].clone()), (json!("Ada"), json!(null)));
+    let refused = alice.patch("/api/users/me", json!({"first_name": "x".repeat(65)})).await;
+    let refused = refused.expect_error(422, "validation_failed");
+    assert!(refused.body["error"]["details"]["first_name"].is_string());
+    let profile = alice.get("/api/users/alice").await.expect_status(200).body;
+    assert_eq!(profile["user"]["first_name"], "Ada", "nothing changed by the refusal");
+}
+
+/// R-ACC-7: a password change needs the current password, ends every other session (their
+/// refresh tokens stop working), and hands this client a new session; the old password no
+/// longer logs in, the new one does.
+#[tokio::test]
+async fn r_acc_7_a_new_password_ends_the_other_sessions() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let laptop = server.login("alice").await;
+    let new_password = "a brand new passphrase";
+    let wrong = json!({"current_password": "not it at all", "new_password": new_password});
+    let refused = alice.post("/api/users/me/password", wrong).await.expect_error(422, "validation_failed");
+    assert!(refused.body["error"]["details"]["current_password"].is_string());
+    let short = json!({"current_password": PASSWORD, "new_password": "short"});
+    let refused = alice.post("/api/users/me/password", short).await.expect_error(422, "validation_failed");
+    assert!(refused.body["error"]["details"]["new_password"].is_string());
+
+    let change = json!({"current_password": PASSWORD, "new_password": new_password});
+    let session = alice.post("/api/users/me/password", change).await.expect_status(200).body;
+    assert!(session["access_token"].is_string() && session["refresh_token"].is_string());
+    let anon = server.anonymous();
+    for old in [&alice.refresh_token, &laptop.refresh_token] {
+        anon.post("/api/auth/refresh", json!({"refresh_token": old})).await.expect_status(401);
+    }
+    anon.post("/api/auth/refresh", json!({"refresh_token": session["refresh_token"]})).await.expect_status(200);
+    let old_login = json!({"username": "alice", "password": PASSWORD});
+    anon.post("/api/auth/login", old_login).await.expect_error(401, "invalid_credentials");
+    let new_login = json!({"username": "alice", "password": new_password});
+    anon.post("/api/auth/login", new_login).await.expect_status(200);
+}

@@ -6,8 +6,8 @@ use super::error::{ApiError, ApiResult};
 use chrono::{Duration, Utc};
 use conclave_crypto::{IssuedAccessToken, RefreshToken};
 use conclave_domain::{FieldErrors, Password, PersonName, SearchPrefix, Username};
-use conclave_protocol::{ErrorCode, LoginRequest, SignupRequest, UserId};
-use conclave_store::{NewRefreshToken, NewUser, Rotation, UserRecord};
+use conclave_protocol::{ChangePasswordRequest, ErrorCode, LoginRequest, SignupRequest, UpdateProfileRequest, UserId};
+use conclave_store::{Change, NewRefreshToken, NewUser, Rotation, UserRecord};
 use std::net::IpAddr;
 
 /// A logged-in session: an access token and the refresh token that renews it.
@@ -67,6 +67,12 @@ pub async fn login(state: &AppState, request: LoginRequest, address: Option<IpAd
             return Err(wrong());
         }
     };
+    tracing::info!(user_id = %user.id, "logged in");
+    new_session(state, user).await
+}
+
+/// A new refresh token for `user`, stored, and the session it starts.
+async fn new_session(state: &AppState, user: UserRecord) -> ApiResult<Session> {
     let refresh = RefreshToken::generate();
     let now = Utc::now();
     let new = NewRefreshToken {
@@ -75,8 +81,46 @@ pub async fn login(state: &AppState, request: LoginRequest, address: Option<IpAd
         expires_at: now + Duration::days(i64::from(state.settings.refresh_token_ttl_days)),
     };
     state.store.insert_refresh_token(new, now).await?;
-    tracing::info!(user_id = %user.id, "logged in");
     session(state, user, refresh)
+}
+
+/// A name change as the store takes it: left out keeps it, empty removes it.
+fn name_change(field: &str, input: Option<&str>, errors: &mut FieldErrors) -> Change<String> {
+    match input {
+        None => Change::Keep,
+        Some(given) => match errors.check(field, PersonName::parse_optional(Some(given))) {
+            Some(Some(name)) => Change::Set(name.as_str().to_owned()),
+            Some(None) => Change::Clear,
+            None => Change::Keep,
+        },
+    }
+}
+
+/// Change the caller's first and last name (R-ACC-7).
+pub async fn update_profile(state: &AppState, auth: &AuthUser, request: UpdateProfileRequest) -> ApiResult<UserRecord> {
+    let mut errors = FieldErrors::new();
+    let first = name_change("first_name", request.first_name.as_deref(), &mut errors);
+    let last = name_change("last_name", request.last_name.as_deref(), &mut errors);
+    errors.finish()?;
+    Ok(state.store.update_names(&auth.id, first, last).await?)
+}
+
+/// Change the caller's password, given the current one (R-ACC-7): every refresh token of the
+/// account is revoked, so every other session ends, and this client gets a new session.
+/// Attempts count against the account's login allowance (R-ACC-6).
+pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangePasswordRequest) -> ApiResult<Session> {
+    let me = actor(state, auth).await?;
+    state.limits.login(&me.username, None)?;
+    let new_password = Password::parse(&request.new_password).map_err(|e| ApiError::field("new_password", e.0))?;
+    if request.current_password.chars().count() > Password::MAX_CHARS
+        || !state.passwords.verify(request.current_password, Some(me.password_hash.clone())).await?
+    {
+        return Err(ApiError::field("current_password", "is not your current password"));
+    }
+    let hash = state.passwords.hash(new_password.expose().to_owned()).await?;
+    state.store.change_password(&me.id, &hash).await?;
+    tracing::info!(user_id = %me.id, "password changed; other sessions revoked");
+    new_session(state, me).await
 }
 
 fn session(state: &AppState, user: UserRecord, refresh: RefreshToken) -> ApiResult<Session> {

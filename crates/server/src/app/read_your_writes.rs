@@ -38,6 +38,14 @@ impl UserStore for ReadYourWrites {
         self.store.user_by_username(username).await
     }
 
+    async fn update_names(&self, id: &UserId, first: Change<String>, last: Change<String>) -> StoreResult<UserRecord> {
+        self.store.update_names(id, first, last).await
+    }
+
+    async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()> {
+        self.store.change_password(id, password_hash).await
+    }
+
     async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
         self.buffer.settle_touching(&[Touch::LastSeen]).await;
         self.store.search_users(prefix, after, limit).await

@@ -121,6 +121,34 @@ pub async fn me(state: Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse
     Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
 }
 
+/// Change your first and last name (R-ACC-7): a field left out stays, an empty one is removed.
+#[utoipa::path(patch, path = "/api/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateProfileRequest,
+    responses((status = 200, body = UserEnvelope), (status = 422, description = "validation_failed", body = ErrorBody)))]
+pub async fn update_me(
+    state: Data<AppState>,
+    auth: AuthUser,
+    Body(request): Body<UpdateProfileRequest>,
+) -> ApiResult<HttpResponse> {
+    let user = accounts::update_profile(&state, &auth, request).await?;
+    Ok(HttpResponse::Ok().json(UserEnvelope { user: views::user(&user, &state.hub) }))
+}
+
+/// Change your password with the current one (R-ACC-7): every other session of the account is
+/// logged out; this client gets a new session (tokens and cookie), as a login gives.
+#[utoipa::path(post, path = "/api/users/me/password", tag = "users", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = TokenResponse),
+              (status = 422, description = "validation_failed: current_password wrong, new_password invalid", body = ErrorBody),
+              (status = 429, description = "rate_limited: too many attempts for this account", body = ErrorBody)))]
+pub async fn change_password(
+    state: Data<AppState>,
+    auth: AuthUser,
+    Body(request): Body<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let session = accounts::change_password(&state, &auth, request).await?;
+    Ok(session_response(&state, session))
+}
+
 /// Users whose username starts with `q`, by username (R-ACC-5).
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])), params(UserSearchQuery),
     responses((status = 200, body = Page<User>), (status = 422, body = ErrorBody)))]

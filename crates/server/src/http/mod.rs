@@ -33,7 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/login").route(web::post().to(accounts::login)))
             .service(resource("/auth/refresh").route(web::post().to(accounts::refresh)))
             .service(resource("/auth/logout").route(web::post().to(accounts::logout)))
-            .service(resource("/users/me").route(web::get().to(accounts::me)))
+            .service(
+                resource("/users/me").route(web::get().to(accounts::me)).route(web::patch().to(accounts::update_me)),
+            )
+            .service(resource("/users/me/password").route(web::post().to(accounts::change_password)))
             .service(resource("/users/me/audit").route(web::get().to(audit::mine)))
             .service(resource("/users").route(web::get().to(accounts::search)))
             .service(resource("/users/{username}").route(web::get().to(accounts::profile)))
@@ -194,7 +197,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
     paths(
         ops::healthz, ops::readyz, ops::metrics,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout,
-        accounts::me, accounts::search, accounts::profile,
+        accounts::me, accounts::update_me, accounts::change_password, accounts::search, accounts::profile,
         rooms::create, rooms::search, rooms::mine, rooms::history, rooms::get, rooms::update, rooms::delete,
         rooms::join, rooms::decline_invitation, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,

@@ -4,7 +4,7 @@ use super::Collections;
 use super::audit;
 use super::docs::*;
 use crate::audit::AuditFacts;
-use crate::error::Conflict;
+use crate::error::{Conflict, Missing, StoreError};
 use crate::model::*;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
@@ -151,4 +151,45 @@ pub async fn refresh_token_user(c: &Collections, digest: &str, now: DateTime<Utc
         .find_one(doc! { "_id": digest, "status": "active", "expires_at": { "$gt": date(now) } })
         .await?;
     Ok(found.map(|token| UserId(token.user_id)))
+}
+
+pub async fn update_names(
+    c: &Collections,
+    id: &UserId,
+    first: Change<String>,
+    last: Change<String>,
+) -> MongoResult<UserRecord> {
+    let mut set = Document::new();
+    if let Some(first) = first.into_update() {
+        set.insert("first_name", first);
+    }
+    if let Some(last) = last.into_update() {
+        set.insert("last_name", last);
+    }
+    let filter = doc! { "_id": id.as_str() };
+    if !set.is_empty() {
+        c.users.update_one(filter.clone(), doc! { "$set": set }).await?;
+    }
+    c.users.find_one(filter).await?.map(UserRecord::from).ok_or_else(|| fail(StoreError::NotFound(Missing::User)))
+}
+
+pub async fn change_password(
+    c: &Collections,
+    s: &mut ClientSession,
+    id: &UserId,
+    password_hash: &str,
+) -> MongoResult<()> {
+    let updated = c
+        .users
+        .update_one(doc! { "_id": id.as_str() }, doc! { "$set": { "password_hash": password_hash } })
+        .session(&mut *s)
+        .await?;
+    if updated.matched_count == 0 {
+        return Err(fail(StoreError::NotFound(Missing::User)));
+    }
+    c.refresh_tokens
+        .update_many(doc! { "user_id": id.as_str() }, doc! { "$set": { "status": "revoked" } })
+        .session(s)
+        .await?;
+    Ok(())
 }

@@ -260,6 +260,14 @@ impl UserStore for MongoStore {
         self.run(accounts::user(&self.c, id.as_str())).await
     }
 
+    async fn update_names(&self, id: &UserId, first: Change<String>, last: Change<String>) -> StoreResult<UserRecord> {
+        self.run(accounts::update_names(&self.c, id, first, last)).await
+    }
+
+    async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()> {
+        transaction!(self, |s| accounts::change_password(&self.c, s, id, password_hash))
+    }
+
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         self.run(accounts::user_by_username(&self.c, username)).await
     }

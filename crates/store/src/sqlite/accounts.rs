@@ -3,7 +3,7 @@
 use super::audit;
 use super::rows::*;
 use crate::audit::AuditFacts;
-use crate::error::{Conflict, StoreResult};
+use crate::error::{Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -151,4 +151,29 @@ pub fn refresh_token_user(conn: &Connection, digest: &str, now: DateTime<Utc>) -
     )
     .optional()
     .map_err(backend)
+}
+
+pub fn update_names(
+    conn: &Connection,
+    id: &UserId,
+    first: Change<String>,
+    last: Change<String>,
+) -> StoreResult<UserRecord> {
+    let existing = user(conn, id.as_str())?.ok_or(StoreError::NotFound(Missing::User))?;
+    let first = first.into_update().unwrap_or(existing.first_name);
+    let last = last.into_update().unwrap_or(existing.last_name);
+    conn.execute("UPDATE users SET first_name = ?2, last_name = ?3 WHERE id = ?1", params![id.as_str(), first, last])
+        .map_err(backend)?;
+    user(conn, id.as_str())?.ok_or(StoreError::NotFound(Missing::User))
+}
+
+pub fn change_password(conn: &Connection, id: &UserId, password_hash: &str) -> StoreResult<()> {
+    let changed = conn
+        .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id.as_str(), password_hash])
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::User));
+    }
+    conn.execute("UPDATE refresh_tokens SET status = 'revoked' WHERE user_id = ?1", [id.as_str()]).map_err(backend)?;
+    Ok(())
 }

@@ -136,6 +136,16 @@ impl UserStore for SqliteStore {
         self.read(move |c| accounts::user(c, id.as_str())).await
     }
 
+    async fn update_names(&self, id: &UserId, first: Change<String>, last: Change<String>) -> StoreResult<UserRecord> {
+        let id = id.clone();
+        self.write(move |c| accounts::update_names(c, &id, first, last)).await
+    }
+
+    async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()> {
+        let (id, hash) = (id.clone(), password_hash.to_owned());
+        self.write(move |c| accounts::change_password(c, &id, &hash)).await
+    }
+
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_owned();
         self.read(move |c| accounts::user_by_username(c, &username)).await

@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
             room_admins_and_direct_peers_in_one_read,
             reactions_count_once_per_user_and_go_with_their_message,
             invitations_are_declined_and_handled_notifications_read,
+            names_change_and_a_new_password_ends_every_session,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
@@ -1029,6 +1030,40 @@ pub async fn refresh_tokens_identify_their_user_while_active(store: Arc<dyn Stor
     store.revoke_refresh_family("a2").await.unwrap();
     assert_eq!(store.refresh_token_user("a2", t(5)).await.unwrap(), None, "revoked");
     assert_eq!(store.refresh_token_user("nope", t(5)).await.unwrap(), None);
+}
+
+/// R-ACC-7: names are set, kept or cleared one by one; a new password revokes every refresh
+/// token of the user, and no one else's.
+pub async fn names_change_and_a_new_password_ends_every_session(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let named = store.update_names(&alice.id, Change::Set("Ada".into()), Change::Keep).await.unwrap();
+    assert_eq!((named.first_name.as_deref(), named.last_name.as_deref()), (Some("Ada"), None));
+    let named = store.update_names(&alice.id, Change::Keep, Change::Set("Lovelace".into())).await.unwrap();
+    assert_eq!((named.first_name.as_deref(), named.last_name.as_deref()), (Some("Ada"), Some("Lovelace")));
+    let named = store.update_names(&alice.id, Change::Clear, Change::Keep).await.unwrap();
+    assert_eq!((named.first_name, named.last_name.as_deref()), (None, Some("Lovelace")));
+    assert_eq!(store.user(&alice.id).await.unwrap().unwrap().last_name.as_deref(), Some("Lovelace"));
+    let nobody = UserId::from("nobody");
+    assert_eq!(
+        store.update_names(&nobody, Change::Keep, Change::Keep).await.map(|_| ()),
+        Err(StoreError::NotFound(Missing::User))
+    );
+
+    let token = |digest: &str, user: &UserRecord| NewRefreshToken {
+        digest: digest.into(),
+        user_id: user.id.clone(),
+        expires_at: t(100),
+    };
+    for (digest, owner) in [("phone", &alice), ("laptop", &alice), ("bobs", &bob)] {
+        store.insert_refresh_token(token(digest, owner), t(0)).await.unwrap();
+    }
+    store.change_password(&alice.id, "$argon2id$new").await.unwrap();
+    assert_eq!(store.user(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
+    for digest in ["phone", "laptop"] {
+        assert_eq!(store.refresh_token_user(digest, t(1)).await.unwrap(), None, "{digest} revoked");
+    }
+    assert_eq!(store.refresh_token_user("bobs", t(1)).await.unwrap(), Some(bob.id.clone()), "bob's untouched");
+    assert_eq!(store.change_password(&nobody, "x").await, Err(StoreError::NotFound(Missing::User)));
 }
 
 /// R-WS-2: a user's rooms for event routing include hidden direct rooms, in join order.
