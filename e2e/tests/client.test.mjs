@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, Server, VIEWPORTS, logIn, say, signUp } from '../harness.mjs';
+import { Browser, PASSWORD, Server, VIEWPORTS, logIn, say, signUp } from '../harness.mjs';
 
 /// Runs `body(server, browser)` with a fresh server (with settings `env`) and browser,
 /// cleaning both up.
@@ -326,6 +326,33 @@ scenario('R-MSG-10: an @mention reaches the person named as a notification, and 
   await bob.locator('.topbar .badge').filter({ hasText: '1' }).waitFor();
   await bob.getByRole('link', { name: /Notifications/ }).click();
   await bob.getByText('ada mentioned you in Team.').waitFor();
+});
+
+scenario('R-ACC-7: a user edits their name and changes their password; the new one logs in', async (server, browser) => {
+  const ada = await browser.page('ada');
+  await signUp(ada, server.url, 'ada');
+  await ada.getByRole('link', { name: 'ada', exact: true }).click();
+  await ada.getByRole('heading', { name: 'Your profile' }).waitFor();
+  await ada.getByLabel('First name').fill('Ada');
+  await ada.getByLabel('Last name').fill('Lovelace');
+  await ada.getByRole('button', { name: 'Save' }).click();
+  await ada.getByText('Your name is saved.').waitFor();
+  await ada.locator('dl.profile').getByText('Ada Lovelace').waitFor();
+
+  await ada.getByLabel('Current password').fill('not my password');
+  await ada.getByLabel(/New password/).fill('a fresh passphrase');
+  await ada.getByRole('button', { name: 'Change password' }).click();
+  await ada.getByText(/current password: is not your current password/i).waitFor();
+  await ada.getByLabel('Current password').fill(PASSWORD);
+  await ada.getByRole('button', { name: 'Change password' }).click();
+  await ada.getByText('Your password is changed. Your other sessions are logged out.').waitFor();
+
+  await ada.getByRole('button', { name: 'Log out' }).first().click();
+  await ada.waitForURL(/\/login/);
+  await ada.getByLabel('Username').fill('ada');
+  await ada.getByLabel('Password').fill('a fresh passphrase');
+  await ada.getByRole('button', { name: 'Log in' }).click();
+  await ada.waitForURL(`${server.url}/u/ada`);
 });
 
 scenario('R-MSG-6: a picture attached in a room shows up for the other member, and a file type the server refuses says why', async (server, browser) => {

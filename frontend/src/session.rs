@@ -4,8 +4,10 @@
 //! call retried, wherever it was made.
 
 use crate::api::{self, ApiError, Method};
-use conclave_protocol::endpoints::{DownloadAttachment, Endpoint, Login, Logout, Refresh, UploadAttachment};
-use conclave_protocol::{LoginRequest, RefreshRequest, TokenResponse, User};
+use conclave_protocol::endpoints::{
+    ChangePassword, DownloadAttachment, Endpoint, Login, Logout, Refresh, UploadAttachment,
+};
+use conclave_protocol::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, User};
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
@@ -52,6 +54,23 @@ impl Session {
     /// The token, tracked: for the gateway, which waits for a login.
     pub fn token_tracked(&self) -> Option<String> {
         self.current.with(|s| s.as_ref().map(|s| s.token.clone()))
+    }
+
+    /// Changes the password (R-ACC-7): the server ends every other session and hands this one
+    /// new tokens, which replace the old.
+    pub async fn change_password(&self, request: ChangePasswordRequest) -> Result<(), ApiError> {
+        let answer = self.request(&ChangePassword {}, Some(&request)).await?;
+        self.accept(answer);
+        Ok(())
+    }
+
+    /// The logged-in user's record changed (their names): pages showing it follow.
+    pub fn updated(&self, user: User) {
+        self.current.update(|current| {
+            if let Some(signed) = current {
+                signed.user = user;
+            }
+        });
     }
 
     fn accept(&self, answer: TokenResponse) {

@@ -5,8 +5,8 @@ use super::dms::open_dm;
 use super::widgets::{ErrorLine, day, when};
 use crate::live::Live;
 use crate::session::Session;
-use conclave_protocol::User;
 use conclave_protocol::endpoints;
+use conclave_protocol::{ChangePasswordRequest, UpdateProfileRequest, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -49,11 +49,96 @@ fn Card(user: User) -> impl IntoView {
 #[component]
 fn Own(me: User) -> impl IntoView {
     let logout = super::shell::use_logout();
+    let session = expect_context::<Session>();
     view! {
         <section class="card narrow">
             <h1>"Your profile"</h1>
-            <Card user=me/>
+            // The card follows the session's record, which a name change updates.
+            {move || session.user.get().map(|user| view! { <Card user=user/> })}
             <button on:click=logout>"Log out"</button>
+        </section>
+        <Names me=me/>
+        <ChangePasswordForm/>
+    }
+}
+
+/// First and last name (R-ACC-7): an empty field removes the name.
+#[component]
+fn Names(me: User) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let first = RwSignal::new(me.first_name.clone().unwrap_or_default());
+    let last = RwSignal::new(me.last_name.clone().unwrap_or_default());
+    let (error, notice) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request =
+            UpdateProfileRequest { first_name: Some(first.get_untracked()), last_name: Some(last.get_untracked()) };
+        leptos::task::spawn_local(async move {
+            match session.request(&endpoints::UpdateMe {}, Some(&request)).await {
+                Ok(answer) => {
+                    error.try_set(None);
+                    notice.try_set(Some("Your name is saved.".into()));
+                    session.updated(answer.user);
+                }
+                Err(e) => {
+                    notice.try_set(None);
+                    error.try_set(Some(e.message()));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h2>"Your name"</h2>
+            <form on:submit=save>
+                <label>"First name" <input maxlength="64" autocomplete="given-name" bind:value=first/></label>
+                <label>"Last name" <input maxlength="64" autocomplete="family-name" bind:value=last/></label>
+                <ErrorLine error=error/>
+                {move || notice.get().map(|text| view! { <p class="ok" role="status">{text}</p> })}
+                <button type="submit">"Save"</button>
+            </form>
+        </section>
+    }
+}
+
+/// A new password, with the current one (R-ACC-7); every other session is logged out.
+#[component]
+fn ChangePasswordForm() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let (current, new) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (error, notice) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
+    let busy = RwSignal::new(false);
+    let change = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        let request =
+            ChangePasswordRequest { current_password: current.get_untracked(), new_password: new.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match session.change_password(request).await {
+                Ok(()) => {
+                    error.try_set(None);
+                    current.try_set(String::new());
+                    new.try_set(String::new());
+                    notice.try_set(Some("Your password is changed. Your other sessions are logged out.".into()));
+                }
+                Err(e) => {
+                    notice.try_set(None);
+                    error.try_set(Some(e.message()));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h2>"Change your password"</h2>
+            <form on:submit=change>
+                <label>"Current password" <input type="password" autocomplete="current-password" required bind:value=current/></label>
+                <label>"New password (10 characters or more)" <input type="password" autocomplete="new-password" required minlength="10" bind:value=new/></label>
+                <ErrorLine error=error/>
+                {move || notice.get().map(|text| view! { <p class="ok" role="status">{text}</p> })}
+                <button type="submit" disabled=move || busy.get()>"Change password"</button>
+            </form>
         </section>
     }
 }
