@@ -25,6 +25,7 @@ try {
     [ada, { body: 'Good catch, I will bump it.\nAnything else before Friday?' }],
     [dan, { body: '', sticker: 'thumbs_up' }],
     [bob, { body: 'Ship it', color: 'green' }],
+    [bob, { body: 'Merging after lunch.' }],
   ];
   const sent = [];
   for (const [token, body] of lines) {

@@ -324,6 +324,10 @@ scenario('R-MSG-10: an @mention reaches the person named as a notification, and 
   assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow');
   assert.equal(await link.getAttribute('target'), '_blank');
   await bob.locator('.topbar .badge').filter({ hasText: '1' }).waitFor();
+  // A second message right after the first joins ada's group; the day has one separator.
+  await say(ada, 'and one more thing');
+  await bob.locator('.messages li.grouped').filter({ hasText: 'and one more thing' }).waitFor();
+  assert.equal(await bob.locator('.messages li.day-separator').count(), 1);
   await bob.getByRole('link', { name: /Notifications/ }).click();
   await bob.getByText('ada mentioned you in Team.').waitFor();
 });

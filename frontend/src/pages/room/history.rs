@@ -3,7 +3,7 @@
 use super::attachment::AttachmentView;
 use super::text::RichText;
 use crate::live::{Connection, Live};
-use crate::pages::widgets::{ErrorLine, color_class, confirmed, report, when, wire_name};
+use crate::pages::widgets::{ErrorLine, color_class, confirmed, day, report, when, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
 use conclave_protocol::{MarkReadRequest, Message, MessageId, MessagesQuery, RoomId, User};
@@ -128,8 +128,9 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                     view! { <span class="muted">"This is the beginning of the conversation."</span> }.into_any()
                 }}
             </li>
-            <For each=move || messages.get() key=|m| (m.seq, m.edited_at, m.deleted) let:m>
+            <For each=move || placed(&messages.get()) key=|(m, place)| (m.seq, m.edited_at, m.deleted, place.clone()) let:item>
                 {
+                    let (m, place) = item;
                     let mine = m.author_id == me.id;
                     let deleted = m.deleted;
                     let removable = move || (mine || can_moderate.get()) && !deleted;
@@ -137,8 +138,10 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                     let message = m.clone();
                     let picking = RwSignal::new(false);
                     let (body, my_name) = (m.body.clone(), me.username.clone());
+                    let separator = place.day.clone().map(|day| view! { <li class="day-separator" role="separator"><span>{day}</span></li> });
                     view! {
-                        <li class:deleted=m.deleted class:mine=mine data-seq=m.seq>
+                        {separator}
+                        <li class:deleted=m.deleted class:mine=mine class:grouped=place.grouped data-seq=m.seq>
                             <div class="meta">
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
@@ -259,4 +262,34 @@ fn Reactions(room_id: RoomId, seq: u64, message_id: MessageId, picking: RwSignal
             <ErrorLine error=error/>
         </div>
     }
+}
+
+/// Consecutive messages of one author within this long read as one group.
+const GROUP_WITHIN_SECS: i64 = 5 * 60;
+
+/// Where a message sits among those before it: the first of a day gets that day's separator;
+/// one that follows its author's previous message closely is drawn without their name again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Place {
+    day: Option<String>,
+    grouped: bool,
+}
+
+fn placed(messages: &[Message]) -> Vec<(Message, Place)> {
+    let mut previous: Option<&Message> = None;
+    let mut out = Vec::with_capacity(messages.len());
+    for message in messages {
+        let this_day = day(message.created_at);
+        let new_day = previous.is_none_or(|p| day(p.created_at) != this_day);
+        let grouped = !new_day
+            && previous.is_some_and(|p| {
+                p.author_id == message.author_id
+                    && !p.deleted
+                    && !message.deleted
+                    && (message.created_at - p.created_at).num_seconds() < GROUP_WITHIN_SECS
+            });
+        out.push((message.clone(), Place { day: new_day.then_some(this_day), grouped }));
+        previous = Some(message);
+    }
+    out
 }
