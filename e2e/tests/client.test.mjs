@@ -190,7 +190,12 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await ada.getByRole('radiogroup', { name: 'Text colour' }).getByRole('radio', { name: 'teal' }).click();
   await say(ada, 'in teal');
   await ada.getByRole('button', { name: 'Sticker' }).click();
-  await ada.getByRole('menuitem', { name: 'Send the cat sticker' }).click();
+  // The picker opens inside the window (above the composer), not below its bottom edge.
+  const cat = ada.getByRole('menuitem', { name: 'Send the cat sticker' });
+  await cat.waitFor();
+  const placed = await cat.boundingBox();
+  assert.ok(placed.y >= 0 && placed.y + placed.height <= VIEWPORTS.desktop.height, `the cat sticker is at ${JSON.stringify(placed)}`);
+  await cat.click();
   await ada.locator('.messages .sticker').waitFor();
 
   const conversation = bob.getByRole('link', { name: '@ada' });

@@ -159,6 +159,20 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
     };
     view! {
         <ErrorLine error=error/>
+        // Above the composer, so that it opens inside the window, not below its bottom edge.
+        <Show when=move || stickers_open.get()>
+            <div class="sticker-picker" role="menu" aria-label="Stickers">
+                {Sticker::ALL.iter().map(|s| {
+                    let (sticker, send) = (*s, send.clone());
+                    view! {
+                        <button type="button" role="menuitem" title=wire_name(s) aria-label=format!("Send the {} sticker", wire_name(s))
+                            on:click=move |_| send(Some(sticker))>
+                            <pre>{s.art()}</pre>
+                        </button>
+                    }
+                }).collect_view()}
+            </div>
+        </Show>
         <div class="toolbar">
             <div class="palette" role="radiogroup" aria-label="Text colour">
                 <button type="button" role="radio" class="swatch default" title="Default colour" aria-label="Default colour"
@@ -203,19 +217,6 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
                     }
                 }}
             </p>
-        </Show>
-        <Show when=move || stickers_open.get()>
-            <div class="sticker-picker" role="menu" aria-label="Stickers">
-                {Sticker::ALL.iter().map(|s| {
-                    let (sticker, send) = (*s, send.clone());
-                    view! {
-                        <button type="button" role="menuitem" title=wire_name(s) aria-label=format!("Send the {} sticker", wire_name(s))
-                            on:click=move |_| send(Some(sticker))>
-                            <pre>{s.art()}</pre>
-                        </button>
-                    }
-                }).collect_view()}
-            </div>
         </Show>
     }
 }
