@@ -2,13 +2,10 @@
 //! frame is serialised once here, however many sessions receive it.
 
 use super::AppState;
-use super::notify::{self, Context};
 use super::views;
 use crate::live::hub::{Bus, Event, Frame};
-use conclave_domain::Departure;
-use conclave_protocol::{LeaveReason, Message, MessageId, NotificationKind, Role, RoomId, ServerFrame, UserId};
-use conclave_store::{DepartureRecord, MessageRecord, RoomRecord, UserRecord};
-use serde_json::json;
+use conclave_protocol::{LeaveReason, Message, MessageId, Role, RoomId, ServerFrame, UserId};
+use conclave_store::{MessageRecord, UserRecord};
 
 fn frame(frame: &ServerFrame) -> Frame {
     Frame::from(frame.to_json())
@@ -73,28 +70,4 @@ pub fn role_changed(bus: &dyn Bus, room: &RoomId, user: &UserId, role: Role) {
 pub fn room_terminated(bus: &dyn Bus, room: &RoomId) {
     to_room(bus, room, &ServerFrame::RoomTerminated { room_id: room.clone() });
     bus.publish(Event::Dissolve { room: room.clone() });
-}
-
-/// Announces a departure (leave, kick or ban) and what SPEC R-ROOM-5 made of it: events for the
-/// room and notifications for those it changed.
-pub async fn departure(state: &AppState, room: &RoomRecord, outcome: &DepartureRecord, reason: LeaveReason) {
-    let bus = state.bus.as_ref();
-    member_left(bus, &room.id, &outcome.user_id, reason);
-    match &outcome.departure {
-        Departure::Terminate => room_terminated(bus, &room.id),
-        Departure::TerminateAndEvict(last) => {
-            member_left(bus, &room.id, last, LeaveReason::Terminated);
-            room_terminated(bus, &room.id);
-            let context = Context { room: Some(room), actor: None };
-            notify::notify(state, last, NotificationKind::RoomTerminated, context, json!({})).await;
-        }
-        Departure::Continue { promotion: Some((user, role)) } => {
-            role_changed(bus, &room.id, user, *role);
-            let extra = json!({ "role": role, "inherited": true });
-            let context = Context { room: Some(room), actor: None };
-            notify::notify(state, user, NotificationKind::Promoted, context, extra).await;
-        }
-        Departure::Continue { promotion: None } => {}
-    }
-    tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
 }

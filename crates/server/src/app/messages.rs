@@ -177,17 +177,18 @@ pub async fn edit(state: &AppState, access: &RoomAccess, id: &MessageId, body: &
     let message = existing(state, access, id).await?;
     may_edit_message(message.author_id == access.user.id, message.deleted)?;
     let body = MessageBody::parse(body).map_err(|e| ApiError::field("body", e.0))?;
-    let edited = vec![state.store.edit_message(&access.room.id, id, body.as_str(), Utc::now()).await?];
-    let ids = [id.clone()];
-    let for_everyone = state.store.reactions(&access.room.id, &ids, None).await?;
-    let for_caller = state.store.reactions(&access.room.id, &ids, Some(&access.user.id)).await?;
-    let shown = views::messages_with_reactions(&edited, for_everyone).pop();
-    if let Some(shown) = shown {
-        events::message_edited(state.bus.as_ref(), shown);
-    }
-    views::messages_with_reactions(&edited, for_caller)
+    let edited = state.store.edit_message(&access.room.id, id, body.as_str(), Utc::now()).await?;
+    let counts = state.store.reactions(&access.room.id, std::slice::from_ref(id), Some(&access.user.id)).await?;
+    let for_caller = views::messages_with_reactions(std::slice::from_ref(&edited), counts)
         .pop()
-        .ok_or_else(|| ApiError::internal("an edited message went missing"))
+        .ok_or_else(|| ApiError::internal("an edited message went missing"))?;
+    // The room is shown the same counts with nobody's `me`.
+    let mut for_room = for_caller.clone();
+    for reaction in &mut for_room.reactions {
+        reaction.me = false;
+    }
+    events::message_edited(state.bus.as_ref(), for_room);
+    Ok(for_caller)
 }
 
 /// Delete a message: the caller's own, or any in a room they administer (R-MSG-7). Deleting a

@@ -6,6 +6,7 @@ use super::accounts::named_user;
 use super::error::{ApiError, ApiResult};
 use super::events;
 use super::notify;
+use super::rooms::announce_departure;
 use chrono::Utc;
 use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
 use conclave_protocol::{ErrorCode, InviteRequest, LeaveReason, NotificationKind, Role, UserId};
@@ -77,7 +78,7 @@ pub async fn kick(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiRe
     access.authorize(RoomAction::Kick(target(state, access, user).await?))?;
     let outcome = state.store.remove_member(room_id, user, LeaveReason::Kicked, &auth.id, Utc::now()).await?;
     access.tell(state, user, NotificationKind::Kicked, json!({})).await?;
-    events::departure(state, &access.room, &outcome, LeaveReason::Kicked).await;
+    announce_departure(state, &access.room, &outcome, LeaveReason::Kicked).await;
     Ok(())
 }
 
@@ -90,7 +91,7 @@ pub async fn ban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiRes
     let outcome = state.store.ban(room_id, &banned.id, &auth.id, Utc::now()).await?;
     access.tell(state, &banned.id, NotificationKind::Banned, json!({})).await?;
     if let Some(departure) = &outcome.departure {
-        events::departure(state, &access.room, departure, LeaveReason::Banned).await;
+        announce_departure(state, &access.room, departure, LeaveReason::Banned).await;
     }
     Ok(outcome.ban)
 }

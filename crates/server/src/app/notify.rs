@@ -2,8 +2,8 @@
 //! failure to store one is logged rather than turned into an error for the actor.
 
 use super::AppState;
+use super::events;
 use super::views;
-use crate::live::hub::{Event, Frame};
 use chrono::Utc;
 use conclave_protocol::{NotificationKind, Role, ServerFrame, UserId};
 use conclave_store::{NewNotification, RoomRecord, UserRecord};
@@ -36,7 +36,7 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
     match state.store.insert_notification(notification, Utc::now()).await {
         Ok(stored) => {
             let frame = ServerFrame::NotificationCreated { notification: views::notification(&stored) };
-            state.bus.publish(Event::ToUsers { users: vec![user.clone()], frame: Frame::from(frame.to_json()) });
+            events::to_users(state.bus.as_ref(), vec![user.clone()], &frame);
         }
         Err(error) => {
             tracing::error!(%error, user_id = %user, ?kind, "could not store a notification")

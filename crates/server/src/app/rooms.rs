@@ -11,16 +11,16 @@ use super::views;
 use crate::live::hub::Event;
 use chrono::Utc;
 use conclave_domain::{
-    FieldErrors, JoinContext, JoinPath, PageLimit, PasswordChange, RoomAction, RoomName, RoomPassword, SearchPrefix,
-    Topic, ViewContext, join_path, may_view, password_change,
+    Departure, FieldErrors, JoinContext, JoinPath, PageLimit, PasswordChange, RoomAction, RoomName, RoomPassword,
+    SearchPrefix, Topic, ViewContext, join_path, may_view, password_change,
 };
 use conclave_protocol::{
     CreateRoomRequest, ErrorCode, JoinRoomRequest, LeaveReason, MyRoom, NotificationKind, Role, RoomId, RoomKind,
     UpdateRoomRequest, UserId,
 };
 use conclave_store::{
-    Change, DeferredWrite, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom, RoomLogCursor,
-    RoomLogRecord, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
+    Change, DeferredWrite, DepartureRecord, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom,
+    RoomLogCursor, RoomLogRecord, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -254,7 +254,7 @@ pub async fn leave(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
         RoomKind::Direct => state.store.hide_direct_room(room_id, &auth.id).await?,
         RoomKind::Group => {
             let outcome = state.store.remove_member(room_id, &auth.id, LeaveReason::Left, &auth.id, Utc::now()).await?;
-            events::departure(state, &access.room, &outcome, LeaveReason::Left).await;
+            announce_departure(state, &access.room, &outcome, LeaveReason::Left).await;
         }
     }
     Ok(())
@@ -276,4 +276,33 @@ pub async fn mark_read(state: &AppState, access: &RoomAccess, seq: u64) -> ApiRe
     access.authorize(RoomAction::Read)?;
     let write = DeferredWrite::RoomRead { room: access.room.id.clone(), user: access.user.id.clone(), seq };
     Ok(state.deferred.defer(write).await?)
+}
+
+/// Announces a departure (leave, kick or ban) and what SPEC R-ROOM-5 made of it: events for the
+/// room and notifications for those it changed.
+pub(super) async fn announce_departure(
+    state: &AppState,
+    room: &RoomRecord,
+    outcome: &DepartureRecord,
+    reason: LeaveReason,
+) {
+    let bus = state.bus.as_ref();
+    events::member_left(bus, &room.id, &outcome.user_id, reason);
+    match &outcome.departure {
+        Departure::Terminate => events::room_terminated(bus, &room.id),
+        Departure::TerminateAndEvict(last) => {
+            events::member_left(bus, &room.id, last, LeaveReason::Terminated);
+            events::room_terminated(bus, &room.id);
+            let context = Context { room: Some(room), actor: None };
+            notify::notify(state, last, NotificationKind::RoomTerminated, context, json!({})).await;
+        }
+        Departure::Continue { promotion: Some((user, role)) } => {
+            events::role_changed(bus, &room.id, user, *role);
+            let extra = json!({ "role": role, "inherited": true });
+            let context = Context { room: Some(room), actor: None };
+            notify::notify(state, user, NotificationKind::Promoted, context, extra).await;
+        }
+        Departure::Continue { promotion: None } => {}
+    }
+    tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
 }

@@ -276,20 +276,20 @@ struct Place {
 }
 
 fn placed(messages: &[Message]) -> Vec<(Message, Place)> {
-    let mut previous: Option<&Message> = None;
+    let mut previous: Option<(&Message, String)> = None;
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
         let this_day = day(message.created_at);
-        let new_day = previous.is_none_or(|p| day(p.created_at) != this_day);
+        let new_day = previous.as_ref().is_none_or(|(_, previous_day)| *previous_day != this_day);
         let grouped = !new_day
-            && previous.is_some_and(|p| {
+            && previous.as_ref().is_some_and(|(p, _)| {
                 p.author_id == message.author_id
                     && !p.deleted
                     && !message.deleted
                     && (message.created_at - p.created_at).num_seconds() < GROUP_WITHIN_SECS
             });
-        out.push((message.clone(), Place { day: new_day.then_some(this_day), grouped }));
-        previous = Some(message);
+        out.push((message.clone(), Place { day: new_day.then(|| this_day.clone()), grouped }));
+        previous = Some((message, this_day));
     }
     out
 }
