@@ -98,6 +98,12 @@ export class Server {
     return text ? JSON.parse(text) : null;
   }
 
+  /// A new session's access token for an existing user, for REST calls in their name.
+  async token(username) {
+    const login = await this.api('POST', '/api/auth/login', { body: { username, password: PASSWORD } });
+    return login.access_token;
+  }
+
   /// Signs a user up and logs them in through the API; answers the access token.
   async account(username) {
     await this.api('POST', '/api/auth/signup', { body: { username, password: PASSWORD } });

@@ -246,6 +246,78 @@ scenario('R-MSG-9: reactions are added, counted and taken back, and the other me
   await adasCopy.locator('button.reaction.mine').filter({ hasText: '👍 1' }).waitFor();
 });
 
+scenario('R-MSG-8, R-MSG-7: a reply quotes its original and jumps to it; Up edits your last message in place, Esc puts it back', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByLabel('Name', { exact: true }).fill('Lunch');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Lunch' }).waitFor();
+  const room = new URL(ada.url()).pathname.split('/').pop();
+  const [adaToken, bobToken] = [await server.token('ada'), await server.token('bob')];
+  const as = (token, method, path, body) => server.api(method, path, { token, body });
+  await say(ada, 'where shall we eat?');
+  for (let n = 1; n <= 60; n += 1) {
+    await as(adaToken, 'POST', `/api/rooms/${room}/messages`, { body: `filler ${n}` });
+  }
+  await bob.goto(`${server.url}/u/bob/rooms/${room}`);
+  await bob.getByRole('button', { name: 'Join' }).click();
+  await bob.locator('.messages').getByText('filler 60').waitFor();
+
+  // Bob answers the latest message from its Reply button; Esc would cancel, Cancel does too.
+  const last = bob.locator('.messages li').filter({ hasText: 'filler 60' });
+  await last.hover();
+  await last.getByRole('button', { name: 'Reply' }).click();
+  await bob.locator('.replying').getByText('filler 60').waitFor();
+  await bob.getByRole('button', { name: 'Cancel the reply' }).click();
+  await bob.locator('.replying').waitFor({ state: 'detached' });
+  await last.hover();
+  await last.getByRole('button', { name: 'Reply' }).click();
+  await bob.getByLabel('Message').fill('the noodle place');
+  await bob.getByLabel('Message').press('Enter');
+  await bob.locator('.replying').waitFor({ state: 'detached' });
+  const reply = ada.locator('.messages li').filter({ hasText: 'the noodle place' });
+  await reply.locator('button.quote').filter({ hasText: 'filler 60' }).waitFor();
+
+  // A reply to a message far back: the quote loads history until the original is there.
+  const first = (await as(adaToken, 'GET', `/api/rooms/${room}/messages?limit=200`)).items.at(-1);
+  assert.equal(first.body, 'where shall we eat?');
+  await as(bobToken, 'POST', `/api/rooms/${room}/messages`, { body: 'agreed', reply_to: first.id });
+  const quote = ada.locator('.messages li').filter({ hasText: 'agreed' }).locator('button.quote');
+  await quote.filter({ hasText: 'where shall we eat?' }).click();
+  await ada.locator('.messages li.flash[data-seq="1"]').waitFor();
+  // It scrolls smoothly into the middle of the history.
+  await ada.waitForFunction(() => {
+    const li = document.querySelector('.messages li[data-seq="1"]');
+    const box = li.closest('ol').getBoundingClientRect();
+    const at = li.getBoundingClientRect();
+    return at.top >= box.top && at.bottom <= box.bottom;
+  });
+
+  // Up in an empty composer edits Bob's last message; Enter saves, and Ada sees it live.
+  const box = bob.getByLabel('Message', { exact: true });
+  await box.press('ArrowUp');
+  const editor = bob.getByLabel('Edit the message');
+  assert.equal(await editor.inputValue(), 'agreed');
+  await editor.fill('agreed, at one');
+  await editor.press('Enter');
+  await editor.waitFor({ state: 'detached' });
+  await ada.locator('.messages li').filter({ hasText: 'agreed, at one' }).getByText('(edited)').waitFor();
+  // Esc leaves the text as it was.
+  await box.press('ArrowUp');
+  await editor.fill('never mind');
+  await editor.press('Escape');
+  await editor.waitFor({ state: 'detached' });
+  await bob.locator('.messages').getByText('agreed, at one').waitFor();
+  assert.equal(await bob.locator('.messages').getByText('never mind').count(), 0);
+
+  // The original is deleted: the reply says so.
+  await as(adaToken, 'DELETE', `/api/rooms/${room}/messages/${first.id}`);
+  await bob.reload();
+  await bob.locator('.messages li').filter({ hasText: 'agreed, at one' }).locator('button.quote.deleted').getByText('This message was deleted.').waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');

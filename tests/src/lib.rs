@@ -320,6 +320,7 @@ impl Client {
             sticker: None,
             client_id: None,
             attachment_id: None,
+            reply_to: None,
         };
         let sent = self.call(&endpoints::SendMessage { room_id: RoomId::from(room) }, Some(&request)).await;
         serde_json::to_value(sent.message).expect("a message as JSON")

@@ -299,6 +299,7 @@ async fn main() -> Result<(), Error> {
                     color: None,
                     sticker: None,
                     attachment_id: None,
+                    reply_to: None,
                 };
                 sink.send(WsMessage::text(serde_json::to_string(&frame)?)).await?;
             }

@@ -132,6 +132,54 @@ pub struct Message {
     /// its own from `reaction_added` and `reaction_removed`).
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// The earlier message this one answers (R-MSG-8), as it is now; null when none.
+    #[serde(default)]
+    pub reply_to: Option<ReplyTo>,
+}
+
+/// What a reply shows of the message it answers (R-MSG-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyTo {
+    pub message_id: MessageId,
+    pub seq: u64,
+    pub author_username: String,
+    /// The start of its text, on one line (at most [`REPLY_EXCERPT_CHARS`] characters, `…`
+    /// when cut); empty when it has none or was deleted.
+    pub excerpt: String,
+    /// The original was deleted since.
+    pub deleted: bool,
+}
+
+/// The most characters of a reply's excerpt (R-MSG-8), the `…` included.
+pub const REPLY_EXCERPT_CHARS: usize = 140;
+
+/// A body's first [`REPLY_EXCERPT_CHARS`] characters on one line: runs of white space become one
+/// space, and a cut text ends with `…`.
+pub fn excerpt(body: &str) -> String {
+    let mut words = body.split_whitespace();
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut first = true;
+    for word in words.by_ref() {
+        let needed = word.chars().count() + usize::from(!first);
+        if chars + needed > REPLY_EXCERPT_CHARS - 1 {
+            let room = (REPLY_EXCERPT_CHARS - 1).saturating_sub(chars + usize::from(!first));
+            if !first && room > 0 {
+                out.push(' ');
+            }
+            out.extend(word.chars().take(room));
+            out.push('…');
+            return out;
+        }
+        if !first {
+            out.push(' ');
+        }
+        out.push_str(word);
+        chars += needed;
+        first = false;
+    }
+    out
 }
 
 /// One emoji's reactions to a message (R-MSG-9).
@@ -191,6 +239,9 @@ pub struct SendMessageRequest {
     /// A file uploaded to this room by the sender and not yet sent (R-MSG-6).
     #[serde(default)]
     pub attachment_id: Option<AttachmentId>,
+    /// An earlier message of this room that this one answers (R-MSG-8).
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 /// `PATCH /api/rooms/{room_id}/messages/{message_id}`
@@ -229,5 +280,20 @@ mod tests {
         assert_eq!(size_label(12 * 1024 + 100), "12 KiB");
         assert_eq!(size_label(10 * 1024 * 1024), "10 MiB");
         assert_eq!(size_label(2_516_582), "2.4 MiB");
+    }
+
+    /// R-MSG-8: an excerpt is one line, cut with `…` at the limit.
+    #[test]
+    fn excerpts_are_one_bounded_line() {
+        assert_eq!(excerpt("  hello\n\n  world \t"), "hello world");
+        assert_eq!(excerpt(""), "");
+        let long = "word ".repeat(100);
+        let cut = excerpt(&long);
+        assert_eq!(cut.chars().count(), REPLY_EXCERPT_CHARS);
+        assert!(cut.ends_with('…'));
+        let one_long_word = "é".repeat(500);
+        assert_eq!(excerpt(&one_long_word).chars().count(), REPLY_EXCERPT_CHARS);
+        let exact = "a".repeat(REPLY_EXCERPT_CHARS - 1);
+        assert_eq!(excerpt(&exact), exact);
     }
 }

@@ -32,6 +32,9 @@ pub enum ClientFrame {
         /// A file uploaded to this room by the sender and not yet sent.
         #[serde(default)]
         attachment_id: Option<AttachmentId>,
+        /// An earlier message of this room that this one answers (R-MSG-8).
+        #[serde(default)]
+        reply_to: Option<MessageId>,
     },
     /// After a reconnect: the last sequence number seen per room. Every later message arrives
     /// as `message_created`, in order, then `resumed`.
@@ -149,7 +152,8 @@ mod tests {
                 client_id: "c1".into(),
                 color: None,
                 sticker: None,
-                attachment_id: None
+                attachment_id: None,
+                reply_to: None
             }
         );
         let resume: ClientFrame = serde_json::from_str(r#"{"type":"resume","rooms":{"a":3,"b":0}}"#).expect("parses");

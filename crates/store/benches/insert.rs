@@ -43,6 +43,7 @@ fn insert(c: &mut Criterion) {
             sticker: None,
             client_id: Some(format!("bench-{n}")),
             attachment_id: None,
+            reply_to: None,
         }
     };
     let mut group = c.benchmark_group("insert_message");

@@ -74,6 +74,8 @@ pub enum Missing {
     Ban,
     Attachment,
     Invite,
+    /// The message a reply names is not in the room.
+    ReplyTarget,
 }
 
 /// Errors of every backend, in terms callers can act on. A duplicate key is a [`Conflict`],

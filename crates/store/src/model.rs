@@ -197,6 +197,19 @@ pub struct MessageRecord {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// The earlier message of the room this one answers (R-MSG-8), as it is now.
+    pub reply_to: Option<ReplyRecord>,
+}
+
+/// The message a reply answers, as it is now: it may since have been edited or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRecord {
+    pub message_id: MessageId,
+    pub seq: u64,
+    pub author_username: String,
+    /// Opened; empty once deleted.
+    pub body: String,
+    pub deleted: bool,
 }
 
 /// What a message shows of its attachment.
@@ -239,6 +252,8 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// A file the author uploaded to this room and has not sent yet.
     pub attachment_id: Option<AttachmentId>,
+    /// An earlier message of the same room that this one answers (R-MSG-8).
+    pub reply_to: Option<MessageId>,
 }
 
 /// A stored message, and whether this call stored it (`false`: the client id was seen before).

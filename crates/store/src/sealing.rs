@@ -3,7 +3,7 @@
 //! Records leave the store opened, so callers never handle ciphertext.
 
 use crate::error::{Cause, StoreError, StoreResult};
-use crate::model::{AttachmentMeta, MessageRecord};
+use crate::model::{AttachmentMeta, MessageRecord, ReplyRecord};
 use conclave_crypto::{Aad, DataKey, SealError, Vault};
 use std::sync::Arc;
 
@@ -111,27 +111,53 @@ impl SealedAttachmentMeta {
 
 /// A message as read from the database, its body (and attachment name) still sealed.
 pub(crate) struct SealedMessage {
-    /// Every field but `body` and `attachment`, which are empty until opened.
+    /// Every field but `body`, `attachment` and `reply_to`, which are empty until opened.
     pub record: MessageRecord,
     pub body: Vec<u8>,
     pub attachment: Option<SealedAttachmentMeta>,
+    pub reply_to: Option<SealedReply>,
+}
+
+/// The message a reply answers, its body still sealed (same room, so the same key).
+pub(crate) struct SealedReply {
+    /// Every field but `body`, empty until opened.
+    pub record: ReplyRecord,
+    pub body: Vec<u8>,
+}
+
+/// A body as text, or an error when any byte was changed; a deleted message's empty body
+/// stays empty.
+fn open_body(key: &DataKey, room: &str, message: &str, deleted: bool, sealed: &[u8]) -> StoreResult<String> {
+    if deleted && sealed.is_empty() {
+        return Ok(String::new());
+    }
+    let plain = key
+        .open(&body_aad(room, message), sealed)
+        .map_err(|e| StoreError::Corrupt(Cause::msg(format!("message {message} in room {room}: {e}"))))?;
+    String::from_utf8(plain)
+        .map_err(|_| StoreError::Corrupt(Cause::msg(format!("message {message} is not UTF-8 once opened"))))
 }
 
 impl SealedMessage {
     /// Opens the body; a changed byte anywhere is an error, never text.
     pub fn open(self, key: &DataKey) -> StoreResult<MessageRecord> {
-        let SealedMessage { mut record, body, attachment } = self;
+        let SealedMessage { mut record, body, attachment, reply_to } = self;
+        let room = record.room_id.as_str();
         if let Some(attachment) = attachment {
-            record.attachment = Some(attachment.open(key, record.room_id.as_str())?);
+            record.attachment = Some(attachment.open(key, room)?);
         }
-        if !(record.deleted && body.is_empty()) {
-            let plain = key.open(&body_aad(record.room_id.as_str(), record.id.as_str()), &body).map_err(|e| {
-                StoreError::Corrupt(Cause::msg(format!("message {} in room {}: {e}", record.id, record.room_id)))
-            })?;
-            record.body = String::from_utf8(plain).map_err(|_| {
-                StoreError::Corrupt(Cause::msg(format!("message {} is not UTF-8 once opened", record.id)))
-            })?;
+        record.body = open_body(key, room, record.id.as_str(), record.deleted, &body)?;
+        if let Some(reply) = reply_to {
+            record.reply_to = Some(reply.open(key, room)?);
         }
+        Ok(record)
+    }
+}
+
+impl SealedReply {
+    pub fn open(self, key: &DataKey, room: &str) -> StoreResult<ReplyRecord> {
+        let SealedReply { mut record, body } = self;
+        record.body = open_body(key, room, record.message_id.as_str(), record.deleted, &body)?;
         Ok(record)
     }
 }

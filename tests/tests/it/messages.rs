@@ -362,3 +362,71 @@ async fn r_msg_9_reactions_are_delivered_live() {
     let removed = bob_ws.next_of("reaction_removed").await;
     assert_eq!((removed["emoji"].clone(), removed["user_id"].clone()), (json!("🎉"), json!(alice.id)));
 }
+
+/// R-MSG-8: a reply, sent over REST or the gateway, carries its original (id, number, author,
+/// a one-line excerpt) live and in history, and shows it as it is now: edited, then deleted.
+#[tokio::test]
+async fn r_msg_8_replies_show_their_original() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = alice.create_room("replies", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let question = alice.say(&room, "lunch\n\nat   noon?").await;
+    let question_id = question["id"].as_str().unwrap().to_owned();
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let by_rest = bob
+        .post(&format!("/api/rooms/{room}/messages"), json!({"body": "yes", "reply_to": question_id}))
+        .await
+        .expect_status(201)
+        .body;
+    let expected = json!({"message_id": question_id, "seq": 1, "author_username": "alice",
+                          "excerpt": "lunch at noon?", "deleted": false});
+    assert_eq!(by_rest["message"]["reply_to"], expected);
+    assert_eq!(alice_ws.next_of("message_created").await["message"]["reply_to"], expected, "live, too");
+    let (mut bob_ws, _) = server.connect(&bob).await;
+    bob_ws
+        .send(json!({"type": "send_message", "room_id": room, "body": "where?", "client_id": "r2",
+                     "reply_to": question_id}))
+        .await;
+    assert_eq!(bob_ws.next_of("ack").await["message"]["reply_to"], expected, "over the gateway");
+    alice
+        .patch(&format!("/api/rooms/{room}/messages/{question_id}"), json!({"body": "lunch at one?"}))
+        .await
+        .expect_status(200);
+    let history = page(&alice, &room, "").await;
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items[0]["reply_to"]["excerpt"], "lunch at one?", "the original as it is now");
+    assert_eq!(items[2]["reply_to"], Value::Null, "a message that answers nothing");
+    alice.delete(&format!("/api/rooms/{room}/messages/{question_id}")).await.expect_status(204);
+    let history = page(&bob, &room, "").await;
+    assert_eq!(
+        history["items"][1]["reply_to"],
+        json!({"message_id": question_id, "seq": 1, "author_username": "alice", "excerpt": "", "deleted": true})
+    );
+}
+
+/// R-MSG-8, R-OPS-5: a reply to a message of another room, or to none, is refused with
+/// `message_not_found` on both transports, and nothing is stored.
+#[tokio::test]
+async fn r_msg_8_replies_to_other_rooms_are_refused() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let (room, other) = (alice.create_room("here", "open").await, alice.create_room("there", "open").await);
+    let elsewhere = alice.say(&other, "over there").await["id"].as_str().unwrap().to_owned();
+    for wrong in [elsewhere.as_str(), "no-such-message"] {
+        alice
+            .post(&format!("/api/rooms/{room}/messages"), json!({"body": "hm", "reply_to": wrong}))
+            .await
+            .expect_error(404, "message_not_found");
+    }
+    alice
+        .post(&format!("/api/rooms/{room}/messages"), json!({"body": "hm", "reply_to": 42}))
+        .await
+        .expect_error(400, "malformed_json");
+    let (mut ws, _) = server.connect(&alice).await;
+    ws.send(json!({"type": "send_message", "room_id": room, "body": "hm", "client_id": "x", "reply_to": elsewhere}))
+        .await;
+    let refused = ws.next_of("error").await;
+    assert_eq!((refused["code"].as_str(), refused["client_id"].as_str()), (Some("message_not_found"), Some("x")));
+    assert_eq!(page(&alice, &room, "").await["items"], json!([]), "nothing stored");
+}

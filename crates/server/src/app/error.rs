@@ -96,6 +96,9 @@ impl From<StoreError> for ApiError {
                 Missing::JoinRequest => ApiError::new(C::RequestNotFound, "no pending join request from that user"),
                 Missing::Ban => ApiError::new(C::BanNotFound, "that user is not banned"),
                 Missing::Attachment => ApiError::new(C::AttachmentNotFound, "no such attachment in this room"),
+                Missing::ReplyTarget => {
+                    ApiError::new(C::MessageNotFound, "the message you reply to is not in this room")
+                }
                 Missing::Invite => ApiError::new(C::InviteNotFound, "you hold no invitation to this room"),
             },
             StoreError::RoomTerminated => ApiError::new(C::RoomTerminated, "this room was terminated"),

@@ -29,6 +29,8 @@ pub struct Draft<'a> {
     pub client_id: Option<&'a str>,
     /// A file the sender uploaded to this room (R-MSG-6).
     pub attachment_id: Option<AttachmentId>,
+    /// An earlier message of this room that this one answers (R-MSG-8).
+    pub reply_to: Option<MessageId>,
 }
 
 /// Refuses a send the server cannot take now (it is behind: an ack would come late), and
@@ -68,6 +70,7 @@ pub fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResu
         sticker: content.sticker,
         client_id: client_id.map(|c| c.as_str().to_owned()),
         attachment_id: draft.attachment_id,
+        reply_to: draft.reply_to,
     })
 }
 

@@ -76,6 +76,13 @@ pub fn message(record: &MessageRecord) -> Message {
         edited_at: record.edited_at,
         deleted: record.deleted,
         reactions: Vec::new(),
+        reply_to: record.reply_to.as_ref().map(|r| ReplyTo {
+            message_id: r.message_id.clone(),
+            seq: r.seq,
+            author_username: r.author_username.clone(),
+            excerpt: excerpt(&r.body),
+            deleted: r.deleted,
+        }),
     }
 }
 

@@ -635,8 +635,8 @@ impl SessionState {
                 _ => refusal(ErrorCode::AlreadyAuthenticated, "this session is already authenticated as another user"),
             },
             ClientFrame::Ping => ServerFrame::Pong.to_json(),
-            ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id } => {
-                let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id };
+            ClientFrame::SendMessage { room_id, body, client_id, color, sticker, attachment_id, reply_to } => {
+                let draft = Draft { body: &body, color, sticker, client_id: Some(&client_id), attachment_id, reply_to };
                 return self.take_send(room_id, draft, received).await;
             }
             // Typing is a courtesy a saturated server skips.

@@ -64,7 +64,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/rooms/{room_id}/messages", tag = "messages", security(("bearer" = [])),
     params(("room_id" = String, Path)), request_body = SendMessageRequest,
     responses((status = 201, body = MessageEnvelope), (status = 403, description = "not_a_member", body = ErrorBody),
-              (status = 404, description = "room_not_found", body = ErrorBody),
+              (status = 404, description = "room_not_found; message_not_found for a `reply_to` not in the room", body = ErrorBody),
               (status = 409, description = "room_terminated", body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 429, description = "rate_limited, with Retry-After; nothing stored", body = ErrorBody)))]
 pub async fn send(
@@ -78,6 +78,7 @@ pub async fn send(
         sticker: request.sticker,
         client_id: request.client_id.as_deref(),
         attachment_id: request.attachment_id,
+        reply_to: request.reply_to,
     };
     let inserted = messages::send(&state, &access, draft).await?;
     Ok(HttpResponse::Created().json(MessageEnvelope { message: views::message(&inserted.message) }))

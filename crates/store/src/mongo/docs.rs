@@ -6,7 +6,7 @@
 
 use crate::error::{Cause, Conflict, StoreError};
 use crate::model::*;
-use crate::sealing::{SealedAttachmentMeta, SealedMessage};
+use crate::sealing::{SealedAttachmentMeta, SealedMessage, SealedReply};
 use bson::DateTime as BsonTime;
 use bson::{Binary, spec::BinarySubtype};
 use chrono::{DateTime, Utc};
@@ -251,6 +251,9 @@ pub struct MessageDoc {
     pub created_at: BsonTime,
     pub edited_at: Option<BsonTime>,
     pub deleted: bool,
+    /// The id of the message of the same room this one answers (R-MSG-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// The idempotency key of a send: room and author ids are UUIDs (no `:`), so it is unambiguous.
@@ -274,6 +277,7 @@ impl From<MessageDoc> for SealedMessage {
             created_at: doc.created_at.to_chrono(),
             edited_at: doc.edited_at.map(|t| t.to_chrono()),
             deleted: doc.deleted,
+            reply_to: None,
         };
         let attachment = doc.attachment.map(|a| SealedAttachmentMeta {
             id: a.id,
@@ -281,7 +285,20 @@ impl From<MessageDoc> for SealedMessage {
             content_type: a.content_type,
             size: unsigned(a.size),
         });
-        SealedMessage { record, body: doc.body.bytes, attachment }
+        SealedMessage { record, body: doc.body.bytes, attachment, reply_to: None }
+    }
+}
+
+impl From<MessageDoc> for SealedReply {
+    fn from(doc: MessageDoc) -> Self {
+        let record = ReplyRecord {
+            message_id: MessageId(doc.id),
+            seq: unsigned(doc.seq),
+            author_username: doc.author_username,
+            body: String::new(),
+            deleted: doc.deleted,
+        };
+        SealedReply { record, body: doc.body.bytes }
     }
 }
 

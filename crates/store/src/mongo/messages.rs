@@ -4,7 +4,7 @@ use super::docs::*;
 use super::{Collections, attachments};
 use crate::error::{Cause, Missing, StoreError};
 use crate::model::*;
-use crate::sealing::{SealedMessage, new_room_key, open_all, room_key, seal_body};
+use crate::sealing::{SealedMessage, SealedReply, new_room_key, open_all, room_key, seal_body};
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
 use conclave_crypto::DataKey;
@@ -12,6 +12,7 @@ use conclave_protocol::{MessageId, RoomId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The data key of `room` (R-SEC-2), from memory or unwrapped from the room's document.
@@ -75,7 +76,35 @@ pub async fn seal_existing(c: &Collections) -> MongoResult<()> {
 /// Opens one message with its room's key.
 async fn opened(c: &Collections, doc: MessageDoc) -> MongoResult<MessageRecord> {
     let key = key_of_room(c, &doc.room_id).await?;
-    SealedMessage::from(doc).open(&key).map_err(fail)
+    let room = RoomId(doc.room_id.clone());
+    let mut list = with_replies(c, None, &room, vec![doc]).await?;
+    list.pop().ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?.open(&key).map_err(fail)
+}
+
+/// Messages of `room` with the messages they answer (R-MSG-8), read in one query.
+async fn with_replies(
+    c: &Collections,
+    s: Option<&mut ClientSession>,
+    room: &RoomId,
+    docs: Vec<MessageDoc>,
+) -> MongoResult<Vec<SealedMessage>> {
+    let wanted: Vec<&str> = docs.iter().filter_map(|d| d.reply_to.as_deref()).collect();
+    let mut originals: HashMap<String, MessageDoc> = HashMap::new();
+    if !wanted.is_empty() {
+        let find = c.messages.find(doc! { "room_id": room.as_str(), "_id": { "$in": wanted } });
+        let found: Vec<MessageDoc> = match s {
+            Some(s) => find.session(&mut *s).await?.stream(s).try_collect().await?,
+            None => find.await?.try_collect().await?,
+        };
+        originals = found.into_iter().map(|d| (d.id.clone(), d)).collect();
+    }
+    Ok(docs
+        .into_iter()
+        .map(|doc| {
+            let reply = doc.reply_to.as_ref().and_then(|id| originals.get(id)).cloned().map(SealedReply::from);
+            SealedMessage { reply_to: reply, ..SealedMessage::from(doc) }
+        })
+        .collect())
 }
 
 pub async fn message(c: &Collections, room: &RoomId, id: &MessageId) -> MongoResult<Option<MessageRecord>> {
@@ -120,8 +149,9 @@ pub async fn insert_message(
         if let Some(message) = earlier {
             // A repeat: hand the number back (the room is still ours in this transaction).
             c.rooms.update_one(doc! { "_id": room }, doc! { "$inc": { "last_seq": -1_i64 } }).session(&mut *s).await?;
-            let message = SealedMessage::from(message).open(&data_key).map_err(fail)?;
-            return Ok(InsertedMessage { message, created: false });
+            let mut sealed = with_replies(c, Some(&mut *s), &new.room_id, vec![message]).await?;
+            let message = sealed.pop().ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
+            return Ok(InsertedMessage { message: message.open(&data_key).map_err(fail)?, created: false });
         }
     }
     let author_username = c
@@ -131,6 +161,16 @@ pub async fn insert_message(
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?
         .username;
+    let reply_to = match &new.reply_to {
+        Some(original) => Some(
+            c.messages
+                .find_one(doc! { "room_id": room, "_id": original.as_str() })
+                .session(&mut *s)
+                .await?
+                .ok_or_else(|| fail(StoreError::NotFound(Missing::ReplyTarget)))?,
+        ),
+        None => None,
+    };
     let id = uuid::Uuid::new_v4().to_string();
     let body = seal_body(&data_key, room, &id, &new.body).map_err(fail)?;
     let attachment = match &new.attachment_id {
@@ -152,6 +192,7 @@ pub async fn insert_message(
         created_at: date(now),
         edited_at: None,
         deleted: false,
+        reply_to: reply_to.as_ref().map(|original| original.id.clone()),
     };
     c.messages.insert_one(&message).session(&mut *s).await?;
     // The author has read their own message; a hidden direct room shows up again.
@@ -163,8 +204,8 @@ pub async fn insert_message(
         .update_many(doc! { "room_id": room, "hidden": true }, doc! { "$set": { "hidden": false } })
         .session(s)
         .await?;
-    let message = SealedMessage::from(message).open(&data_key).map_err(fail)?;
-    Ok(InsertedMessage { message, created: true })
+    let sealed = SealedMessage { reply_to: reply_to.map(SealedReply::from), ..SealedMessage::from(message) };
+    Ok(InsertedMessage { message: sealed.open(&data_key).map_err(fail)?, created: true })
 }
 
 pub async fn messages(
@@ -189,7 +230,7 @@ pub async fn messages(
     if docs.is_empty() {
         return Ok(Vec::new());
     }
-    let mut list: Vec<SealedMessage> = docs.into_iter().map(SealedMessage::from).collect();
+    let mut list = with_replies(c, None, room, docs).await?;
     if matches!(range, HistoryRange::After(_)) {
         list.reverse();
     }

@@ -4,14 +4,12 @@ use super::attachments;
 use super::rows::*;
 use crate::error::{Cause, Missing, StoreError, StoreResult};
 use crate::model::*;
-use crate::sealing::{SealedAttachmentMeta, SealedMessage, open_all, room_key, seal_body};
+use crate::sealing::{SealedAttachmentMeta, SealedMessage, SealedReply, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
 use conclave_crypto::{DataKey, Vault};
 use conclave_protocol::{MessageId, RoomId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
-
-const MESSAGE_FROM: &str = "FROM messages msg JOIN users au ON au.id = msg.author_id";
 
 /// The data key of `room` (R-SEC-2), from memory or unwrapped from the room's row.
 pub fn key_of_room(conn: &Connection, vault: &Vault, room: &str) -> StoreResult<Arc<DataKey>> {
@@ -114,6 +112,10 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         Some(attachment) => Some(attachments::check_unsent(conn, &new, attachment)?),
         None => None,
     };
+    let reply_to = match &new.reply_to {
+        Some(original) => Some(reply_target(conn, &key, &new.room_id, original)?),
+        None => None,
+    };
     let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
     let created_at =
@@ -132,8 +134,27 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         created_at,
         edited_at: None,
         deleted: false,
+        reply_to,
     };
     Ok(Checked::New(CheckedSend { record, body, attachment }))
+}
+
+/// The message of `room` that a new one answers, as it is now (R-MSG-8).
+fn reply_target(conn: &Connection, key: &DataKey, room: &RoomId, original: &MessageId) -> StoreResult<ReplyRecord> {
+    let found = conn
+        .prepare_cached(
+            "SELECT rt.seq, ru.username, rt.body, rt.deleted FROM messages rt JOIN users ru ON ru.id = rt.author_id
+             WHERE rt.room_id = ?1 AND rt.id = ?2",
+        )
+        .map_err(backend)?
+        .query_row([room.as_str(), original.as_str()], |row| {
+            Ok((u64_at(row, 0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?, row.get::<_, bool>(3)?))
+        })
+        .optional()
+        .map_err(backend)?;
+    let (seq, author_username, body, deleted) = found.ok_or(StoreError::NotFound(Missing::ReplyTarget))?;
+    let reply = ReplyRecord { message_id: original.clone(), seq, author_username, body: String::new(), deleted };
+    SealedReply { record: reply, body }.open(key, room.as_str())
 }
 
 /// Writes a checked send. An error here is the database's (I/O, a full disk), not a refusal,
@@ -153,8 +174,8 @@ pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedM
         .map_err(backend)?;
     conn.prepare_cached(
         "INSERT OR ROLLBACK INTO messages (id, room_id, seq, author_id, body, color, sticker, client_id, created_at,
-                                           attachment_id, attachment_name, attachment_type, attachment_size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                           attachment_id, attachment_name, attachment_type, attachment_size, reply_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .map_err(backend)?
     .execute(params![
@@ -170,7 +191,8 @@ pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedM
         attachment.as_ref().map(|a| a.id.as_str()),
         attachment.as_ref().map(|a| a.filename.as_slice()),
         attachment.as_ref().map(|a| a.content_type.as_str()),
-        attachment.as_ref().map(|a| to_i64(a.size))
+        attachment.as_ref().map(|a| to_i64(a.size)),
+        record.reply_to.as_ref().map(|r| r.message_id.as_str())
     ])
     .map_err(backend)?;
     // The author has read their own message; a hidden direct room shows up again.

@@ -2,7 +2,7 @@
 
 use crate::error::{Cause, Conflict, StoreError};
 use crate::model::*;
-use crate::sealing::{SealedAttachmentMeta, SealedMessage};
+use crate::sealing::{SealedAttachmentMeta, SealedMessage, SealedReply};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
@@ -116,7 +116,11 @@ pub fn membership_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MembershipRec
 
 pub const MESSAGE_COLUMNS: &str = "msg.id, msg.room_id, msg.seq, msg.author_id, au.username, msg.body, msg.color, \
      msg.sticker, msg.client_id, msg.created_at, msg.edited_at, msg.deleted, msg.attachment_id, msg.attachment_name, \
-     msg.attachment_type, msg.attachment_size";
+     msg.attachment_type, msg.attachment_size, rt.id, rt.seq, ru.username, rt.body, rt.deleted";
+
+/// What [`MESSAGE_COLUMNS`] reads from: a message, its author and the message it answers.
+pub const MESSAGE_FROM: &str = "FROM messages msg JOIN users au ON au.id = msg.author_id \
+     LEFT JOIN messages rt ON rt.id = msg.reply_to LEFT JOIN users ru ON ru.id = rt.author_id";
 
 /// A message row; its body stays sealed until [`SealedMessage::open`].
 pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
@@ -134,6 +138,7 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
         created_at: time_at(row, at + 9)?,
         edited_at: opt_time_at(row, at + 10)?,
         deleted: row.get(at + 11)?,
+        reply_to: None,
     };
     let attachment_id: Option<String> = row.get(at + 12)?;
     let attachment = match attachment_id {
@@ -145,7 +150,21 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<SealedMessage> {
         }),
         None => None,
     };
-    Ok(SealedMessage { record, body: row.get(at + 5)?, attachment })
+    let reply_id: Option<String> = row.get(at + 16)?;
+    let reply_to = match reply_id {
+        Some(id) => Some(SealedReply {
+            record: ReplyRecord {
+                message_id: id.into(),
+                seq: u64_at(row, at + 17)?,
+                author_username: row.get(at + 18)?,
+                body: String::new(),
+                deleted: row.get(at + 20)?,
+            },
+            body: row.get(at + 19)?,
+        }),
+        None => None,
+    };
+    Ok(SealedMessage { record, body: row.get(at + 5)?, attachment, reply_to })
 }
 
 pub const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.kind, n.room_id, n.actor_id, n.data, n.created_at, n.read";

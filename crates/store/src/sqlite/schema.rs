@@ -1,7 +1,7 @@
 //! The SQLite schema, versioned with `PRAGMA user_version`. Each migration runs once, in order,
 //! in a transaction of its own: its SQL, then its Rust step when it has one.
 
-use super::rows::{backend, message_at};
+use super::rows::backend;
 use crate::error::StoreResult;
 use crate::sealing::{SERVER_SCOPE, new_room_key, room_key, seal_body};
 use conclave_crypto::Vault;
@@ -30,6 +30,8 @@ const MIGRATIONS: &[Migration] = &[
     // 7: reactions (R-MSG-9); they go with their message. The rowid keeps the order they came
     // in (two within one millisecond included).
     Migration { sql: REACTIONS, then: None },
+    // 8: replies (R-MSG-8): the id of the answered message, of the same room.
+    Migration { sql: "ALTER TABLE messages ADD COLUMN reply_to TEXT;", then: None },
 ];
 
 const REACTIONS: &str = "
@@ -227,20 +229,17 @@ fn seal_existing_messages(conn: &Connection, vault: &Vault) -> StoreResult<()> {
         conn.execute("UPDATE rooms SET data_key = ?2 WHERE id = ?1", params![room, wrapped]).map_err(backend)?;
     }
     let mut read = conn
-        .prepare(
-            "SELECT msg.id, msg.room_id, msg.seq, msg.author_id, '', X'', msg.color, msg.sticker,
-                    msg.client_id, msg.created_at, msg.edited_at, msg.deleted, NULL, NULL, NULL, NULL,
-                    msg.body, r.data_key
-             FROM messages msg JOIN rooms r ON r.id = msg.room_id",
-        )
+        .prepare("SELECT msg.id, msg.room_id, msg.deleted, msg.body, r.data_key FROM messages msg JOIN rooms r ON r.id = msg.room_id")
         .map_err(backend)?;
     let mut rows = read.query([]).map_err(backend)?;
     while let Some(row) = rows.next().map_err(backend)? {
-        let message = message_at(row, 0).map_err(backend)?.record;
-        let plain: String = row.get(16).map_err(backend)?;
-        let wrapped: Option<Vec<u8>> = row.get(17).map_err(backend)?;
-        let (room, id) = (message.room_id.as_str(), message.id.as_str());
-        let body = if message.deleted {
+        let id: String = row.get(0).map_err(backend)?;
+        let room: String = row.get(1).map_err(backend)?;
+        let deleted: bool = row.get(2).map_err(backend)?;
+        let plain: String = row.get(3).map_err(backend)?;
+        let wrapped: Option<Vec<u8>> = row.get(4).map_err(backend)?;
+        let (room, id) = (room.as_str(), id.as_str());
+        let body = if deleted {
             Vec::new()
         } else {
             seal_body(&*room_key(vault, room, wrapped.as_deref())?, room, id, &plain)?

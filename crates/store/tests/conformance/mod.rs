@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             room_ids_include_hidden_direct_rooms,
             room_admins_and_direct_peers_in_one_read,
             reactions_count_once_per_user_and_go_with_their_message,
+            replies_show_their_original_as_it_is_now,
             invitations_are_declined_and_handled_notifications_read,
             names_change_and_a_new_password_ends_every_session,
             audit_trail_records_room_actions_newest_first,
@@ -154,6 +155,7 @@ fn text_message(room: &RoomId, author: &UserId, body: String, client_id: Option<
         sticker: None,
         client_id,
         attachment_id: None,
+        reply_to: None,
     }
 }
 
@@ -667,6 +669,7 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
         sticker: Some(Sticker::Cat),
         client_id: Some("c-1".into()),
         attachment_id: None,
+        reply_to: None,
     };
     let first = store.insert_message(message(&alice, "hello"), t(3)).await.unwrap();
     let again = store.insert_message(message(&alice, "hello again"), t(4)).await.unwrap();
@@ -780,6 +783,49 @@ pub async fn room_admins_and_direct_peers_in_one_read(store: Arc<dyn Store>) {
     expected.sort();
     assert_eq!(peers, expected, "group rooms have no peer");
     assert!(store.direct_peers(&alice.id, &[]).await.unwrap().is_empty());
+}
+
+/// R-MSG-8: a reply names an earlier message of its room and shows it as it is now (edited,
+/// deleted); a message of another room, or none, is refused with nothing stored.
+pub async fn replies_show_their_original_as_it_is_now(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "talk", JoinPolicy::Open).await;
+    let elsewhere = group(&store, &alice, "elsewhere", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    let original = send(&store, &room, &alice, "what time is lunch?").await;
+    let other_room = send(&store, &elsewhere, &alice, "not here").await;
+    let reply_to = |id: &MessageId| NewMessage {
+        reply_to: Some(id.clone()),
+        ..text_message(&room.id, &bob.id, "noon".into(), Some(format!("reply-{id}")))
+    };
+    let reply = store.insert_message(reply_to(&original.id), t(11)).await.unwrap().message;
+    let shown = reply.reply_to.clone().expect("the reply names its original");
+    assert_eq!(
+        (shown.message_id, shown.seq, shown.author_username.as_str(), shown.body.as_str(), shown.deleted),
+        (original.id.clone(), original.seq, "alice", "what time is lunch?", false)
+    );
+    // The same client id again: the same reply, its original with it.
+    let repeated = store.insert_message(reply_to(&original.id), t(12)).await.unwrap();
+    assert!(!repeated.created);
+    assert_eq!(repeated.message.reply_to, reply.reply_to);
+    for wrong in [other_room.id.clone(), MessageId::from("no-such-message".to_owned())] {
+        assert_eq!(
+            store.insert_message(reply_to(&wrong), t(13)).await.map(|m| m.message.seq),
+            Err(StoreError::NotFound(Missing::ReplyTarget)),
+            "a reply to {wrong} is refused"
+        );
+    }
+    let history = store.messages(&room.id, HistoryRange::Latest, 10).await.unwrap();
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 1], "refused replies took no number");
+    assert_eq!(history[0].reply_to.as_ref().map(|r| r.body.as_str()), Some("what time is lunch?"));
+    assert_eq!(history[1].reply_to, None);
+    store.edit_message(&room.id, &original.id, "lunch at noon?", t(14)).await.unwrap();
+    let after_edit = store.message(&room.id, &reply.id).await.unwrap().unwrap();
+    assert_eq!(after_edit.reply_to.map(|r| r.body), Some("lunch at noon?".to_owned()));
+    store.delete_message(&room.id, &original.id, t(15)).await.unwrap();
+    let after_delete = store.messages(&room.id, HistoryRange::After(1), 10).await.unwrap();
+    let gone = after_delete[0].reply_to.clone().expect("still names its original");
+    assert!(gone.deleted && gone.body.is_empty(), "a deleted original shows nothing of itself: {gone:?}");
 }
 
 /// R-MSG-9: a reaction counts once per user and emoji; a reader sees counts and their own;

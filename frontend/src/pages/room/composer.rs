@@ -7,14 +7,50 @@ use crate::pages::widgets::{ErrorLine, color_class, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
 use conclave_protocol::{
-    Attachment, ClientFrame, Color, MAX_MESSAGE_CHARS, Member, RoomId, SendMessageRequest, Sticker,
-    UploadAttachmentQuery, User, UserId,
+    Attachment, ClientFrame, Color, MAX_MESSAGE_CHARS, Member, Message, MessageId, RoomId, SendMessageRequest, Sticker,
+    UploadAttachmentQuery, User, UserId, excerpt,
 };
 use leptos::html;
 use leptos::prelude::*;
 
 /// At most one typing notice per this many milliseconds (the server throttles too).
 const TYPING_EVERY_MS: f64 = 3000.0;
+
+/// The composer's text box, focused when a reply begins.
+pub(super) const COMPOSER_ID: &str = "composer-input";
+
+/// What the room's writing is about besides a new message: the message it answers (R-MSG-8)
+/// and the one being edited in place (R-MSG-7). Shared by the history and the composer.
+#[derive(Clone, Copy)]
+pub(super) struct Compose {
+    pub replying: RwSignal<Option<Message>>,
+    pub editing: RwSignal<Option<MessageId>>,
+}
+
+impl Compose {
+    pub fn new() -> Self {
+        Compose { replying: RwSignal::new(None), editing: RwSignal::new(None) }
+    }
+
+    /// Answers `message`: the composer says so and takes the focus.
+    pub fn reply_to(&self, message: Message) {
+        self.replying.set(Some(message));
+        focus(COMPOSER_ID);
+    }
+}
+
+/// Puts the keyboard focus on the element with `id`, if there is one.
+pub(super) fn focus(id: &str) {
+    let id = id.to_owned();
+    request_animation_frame(move || {
+        if let Some(element) = document().get_element_by_id(&id)
+            && let Ok(element) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(element)
+        {
+            // Focus may be refused (a hidden element): nothing to tell anyone.
+            drop(element.focus());
+        }
+    });
+}
 
 /// "ada is typing…", from the gateway's typing frames (R-WS-2).
 #[component]
@@ -45,9 +81,10 @@ pub(super) fn Typing(me: User, room_id: RoomId, members: Memo<Vec<Member>>) -> i
 }
 
 #[component]
-pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
+pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
+    let compose = expect_context::<Compose>();
     let draft = RwSignal::new(String::new());
     // Counted as the server counts (characters), shown near the limit; nothing is cut.
     let length = Memo::new(move |_| draft.with(|d| d.chars().count()));
@@ -107,10 +144,13 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
                 sticker,
                 client_id: Some(client_id),
                 attachment_id: attachment.as_ref().map(|a| a.id.clone()),
+                reply_to: compose.replying.with_untracked(|m| m.as_ref().map(|m| m.id.clone())),
             };
+            let replying = compose.replying.get_untracked();
             let room_id = room_id.clone();
             draft.set(String::new());
             attached.set(None);
+            compose.replying.set(None);
             stickers_open.set(false);
             typing_sent.set_value(0.0);
             leptos::task::spawn_local(async move {
@@ -127,6 +167,9 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
                         if attached.try_with_untracked(Option::is_none) == Some(true) {
                             attached.try_set(attachment);
                         }
+                        if compose.replying.try_with_untracked(Option::is_none) == Some(true) {
+                            compose.replying.try_set(replying);
+                        }
                         error.try_set(Some(e.message()));
                     }
                 }
@@ -134,11 +177,36 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
         }
     };
     let on_key = {
-        let send = send.clone();
+        let (send, room_id) = (send.clone(), room_id.clone());
         move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                ev.prevent_default();
-                send(None);
+            if ev.is_composing() {
+                return;
+            }
+            match ev.key().as_str() {
+                "Enter" if !ev.shift_key() => {
+                    ev.prevent_default();
+                    send(None);
+                }
+                // Up in an empty composer edits your last message, as in Slack and Element.
+                "ArrowUp" if draft.with_untracked(String::is_empty) => {
+                    let last = live.messages.with_untracked(|rooms| {
+                        rooms.get(&room_id).and_then(|m| {
+                            m.values()
+                                .rev()
+                                .find(|m| m.author_id == me.id && !m.deleted && !m.body.is_empty())
+                                .map(|m| m.id.clone())
+                        })
+                    });
+                    if let Some(id) = last {
+                        ev.prevent_default();
+                        compose.editing.set(Some(id));
+                    }
+                }
+                "Escape" if compose.replying.with_untracked(Option::is_some) => {
+                    ev.prevent_default();
+                    compose.replying.set(None);
+                }
+                _ => {}
             }
         }
     };
@@ -200,8 +268,18 @@ pub(super) fn Composer(room_id: RoomId) -> impl IntoView {
                 <button type="button" class="link small" aria-label="Remove the attachment" on:click=move |_| attached.set(None)>"Remove"</button>
             </div>
         })}
+        {move || compose.replying.get().map(|m| {
+            let about = if m.body.is_empty() { "a message without text".to_owned() } else { excerpt(&m.body) };
+            view! {
+                <div class="replying" aria-live="polite">
+                    <span>"Replying to "<strong>{m.author_username.clone()}</strong>": "<span class="muted">{about}</span></span>
+                    <button type="button" class="link small" aria-label="Cancel the reply" title="Cancel the reply (Esc)"
+                        on:click=move |_| compose.replying.set(None)>"Cancel"</button>
+                </div>
+            }
+        })}
         <form class="composer" on:submit=on_submit>
-            <textarea rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
+            <textarea id=COMPOSER_ID rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
                 class=move || color_class(color.get()) aria-describedby="message-length"
                 prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
             <button type="submit" disabled=move || too_long.get()>"Send"</button>

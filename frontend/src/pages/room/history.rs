@@ -1,12 +1,15 @@
 //! The history, newest at the bottom: paging back, live messages, the read marker.
 
 use super::attachment::AttachmentView;
+use super::composer::{Compose, focus};
 use super::text::RichText;
 use crate::live::{Connection, Live};
 use crate::pages::widgets::{ErrorLine, color_class, confirmed, day, report, when, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
-use conclave_protocol::{MarkReadRequest, Message, MessageId, MessagesQuery, RoomId, User};
+use conclave_protocol::{
+    EditMessageRequest, MAX_MESSAGE_CHARS, MarkReadRequest, Message, MessageId, MessagesQuery, ReplyTo, RoomId, User,
+};
 use leptos::html;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -22,8 +25,11 @@ const NEAR_BOTTOM_PX: i32 = 80;
 pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
+    let compose = expect_context::<Compose>();
     let list = NodeRef::<html::Ol>::new();
     let more = RwSignal::new(true);
+    // A quoted message being looked for: earlier pages load until it is there (R-MSG-8).
+    let seeking = RwSignal::new(None::<u64>);
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let stick = StoredValue::new(true);
@@ -107,6 +113,22 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
         }
     });
     mark_read(room_id.clone(), messages);
+    Effect::new({
+        let load = load.clone();
+        move |_| {
+            let Some(seq) = seeking.get() else { return };
+            let oldest = messages.with(|m| m.first().map(|m| m.seq));
+            if messages.with(|m| m.iter().any(|m| m.seq == seq)) {
+                seeking.set(None);
+                stick.set_value(false);
+                request_animation_frame(move || show_message(list, seq));
+            } else if oldest.is_some_and(|oldest| oldest > seq) && more.get() && !loading.get() {
+                load(oldest);
+            } else if !more.get() || oldest.is_none() {
+                seeking.set(None);
+            }
+        }
+    });
 
     let remove = move |message: Message| {
         if !confirmed("Delete this message for everyone?") {
@@ -136,6 +158,12 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                     let removable = move || (mine || can_moderate.get()) && !deleted;
                     let body_class = format!("body {}", color_class(m.color));
                     let message = m.clone();
+                    let editable = mine && !m.deleted && !m.body.is_empty();
+                    let edited = m.clone();
+                    let editing = {
+                        let id = m.id.clone();
+                        Memo::new(move |_| compose.editing.with(|e| e.as_ref() == Some(&id)))
+                    };
                     let picking = RwSignal::new(false);
                     let (body, my_name) = (m.body.clone(), me.username.clone());
                     let separator = place.day.clone().map(|day| view! { <li class="day-separator" role="separator"><span>{day}</span></li> });
@@ -146,6 +174,14 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
                                 {(m.edited_at.is_some() && !m.deleted).then(|| view! { <span class="muted">" (edited)"</span> })}
+                                {(!m.deleted).then(|| {
+                                    let message = message.clone();
+                                    view! { <button class="link small" title="Reply to this message" on:click=move |_| compose.reply_to(message.clone())>"Reply"</button> }
+                                })}
+                                {editable.then(|| {
+                                    let id = m.id.clone();
+                                    view! { <button class="link small" title="Edit this message (Up in an empty composer)" on:click=move |_| compose.editing.set(Some(id.clone()))>"Edit"</button> }
+                                })}
                                 {(!m.deleted).then(|| view! {
                                     <button class="link small react" title="Add a reaction" aria-expanded=move || picking.get().to_string()
                                         on:click=move |_| picking.update(|open| *open = !*open)>"React"</button>
@@ -157,9 +193,13 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                                     }
                                 </Show>
                             </div>
+                            {m.reply_to.clone().map(|r| view! { <Quote reply=r seeking=seeking/> })}
                             {m.sticker.map(|s| view! { <pre class="sticker" aria-label=format!("{} sticker", wire_name(&s))>{s.art()}</pre> })}
                             {m.attachment.clone().map(|a| view! { <AttachmentView room_id=m.room_id.clone() attachment=a/> })}
-                            <Show when={let body = m.body.clone(); move || !body.is_empty() || m.deleted}>
+                            <Show when=move || editing.get()>
+                                <EditInPlace message=edited.clone()/>
+                            </Show>
+                            <Show when={let body = m.body.clone(); move || (!body.is_empty() || m.deleted) && !editing.get()}>
                                 <div class=body_class.clone()>
                                     {if m.deleted {
                                         "This message was deleted.".into_any()
@@ -175,6 +215,113 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
             </For>
         </ol>
         <ErrorLine error=error/>
+    }
+}
+
+/// Scrolls the message numbered `seq` into the middle of the view and marks it for a moment.
+fn show_message(list: NodeRef<html::Ol>, seq: u64) {
+    let Some(list) = list.get_untracked() else { return };
+    let Ok(Some(item)) = list.query_selector(&format!("li[data-seq=\"{seq}\"]")) else { return };
+    let options = web_sys::ScrollIntoViewOptions::new();
+    options.set_block(web_sys::ScrollLogicalPosition::Center);
+    options.set_behavior(web_sys::ScrollBehavior::Smooth);
+    item.scroll_into_view_with_scroll_into_view_options(&options);
+    // Only the highlight fails if the class list refuses: nothing to tell anyone.
+    drop(item.class_list().add_1("flash"));
+    leptos::task::spawn_local(async move {
+        gloo_timers::future::sleep(Duration::from_millis(1600)).await;
+        drop(item.class_list().remove_1("flash"));
+    });
+}
+
+/// What a reply shows of the message it answers; a click goes to that message (R-MSG-8).
+#[component]
+fn Quote(reply: ReplyTo, seeking: RwSignal<Option<u64>>) -> impl IntoView {
+    let text = match (reply.deleted, reply.excerpt.is_empty()) {
+        (true, _) => "This message was deleted.".to_owned(),
+        (false, true) => "A message without text".to_owned(),
+        (false, false) => reply.excerpt.clone(),
+    };
+    view! {
+        <button type="button" class="quote" class:deleted=reply.deleted title="Go to the original"
+            on:click=move |_| seeking.set(Some(reply.seq))>
+            <span class="author">{reply.author_username.clone()}</span>
+            <span class="excerpt">{text}</span>
+        </button>
+    }
+}
+
+/// A message's text being edited where it stands (R-MSG-7): Enter saves, Shift+Enter breaks the
+/// line, Esc puts it back as it was.
+#[component]
+fn EditInPlace(message: Message) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<Live>();
+    let compose = expect_context::<Compose>();
+    let text = RwSignal::new(message.body.clone());
+    let error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let too_long = Memo::new(move |_| text.with(|t| t.chars().count() > MAX_MESSAGE_CHARS));
+    let field_id = format!("edit-{}", message.seq);
+    focus(&field_id);
+    let done = move || {
+        compose.editing.set(None);
+        focus(super::composer::COMPOSER_ID);
+    };
+    let save = move || {
+        let body = text.get_untracked();
+        if body.trim().is_empty() || too_long.get_untracked() || saving.get_untracked() {
+            return;
+        }
+        if body == message.body {
+            done();
+            return;
+        }
+        saving.set(true);
+        let endpoint = endpoints::EditMessage { room_id: message.room_id.clone(), message_id: message.id.clone() };
+        leptos::task::spawn_local(async move {
+            let outcome = session.request(&endpoint, Some(&EditMessageRequest { body })).await;
+            report(error, &outcome);
+            saving.try_set(false);
+            if let Ok(edited) = outcome {
+                live.add(vec![edited.message]);
+                done();
+            }
+        });
+    };
+    let on_key = {
+        let save = save.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.is_composing() {
+                return;
+            }
+            match ev.key().as_str() {
+                "Enter" if !ev.shift_key() => {
+                    ev.prevent_default();
+                    save();
+                }
+                "Escape" => {
+                    ev.prevent_default();
+                    done();
+                }
+                _ => {}
+            }
+        }
+    };
+    view! {
+        <div class="edit-in-place">
+            <textarea id=field_id rows="2" aria-label="Edit the message" prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev)) on:keydown=on_key></textarea>
+            <div class="edit-actions">
+                <span class="muted small">"Enter saves · Esc cancels"</span>
+                <button type="button" class="secondary" on:click=move |_| done()>"Cancel"</button>
+                <button type="button" disabled=move || saving.get() || too_long.get() on:click=move |_| save()>"Save"</button>
+            </div>
+            <Show when=move || too_long.get()>
+                <p class="error">{format!("A message has at most {MAX_MESSAGE_CHARS} characters.")}</p>
+            </Show>
+            <ErrorLine error=error/>
+        </div>
     }
 }
 

@@ -18,7 +18,7 @@ use super::widgets::{ErrorLine, JoinButton, confirmed, report};
 use crate::api::ApiError;
 use crate::live::Live;
 use crate::session::Session;
-use composer::{Composer, Typing};
+use composer::{Compose, Composer, Typing};
 use conclave_protocol::endpoints;
 use conclave_protocol::{ErrorCode, JoinPolicy, LeaveReason, Member, PageQuery, Role, Room, RoomId, RoomKind, User};
 use history::Messages;
@@ -219,6 +219,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
         }
     };
     let manage = format!("{home}/rooms/{room_id}/admin");
+    provide_context(Compose::new());
     view! {
         <div class="room">
             <section class="card conversation">
@@ -237,7 +238,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                 <ErrorLine error=error/>
                 <Messages me=me.clone() room_id=room_id.clone() can_moderate=admin/>
                 <Typing me=me.clone() room_id=room_id.clone() members=members/>
-                <Composer room_id=room_id.clone()/>
+                <Composer me=me.clone() room_id=room_id.clone()/>
             </section>
             <aside class="card members">
                 <h2>{move || format!("Members ({})", members.with(Vec::len))}</h2>
