@@ -25,6 +25,8 @@ pub enum AuditAction {
     /// `target` got `role`: from the owner (`actor`), or by SPEC R-ROOM-5 after a departure
     /// (no `actor`).
     RoleChanged,
+    /// A user deleted their account (`actor` is the user, by id: their name is gone).
+    AccountDeleted,
 }
 
 /// One audit record. Usernames are given for display; ids are what identifies.

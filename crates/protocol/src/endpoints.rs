@@ -152,6 +152,14 @@ endpoints! {
     UpdateMe {} = Patch "/api/users/me", UpdateProfileRequest => UserEnvelope;
     /// Change my password; every other session ends (R-ACC-7).
     ChangePassword {} = Post "/api/users/me/password", ChangePasswordRequest => TokenResponse;
+    /// Delete my account (R-ACC-7), with my password.
+    DeleteMe {} = Delete "/api/users/me", DeleteAccountRequest => NoContent;
+    /// Set my avatar (R-ACC-8): PNG, JPEG or WebP bytes, re-encoded as a square.
+    SetAvatar {} = Put "/api/users/me/avatar", FileBody => UserEnvelope;
+    /// Remove my avatar.
+    RemoveAvatar {} = Delete "/api/users/me/avatar", NoBody => UserEnvelope;
+    /// A user's avatar (R-ACC-8).
+    Avatar { username: String; query: AvatarQuery } = Get "/api/users/{username}/avatar", NoBody => FileBytes;
     /// My account's audit trail.
     MyAudit { ; query: PageQuery } = Get "/api/users/me/audit", NoBody => Page<AuditEntry>;
     /// The user directory, by username prefix (R-ACC-5).

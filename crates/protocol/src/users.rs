@@ -20,7 +20,30 @@ pub struct User {
     /// `null` until then.
     #[serde(default)]
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Where the user's avatar is (R-ACC-8): `/api/users/{username}/avatar?v=…`, a new address
+    /// for each new picture, so it may be cached for good. `null` when they have none.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
 }
+
+/// `GET /api/users/{username}/avatar?v=`: `v` names the picture (from `avatar_url`); the answer
+/// is the same without it, but only with it may a cache keep the answer for good.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AvatarQuery {
+    pub v: Option<String>,
+}
+
+/// The biggest avatar upload accepted (R-ACC-8), before it is re-encoded.
+pub const MAX_AVATAR_BYTES: usize = 2 * 1024 * 1024;
+
+/// The side, in pixels, of the square an avatar is stored as.
+pub const AVATAR_SIDE: u32 = 256;
+
+/// The name every deleted account shows under (R-ACC-7), followed by a short id that tells
+/// deleted accounts apart. It has spaces, so no one can sign up with it.
+pub const DELETED_USER_PREFIX: &str = "deleted user ";
 
 /// `{"user": …}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,4 +84,13 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 10–256 chars.
     pub new_password: String,
+}
+
+/// `DELETE /api/users/me` (R-ACC-7): the account's password, said again. The user leaves every
+/// room (R-ROOM-5 applies to each), every session ends, and their messages stay, shown as from
+/// a deleted user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteAccountRequest {
+    pub password: String,
 }

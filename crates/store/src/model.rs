@@ -43,6 +43,23 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
     /// When the user was last seen active (their last session ended, or they typed).
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// When the current avatar was set (it names that picture), if there is one (R-ACC-8).
+    pub avatar_at: Option<DateTime<Utc>>,
+}
+
+/// An avatar to store: already checked and re-encoded (R-ACC-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAvatar {
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A stored avatar, opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarRecord {
+    pub content_type: String,
+    pub content: Vec<u8>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

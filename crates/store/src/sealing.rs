@@ -60,6 +60,27 @@ fn attachment_aad(part: &str, room: &str, attachment: &str) -> Aad {
     Aad::new(part).part(room).part(attachment)
 }
 
+fn avatar_aad(user: &str) -> Aad {
+    Aad::new("avatar").part(user)
+}
+
+/// The stored form of a user's avatar, sealed under the server's key (R-SEC-2, R-ACC-8).
+pub(crate) fn seal_avatar(key: &DataKey, user: &str, content: &[u8]) -> StoreResult<Vec<u8>> {
+    Ok(key.seal(&avatar_aad(user), content)?)
+}
+
+/// An avatar's content, opened.
+pub(crate) fn open_avatar(key: &DataKey, user: &str, sealed: &[u8]) -> StoreResult<Vec<u8>> {
+    key.open(&avatar_aad(user), sealed)
+        .map_err(|e| StoreError::Corrupt(Cause::msg(format!("the avatar of user {user}: {e}"))))
+}
+
+/// The name a deleted account keeps (R-ACC-7): never a valid username, unique by its id.
+pub(crate) fn deleted_username(user: &str) -> String {
+    let short: String = user.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+    format!("{}{short}", conclave_protocol::DELETED_USER_PREFIX)
+}
+
 /// The stored forms of an attachment's name and content.
 pub(crate) fn seal_attachment(
     key: &DataKey,

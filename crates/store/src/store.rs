@@ -58,6 +58,19 @@ pub trait UserStore: Send + Sync + 'static {
     /// Sets a new password hash and revokes every refresh token of the user, in one step
     /// (R-ACC-7: the other sessions end). `NotFound(User)` when there is none.
     async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()>;
+    /// Sets the user's avatar (R-ACC-8), replacing any; `avatar_at` names it. `NotFound(User)`
+    /// when there is no such (live) user.
+    async fn set_avatar(&self, id: &UserId, avatar: NewAvatar, now: DateTime<Utc>) -> StoreResult<UserRecord>;
+    /// Removes the user's avatar, if any.
+    async fn remove_avatar(&self, id: &UserId) -> StoreResult<UserRecord>;
+    /// The user's avatar; `None` when they have none.
+    async fn avatar(&self, id: &UserId) -> StoreResult<Option<AvatarRecord>>;
+    /// Ends an account (R-ACC-7), after it has left its group rooms: its name becomes a
+    /// deleted user's ([`conclave_protocol::DELETED_USER_PREFIX`]), its password, names, avatar,
+    /// sessions, invitations, join requests, bans, notifications, room log and unsent uploads
+    /// go; its messages and direct rooms stay. Audited. A deleted user is not found by
+    /// `user`, `user_by_username` or `search_users` again. `NotFound(User)` when there is none.
+    async fn delete_account(&self, id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Refresh tokens and their families (SPEC R-ACC-3).

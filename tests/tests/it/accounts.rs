@@ -355,3 +355,122 @@ async fn r_acc_7_a_new_password_ends_the_other_sessions() {
     let new_login = json!({"username": "alice", "password": new_password});
     anon.post("/api/auth/login", new_login).await.expect_status(200);
 }
+
+/// A `width`×`height` picture encoded as `format`.
+fn picture(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 250) as u8, (y % 250) as u8, 120]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(pixels).write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn put_avatar(user: &conclave_tests::Client, content_type: &str, bytes: Vec<u8>) -> reqwest::RequestBuilder {
+    user.raw(reqwest::Method::PUT, "/api/users/me/avatar").header("content-type", content_type).body(bytes)
+}
+
+/// R-ACC-8: an avatar is set, shown to others as a 256-pixel square at an address that may be
+/// cached for good, revalidated by its ETag without it, replaced at a new address, removed.
+#[tokio::test]
+async fn r_acc_8_avatars_are_set_served_and_removed() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    assert_eq!(bob.get("/api/users/alice").await.expect_status(200).body["user"]["avatar_url"], json!(null));
+    let set = alice.send(put_avatar(&alice, "image/png", picture(600, 400, image::ImageFormat::Png))).await;
+    let url = set.expect_status(200).body["user"]["avatar_url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/api/users/alice/avatar?v="), "{url}");
+    assert_eq!(bob.get("/api/users/alice").await.body["user"]["avatar_url"], json!(url), "others see it");
+
+    let fetched = bob.raw(reqwest::Method::GET, &url).send().await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    let header = |name: &str| fetched.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (cache, etag, kind) = (header("cache-control"), header("etag"), header("content-type"));
+    assert_eq!(cache, "private, max-age=31536000, immutable");
+    assert_eq!(kind, "image/jpeg");
+    let stored = image::load_from_memory(&fetched.bytes().await.unwrap()).unwrap();
+    assert_eq!((stored.width(), stored.height()), (256, 256));
+    let plain = bob.raw(reqwest::Method::GET, "/api/users/ALICE/avatar").send().await.unwrap();
+    assert_eq!(plain.headers()["cache-control"], "private, no-cache", "without v it is revalidated");
+    let again =
+        bob.raw(reqwest::Method::GET, "/api/users/alice/avatar").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    let webp = alice.send(put_avatar(&alice, "image/webp", picture(64, 64, image::ImageFormat::WebP))).await;
+    let new_url = webp.expect_status(200).body["user"]["avatar_url"].as_str().unwrap().to_owned();
+    assert_ne!(new_url, url, "a new picture, a new address");
+    let removed = alice.delete("/api/users/me/avatar").await.expect_status(200);
+    assert_eq!(removed.body["user"]["avatar_url"], json!(null));
+    bob.get("/api/users/alice/avatar").await.expect_error(404, "not_found");
+    bob.get("/api/users/nobody/avatar").await.expect_error(404, "user_not_found");
+}
+
+/// R-ACC-8, R-SEC-3: other types, bytes that are not what they claim, broken or oversized
+/// pictures are refused with their codes, and the avatar stays as it was.
+#[tokio::test]
+async fn r_acc_8_bad_avatars_are_refused() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let png = picture(32, 32, image::ImageFormat::Png);
+    alice.send(put_avatar(&alice, "image/png", png.clone())).await.expect_status(200);
+    let before = alice.get("/api/users/me").await.body["user"]["avatar_url"].clone();
+    alice.send(put_avatar(&alice, "image/gif", png.clone())).await.expect_error(415, "unsupported_media_type");
+    alice.send(put_avatar(&alice, "image/jpeg", png.clone())).await.expect_error(415, "unsupported_media_type");
+    alice
+        .send(put_avatar(&alice, "image/png", b"<svg onload=alert(1)>".to_vec()))
+        .await
+        .expect_error(415, "unsupported_media_type");
+    let cut = png[..png.len() / 2].to_vec();
+    let refused = alice.send(put_avatar(&alice, "image/png", cut)).await.expect_error(422, "validation_failed");
+    assert!(refused.body["error"]["details"]["avatar"].is_string());
+    let huge = vec![0u8; 2 * 1024 * 1024 + 1];
+    alice.send(put_avatar(&alice, "image/png", huge)).await.expect_error(413, "payload_too_large");
+    let anon = server.anonymous();
+    anon.send(put_avatar(&anon, "image/png", png)).await.expect_error(401, "token_missing");
+    assert_eq!(alice.get("/api/users/me").await.body["user"]["avatar_url"], before, "unchanged");
+}
+
+/// R-ACC-7, R-ROOM-5: deleting an account takes its password; the user leaves every group
+/// room (the next member takes over), their live session closes, their tokens stop working,
+/// their messages stay under a deleted user's name, and the username is free again.
+#[tokio::test]
+async fn r_acc_7_deleting_an_account() {
+    let server = Server::start().await;
+    let (alice, bob, carol) = (server.user("alice").await, server.user("bob").await, server.user("carol").await);
+    let room = alice.create_room("founders", "open").await;
+    for member in [&bob, &carol] {
+        member.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    }
+    alice.say(&room, "see you all").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let (mut bob_ws, _) = server.connect(&bob).await;
+
+    let wrong = alice
+        .send(alice.raw(reqwest::Method::DELETE, "/api/users/me").json(&json!({"password": "not my password"})))
+        .await;
+    assert!(wrong.expect_error(422, "validation_failed").body["error"]["details"]["password"].is_string());
+    alice.delete("/api/users/me").await.expect_error(400, "malformed_json");
+    alice
+        .send(alice.raw(reqwest::Method::DELETE, "/api/users/me").json(&json!({"password": PASSWORD})))
+        .await
+        .expect_status(204);
+
+    assert_eq!(alice_ws.close_frame().await.map(|(code, _)| code), Some(1008), "the live session closes");
+    let left = bob_ws.next_of("member_left").await;
+    assert_eq!((left["user_id"].as_str(), left["reason"].as_str()), (Some(alice.id.as_str()), Some("left")));
+    let owner = bob_ws.next_of("role_changed").await;
+    assert_eq!((owner["user_id"].as_str(), owner["role"].as_str()), (Some(bob.id.as_str()), Some("owner")));
+    alice.get("/api/users/me").await.expect_error(401, "token_invalid");
+    alice.get(&format!("/api/rooms/{room}")).await.expect_error(401, "token_invalid");
+    let anon = server.anonymous();
+    anon.post("/api/auth/refresh", json!({"refresh_token": alice.refresh_token})).await.expect_status(401);
+    anon.post("/api/auth/login", json!({"username": "alice", "password": PASSWORD}))
+        .await
+        .expect_error(401, "invalid_credentials");
+    bob.get("/api/users/alice").await.expect_error(404, "user_not_found");
+
+    let history = bob.get(&format!("/api/rooms/{room}/messages")).await.expect_status(200).body;
+    let author = history["items"][0]["author_username"].as_str().unwrap().to_owned();
+    assert!(author.starts_with("deleted user "), "{author}");
+    assert_eq!(history["items"][0]["body"], "see you all");
+    let again = server.user("alice").await;
+    assert_ne!(again.id, alice.id, "the name is free for someone new");
+}

@@ -3,10 +3,14 @@
 use super::AppState;
 use super::auth::{AuthUser, actor};
 use super::error::{ApiError, ApiResult};
+use super::{events, rooms};
 use chrono::{Duration, Utc};
 use conclave_crypto::{IssuedAccessToken, RefreshToken};
 use conclave_domain::{FieldErrors, Password, PersonName, SearchPrefix, Username};
-use conclave_protocol::{ChangePasswordRequest, ErrorCode, LoginRequest, SignupRequest, UpdateProfileRequest, UserId};
+use conclave_protocol::{
+    ChangePasswordRequest, DeleteAccountRequest, ErrorCode, LoginRequest, RoomKind, SignupRequest,
+    UpdateProfileRequest, UserId,
+};
 use conclave_store::{Change, NewRefreshToken, NewUser, Rotation, UserRecord};
 use std::net::IpAddr;
 
@@ -121,6 +125,30 @@ pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangeP
     state.store.change_password(&me.id, &hash).await?;
     tracing::info!(user_id = %me.id, "password changed; other sessions revoked");
     new_session(state, me).await
+}
+
+/// Delete the caller's account, given its password (R-ACC-7): they leave every group room, each
+/// applying R-ROOM-5 and told as a departure; then the account ends (see
+/// `Store::delete_account`) and every live session of it closes. Attempts count against the
+/// account's login allowance (R-ACC-6).
+pub async fn delete_account(state: &AppState, auth: &AuthUser, request: DeleteAccountRequest) -> ApiResult<()> {
+    let me = actor(state, auth).await?;
+    state.limits.login(&me.username, None)?;
+    if request.password.chars().count() > Password::MAX_CHARS
+        || !state.passwords.verify(request.password, Some(me.password_hash.clone())).await?
+    {
+        return Err(ApiError::field("password", "is not your password"));
+    }
+    for room_id in state.store.room_ids_of_user(&me.id).await? {
+        let Some(room) = state.store.room(&room_id).await? else { continue };
+        if room.kind == RoomKind::Group && room.terminated_at.is_none() {
+            rooms::leave_group(state, &room, &me.id).await?;
+        }
+    }
+    state.store.delete_account(&me.id, Utc::now()).await?;
+    events::end_sessions(state.bus.as_ref(), &me.id, "this account was deleted");
+    tracing::info!(user_id = %me.id, "account deleted");
+    Ok(())
 }
 
 fn session(state: &AppState, user: UserRecord, refresh: RefreshToken) -> ApiResult<Session> {

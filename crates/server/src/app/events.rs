@@ -4,6 +4,7 @@
 use super::AppState;
 use super::views;
 use crate::live::hub::{Bus, Event, Frame};
+use actix_http::ws::{CloseCode, CloseReason};
 use conclave_protocol::{LeaveReason, Message, MessageId, Role, RoomId, ServerFrame, UserId};
 use conclave_store::{MessageRecord, UserRecord};
 
@@ -70,4 +71,11 @@ pub fn role_changed(bus: &dyn Bus, room: &RoomId, user: &UserId, role: Role) {
 pub fn room_terminated(bus: &dyn Bus, room: &RoomId) {
     to_room(bus, room, &ServerFrame::RoomTerminated { room_id: room.clone() });
     bus.publish(Event::Dissolve { room: room.clone() });
+}
+
+/// Closes every live session of `user` (policy violation, 1008, with why): their account is
+/// gone.
+pub fn end_sessions(bus: &dyn Bus, user: &UserId, why: &str) {
+    let reason = CloseReason { code: CloseCode::Policy, description: Some(why.to_owned()) };
+    bus.publish(Event::EndSessions { user: user.clone(), reason });
 }

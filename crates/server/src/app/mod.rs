@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod avatars;
 pub mod dms;
 pub mod error;
 pub mod events;

@@ -46,6 +46,24 @@ impl UserStore for ReadYourWrites {
         self.store.change_password(id, password_hash).await
     }
 
+    async fn set_avatar(&self, id: &UserId, avatar: NewAvatar, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        self.store.set_avatar(id, avatar, now).await
+    }
+
+    async fn remove_avatar(&self, id: &UserId) -> StoreResult<UserRecord> {
+        self.store.remove_avatar(id).await
+    }
+
+    async fn avatar(&self, id: &UserId) -> StoreResult<Option<AvatarRecord>> {
+        self.store.avatar(id).await
+    }
+
+    async fn delete_account(&self, id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        // The account's buffered last-seen and read markers land before it goes.
+        self.buffer.settle_touching(&[Touch::LastSeen, Touch::User(id.clone())]).await;
+        self.store.delete_account(id, now).await
+    }
+
     async fn search_users(&self, prefix: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserRecord>> {
         self.buffer.settle_touching(&[Touch::LastSeen]).await;
         self.store.search_users(prefix, after, limit).await

@@ -252,11 +252,15 @@ pub async fn leave(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
     access.authorize(RoomAction::Read)?;
     match access.room.kind {
         RoomKind::Direct => state.store.hide_direct_room(room_id, &auth.id).await?,
-        RoomKind::Group => {
-            let outcome = state.store.remove_member(room_id, &auth.id, LeaveReason::Left, &auth.id, Utc::now()).await?;
-            announce_departure(state, &access.room, &outcome, LeaveReason::Left).await;
-        }
+        RoomKind::Group => leave_group(state, &access.room, &auth.id).await?,
     }
+    Ok(())
+}
+
+/// `user` leaves the group `room` (R-ROOM-5 applies), and the room is told.
+pub(super) async fn leave_group(state: &AppState, room: &RoomRecord, user: &UserId) -> ApiResult<()> {
+    let outcome = state.store.remove_member(&room.id, user, LeaveReason::Left, user, Utc::now()).await?;
+    announce_departure(state, room, &outcome, LeaveReason::Left).await;
     Ok(())
 }
 

@@ -14,6 +14,9 @@ pub fn user(record: &UserRecord, presence: &Hub) -> User {
         online: presence.is_online(&record.id),
         created_at: record.created_at,
         last_seen_at: record.last_seen_at,
+        avatar_url: record
+            .avatar_at
+            .map(|at| format!("/api/users/{}/avatar?v={}", record.username, at.timestamp_millis())),
     }
 }
 

@@ -149,6 +149,22 @@ pub async fn change_password(
     Ok(session_response(&state, session))
 }
 
+/// Delete your account, with its password (R-ACC-7): you leave every group room (R-ROOM-5
+/// applies to each), every session ends, and your messages stay, shown as from a deleted user.
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    request_body = DeleteAccountRequest,
+    responses((status = 204, description = "the account is gone; the refresh cookie is cleared"),
+              (status = 422, description = "validation_failed: password wrong", body = ErrorBody),
+              (status = 429, description = "rate_limited: too many attempts for this account", body = ErrorBody)))]
+pub async fn delete_me(
+    state: Data<AppState>,
+    auth: AuthUser,
+    Body(request): Body<DeleteAccountRequest>,
+) -> ApiResult<HttpResponse> {
+    accounts::delete_account(&state, &auth, request).await?;
+    Ok(HttpResponse::NoContent().cookie(cleared_cookie()).finish())
+}
+
 /// Users whose username starts with `q`, by username (R-ACC-5).
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])), params(UserSearchQuery),
     responses((status = 200, body = Page<User>), (status = 422, body = ErrorBody)))]

@@ -1,37 +1,18 @@
 //! Attachments (SPEC R-MSG-6): upload a file to a room, send it with a message (its
 //! `attachment_id`), download it as a member of the room. Stored sealed (R-SEC-2).
 
+use super::extract::read_limited;
 use crate::app::AppState;
 use crate::app::access::RoomAccess;
 use crate::app::attachments;
-use crate::app::error::{ApiError, ApiResult};
+use crate::app::error::ApiResult;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue, HeaderValue,
 };
 use actix_web::web::{Data, Path, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use conclave_domain::AttachmentType;
-use conclave_protocol::{Attachment, AttachmentEnvelope, AttachmentId, ErrorBody, ErrorCode, UploadAttachmentQuery};
-use futures_util::StreamExt;
-
-/// Reads the request body, refusing it as soon as it passes `max` bytes.
-async fn read_limited(req: &HttpRequest, mut payload: Payload, max: usize) -> ApiResult<Vec<u8>> {
-    let limit = conclave_protocol::size_label(u64::try_from(max).unwrap_or(u64::MAX));
-    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("attachments are at most {limit}"));
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > max) {
-        return Err(too_large());
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the upload broke off: {e}")))?;
-        if body.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
+use conclave_protocol::{Attachment, AttachmentEnvelope, AttachmentId, ErrorBody, UploadAttachmentQuery};
 
 /// Upload a file to a room (members): the request body is the file, `Content-Type` its type
 /// (PNG, JPEG, GIF or WebP images, PDF, plain text; checked against its bytes), at most
@@ -53,7 +34,9 @@ pub async fn upload(
     payload: Payload,
 ) -> ApiResult<HttpResponse> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let content = read_limited(&req, payload, state.settings.max_attachment_bytes);
+    let max = state.settings.max_attachment_bytes;
+    let limit = conclave_protocol::size_label(u64::try_from(max).unwrap_or(u64::MAX));
+    let content = read_limited(&req, payload, max, format!("attachments are at most {limit}"));
     let stored = attachments::upload(&state, &access, &query.filename, content_type, content).await?;
     let attachment = Attachment {
         id: stored.meta.id,

@@ -5,23 +5,32 @@
 use crate::app::AppState;
 use crate::app::access::RoomAccess;
 pub use crate::app::auth::AuthUser;
-use crate::app::auth::verify_access_token;
+use crate::app::auth::{actor, verify_access_token};
 use crate::app::error::ApiError;
+use crate::app::error::ApiResult;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
+use actix_web::web::Payload as BodyStream;
 use actix_web::web::{Bytes, Data};
 use actix_web::{FromRequest, HttpRequest};
 use conclave_protocol::{ErrorCode, RoomId};
+use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(authenticate(req))
+        let user = authenticate(req);
+        let state = req.app_data::<Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (user, state) = (user?, state.ok_or_else(|| ApiError::internal("application state missing"))?);
+            actor(&state, &user).await?;
+            Ok(user)
+        })
     }
 }
 
@@ -39,7 +48,9 @@ impl FromRequest for RoomAccess {
             let user = user?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let room_id = room_id.ok_or_else(|| ApiError::internal("route without {room_id}"))?;
-            RoomAccess::load(&state, room_id, user).await
+            // The account still exists (R-ACC-7), checked alongside the room's reads.
+            let (_, access) = tokio::try_join!(actor(&state, &user), RoomAccess::load(&state, room_id, user.clone()))?;
+            Ok(access)
         })
     }
 }
@@ -133,4 +144,28 @@ fn read_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static
             _ => Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as Content-Type: application/json")),
         }
     })
+}
+
+/// Reads a raw request body (a file), refusing it with `too_large` as soon as it passes `max`
+/// bytes.
+pub async fn read_limited(
+    req: &HttpRequest,
+    mut payload: BodyStream,
+    max: usize,
+    too_large: String,
+) -> ApiResult<Vec<u8>> {
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, too_large.clone());
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the upload broke off: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

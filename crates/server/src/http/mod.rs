@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod audit;
+pub mod avatars;
 pub mod client;
 pub mod cursor;
 pub mod dms;
@@ -34,12 +35,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/refresh").route(web::post().to(accounts::refresh)))
             .service(resource("/auth/logout").route(web::post().to(accounts::logout)))
             .service(
-                resource("/users/me").route(web::get().to(accounts::me)).route(web::patch().to(accounts::update_me)),
+                resource("/users/me")
+                    .route(web::get().to(accounts::me))
+                    .route(web::patch().to(accounts::update_me))
+                    .route(web::delete().to(accounts::delete_me)),
+            )
+            .service(
+                resource("/users/me/avatar")
+                    .route(web::put().to(avatars::set))
+                    .route(web::delete().to(avatars::remove)),
             )
             .service(resource("/users/me/password").route(web::post().to(accounts::change_password)))
             .service(resource("/users/me/audit").route(web::get().to(audit::mine)))
             .service(resource("/users").route(web::get().to(accounts::search)))
             .service(resource("/users/{username}").route(web::get().to(accounts::profile)))
+            .service(resource("/users/{username}/avatar").route(web::get().to(avatars::get)))
             .service(resource("/rooms").route(web::post().to(rooms::create)).route(web::get().to(rooms::search)))
             .service(resource("/rooms/mine").route(web::get().to(rooms::mine)))
             .service(resource("/rooms/history").route(web::get().to(rooms::history)))
@@ -197,7 +207,8 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
     paths(
         ops::healthz, ops::readyz, ops::metrics,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout,
-        accounts::me, accounts::update_me, accounts::change_password, accounts::search, accounts::profile,
+        accounts::me, accounts::update_me, accounts::change_password, accounts::delete_me, accounts::search, accounts::profile,
+        avatars::set, avatars::remove, avatars::get,
         rooms::create, rooms::search, rooms::mine, rooms::history, rooms::get, rooms::update, rooms::delete,
         rooms::join, rooms::decline_invitation, rooms::leave, rooms::members, rooms::mark_read, audit::room, audit::mine,
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,

@@ -6,6 +6,7 @@
 //! Events are applied one at a time under one lock, so every session sees them in publish order.
 
 use super::outbox::{OutFrame, Outbox, Push};
+use actix_http::ws::CloseReason;
 use conclave_protocol::{RoomId, UserId};
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
@@ -37,6 +38,8 @@ pub enum Event {
     Unsubscribe { room: RoomId, user: UserId },
     /// The room is gone for everyone.
     Dissolve { room: RoomId },
+    /// Every session of `user` closes with `reason` (their account is gone).
+    EndSessions { user: UserId, reason: CloseReason },
 }
 
 /// Where events are published. The in-process implementation is [`Hub`].
@@ -296,6 +299,13 @@ impl Bus for Hub {
                 }
             }
             Event::Unsubscribe { room, user } => unsubscribe(&mut state, &room, &user),
+            Event::EndSessions { user, reason } => {
+                for id in state.by_user.get(&user).into_iter().flatten() {
+                    if let Some(session) = state.sessions.get(id) {
+                        session.outbox.close(reason.clone(), true);
+                    }
+                }
+            }
             Event::Dissolve { room } => {
                 state.room_sessions.remove(&room);
                 for user in state.room_users.remove(&room).unwrap_or_default() {

@@ -6,7 +6,8 @@ use super::docs::*;
 use crate::audit::AuditFacts;
 use crate::error::{Conflict, Missing, StoreError};
 use crate::model::*;
-use bson::{Document, doc};
+use crate::sealing::{deleted_username, open_avatar, seal_avatar};
+use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use conclave_protocol::{AuditAction, UserId};
 use futures_util::TryStreamExt;
@@ -26,6 +27,8 @@ pub async fn create_user(
         last_name: user.last_name.clone(),
         created_at: date(now),
         last_seen_at: None,
+        avatar_at: None,
+        deleted_at: None,
     };
     c.users.insert_one(&doc).session(&mut *s).await.map_err(or_conflict(Conflict::UsernameTaken))?;
     let record = UserRecord::from(doc);
@@ -35,11 +38,12 @@ pub async fn create_user(
 }
 
 pub async fn user(c: &Collections, id: &str) -> MongoResult<Option<UserRecord>> {
-    Ok(c.users.find_one(doc! { "_id": id }).await?.map(UserRecord::from))
+    Ok(c.users.find_one(doc! { "_id": id, "deleted_at": { "$exists": false } }).await?.map(UserRecord::from))
 }
 
 pub async fn user_by_username(c: &Collections, username: &str) -> MongoResult<Option<UserRecord>> {
-    Ok(c.users.find_one(doc! { "username": username.to_lowercase() }).await?.map(UserRecord::from))
+    let live = doc! { "username": username.to_lowercase(), "deleted_at": { "$exists": false } };
+    Ok(c.users.find_one(live).await?.map(UserRecord::from))
 }
 
 /// The users with these ids, in no particular order.
@@ -67,6 +71,7 @@ pub async fn search_users(
         "$and": [
             { "username": prefix_range(prefix) },
             { "username": { "$gt": after.unwrap_or("") } },
+            { "deleted_at": { "$exists": false } },
         ]
     };
     let docs: Vec<UserDoc> =
@@ -192,4 +197,101 @@ pub async fn change_password(
         .session(s)
         .await?;
     Ok(())
+}
+
+/// Sets the user's avatar, sealed under the server's key (R-ACC-8).
+pub async fn set_avatar(
+    c: &Collections,
+    s: &mut ClientSession,
+    id: &UserId,
+    avatar: &NewAvatar,
+    now: DateTime<Utc>,
+) -> MongoResult<UserRecord> {
+    let key = audit::server_key(c).await?;
+    let sealed = seal_avatar(&key, id.as_str(), &avatar.content).map_err(fail)?;
+    let live = doc! { "_id": id.as_str(), "deleted_at": { "$exists": false } };
+    let updated = c
+        .users
+        .find_one_and_update(live, doc! { "$set": { "avatar_at": date(now) } })
+        .return_document(mongodb::options::ReturnDocument::After)
+        .session(&mut *s)
+        .await?
+        .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?;
+    let stored = AvatarDoc {
+        user_id: id.as_str().to_owned(),
+        content_type: avatar.content_type.clone(),
+        content: binary(sealed),
+    };
+    c.avatars.replace_one(doc! { "_id": id.as_str() }, &stored).upsert(true).session(&mut *s).await?;
+    Ok(UserRecord::from(updated))
+}
+
+/// Removes the user's avatar, if they have one.
+pub async fn remove_avatar(c: &Collections, s: &mut ClientSession, id: &UserId) -> MongoResult<UserRecord> {
+    let updated = c
+        .users
+        .find_one_and_update(
+            doc! { "_id": id.as_str(), "deleted_at": { "$exists": false } },
+            doc! { "$unset": { "avatar_at": "" } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .session(&mut *s)
+        .await?
+        .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?;
+    c.avatars.delete_one(doc! { "_id": id.as_str() }).session(&mut *s).await?;
+    Ok(UserRecord::from(updated))
+}
+
+/// The user's avatar, opened; `None` when they have none.
+pub async fn avatar(c: &Collections, id: &UserId) -> MongoResult<Option<AvatarRecord>> {
+    let live = doc! { "_id": id.as_str(), "deleted_at": { "$exists": false }, "avatar_at": { "$exists": true } };
+    let Some(user) = c.users.find_one(live).await? else { return Ok(None) };
+    let Some(stored) = c.avatars.find_one(doc! { "_id": id.as_str() }).await? else { return Ok(None) };
+    let key = audit::server_key(c).await?;
+    let content = open_avatar(&key, id.as_str(), &stored.content.bytes).map_err(fail)?;
+    let updated_at = user.avatar_at.map(|t| t.to_chrono()).unwrap_or_else(|| user.created_at.to_chrono());
+    Ok(Some(AvatarRecord { content_type: stored.content_type, content, updated_at }))
+}
+
+/// Ends an account (R-ACC-7) once it has left its group rooms; see `Store::delete_account`.
+/// Messages keep their author's name (it is stored with them), so theirs are renamed here.
+pub async fn delete_account(
+    c: &Collections,
+    s: &mut ClientSession,
+    id: &UserId,
+    now: DateTime<Utc>,
+) -> MongoResult<()> {
+    let user_id = id.as_str();
+    let tombstone = deleted_username(user_id);
+    let live = doc! { "_id": user_id, "deleted_at": { "$exists": false } };
+    let existing = c.users.find_one(live.clone()).session(&mut *s).await?;
+    let Some(existing) = existing else { return Err(fail(StoreError::NotFound(Missing::User))) };
+    // Replaced whole rather than updated: the unique username index then frees the old name
+    // on every MongoDB-compatible server (an in-place rename left it taken on one).
+    let ended = UserDoc {
+        username: tombstone.clone(),
+        password_hash: String::new(),
+        first_name: None,
+        last_name: None,
+        avatar_at: None,
+        deleted_at: Some(date(now)),
+        ..existing
+    };
+    c.users.delete_one(live).session(&mut *s).await?;
+    c.users.insert_one(&ended).session(&mut *s).await?;
+    let mine = doc! { "user_id": user_id };
+    c.avatars.delete_one(doc! { "_id": user_id }).session(&mut *s).await?;
+    c.refresh_tokens.delete_many(mine.clone()).session(&mut *s).await?;
+    c.invites.delete_many(mine.clone()).session(&mut *s).await?;
+    c.join_requests.delete_many(mine.clone()).session(&mut *s).await?;
+    c.bans.delete_many(mine.clone()).session(&mut *s).await?;
+    c.notifications.delete_many(mine.clone()).session(&mut *s).await?;
+    c.room_log.delete_many(mine).session(&mut *s).await?;
+    c.attachments.delete_many(doc! { "uploader_id": user_id, "message_id": Bson::Null }).session(&mut *s).await?;
+    c.messages
+        .update_many(doc! { "author_id": user_id }, doc! { "$set": { "author_username": &tombstone } })
+        .session(&mut *s)
+        .await?;
+    let key = audit::server_key(c).await?;
+    audit::record(c, s, &key, None, &[AuditFacts::new(AuditAction::AccountDeleted, Some(id), None)], now).await
 }

@@ -77,6 +77,21 @@ pub struct UserDoc {
     /// Absent until the user is first seen (R-OPS-3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<BsonTime>,
+    /// When the current avatar was set; absent when there is none (R-ACC-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_at: Option<BsonTime>,
+    /// When the account was deleted (R-ACC-7); absent while it lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<BsonTime>,
+}
+
+/// A user's avatar (R-ACC-8), sealed under the server's key; `_id` is the user's id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AvatarDoc {
+    #[serde(rename = "_id")]
+    pub user_id: String,
+    pub content_type: String,
+    pub content: Binary,
 }
 
 impl From<UserDoc> for UserRecord {
@@ -89,6 +104,7 @@ impl From<UserDoc> for UserRecord {
             last_name: doc.last_name,
             created_at: doc.created_at.to_chrono(),
             last_seen_at: doc.last_seen_at.map(|t| t.to_chrono()),
+            avatar_at: doc.avatar_at.map(|t| t.to_chrono()),
         }
     }
 }

@@ -133,6 +133,7 @@ pub(crate) struct Collections {
     pub audit: Collection<AuditDoc>,
     pub attachments: Collection<AttachmentDoc>,
     pub reactions: Collection<ReactionDoc>,
+    pub avatars: Collection<AvatarDoc>,
     /// Seals what the collections keep (SPEC R-SEC-2) and holds the unwrapped data keys.
     pub vault: Arc<Vault>,
 }
@@ -155,6 +156,7 @@ impl Collections {
             audit: db.collection(schema::AUDIT),
             attachments: db.collection(schema::ATTACHMENTS),
             reactions: db.collection(schema::REACTIONS),
+            avatars: db.collection(schema::AVATARS),
             vault,
         }
     }
@@ -266,6 +268,22 @@ impl UserStore for MongoStore {
 
     async fn change_password(&self, id: &UserId, password_hash: &str) -> StoreResult<()> {
         transaction!(self, |s| accounts::change_password(&self.c, s, id, password_hash))
+    }
+
+    async fn set_avatar(&self, id: &UserId, avatar: NewAvatar, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        transaction!(self, |s| accounts::set_avatar(&self.c, s, id, &avatar, now))
+    }
+
+    async fn remove_avatar(&self, id: &UserId) -> StoreResult<UserRecord> {
+        transaction!(self, |s| accounts::remove_avatar(&self.c, s, id))
+    }
+
+    async fn avatar(&self, id: &UserId) -> StoreResult<Option<AvatarRecord>> {
+        self.run(accounts::avatar(&self.c, id)).await
+    }
+
+    async fn delete_account(&self, id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        transaction!(self, |s| accounts::delete_account(&self.c, s, id, now))
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {

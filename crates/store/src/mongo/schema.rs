@@ -24,6 +24,7 @@ pub const DATA_KEYS: &str = "data_keys";
 pub const AUDIT: &str = "audit";
 pub const ATTACHMENTS: &str = "attachments";
 pub const REACTIONS: &str = "reactions";
+pub const AVATARS: &str = "avatars";
 
 /// One collection: its name, the schema its documents must have, and its indexes.
 struct Spec {
@@ -91,6 +92,8 @@ fn specs() -> Vec<Spec> {
                     "last_name": optional_string(),
                     "created_at": date(),
                     "last_seen_at": date(),
+                    "avatar_at": date(),
+                    "deleted_at": date(),
                 },
             ),
             // Usernames are stored lowercased, so this index is case-insensitive; it also
@@ -304,6 +307,15 @@ fn specs() -> Vec<Spec> {
                 unique(doc! { "message_id": 1, "emoji": 1, "user_id": 1 }, "reactions_unique"),
                 index(doc! { "room_id": 1 }),
             ],
+        },
+        Spec {
+            // Avatars (R-ACC-8), one per user, sealed under the server's key.
+            name: AVATARS,
+            schema: object(
+                &["_id", "content_type", "content"],
+                doc! { "_id": string(), "content_type": string(), "content": { "bsonType": "binData" } },
+            ),
+            indexes: vec![],
         },
         Spec {
             // The audit trail (R-OPS-1): sealed records by room, and account records by user.

@@ -5,6 +5,7 @@ use super::rows::*;
 use crate::audit::AuditFacts;
 use crate::error::{Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
+use crate::sealing::{deleted_username, open_avatar, seal_avatar};
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use conclave_protocol::{AuditAction, UserId};
@@ -19,6 +20,7 @@ pub fn create_user(conn: &Connection, vault: &Vault, user: NewUser, now: DateTim
         last_name: user.last_name,
         created_at: stored_time(now),
         last_seen_at: None,
+        avatar_at: None,
     };
     conn.execute(
         "INSERT INTO users (id, username, password_hash, first_name, last_name, created_at)
@@ -38,14 +40,18 @@ pub fn create_user(conn: &Connection, vault: &Vault, user: NewUser, now: DateTim
 }
 
 pub fn user(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>> {
-    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"), [id], |row| user_at(row, 0))
-        .optional()
-        .map_err(backend)
+    conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1 AND u.deleted_at IS NULL"),
+        [id],
+        |row| user_at(row, 0),
+    )
+    .optional()
+    .map_err(backend)
 }
 
 pub fn user_by_username(conn: &Connection, username: &str) -> StoreResult<Option<UserRecord>> {
     conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?1"),
+        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?1 AND u.deleted_at IS NULL"),
         [username.to_lowercase()],
         |row| user_at(row, 0),
     )
@@ -63,7 +69,7 @@ pub fn search_users(conn: &Connection, prefix: &str, after: Option<&str>, limit:
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users u
-             WHERE u.username LIKE ?1 ESCAPE '\\' AND u.username > ?2
+             WHERE u.username LIKE ?1 ESCAPE '\\' AND u.username > ?2 AND u.deleted_at IS NULL
              ORDER BY u.username LIMIT ?3"
         ))
         .map_err(backend)?;
@@ -176,4 +182,84 @@ pub fn change_password(conn: &Connection, id: &UserId, password_hash: &str) -> S
     }
     conn.execute("UPDATE refresh_tokens SET status = 'revoked' WHERE user_id = ?1", [id.as_str()]).map_err(backend)?;
     Ok(())
+}
+
+/// Sets the user's avatar, sealed under the server's key (R-ACC-8).
+pub fn set_avatar(
+    conn: &Connection,
+    vault: &Vault,
+    id: &UserId,
+    avatar: NewAvatar,
+    now: DateTime<Utc>,
+) -> StoreResult<UserRecord> {
+    let sealed = seal_avatar(&*audit::server_key(conn, vault)?, id.as_str(), &avatar.content)?;
+    let changed = conn
+        .execute("UPDATE users SET avatar_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", params![id.as_str(), ms(now)])
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::User));
+    }
+    conn.execute(
+        "INSERT INTO avatars (user_id, content_type, content) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, content = excluded.content",
+        params![id.as_str(), avatar.content_type, sealed],
+    )
+    .map_err(backend)?;
+    user(conn, id.as_str())?.ok_or(StoreError::NotFound(Missing::User))
+}
+
+/// Removes the user's avatar, if they have one.
+pub fn remove_avatar(conn: &Connection, id: &UserId) -> StoreResult<UserRecord> {
+    conn.execute("UPDATE users SET avatar_at = NULL WHERE id = ?1", [id.as_str()]).map_err(backend)?;
+    conn.execute("DELETE FROM avatars WHERE user_id = ?1", [id.as_str()]).map_err(backend)?;
+    user(conn, id.as_str())?.ok_or(StoreError::NotFound(Missing::User))
+}
+
+/// The user's avatar, opened; `None` when they have none.
+pub fn avatar(conn: &Connection, vault: &Vault, id: &UserId) -> StoreResult<Option<AvatarRecord>> {
+    let found: Option<(String, Vec<u8>, i64)> = conn
+        .query_row(
+            "SELECT a.content_type, a.content, u.avatar_at FROM avatars a JOIN users u ON u.id = a.user_id
+             WHERE a.user_id = ?1 AND u.deleted_at IS NULL AND u.avatar_at IS NOT NULL",
+            [id.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((content_type, sealed, at)) = found else { return Ok(None) };
+    let content = open_avatar(&*audit::server_key(conn, vault)?, id.as_str(), &sealed)?;
+    let updated_at = DateTime::from_timestamp_millis(at).ok_or(StoreError::NotFound(Missing::User))?;
+    Ok(Some(AvatarRecord { content_type, content, updated_at }))
+}
+
+/// Ends an account (R-ACC-7) once it has left its group rooms: its name becomes a deleted
+/// user's, its password, names and avatar go, and so do its sessions, invitations, join
+/// requests, bans, notifications, room log and unsent uploads. Its messages and direct rooms
+/// stay, shown as from the deleted user. Audited.
+pub fn delete_account(conn: &Connection, vault: &Vault, id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+    let user_id = id.as_str();
+    let changed = conn
+        .execute(
+            "UPDATE users SET username = ?2, password_hash = '', first_name = NULL, last_name = NULL,
+                              avatar_at = NULL, deleted_at = ?3
+             WHERE id = ?1 AND deleted_at IS NULL",
+            params![user_id, deleted_username(user_id), ms(now)],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::User));
+    }
+    for statement in [
+        "DELETE FROM avatars WHERE user_id = ?1",
+        "DELETE FROM refresh_tokens WHERE user_id = ?1",
+        "DELETE FROM invites WHERE user_id = ?1",
+        "DELETE FROM join_requests WHERE user_id = ?1",
+        "DELETE FROM bans WHERE user_id = ?1",
+        "DELETE FROM notifications WHERE user_id = ?1",
+        "DELETE FROM room_log WHERE user_id = ?1",
+        "DELETE FROM attachments WHERE uploader_id = ?1 AND message_id IS NULL",
+    ] {
+        conn.execute(statement, [user_id]).map_err(backend)?;
+    }
+    audit::record(conn, vault, None, &[AuditFacts::new(AuditAction::AccountDeleted, Some(id), None)], now)
 }

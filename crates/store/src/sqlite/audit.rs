@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 
 /// The server's own data key (account records).
-fn server_key(conn: &Connection, vault: &Vault) -> StoreResult<Arc<DataKey>> {
+pub(super) fn server_key(conn: &Connection, vault: &Vault) -> StoreResult<Arc<DataKey>> {
     if let Some(key) = vault.cached(SERVER_SCOPE) {
         return Ok(key);
     }

@@ -146,6 +146,26 @@ impl UserStore for SqliteStore {
         self.write(move |c| accounts::change_password(c, &id, &hash)).await
     }
 
+    async fn set_avatar(&self, id: &UserId, avatar: NewAvatar, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        let (id, vault) = (id.clone(), Arc::clone(&self.vault));
+        self.write(move |c| accounts::set_avatar(c, &vault, &id, avatar, now)).await
+    }
+
+    async fn remove_avatar(&self, id: &UserId) -> StoreResult<UserRecord> {
+        let id = id.clone();
+        self.write(move |c| accounts::remove_avatar(c, &id)).await
+    }
+
+    async fn avatar(&self, id: &UserId) -> StoreResult<Option<AvatarRecord>> {
+        let (id, vault) = (id.clone(), Arc::clone(&self.vault));
+        self.read(move |c| accounts::avatar(c, &vault, &id)).await
+    }
+
+    async fn delete_account(&self, id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        let (id, vault) = (id.clone(), Arc::clone(&self.vault));
+        self.write(move |c| accounts::delete_account(c, &vault, &id, now)).await
+    }
+
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_owned();
         self.read(move |c| accounts::user_by_username(c, &username)).await

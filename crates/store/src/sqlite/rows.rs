@@ -67,7 +67,7 @@ pub fn or_conflict(conflict: Conflict) -> impl FnOnce(rusqlite::Error) -> StoreE
 }
 
 pub const USER_COLUMNS: &str =
-    "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at, u.last_seen_at";
+    "u.id, u.username, u.password_hash, u.first_name, u.last_name, u.created_at, u.last_seen_at, u.avatar_at";
 
 pub fn user_at(row: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -78,6 +78,7 @@ pub fn user_at(row: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
         last_name: row.get(at + 4)?,
         created_at: time_at(row, at + 5)?,
         last_seen_at: opt_time_at(row, at + 6)?,
+        avatar_at: opt_time_at(row, at + 7)?,
     })
 }
 

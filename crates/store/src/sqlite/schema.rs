@@ -32,7 +32,19 @@ const MIGRATIONS: &[Migration] = &[
     Migration { sql: REACTIONS, then: None },
     // 8: replies (R-MSG-8): the id of the answered message, of the same room.
     Migration { sql: "ALTER TABLE messages ADD COLUMN reply_to TEXT;", then: None },
+    // 9: avatars (R-ACC-8), sealed under the server's key, and deleted accounts (R-ACC-7).
+    Migration { sql: AVATARS_AND_DELETED_ACCOUNTS, then: None },
 ];
+
+const AVATARS_AND_DELETED_ACCOUNTS: &str = "
+    CREATE TABLE avatars (
+        user_id      TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        content_type TEXT NOT NULL,
+        content      BLOB NOT NULL
+    ) STRICT;
+    ALTER TABLE users ADD COLUMN avatar_at INTEGER;
+    ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+";
 
 const REACTIONS: &str = "
     CREATE TABLE reactions (

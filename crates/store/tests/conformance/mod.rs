@@ -79,6 +79,8 @@ macro_rules! conformance_suite {
             replies_show_their_original_as_it_is_now,
             invitations_are_declined_and_handled_notifications_read,
             names_change_and_a_new_password_ends_every_session,
+            avatars_are_set_replaced_and_removed,
+            deleted_accounts_keep_their_messages_under_a_deleted_name,
             audit_trail_records_room_actions_newest_first,
             account_audit_records_signups_and_logins,
             cleanup_deletes_ended_rooms_with_everything_in_them,
@@ -92,6 +94,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@backing $make;
             reopening_finds_everything_again,
             attachments_are_sealed_at_rest,
+            avatars_are_sealed_at_rest,
             message_bodies_are_sealed_at_rest,
             tampered_bodies_are_errors_never_text,
             another_server_key_opens_nothing,
@@ -783,6 +786,93 @@ pub async fn room_admins_and_direct_peers_in_one_read(store: Arc<dyn Store>) {
     expected.sort();
     assert_eq!(peers, expected, "group rooms have no peer");
     assert!(store.direct_peers(&alice.id, &[]).await.unwrap().is_empty());
+}
+
+fn picture(bytes: &[u8]) -> NewAvatar {
+    NewAvatar { content_type: "image/png".into(), content: bytes.to_vec() }
+}
+
+/// R-ACC-8: an avatar is set (its time names it), replaced, and removed; a user without one
+/// has none; a missing user is `NotFound`.
+pub async fn avatars_are_set_replaced_and_removed(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    assert_eq!(alice.avatar_at, None);
+    assert_eq!(store.avatar(&alice.id).await.unwrap(), None);
+    let set = store.set_avatar(&alice.id, picture(b"first"), t(5)).await.unwrap();
+    assert_eq!(set.avatar_at, Some(t(5)));
+    let replaced = store.set_avatar(&alice.id, picture(b"second"), t(6)).await.unwrap();
+    assert_eq!(replaced.avatar_at, Some(t(6)));
+    let found = store.avatar(&alice.id).await.unwrap().expect("an avatar");
+    assert_eq!(
+        (found.content.as_slice(), found.content_type.as_str(), found.updated_at),
+        (&b"second"[..], "image/png", t(6))
+    );
+    assert_eq!(store.user_by_username("alice").await.unwrap().unwrap().avatar_at, Some(t(6)), "user records show it");
+    assert_eq!(store.avatar(&bob.id).await.unwrap(), None, "bob's is not alice's");
+    let removed = store.remove_avatar(&alice.id).await.unwrap();
+    assert_eq!(removed.avatar_at, None);
+    assert_eq!(store.avatar(&alice.id).await.unwrap(), None);
+    assert_eq!(store.remove_avatar(&alice.id).await.map(|u| u.avatar_at), Ok(None), "removing none is fine");
+    let nobody = UserId::from("nobody");
+    assert_eq!(
+        store.set_avatar(&nobody, picture(b"x"), t(7)).await.map(|_| ()),
+        Err(StoreError::NotFound(Missing::User))
+    );
+}
+
+/// R-ACC-7: a deleted account is found no more (by id, name or search), its name is free
+/// again, its sessions, invitations, requests, bans, notifications and avatar are gone; its
+/// messages stay under a deleted user's name; it is audited. Deleting twice is `NotFound`.
+pub async fn deleted_accounts_keep_their_messages_under_a_deleted_name(store: Arc<dyn Store>) {
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let room = group(&store, &alice, "stays", JoinPolicy::Open).await;
+    let private = group(&store, &alice, "private", JoinPolicy::Invite).await;
+    let asking = group(&store, &alice, "asking", JoinPolicy::Request).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(2)).await.unwrap();
+    let said = send(&store, &room, &bob, "bob was here").await;
+    let dm = store.open_direct_room(&alice.id, &bob.id, "dm", t(3)).await.unwrap();
+    let in_dm = send(&store, &dm, &bob, "hi alice").await;
+    store.create_invite(&private.id, &bob.id, &alice.id, t(4)).await.unwrap();
+    store.create_join_request(&asking.id, &bob.id, t(4)).await.unwrap();
+    store.set_avatar(&bob.id, picture(b"face"), t(4)).await.unwrap();
+    let token = NewRefreshToken { digest: "bobs".into(), user_id: bob.id.clone(), expires_at: t(100) };
+    store.insert_refresh_token(token, t(4)).await.unwrap();
+    // The app has him leave his group rooms first (R-ROOM-5 for each).
+    store.remove_member(&room.id, &bob.id, LeaveReason::Left, &bob.id, t(5)).await.unwrap();
+
+    store.delete_account(&bob.id, t(6)).await.unwrap();
+    assert_eq!(store.user(&bob.id).await.unwrap(), None);
+    assert_eq!(store.user_by_username("bob").await.unwrap(), None);
+    assert!(store.search_users("", None, 10).await.unwrap().iter().all(|u| u.id != bob.id));
+    assert_eq!(store.avatar(&bob.id).await.unwrap(), None);
+    assert_eq!(store.refresh_token_user("bobs", t(7)).await.unwrap(), None);
+    assert_eq!(store.invite(&private.id, &bob.id).await.unwrap(), None, "his invitation is gone");
+    assert!(store.join_requests(&asking.id).await.unwrap().is_empty(), "his request is gone");
+    let kept = store.message(&room.id, &said.id).await.unwrap().expect("his message stays");
+    assert_eq!(kept.body, "bob was here");
+    assert!(kept.author_username.starts_with(DELETED_USER_PREFIX), "{}", kept.author_username);
+    let dm_message = store.message(&dm.id, &in_dm.id).await.unwrap().expect("his direct message stays");
+    assert_eq!(dm_message.author_username, kept.author_username);
+    let audit = store.account_audit(&bob.id, None, 1).await.unwrap();
+    assert_eq!(audit.first().map(|r| r.action), Some(AuditAction::AccountDeleted));
+    // The name is free again; the deleted account stays apart.
+    let members = store.members(&dm.id, None, 10).await.unwrap();
+    let names: Vec<&str> = members.iter().map(|m| m.user.username.as_str()).collect();
+    assert_eq!(names, ["alice", kept.author_username.as_str()], "the direct room shows whom it was with");
+    let new_bob = user(&store, "bob").await;
+    assert_ne!(new_bob.id, bob.id);
+    assert_eq!(store.delete_account(&bob.id, t(8)).await, Err(StoreError::NotFound(Missing::User)));
+}
+
+/// R-ACC-8, R-SEC-2: avatars are sealed: a dump shows none of their bytes.
+pub async fn avatars_are_sealed_at_rest(test_store: &TestStore) {
+    let store = &test_store.store;
+    let alice = user(store, "alice").await;
+    store.set_avatar(&alice.id, picture(b"PORTRAIT-PIXELS-0123456789"), t(1)).await.unwrap();
+    let dump = test_store.backing.dump().await;
+    assert!(!dump.windows(15).any(|w| w == b"PORTRAIT-PIXELS"), "the avatar is readable");
+    let again = test_store.backing.reopen(test_store.vault.clone()).await;
+    assert_eq!(again.avatar(&alice.id).await.unwrap().map(|a| a.content), Some(b"PORTRAIT-PIXELS-0123456789".to_vec()));
 }
 
 /// R-MSG-8: a reply names an earlier message of its room and shows it as it is now (edited,
