@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, PASSWORD, Server, VIEWPORTS, logIn, say, signUp } from '../harness.mjs';
 
+/// A 4×4 opaque PNG.
+const PNG_4X4 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGM4YRMFRwzEcQA/8hXhzZh4swAAAABJRU5ErkJggg==', 'base64');
+
 /// Runs `body(server, browser)` with a fresh server (with settings `env`) and browser,
 /// cleaning both up.
 function scenario(name, body, env = {}) {
@@ -318,6 +322,51 @@ scenario('R-MSG-8, R-MSG-7: a reply quotes its original and jumps to it; Up edit
   await bob.locator('.messages li').filter({ hasText: 'agreed, at one' }).locator('button.quote.deleted').getByText('This message was deleted.').waitFor();
 });
 
+scenario('R-ACC-8, R-ACC-7: a picture shows beside your messages and in the member list; deleting the account takes the password and leaves your messages to a deleted user', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  await ada.getByLabel('Name', { exact: true }).fill('Studio');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Studio' }).waitFor();
+  const roomUrl = ada.url();
+  // A third member, so that the room lives on without Ada (R-ROOM-5).
+  const carol = await server.account('carol');
+  await server.api('POST', `/api/rooms/${roomUrl.split('/').pop()}/join`, { token: carol, body: {} });
+  await say(ada, 'welcome to the studio');
+  await bob.goto(roomUrl.replace('/u/ada/', '/u/bob/'));
+  await bob.getByRole('button', { name: 'Join' }).click();
+  await bob.locator('.messages').getByText('welcome to the studio').waitFor();
+  // Without a picture, initials.
+  await bob.locator('.members li').filter({ hasText: 'ada' }).locator('.avatar .initials').filter({ hasText: 'A' }).waitFor();
+
+  // Ada uploads a picture from her profile; refused types say why.
+  await ada.locator('.topbar a.me').click();
+  await ada.getByLabel('Picture to upload').setInputFiles({ name: 'x.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
+  await ada.getByRole('alert').filter({ hasText: /PNG, JPEG or WebP/ }).waitFor();
+  await ada.getByLabel('Picture to upload').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: PNG_4X4 });
+  await ada.getByRole('button', { name: 'Remove picture' }).waitFor();
+  await ada.locator('.profile-head .avatar img').waitFor();
+  await ada.locator('.topbar .me .avatar img').waitFor();
+  await bob.reload();
+  await bob.locator('.members li').filter({ hasText: 'ada' }).locator('.avatar img').waitFor();
+  await bob.locator('.messages li').filter({ hasText: 'welcome to the studio' }).locator('.avatar img').waitFor();
+
+  // Ada deletes her account: a wrong password is refused, the right one ends it.
+  await ada.getByLabel('Your password').fill('not my password');
+  await ada.getByRole('button', { name: 'Delete my account' }).click();
+  await ada.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+  await ada.getByLabel('Your password').fill(PASSWORD);
+  await ada.getByRole('button', { name: 'Delete my account' }).click();
+  await ada.getByText('Your account is deleted.').waitFor();
+  await bob.locator('.members li').filter({ hasText: 'ada' }).waitFor({ state: 'detached' });
+  await bob.reload();
+  const kept = bob.locator('.messages li').filter({ hasText: 'welcome to the studio' });
+  await kept.locator('.author').filter({ hasText: /^deleted user / }).waitFor();
+  await kept.locator('.avatar .initials').filter({ hasText: '?' }).waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');
@@ -412,7 +461,7 @@ scenario('R-MSG-10: an @mention reaches the person named as a notification, and 
 scenario('R-ACC-7: a user edits their name and changes their password; the new one logs in', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');
-  await ada.getByRole('link', { name: 'ada', exact: true }).click();
+  await ada.locator('.topbar a.me').click();
   await ada.getByRole('heading', { name: 'Your profile' }).waitFor();
   await ada.getByLabel('First name').fill('Ada');
   await ada.getByLabel('Last name').fill('Lovelace');

@@ -46,7 +46,7 @@ impl ApiError {
 }
 
 pub use conclave_protocol::endpoints::Method;
-use conclave_protocol::endpoints::{DownloadAttachment, Endpoint, UploadAttachment};
+use conclave_protocol::endpoints::{Endpoint, FileBody, FileBytes};
 
 fn builder(method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
     let request = match method {
@@ -129,16 +129,17 @@ fn sentence(message: String) -> String {
     out
 }
 
-/// Uploads `file` as the request body, with its own type as `Content-Type`.
-pub async fn upload(
-    endpoint: &UploadAttachment,
-    file: &web_sys::File,
+/// Uploads `file` (a file or any blob) as the request body of an endpoint that takes one, with
+/// its own type as `Content-Type`.
+pub async fn upload<E: Endpoint<Body = FileBody>>(
+    endpoint: &E,
+    file: &web_sys::Blob,
     token: Option<&str>,
-) -> Result<<UploadAttachment as Endpoint>::Answer, ApiError> {
+) -> Result<E::Answer, ApiError> {
     let path = endpoint.path();
     let content_type = file.type_();
     let content_type = if content_type.is_empty() { "application/octet-stream".to_owned() } else { content_type };
-    let request = builder(UploadAttachment::METHOD, &path, token).header("Content-Type", &content_type);
+    let request = builder(E::METHOD, &path, token).header("Content-Type", &content_type);
     let response =
         request.body(wasm_bindgen::JsValue::from(file.clone())).map_err(|_| ApiError::Unreachable)?.send().await;
     answer(response).await
@@ -146,13 +147,12 @@ pub async fn upload(
 
 /// Downloads a file and hands back a `blob:` URL for it (an `<img>` source, a download link),
 /// since a page cannot put its bearer token on a plain link.
-pub async fn blob_url(
-    endpoint: &DownloadAttachment,
+pub async fn blob_url<E: Endpoint<Answer = FileBytes>>(
+    endpoint: &E,
     content_type: &str,
     token: Option<&str>,
 ) -> Result<String, ApiError> {
-    let response =
-        builder(DownloadAttachment::METHOD, &endpoint.path(), token).send().await.map_err(|_| ApiError::Unreachable)?;
+    let response = builder(E::METHOD, &endpoint.path(), token).send().await.map_err(|_| ApiError::Unreachable)?;
     if !(200..300).contains(&response.status()) {
         return answer::<serde_json::Value>(Ok(response)).await.map(|_| String::new());
     }

@@ -22,6 +22,7 @@ fn App() -> impl IntoView {
     let live = Live::new();
     provide_context(session);
     provide_context(live);
+    provide_context(pages::avatar::Avatars::new());
     leptos::task::spawn_local(async move {
         // Restores the session from the refresh cookie, if there is one.
         session.refresh().await.ok();

@@ -4,9 +4,7 @@
 //! call retried, wherever it was made.
 
 use crate::api::{self, ApiError, Method};
-use conclave_protocol::endpoints::{
-    ChangePassword, DownloadAttachment, Endpoint, Login, Logout, Refresh, UploadAttachment,
-};
+use conclave_protocol::endpoints::{ChangePassword, Endpoint, FileBody, FileBytes, Login, Logout, Refresh};
 use conclave_protocol::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, User};
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
@@ -188,16 +186,20 @@ impl Session {
     }
 
     /// Uploads a file as the body of a POST (attachments).
-    pub async fn upload(
+    pub async fn upload<E: Endpoint<Body = FileBody>>(
         &self,
-        endpoint: &UploadAttachment,
-        file: &web_sys::File,
-    ) -> Result<<UploadAttachment as Endpoint>::Answer, ApiError> {
+        endpoint: &E,
+        file: &web_sys::Blob,
+    ) -> Result<E::Answer, ApiError> {
         self.authed(|token| async move { api::upload(endpoint, file, token.as_deref()).await }).await
     }
 
-    /// A `blob:` URL for a file the API serves (attachments).
-    pub async fn blob_url(&self, endpoint: &DownloadAttachment, content_type: &str) -> Result<String, ApiError> {
+    /// A `blob:` URL for a file the API serves (attachments, avatars).
+    pub async fn blob_url<E: Endpoint<Answer = FileBytes>>(
+        &self,
+        endpoint: &E,
+        content_type: &str,
+    ) -> Result<String, ApiError> {
         self.authed(|token| async move { api::blob_url(endpoint, content_type, token.as_deref()).await }).await
     }
 }

@@ -81,6 +81,8 @@ pub fn Login() -> impl IntoView {
 #[component]
 pub fn Signup() -> impl IntoView {
     let session = expect_context::<Session>();
+    // Where a deleted account lands (R-ACC-7).
+    let deleted = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("deleted").is_some());
     let (username, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     let (first_name, last_name) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     let error = RwSignal::new(None::<String>);
@@ -112,6 +114,7 @@ pub fn Signup() -> impl IntoView {
     };
     view! {
         <section class="card narrow">
+            {deleted.then(|| view! { <p class="ok" role="status">"Your account is deleted. Goodbye — or start again below."</p> })}
             <h1>"Create your account"</h1>
             <form on:submit=submit>
                 <label>"Username" <input autocomplete="username" required minlength="3" maxlength="32" bind:value=username/></label>

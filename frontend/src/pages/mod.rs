@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+pub mod avatar;
 mod dms;
 mod history;
 mod notifications;

@@ -1,12 +1,14 @@
 //! Profiles (SPEC R-ACC-5): one's own, with log out, and other people's, with a way to write
 //! to them.
 
+use super::avatar::Avatar;
 use super::dms::open_dm;
-use super::widgets::{ErrorLine, day, when};
+use super::widgets::{ErrorLine, confirmed, day, when};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::endpoints;
-use conclave_protocol::{ChangePasswordRequest, UpdateProfileRequest, User};
+use conclave_protocol::{ChangePasswordRequest, DeleteAccountRequest, MAX_AVATAR_BYTES, UpdateProfileRequest, User};
+use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -37,6 +39,10 @@ fn Card(user: User) -> impl IntoView {
         (false, None) => "offline".to_owned(),
     };
     view! {
+        <div class="profile-head">
+            <Avatar name=user.username.clone() url=Signal::stored(user.avatar_url.clone()) large=true/>
+            <strong>{user.username.clone()}</strong>
+        </div>
         <dl class="profile">
             <dt>"Username"</dt><dd>{user.username.clone()}</dd>
             <dt>"Name"</dt><dd>{if full.is_empty() { "—".to_owned() } else { full }}</dd>
@@ -57,8 +63,121 @@ fn Own(me: User) -> impl IntoView {
             {move || session.user.get().map(|user| view! { <Card user=user/> })}
             <button on:click=logout>"Log out"</button>
         </section>
+        <AvatarForm/>
         <Names me=me/>
         <ChangePasswordForm/>
+        <DeleteAccount/>
+    }
+}
+
+/// Your picture (R-ACC-8): PNG, JPEG or WebP, shown as a square cut from its middle; without
+/// one, your initials show.
+#[component]
+fn AvatarForm() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let (error, busy) = (RwSignal::new(None::<String>), RwSignal::new(false));
+    let input = NodeRef::<html::Input>::new();
+    let has_one = move || session.user.with(|u| u.as_ref().is_some_and(|u| u.avatar_url.is_some()));
+    let chosen = move |_| {
+        let Some(file) = input.get().and_then(|i| i.files()).and_then(|files| files.get(0)) else { return };
+        if let Some(input) = input.get() {
+            input.set_value("");
+        }
+        let max = u64::try_from(MAX_AVATAR_BYTES).unwrap_or(u64::MAX);
+        if file.size() > f64::from(u32::try_from(max).unwrap_or(u32::MAX)) {
+            error.set(Some(format!("A picture is at most {}.", conclave_protocol::size_label(max))));
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match session.upload(&endpoints::SetAvatar {}, &file).await {
+                Ok(answer) => {
+                    error.try_set(None);
+                    session.updated(answer.user);
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message()));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    let remove = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match session.request(&endpoints::RemoveAvatar {}, None).await {
+                Ok(answer) => {
+                    error.try_set(None);
+                    session.updated(answer.user);
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message()));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h2>"Your picture"</h2>
+            <p class="muted">"A PNG, JPEG or WebP image of up to 2 MiB. It is shown as a square cut from its middle."</p>
+            <input type="file" class="visually-hidden" node_ref=input aria-label="Picture to upload"
+                accept="image/png,image/jpeg,image/webp" on:change=chosen/>
+            <div class="row">
+                <button type="button" disabled=move || busy.get()
+                    on:click=move |_| { if let Some(input) = input.get() { input.click(); } }>
+                    {move || if busy.get() { "Saving…" } else if has_one() { "Change picture" } else { "Upload a picture" }}
+                </button>
+                <Show when=has_one>
+                    <button type="button" class="secondary" disabled=move || busy.get() on:click=remove>"Remove picture"</button>
+                </Show>
+            </div>
+            <ErrorLine error=error/>
+        </section>
+    }
+}
+
+/// Deleting the account (R-ACC-7), with its password and a last question.
+#[component]
+fn DeleteAccount() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let password = RwSignal::new(String::new());
+    let (error, busy) = (RwSignal::new(None::<String>), RwSignal::new(false));
+    let delete = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !confirmed(
+            "Delete your account for good? You leave every room; your messages stay, shown as from a deleted user. This cannot be undone.",
+        ) {
+            return;
+        }
+        busy.set(true);
+        let request = DeleteAccountRequest { password: password.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match session.request(&endpoints::DeleteMe {}, Some(&request)).await {
+                Ok(_) => {
+                    // The answer cleared the refresh cookie; a fresh page load drops everything
+                    // else this tab held for the account (its token, gateway, caches).
+                    if window().location().set_href("/signup?deleted=1").is_err() {
+                        session.logout().await;
+                    }
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message()));
+                    busy.try_set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card narrow account-deletion">
+            <h2>"Delete your account"</h2>
+            <p class="muted">"You leave every room (each passes to its next member as when you leave it), every session ends, and your name becomes free. Your messages stay, shown as from a deleted user."</p>
+            <form on:submit=delete>
+                <label>"Your password" <input type="password" autocomplete="current-password" required bind:value=password/></label>
+                <ErrorLine error=error/>
+                <button type="submit" class="danger" disabled=move || busy.get()>"Delete my account"</button>
+            </form>
+        </section>
     }
 }
 

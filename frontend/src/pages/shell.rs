@@ -1,5 +1,6 @@
 //! The top bar of every logged-in page: where to go, the connection state, and log out.
 
+use super::avatar::Avatar;
 use super::go;
 use crate::live::{Connection, Live};
 use crate::session::Session;
@@ -54,7 +55,10 @@ pub fn TopBar(me: User) -> impl IntoView {
                     </Show>
                 </A>
                 <A href=format!("{home}/history")>"History"</A>
-                <A href=format!("{home}/profile")>{me.username.clone()}</A>
+                <A href=format!("{home}/profile") attr:class="me">
+                    <Avatar name=me.username.clone() url=Signal::derive(move || session.user.with(|u| u.as_ref().and_then(|u| u.avatar_url.clone())))/>
+                    {me.username.clone()}
+                </A>
             </nav>
             <span class=move || format!("status {}", status().0) role="status">{move || status().1}</span>
             <button class="link" on:click=logout>"Log out"</button>

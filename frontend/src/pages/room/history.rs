@@ -4,11 +4,13 @@ use super::attachment::AttachmentView;
 use super::composer::{Compose, focus};
 use super::text::RichText;
 use crate::live::{Connection, Live};
+use crate::pages::avatar::Avatar;
 use crate::pages::widgets::{ErrorLine, color_class, confirmed, day, report, when, wire_name};
 use crate::session::Session;
 use conclave_protocol::endpoints;
 use conclave_protocol::{
-    EditMessageRequest, MAX_MESSAGE_CHARS, MarkReadRequest, Message, MessageId, MessagesQuery, ReplyTo, RoomId, User,
+    EditMessageRequest, MAX_MESSAGE_CHARS, MarkReadRequest, Member, Message, MessageId, MessagesQuery, ReplyTo, RoomId,
+    User,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -22,7 +24,12 @@ const NEAR_BOTTOM_PX: i32 = 80;
 /// The history, newest at the bottom. Scrolling to the top loads earlier messages, keeping
 /// the reader's place; new messages keep the view at the bottom if the reader was there.
 #[component]
-pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) -> impl IntoView {
+pub(super) fn Messages(
+    me: User,
+    room_id: RoomId,
+    can_moderate: Signal<bool>,
+    members: Memo<Vec<Member>>,
+) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
     let compose = expect_context::<Compose>();
@@ -171,6 +178,11 @@ pub(super) fn Messages(me: User, room_id: RoomId, can_moderate: Signal<bool>) ->
                         {separator}
                         <li class:deleted=m.deleted class:mine=mine class:grouped=place.grouped data-seq=m.seq>
                             <div class="meta">
+                                {
+                                    let author = m.author_id.clone();
+                                    let url = Signal::derive(move || members.with(|all| all.iter().find(|x| x.user.id == author).and_then(|x| x.user.avatar_url.clone())));
+                                    view! { <Avatar name=m.author_username.clone() url=url/> }
+                                }
                                 <span class="author">{m.author_username.clone()}</span>
                                 <time datetime=m.created_at.to_rfc3339()>{when(m.created_at)}</time>
                                 {(m.edited_at.is_some() && !m.deleted).then(|| view! { <span class="muted">" (edited)"</span> })}

@@ -1,6 +1,7 @@
 //! The member list: roles and presence.
 
 use crate::live::Live;
+use crate::pages::avatar::Avatar;
 use crate::pages::widgets::wire_name;
 use conclave_protocol::{Member, Role, User};
 use leptos::prelude::*;
@@ -19,6 +20,7 @@ pub(super) fn MemberList(me: User, members: Vec<Member>) -> impl IntoView {
                 view! {
                     <li class:online=online>
                         <span class="dot" title=move || if online.get() { "online" } else { "offline" }></span>
+                        <Avatar name=m.user.username.clone() url=Signal::stored(m.user.avatar_url.clone())/>
                         <A href=href>{m.user.username.clone()}</A>
                         {m.role.filter(|r| *r != Role::Member).map(|r| view! { <span class="role">{wire_name(&r)}</span> })}
                     </li>

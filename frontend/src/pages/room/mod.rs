@@ -236,7 +236,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                     </div>
                 </header>
                 <ErrorLine error=error/>
-                <Messages me=me.clone() room_id=room_id.clone() can_moderate=admin/>
+                <Messages me=me.clone() room_id=room_id.clone() can_moderate=admin members=members/>
                 <Typing me=me.clone() room_id=room_id.clone() members=members/>
                 <Composer me=me.clone() room_id=room_id.clone()/>
             </section>
