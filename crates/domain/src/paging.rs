@@ -11,6 +11,8 @@ impl PageLimit {
     pub const MESSAGES: (u32, u32) = (50, 200);
     /// Users, rooms, members and the like: default 20, at most 100.
     pub const DIRECTORY: (u32, u32) = (20, 100);
+    /// Search results: default 20, at most 50 (R-MSG-11).
+    pub const SEARCH: (u32, u32) = (20, 50);
 
     /// `None` takes the default; 0 or more than the maximum is refused.
     pub fn parse(input: Option<u32>, (default, max): (u32, u32)) -> Result<Self, ValueError> {

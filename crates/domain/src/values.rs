@@ -296,9 +296,49 @@ impl SearchPrefix {
     }
 }
 
+/// What a message search looks for (R-MSG-11): 1–100 characters after trimming, matched
+/// case-insensitively anywhere in a message's text or its attachment's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let lowered = input.trim().to_lowercase();
+        match char_len(&lowered) {
+            0 => err("must not be empty"),
+            n if n > Self::MAX_CHARS => err(format!("must be at most {} characters", Self::MAX_CHARS)),
+            _ => Ok(Self(lowered)),
+        }
+    }
+
+    /// Whether `text` (a body, a file name) contains what is looked for, in any case.
+    pub fn found_in(&self, text: &str) -> bool {
+        text.to_lowercase().contains(&self.0)
+    }
+}
+
+/// How many messages one page of a search opens and reads at most (R-MSG-11): bodies are
+/// sealed, so a search reads them; a page that reaches this many stops there and says where
+/// to go on, even with fewer matches than asked for.
+pub const SEARCH_SCAN_PER_PAGE: u32 = 2000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-MSG-11: search text is trimmed, bounded and matched in any case.
+    #[test]
+    fn r_msg_11_search_text() {
+        let text = SearchText::parse("  Lunch ").expect("valid");
+        assert!(text.found_in("LUNCH at noon?") && text.found_in("after-lunch nap"));
+        assert!(!text.found_in("dinner"));
+        assert!(SearchText::parse("ÉTÉ").expect("valid").found_in("l'été dernier"));
+        assert!(SearchText::parse("   ").is_err());
+        assert!(SearchText::parse(&"x".repeat(101)).is_err());
+        assert!(SearchText::parse(&"x".repeat(100)).is_ok());
+    }
 
     /// R-ACC-1: usernames are 3–32 chars of [a-z0-9_.-], any case accepted and lowercased.
     #[test]

@@ -235,6 +235,11 @@ endpoints! {
     /// Take a reaction back; taking back one you did not give changes nothing.
     RemoveReaction { room_id: RoomId, message_id: MessageId, emoji: String }
         = Delete "/api/rooms/{room_id}/messages/{message_id}/reactions/{emoji}", NoBody => NoContent;
+    /// Search a room's messages (members; R-MSG-11).
+    SearchRoomMessages { room_id: RoomId; query: MessageSearchQuery }
+        = Get "/api/rooms/{room_id}/messages/search", NoBody => Page<Message>;
+    /// Search the messages of every room I am in (R-MSG-11).
+    SearchMessages { ; query: MessageSearchQuery } = Get "/api/search/messages", NoBody => Page<Message>;
     /// Open (or find) a direct conversation (R-MSG-4).
     OpenDm {} = Post "/api/dms", OpenDmRequest => RoomEnvelope;
     /// My notifications (R-NOTE-2).

@@ -268,6 +268,22 @@ pub struct MessagesQuery {
     pub cursor: Option<String>,
 }
 
+/// `GET /api/rooms/{room_id}/messages/search?q=` and `GET /api/search/messages?q=` (R-MSG-11):
+/// messages whose text or attachment name contains `q` in any case, newest first. Bodies are
+/// sealed at rest, so each page reads at most 2000 messages: a page may hold fewer matches
+/// than `limit` (none, even) and still have a `next_cursor` that searches further back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct MessageSearchQuery {
+    /// 1–100 characters after trimming.
+    pub q: String,
+    /// Matches per page: default 20, at most 50.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

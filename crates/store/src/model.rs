@@ -291,6 +291,21 @@ pub enum HistoryRange {
     After(u64),
 }
 
+/// Where a scan of messages across rooms stopped (R-MSG-11): the order is newest first by
+/// creation time, then room id, then sequence number, all descending.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanPosition {
+    pub created_at: DateTime<Utc>,
+    pub room_id: RoomId,
+    pub seq: u64,
+}
+
+impl ScanPosition {
+    pub fn of(message: &MessageRecord) -> Self {
+        ScanPosition { created_at: message.created_at, room_id: message.room_id.clone(), seq: message.seq }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRecord {
     pub id: NotificationId,

@@ -245,6 +245,15 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> StoreResult<InsertedMessage>;
     /// Newest first.
     async fn messages(&self, room: &RoomId, range: HistoryRange, limit: u32) -> StoreResult<Vec<MessageRecord>>;
+    /// Up to `limit` messages of `rooms` that are not deleted, opened, after `after` in the
+    /// order of [`ScanPosition`] (newest first, across the rooms): what a search reads
+    /// (R-MSG-11), since sealed bodies can only be matched once opened.
+    async fn scan_messages(
+        &self,
+        rooms: &[RoomId],
+        after: Option<&ScanPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
     /// Adds `user`'s `emoji` reaction to a message of the room (SPEC R-MSG-9); `false` when it
     /// was there already (nothing changes). Fails with `NotFound(Message)`, `MessageDeleted`,
     /// `RoomTerminated`, or `Conflict(TooManyReactions)` past `domain::MAX_REACTION_KINDS` emoji.

@@ -430,3 +430,114 @@ async fn r_msg_8_replies_to_other_rooms_are_refused() {
     assert_eq!((refused["code"].as_str(), refused["client_id"].as_str()), (Some("message_not_found"), Some("x")));
     assert_eq!(page(&alice, &room, "").await["items"], json!([]), "nothing stored");
 }
+
+fn bodies(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect()
+}
+
+/// R-MSG-11: a room's search finds text in any case, newest first, with the reader's reactions,
+/// skips deleted messages, and pages by cursor; people outside the room cannot search it.
+#[tokio::test]
+async fn r_msg_11_room_search() {
+    let server = Server::start().await;
+    let (alice, carol) = (server.user("alice").await, server.user("carol").await);
+    let room = alice.create_room("plans", "open").await;
+    for body in ["Lunch at noon?", "no, dinner", "LUNCH is better", "what about brunch", "after-lunch walk"] {
+        alice.say(&room, body).await;
+    }
+    let gone = alice.say(&room, "lunch, deleted").await["id"].as_str().unwrap().to_owned();
+    alice.delete(&format!("/api/rooms/{room}/messages/{gone}")).await.expect_status(204);
+    let search = |query: &str| format!("/api/rooms/{room}/messages/search?{query}");
+    let found = alice.get(&search("q=lunch")).await.expect_status(200).body;
+    assert_eq!(bodies(&found), ["after-lunch walk", "LUNCH is better", "Lunch at noon?"]);
+    assert_eq!(found["next_cursor"], Value::Null, "the whole room was read");
+
+    let mut paged = Vec::new();
+    let mut next = search("q=LUNCH&limit=1");
+    loop {
+        let page = alice.get(&next).await.expect_status(200).body;
+        paged.extend(bodies(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = search(&format!("q=LUNCH&limit=1&cursor={cursor}")),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ["after-lunch walk", "LUNCH is better", "Lunch at noon?"], "one by one, nothing twice");
+    carol.get(&search("q=lunch")).await.expect_error(403, "not_a_member");
+}
+
+/// R-MSG-11, R-SEC-3: bad search queries are refused with their codes.
+#[tokio::test]
+async fn r_msg_11_bad_searches_are_refused() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("plans", "open").await;
+    let long = "x".repeat(101);
+    for query in ["q=", "q=%20%20", &format!("q={long}"), "q=a&limit=0", "q=a&limit=51"] {
+        alice.get(&format!("/api/rooms/{room}/messages/search?{query}")).await.expect_error(422, "validation_failed");
+        alice.get(&format!("/api/search/messages?{query}")).await.expect_error(422, "validation_failed");
+    }
+    alice.get("/api/search/messages").await.expect_error(400, "invalid_query");
+    alice.get("/api/search/messages?q=a&cursor=not-one-of-ours").await.expect_error(400, "invalid_query");
+    server.anonymous().get("/api/search/messages?q=a").await.expect_error(401, "token_missing");
+}
+
+/// R-MSG-11: searching everywhere reads every room the caller is in, direct conversations
+/// included, newest first across them, and only those rooms.
+#[tokio::test]
+async fn r_msg_11_search_across_my_rooms() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let (first, second) = (alice.create_room("first", "open").await, alice.create_room("second", "open").await);
+    let elsewhere = bob.create_room("bob's own", "open").await;
+    alice.say(&first, "release on Friday").await;
+    bob.say(&elsewhere, "release notes, private").await;
+    alice.say(&second, "Release checklist").await;
+    let dm = alice.post("/api/dms", json!({"username": "bob"})).await.expect_status(200).body["room"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    bob.say(&dm, "the release is fine by me").await;
+    let found = alice.get("/api/search/messages?q=release").await.expect_status(200).body;
+    assert_eq!(bodies(&found), ["the release is fine by me", "Release checklist", "release on Friday"]);
+    let rooms: Vec<&str> = found["items"].as_array().unwrap().iter().map(|m| m["room_id"].as_str().unwrap()).collect();
+    assert_eq!(rooms, [dm.as_str(), second.as_str(), first.as_str()]);
+}
+
+/// R-MSG-11: a page reads at most 2000 messages: past that it stops with what it found (here
+/// nothing) and a cursor that goes on reading further back, where the match is.
+#[tokio::test]
+async fn r_msg_11_a_page_reads_a_bounded_number_of_messages() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("busy", "open").await;
+    alice.say(&room, "the needle").await;
+    let (mut ws, _) = server.connect(&alice).await;
+    // In rounds, each answered before the next; a send the server sheds is sent again.
+    let mut unsent: Vec<usize> = (0..2000).collect();
+    while !unsent.is_empty() {
+        let round: Vec<usize> = unsent.drain(..unsent.len().min(250)).collect();
+        let frames: Vec<Value> = round
+            .iter()
+            .map(|n| json!({"type": "send_message", "room_id": room, "body": format!("hay {n}"), "client_id": format!("h{n}")}))
+            .collect();
+        let mut answers = 0;
+        let received = ws
+            .send_while_reading(frames, |frame| {
+                answers += usize::from(frame["type"] == "ack" || frame["type"] == "error");
+                answers == round.len()
+            })
+            .await;
+        for refused in received.iter().filter(|f| f["type"] == "error") {
+            assert_eq!(refused["code"], "rate_limited", "{refused}");
+            unsent.push(refused["client_id"].as_str().unwrap()[1..].parse().unwrap());
+        }
+    }
+    let first = alice.get(&format!("/api/rooms/{room}/messages/search?q=needle")).await.expect_status(200).body;
+    assert_eq!(bodies(&first), Vec::<String>::new(), "2000 newer messages read, no match among them");
+    let cursor = first["next_cursor"].as_str().expect("it says where to go on").to_owned();
+    let second =
+        alice.get(&format!("/api/rooms/{room}/messages/search?q=needle&cursor={cursor}")).await.expect_status(200).body;
+    assert_eq!(bodies(&second), ["the needle"]);
+    assert_eq!(second["next_cursor"], Value::Null);
+}

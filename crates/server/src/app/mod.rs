@@ -28,6 +28,7 @@ pub mod passwords;
 pub mod presence;
 pub mod read_your_writes;
 pub mod rooms;
+pub mod search;
 pub mod views;
 pub mod write_behind;
 

@@ -297,6 +297,15 @@ impl MessageStore for ReadYourWrites {
         self.store.message(room, id).await
     }
 
+    async fn scan_messages(
+        &self,
+        rooms: &[RoomId],
+        after: Option<&ScanPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.store.scan_messages(rooms, after, limit).await
+    }
+
     async fn add_reaction(
         &self,
         room: &RoomId,

@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod ops;
 pub mod rooms;
+pub mod search;
 
 use crate::app::error::ApiError;
 use actix_web::{HttpResponse, ResponseError, web};
@@ -86,6 +87,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(messages::list))
                     .route(web::post().to(messages::send)),
             )
+            // Before `{message_id}`, which would take `search` for an id.
+            .service(resource("/rooms/{room_id}/messages/search").route(web::get().to(search::in_room)))
+            .service(resource("/search/messages").route(web::get().to(search::everywhere)))
             .service(
                 resource("/rooms/{room_id}/messages/{message_id}")
                     .route(web::patch().to(messages::edit))
@@ -214,7 +218,7 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         moderation::invite, moderation::requests, moderation::accept, moderation::decline, moderation::kick,
         moderation::set_role, moderation::ban, moderation::bans, moderation::unban,
         messages::list, messages::send, messages::edit, messages::delete,
-        messages::add_reaction, messages::remove_reaction, dms::open,
+        messages::add_reaction, messages::remove_reaction, search::in_room, search::everywhere, dms::open,
         attachments::upload, attachments::download,
         notifications::list, notifications::mark_all_read, notifications::mark_read, notifications::delete,
         crate::gateway::upgrade,

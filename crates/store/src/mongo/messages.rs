@@ -237,6 +237,55 @@ pub async fn messages(
     open_all(&*key_of_room(c, room.as_str()).await?, list).map_err(fail)
 }
 
+/// See `MessageStore::scan_messages`: one query over the rooms, sorted by the scan order; the
+/// replies' originals are read per room, as history reads them.
+pub async fn scan_messages(
+    c: &Collections,
+    rooms: &[RoomId],
+    after: Option<&ScanPosition>,
+    limit: u32,
+) -> MongoResult<Vec<MessageRecord>> {
+    if rooms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rooms.iter().map(RoomId::as_str).collect();
+    let mut filter = doc! { "room_id": { "$in": ids }, "deleted": false };
+    if let Some(p) = after {
+        let (at, room, seq) = (date(p.created_at), p.room_id.as_str(), to_i64(p.seq));
+        filter.insert(
+            "$or",
+            vec![
+                doc! { "created_at": { "$lt": at } },
+                doc! { "created_at": at, "room_id": { "$lt": room } },
+                doc! { "created_at": at, "room_id": room, "seq": { "$lt": seq } },
+            ],
+        );
+    }
+    let docs: Vec<MessageDoc> = c
+        .messages
+        .find(filter)
+        .sort(doc! { "created_at": -1, "room_id": -1, "seq": -1 })
+        .limit(i64::from(limit))
+        .await?
+        .try_collect()
+        .await?;
+    let mut by_room: HashMap<String, Vec<(usize, MessageDoc)>> = HashMap::new();
+    for (at, doc) in docs.into_iter().enumerate() {
+        by_room.entry(doc.room_id.clone()).or_default().push((at, doc));
+    }
+    let mut opened: Vec<(usize, MessageRecord)> = Vec::new();
+    for (room, docs) in by_room {
+        let key = key_of_room(c, &room).await?;
+        let (places, docs): (Vec<usize>, Vec<MessageDoc>) = docs.into_iter().unzip();
+        let sealed = with_replies(c, None, &RoomId(room), docs).await?;
+        for (place, message) in places.into_iter().zip(sealed) {
+            opened.push((place, message.open(&key).map_err(fail)?));
+        }
+    }
+    opened.sort_by_key(|(place, _)| *place);
+    Ok(opened.into_iter().map(|(_, message)| message).collect())
+}
+
 async fn update_message(
     c: &Collections,
     room: &RoomId,

@@ -532,6 +532,15 @@ impl MessageStore for MongoStore {
         self.run(messages::message(&self.c, room, id)).await
     }
 
+    async fn scan_messages(
+        &self,
+        rooms: &[RoomId],
+        after: Option<&ScanPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.run(messages::scan_messages(&self.c, rooms, after, limit)).await
+    }
+
     async fn add_reaction(
         &self,
         room: &RoomId,

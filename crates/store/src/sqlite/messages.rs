@@ -236,6 +236,46 @@ pub fn messages(
     open_all(&*key_of_room(conn, vault, room.as_str())?, list)
 }
 
+/// See `MessageStore::scan_messages`. The rooms go in as one JSON array, so the statement is
+/// the same whatever their number; each room's key opens its messages.
+pub fn scan_messages(
+    conn: &Connection,
+    vault: &Vault,
+    rooms: &[RoomId],
+    after: Option<&ScanPosition>,
+    limit: u32,
+) -> StoreResult<Vec<MessageRecord>> {
+    if rooms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rooms_json = serde_json::to_string(&rooms.iter().map(RoomId::as_str).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Backend(Cause::new(e)))?;
+    // Without a position, one past the newest possible: every message is before it.
+    let (at, room, seq) = match after {
+        Some(p) => (ms(p.created_at), p.room_id.as_str().to_owned(), to_i64(p.seq)),
+        None => (i64::MAX, String::new(), 0),
+    };
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM}
+             WHERE msg.room_id IN (SELECT value FROM json_each(?1)) AND msg.deleted = 0
+               AND (msg.created_at < ?2 OR (msg.created_at = ?2 AND (msg.room_id < ?3
+                    OR (msg.room_id = ?3 AND msg.seq < ?4))))
+             ORDER BY msg.created_at DESC, msg.room_id DESC, msg.seq DESC LIMIT ?5"
+        ))
+        .map_err(backend)?;
+    let rows =
+        statement.query_map(params![rooms_json, at, room, seq, limit], |row| message_at(row, 0)).map_err(backend)?;
+    let sealed: Vec<SealedMessage> = rows.collect::<Result<_, _>>().map_err(backend)?;
+    sealed
+        .into_iter()
+        .map(|message| {
+            let key = key_of_room(conn, vault, message.record.room_id.as_str())?;
+            message.open(&key)
+        })
+        .collect()
+}
+
 pub fn edit_message(
     conn: &Connection,
     vault: &Vault,

@@ -433,6 +433,16 @@ impl MessageStore for SqliteStore {
         self.read(move |c| messages::messages(c, &vault, &room, range, limit)).await
     }
 
+    async fn scan_messages(
+        &self,
+        rooms: &[RoomId],
+        after: Option<&ScanPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let (rooms, after, vault) = (rooms.to_vec(), after.cloned(), Arc::clone(&self.vault));
+        self.read(move |c| messages::scan_messages(c, &vault, &rooms, after.as_ref(), limit)).await
+    }
+
     async fn message(&self, room: &RoomId, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
         let (room, id) = (room.clone(), id.clone());
         let vault = Arc::clone(&self.vault);

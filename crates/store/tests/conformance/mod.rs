@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
             room_admins_and_direct_peers_in_one_read,
             reactions_count_once_per_user_and_go_with_their_message,
             replies_show_their_original_as_it_is_now,
+            scans_read_rooms_newest_first_and_continue_where_they_stopped,
             invitations_are_declined_and_handled_notifications_read,
             names_change_and_a_new_password_ends_every_session,
             avatars_are_set_replaced_and_removed,
@@ -873,6 +874,44 @@ pub async fn avatars_are_sealed_at_rest(test_store: &TestStore) {
     assert!(!dump.windows(15).any(|w| w == b"PORTRAIT-PIXELS"), "the avatar is readable");
     let again = test_store.backing.reopen(test_store.vault.clone()).await;
     assert_eq!(again.avatar(&alice.id).await.unwrap().map(|a| a.content), Some(b"PORTRAIT-PIXELS-0123456789".to_vec()));
+}
+
+/// R-MSG-11: a scan reads several rooms' messages opened, newest first (ties by room, then
+/// number), skips deleted ones and rooms not asked for, and continues after a position.
+pub async fn scans_read_rooms_newest_first_and_continue_where_they_stopped(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let (a, b, other) = (
+        group(&store, &alice, "a", JoinPolicy::Open).await,
+        group(&store, &alice, "b", JoinPolicy::Open).await,
+        group(&store, &alice, "other", JoinPolicy::Open).await,
+    );
+    let at = |room: &RoomRecord, body: &str, minute: i64| {
+        let (store, new) = (store.clone(), text_message(&room.id, &alice.id, body.to_owned(), None));
+        async move { store.insert_message(new, t(minute)).await.unwrap().message }
+    };
+    at(&a, "a1", 1).await;
+    at(&b, "b1", 2).await;
+    let gone = at(&a, "a2", 3).await;
+    at(&other, "not asked for", 4).await;
+    at(&a, "a3", 5).await;
+    at(&b, "b2", 5).await;
+    store.delete_message(&a.id, &gone.id, t(6)).await.unwrap();
+    let rooms = [a.id.clone(), b.id.clone()];
+    let all = store.scan_messages(&rooms, None, 10).await.unwrap();
+    let bodies: Vec<&str> = all.iter().map(|m| m.body.as_str()).collect();
+    // a3 and b2 share a minute: the greater room id comes first.
+    let (first, second) = if a.id > b.id { ("a3", "b2") } else { ("b2", "a3") };
+    assert_eq!(bodies, [first, second, "b1", "a1"]);
+    let mut continued = Vec::new();
+    let mut after: Option<ScanPosition> = None;
+    loop {
+        let page = store.scan_messages(&rooms, after.as_ref(), 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(ScanPosition::of(last));
+        continued.extend(page.iter().map(|m| m.body.clone()));
+    }
+    assert_eq!(continued, bodies, "one at a time, the same order, nothing twice");
+    assert!(store.scan_messages(&[], None, 10).await.unwrap().is_empty());
 }
 
 /// R-MSG-8: a reply names an earlier message of its room and shows it as it is now (edited,
