@@ -367,6 +367,50 @@ scenario('R-ACC-8, R-ACC-7: a picture shows beside your messages and in the memb
   await kept.locator('.avatar .initials').filter({ hasText: '?' }).waitFor();
 });
 
+scenario('R-MSG-11: search finds messages across rooms and in one room, marks the match, and a result opens the room at that message', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const phone = await browser.page('ada-phone', { viewport: VIEWPORTS.phone });
+  await signUp(ada, server.url, 'ada');
+  const token = await server.token('ada');
+  const as = (method, path, body) => server.api(method, path, { token, body });
+  const design = (await as('POST', '/api/rooms', { name: 'Design', join_policy: 'open' })).room.id;
+  const ops = (await as('POST', '/api/rooms', { name: 'Ops', join_policy: 'open' })).room.id;
+  await as('POST', `/api/rooms/${design}/messages`, { body: 'The new Logo is ready' });
+  for (let n = 1; n <= 80; n += 1) {
+    await as('POST', `/api/rooms/${design}/messages`, { body: `chatter ${n}` });
+  }
+  await as('POST', `/api/rooms/${ops}/messages`, { body: 'logo files are on the share' });
+
+  // Everywhere: both rooms, newest first, the match marked.
+  await ada.getByRole('link', { name: 'Search' }).click();
+  await ada.getByLabel('Search for').fill('LOGO');
+  await ada.getByRole('button', { name: 'Search', exact: true }).click();
+  const results = ada.locator('ol.results li');
+  await results.first().waitFor();
+  assert.deepEqual(await results.locator('.excerpt').allInnerTexts(), ['logo files are on the share', 'The new Logo is ready']);
+  assert.deepEqual(await results.locator('mark').allInnerTexts(), ['logo', 'Logo']);
+  await ada.getByText('That is every match.').waitFor();
+
+  // A result opens its room at that message, loading history back to it.
+  await results.filter({ hasText: 'The new Logo is ready' }).getByRole('link').click();
+  await ada.getByRole('heading', { name: 'Design' }).waitFor();
+  await ada.locator('.messages li.flash').filter({ hasText: 'The new Logo is ready' }).waitFor();
+
+  // In one room, from its header (on a phone too): only that room's messages.
+  await phone.goto(`${server.url}/u/ada/rooms/${ops}`);
+  await logIn(phone, 'ada');
+  await phone.getByRole('heading', { name: 'Ops' }).waitFor();
+  await phone.locator('.room-head').getByRole('link', { name: 'Search' }).click();
+  await phone.getByRole('heading', { name: 'Search in Ops' }).waitFor();
+  await phone.getByLabel('Search for').fill('logo');
+  await phone.getByLabel('Search for').press('Enter');
+  await phone.locator('ol.results li').first().waitFor();
+  assert.deepEqual(await phone.locator('ol.results .excerpt').allInnerTexts(), ['logo files are on the share']);
+  await phone.getByLabel('Search for').fill('nothing like this');
+  await phone.getByLabel('Search for').press('Enter');
+  await phone.getByText('No messages match.').waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');

@@ -40,6 +40,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/u/:username/dms") view=pages::DmsPage/>
                     <Route path=path!("/u/:username/notifications") view=pages::NotificationsPage/>
                     <Route path=path!("/u/:username/history") view=pages::HistoryPage/>
+                    <Route path=path!("/u/:username/search") view=pages::SearchPage/>
                     <Route path=path!("/u/:username/profile") view=pages::ProfilePage/>
                     <Route path=path!("/u/:username/people/:other") view=pages::PersonPage/>
                     <Route path=path!("/u/:username/rooms/:room_id") view=pages::RoomPage/>

@@ -10,6 +10,7 @@ mod notifications;
 mod profile;
 mod room;
 mod rooms;
+mod search;
 mod shell;
 mod widgets;
 
@@ -21,6 +22,7 @@ pub use notifications::NotificationsPage;
 pub use profile::{PersonPage, ProfilePage};
 pub use room::RoomPage;
 pub use rooms::RoomsPage;
+pub use search::SearchPage;
 
 use crate::session::Session;
 use conclave_protocol::User;

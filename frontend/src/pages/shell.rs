@@ -55,6 +55,7 @@ pub fn TopBar(me: User) -> impl IntoView {
                     </Show>
                 </A>
                 <A href=format!("{home}/history")>"History"</A>
+                <A href=format!("{home}/search")>"Search"</A>
                 <A href=format!("{home}/profile") attr:class="me">
                     <Avatar name=me.username.clone() url=Signal::derive(move || session.user.with(|u| u.as_ref().and_then(|u| u.avatar_url.clone())))/>
                     {me.username.clone()}

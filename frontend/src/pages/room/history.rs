@@ -35,8 +35,11 @@ pub(super) fn Messages(
     let compose = expect_context::<Compose>();
     let list = NodeRef::<html::Ol>::new();
     let more = RwSignal::new(true);
-    // A quoted message being looked for: earlier pages load until it is there (R-MSG-8).
-    let seeking = RwSignal::new(None::<u64>);
+    // A quoted message being looked for (R-MSG-8), or the one a search result (`?at=`) names
+    // (R-MSG-11): earlier pages load until it is there.
+    let at =
+        leptos_router::hooks::use_query_map().with_untracked(|q| q.get("at").and_then(|at| at.parse::<u64>().ok()));
+    let seeking = RwSignal::new(at);
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let stick = StoredValue::new(true);

@@ -219,6 +219,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
         }
     };
     let manage = format!("{home}/rooms/{room_id}/admin");
+    let search = format!("{home}/search?room={room_id}");
     provide_context(Compose::new());
     view! {
         <div class="room">
@@ -229,6 +230,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                         {move || topic().map(|t| view! { <p class="muted topic">{t}</p> })}
                     </div>
                     <div class="actions">
+                        <A href=search.clone()>"Search"</A>
                         <Show when=move || admin.get()>
                             <A href=manage.clone()>"Manage"</A>
                         </Show>
