@@ -194,6 +194,13 @@ pub struct MyRoom {
     pub unread_count: u64,
     /// For direct conversations: the other member.
     pub peer: Option<User>,
+    /// The sequence number of the last message this user read (the "new messages" line goes
+    /// after it).
+    #[serde(default)]
+    pub last_read_seq: u64,
+    /// When the latest message was sent; `null` before the first (orders a sidebar by activity).
+    #[serde(default)]
+    pub last_message_at: Option<DateTime<Utc>>,
 }
 
 /// An item of `GET /api/rooms/{room_id}/members`, in join order.

@@ -151,6 +151,8 @@ pub struct MyRoomRecord {
     pub membership: MembershipRecord,
     /// Messages by others, not deleted, after `last_read_seq`.
     pub unread_count: u64,
+    /// When the room's latest message was sent; `None` before the first.
+    pub last_message_at: Option<DateTime<Utc>>,
 }
 
 /// What a departure did to the room (SPEC R-ROOM-5), for notifications and events.

@@ -94,6 +94,8 @@ pub async fn mine(
             role: views::role(record.room.kind, record.membership.role),
             unread_count: record.unread_count,
             peer: peers.remove(&record.room.id).map(|peer| views::user(&peer, &state.hub)),
+            last_read_seq: record.membership.last_read_seq,
+            last_message_at: record.last_message_at,
         })
         .collect();
     Ok((items, next))

@@ -265,13 +265,41 @@ pub async fn rooms_of_user(
         .await?;
     let mut rooms = rooms_by_id(c, memberships.iter().map(|m| m.room_id.clone()).collect()).await?;
     let unread = unread_counts(c, user, &memberships).await?;
+    let latest = latest_message_times(c, rooms.values()).await?;
     Ok(memberships
         .into_iter()
         .filter_map(|membership| {
             let room = rooms.remove(&membership.room_id)?;
             let unread_count = unread.get(&membership.room_id).copied().unwrap_or(0);
-            Some(MyRoomRecord { room, membership: membership.into(), unread_count })
+            let last_message_at = latest.get(&membership.room_id).copied();
+            Some(MyRoomRecord { room, membership: membership.into(), unread_count, last_message_at })
         })
+        .collect())
+}
+
+/// When each room's latest message was sent, in one read (rooms without one are absent).
+async fn latest_message_times<'a>(
+    c: &Collections,
+    rooms: impl Iterator<Item = &'a RoomRecord>,
+) -> MongoResult<HashMap<String, DateTime<Utc>>> {
+    let latest: Vec<Document> = rooms
+        .filter(|r| r.last_seq > 0)
+        .map(|r| doc! { "room_id": r.id.as_str(), "seq": to_i64(r.last_seq) })
+        .collect();
+    if latest.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<Document> = c
+        .messages
+        .clone_with_type::<Document>()
+        .find(doc! { "$or": latest })
+        .projection(doc! { "room_id": 1, "created_at": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| Some((d.get_str("room_id").ok()?.to_owned(), d.get_datetime("created_at").ok()?.to_chrono())))
         .collect())
 }
 

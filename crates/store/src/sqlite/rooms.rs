@@ -179,7 +179,8 @@ pub fn rooms_of_user(
             "SELECT {ROOM_COLUMNS}, {MEMBERSHIP_COLUMNS},
                 (SELECT COUNT(*) FROM messages msg
                   WHERE msg.room_id = m.room_id AND msg.seq > m.last_read_seq
-                    AND msg.author_id != m.user_id AND msg.deleted = 0)
+                    AND msg.author_id != m.user_id AND msg.deleted = 0),
+                (SELECT lm.created_at FROM messages lm WHERE lm.room_id = r.id AND lm.seq = r.last_seq)
              FROM memberships m JOIN rooms r ON r.id = m.room_id
              WHERE m.user_id = ?1 AND m.hidden = 0 AND m.join_seq > ?2
              ORDER BY m.join_seq LIMIT ?3"
@@ -191,6 +192,7 @@ pub fn rooms_of_user(
                 room: room_at(row, 0)?,
                 membership: membership_at(row, 11)?,
                 unread_count: u64_at(row, 17)?,
+                last_message_at: opt_time_at(row, 18)?,
             })
         })
         .map_err(backend)?;

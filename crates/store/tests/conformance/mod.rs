@@ -1097,6 +1097,14 @@ pub async fn unread_counts_follow_read_markers(store: Arc<dyn Store>) {
     store.delete_message(&other.id, &gone.id, t(4)).await.unwrap();
     send(&store, &room, &bob, "four").await;
     assert_eq!(unread(store.rooms_of_user(&alice.id, None, 10).await.unwrap()), [1, 2]);
+    // Each room says when its latest message was sent (R-UI-4 orders the sidebar by it).
+    let latest = store.insert_message(text_message(&other.id, &bob.id, "latest".into(), None), t(30)).await.unwrap();
+    let times: Vec<Option<DateTime<Utc>>> =
+        store.rooms_of_user(&alice.id, None, 10).await.unwrap().into_iter().map(|r| r.last_message_at).collect();
+    assert_eq!(times, [Some(t(10)), Some(latest.message.created_at)]);
+    let dora = user(&store, "dora").await;
+    group(&store, &dora, "quiet", JoinPolicy::Open).await;
+    assert_eq!(store.rooms_of_user(&dora.id, None, 10).await.unwrap()[0].last_message_at, None, "no message yet");
     let carol = user(&store, "carol").await;
     assert_eq!(store.mark_read(&room.id, &carol.id, 1).await, Err(StoreError::NotAMember));
 }
