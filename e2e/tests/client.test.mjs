@@ -411,6 +411,73 @@ scenario('R-MSG-11: search finds messages across rooms and in one room, marks th
   await phone.getByText('No messages match.').waitFor();
 });
 
+scenario('R-UI-4: a sidebar on every page orders rooms by activity with unread and mention badges and the tab title counts; Ctrl+K jumps; a direct message pops up, and notifies while the tab is hidden', async (server, browser) => {
+  const ada = await browser.page('ada');
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  // Bob's tab is hidden and has allowed notifications: what it would show is recorded.
+  await bob.addInitScript(() => {
+    window.__notes = [];
+    Object.defineProperty(document, 'hidden', { get: () => window.__hidden === true });
+    window.Notification = class {
+      static permission = 'granted';
+      static requestPermission() { return Promise.resolve('granted'); }
+      constructor(title, options) { window.__notes.push({ title, body: options && options.body }); }
+    };
+  });
+  await signUp(ada, server.url, 'ada');
+  await signUp(bob, server.url, 'bob');
+  const [adaToken, bobToken] = [await server.token('ada'), await server.token('bob')];
+  const as = (token, method, path, body) => server.api(method, path, { token, body });
+  const alpha = (await as(adaToken, 'POST', '/api/rooms', { name: 'Alpha', join_policy: 'open' })).room.id;
+  const beta = (await as(adaToken, 'POST', '/api/rooms', { name: 'Beta', join_policy: 'open' })).room.id;
+  for (const room of [alpha, beta]) {
+    await as(bobToken, 'POST', `/api/rooms/${room}/join`, {});
+  }
+  await as(adaToken, 'POST', `/api/rooms/${alpha}/messages`, { body: 'alpha first' });
+
+  // On a phone the sidebar is a drawer; the room with the latest message is first.
+  await bob.getByRole('button', { name: 'Rooms and conversations' }).click();
+  const items = bob.locator('nav.sidebar ul.inbox li');
+  const inOrder = (want) => bob.waitForFunction(
+    (names) => [...document.querySelectorAll('nav.sidebar ul.inbox .name')].map((n) => n.textContent).join(',') === names, want);
+  await inOrder('Alpha,Beta');
+  await as(adaToken, 'POST', `/api/rooms/${beta}/messages`, { body: 'beta news' });
+  await inOrder('Beta,Alpha');
+  await items.first().filter({ hasText: 'Beta' }).locator('.badge').filter({ hasText: '1' }).waitFor();
+  await bob.waitForFunction(() => document.title === '(2) Conclave');
+  // A mention marks its room.
+  await as(adaToken, 'POST', `/api/rooms/${alpha}/messages`, { body: 'over to you @bob' });
+  await items.filter({ hasText: 'Alpha' }).locator('.badge.mention').waitFor();
+  await bob.waitForFunction(() => window.__notes.length === 0);
+  // Opening a room from the drawer closes it and reads the room.
+  await items.filter({ hasText: 'Alpha' }).getByRole('link').click();
+  await bob.getByRole('heading', { name: 'Alpha' }).waitFor();
+  await bob.waitForFunction(() => document.title === '(1) Conclave');
+
+  // A direct message while Bob is elsewhere: a pop-up, which opens the conversation.
+  await bob.evaluate(() => { window.__hidden = true; });
+  await as(adaToken, 'POST', '/api/dms', { username: 'bob' });
+  const dm = (await as(adaToken, 'POST', '/api/dms', { username: 'bob' })).room.id;
+  await as(adaToken, 'POST', `/api/rooms/${dm}/messages`, { body: 'are you free at four?' });
+  const popup = bob.locator('aside.popup');
+  await popup.getByText('ada wrote to you').waitFor();
+  await bob.waitForFunction(() => window.__notes.some((n) => n.title === 'ada wrote to you' && n.body === 'are you free at four?'));
+  // A mention elsewhere while hidden notifies too.
+  await as(adaToken, 'POST', `/api/rooms/${beta}/messages`, { body: '@bob see Beta' });
+  await bob.waitForFunction(() => window.__notes.some((n) => n.title === 'ada mentioned you in Beta'));
+  await bob.evaluate(() => { window.__hidden = false; });
+  await popup.getByRole('button', { name: /ada wrote to you/ }).click();
+  await bob.getByRole('heading', { name: '@ada' }).waitFor();
+  await bob.locator('.messages').getByText('are you free at four?').waitFor();
+
+  // Ctrl+K on a desktop: type, Enter.
+  await ada.keyboard.press('Control+k');
+  await ada.getByLabel('Room or person').fill('bet');
+  await ada.getByLabel('Room or person').press('Enter');
+  await ada.getByRole('heading', { name: 'Beta' }).waitFor();
+  await ada.locator('nav.sidebar li.active').filter({ hasText: 'Beta' }).waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');

@@ -39,6 +39,8 @@ pub struct Live {
     pub notifications_changed: RwSignal<u64>,
     /// Bumped by messages from others: unread counts change.
     pub messages_arrived: RwSignal<u64>,
+    /// The latest message from someone else (for alerts about it).
+    pub arrival: RwSignal<Option<Message>>,
     /// Who went online or offline since their lists were loaded.
     pub presence: RwSignal<HashMap<UserId, bool>>,
     /// Who is typing where, with a serial number so that a newer frame outlives an older timer.
@@ -71,6 +73,7 @@ impl Live {
             rooms_changed: RwSignal::new(0),
             notifications_changed: RwSignal::new(0),
             messages_arrived: RwSignal::new(0),
+            arrival: RwSignal::new(None),
             presence: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             removed: RwSignal::new(HashMap::new()),
@@ -284,6 +287,9 @@ impl Live {
         match event {
             ServerFrame::MessageCreated { message } => {
                 let theirs = !self.is_me(&message.author_id);
+                if theirs {
+                    self.arrival.set(Some(message.clone()));
+                }
                 self.add(vec![message]);
                 if theirs {
                     self.messages_arrived.update(|n| *n += 1);

@@ -1,6 +1,7 @@
 //! The Conclave web client: a Leptos single-page app on the REST API and the WebSocket gateway.
 
 mod api;
+mod inbox;
 mod live;
 mod pages;
 mod session;
@@ -23,6 +24,9 @@ fn App() -> impl IntoView {
     provide_context(session);
     provide_context(live);
     provide_context(pages::avatar::Avatars::new());
+    let inbox = inbox::Inbox::new();
+    provide_context(inbox);
+    inbox.run(session, live);
     leptos::task::spawn_local(async move {
         // Restores the session from the refresh cookie, if there is one.
         session.refresh().await.ok();

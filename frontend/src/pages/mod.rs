@@ -12,6 +12,7 @@ mod room;
 mod rooms;
 mod search;
 mod shell;
+mod sidebar;
 mod widgets;
 
 pub use admin::AdminPage;
@@ -69,11 +70,21 @@ fn authed<V: IntoView + 'static>(body: impl Fn(User) -> V + Send + Sync + 'stati
     // being typed in it.
     let who = Memo::new(move |_| me.with(|me| me.as_ref().map(|me| me.id.clone())));
     let body = std::sync::Arc::new(body);
+    // The sidebar's drawer on a phone, and the Ctrl+K switcher (R-UI-4).
+    let (drawer, switching) = (RwSignal::new(false), RwSignal::new(false));
     view! {
         <Show when=move || who.with(Option::is_some) fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {
                 let body = body.clone();
-                move || who.get().and_then(|_| me.get_untracked()).map(|me| view! { <shell::TopBar me=me.clone()/> {body(me)} })
+                move || who.get().and_then(|_| me.get_untracked()).map(|me| view! {
+                    <shell::TopBar me=me.clone() drawer=drawer/>
+                    <div class="layout">
+                        <sidebar::Sidebar me=me.clone() open=drawer switching=switching/>
+                        <div class="page">{body(me.clone())}</div>
+                    </div>
+                    <sidebar::Switcher me=me.clone() switching=switching/>
+                    <sidebar::Alerts me=me/>
+                })
             }
         </Show>
     }

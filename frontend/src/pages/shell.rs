@@ -24,7 +24,7 @@ pub fn use_logout() -> impl Fn(leptos::ev::MouseEvent) + Clone + 'static {
 }
 
 #[component]
-pub fn TopBar(me: User) -> impl IntoView {
+pub fn TopBar(me: User, drawer: RwSignal<bool>) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
     let status = move || match live.connection.get() {
@@ -44,6 +44,8 @@ pub fn TopBar(me: User) -> impl IntoView {
     let home = super::home(&me);
     view! {
         <header class="topbar">
+            <button type="button" class="menu" aria-label="Rooms and conversations" aria-expanded=move || drawer.get().to_string()
+                on:click=move |_| drawer.update(|open| *open = !*open)>"☰"</button>
             <A href=home.clone() attr:class="brand">"Conclave"</A>
             <nav>
                 <A href=home.clone() exact=true>"Rooms"</A>

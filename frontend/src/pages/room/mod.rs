@@ -11,7 +11,7 @@ mod attachment;
 mod composer;
 mod history;
 mod members;
-mod text;
+pub(crate) mod text;
 
 use super::go;
 use super::widgets::{ErrorLine, JoinButton, confirmed, report};
@@ -31,6 +31,10 @@ use members::MemberList;
 pub fn RoomPage() -> impl IntoView {
     super::authed(|me| {
         let room_id = super::room_param();
+        // The room on screen counts as read in the sidebar and the tab's title (R-UI-4).
+        let inbox = expect_context::<crate::inbox::Inbox>();
+        Effect::new(move |_| inbox.viewing.set(Some(room_id.get())));
+        on_cleanup(move || inbox.viewing.set(None));
         view! { {move || view! { <Conversation me=me.clone() room_id=room_id.get()/> }} }
     })
 }
