@@ -478,6 +478,35 @@ scenario('R-UI-4: a sidebar on every page orders rooms by activity with unread a
   await ada.locator('nav.sidebar li.active').filter({ hasText: 'Beta' }).waitFor();
 });
 
+scenario('R-UI-4: a "New messages" line where you left off, "Jump to latest" when scrolled up, and on a phone the members behind a button', async (server, browser) => {
+  const bob = await browser.page('bob', { viewport: VIEWPORTS.phone });
+  await signUp(bob, server.url, 'bob');
+  const ada = await server.account('ada');
+  const bobToken = await server.token('bob');
+  const room = (await server.api('POST', '/api/rooms', { token: ada, body: { name: 'Backlog', join_policy: 'open' } })).room.id;
+  await server.api('POST', `/api/rooms/${room}/join`, { token: bobToken, body: {} });
+  await server.api('POST', `/api/rooms/${room}/messages`, { token: bobToken, body: { body: 'I read up to here' } });
+  for (let n = 1; n <= 40; n += 1) {
+    await server.api('POST', `/api/rooms/${room}/messages`, { token: ada, body: { body: `unread ${n}` } });
+  }
+  await bob.goto(`${server.url}/u/bob/rooms/${room}`);
+  await bob.locator('.messages').getByText('unread 40').waitFor();
+  // The line sits right above the first message Bob has not read.
+  const line = bob.locator('.messages li.new-messages');
+  await line.waitFor();
+  assert.equal(await line.evaluate((li) => li.nextElementSibling.textContent.includes('unread 1')), true);
+  // Scrolled up, a button brings the latest back.
+  await bob.locator('.messages').evaluate((ol) => { ol.scrollTop = 0; ol.dispatchEvent(new Event('scroll')); });
+  await bob.getByRole('button', { name: 'Jump to latest' }).click();
+  await bob.waitForFunction(() => { const ol = document.querySelector('.messages'); return ol.scrollHeight - ol.scrollTop - ol.clientHeight < 5; });
+  await bob.getByRole('button', { name: 'Jump to latest' }).waitFor({ state: 'detached' });
+  // Members are behind a button on a phone.
+  const members = bob.locator('aside.members');
+  assert.equal(await members.isVisible(), false);
+  await bob.getByRole('button', { name: 'Members (2)' }).click();
+  await members.getByText('ada').waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');

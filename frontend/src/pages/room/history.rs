@@ -43,6 +43,31 @@ pub(super) fn Messages(
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let stick = StoredValue::new(true);
+    // Whether the reader is away from the latest messages ("Jump to latest" shows).
+    let scrolled_up = RwSignal::new(false);
+    // The reader's read marker when the room opened with unread messages (R-UI-4), once the
+    // sidebar knows it; the "New messages" line stays where it was put.
+    let inbox = expect_context::<crate::inbox::Inbox>();
+    let read_up_to = RwSignal::new(None::<u64>);
+    let marker_known = StoredValue::new(false);
+    Effect::new({
+        let room_id = room_id.clone();
+        move |_| {
+            if marker_known.get_value() {
+                return;
+            }
+            let Some((unread, read)) = inbox
+                .rooms
+                .with(|rooms| rooms.iter().find(|r| r.room.id == room_id).map(|r| (r.unread_count, r.last_read_seq)))
+            else {
+                return;
+            };
+            marker_known.set_value(true);
+            if unread > 0 {
+                read_up_to.set(Some(read));
+            }
+        }
+    });
 
     let load = {
         let room_id = room_id.clone();
@@ -108,6 +133,7 @@ pub(super) fn Messages(
             let Some(element) = list.get_untracked() else { return };
             let from_bottom = element.scroll_height() - element.scroll_top() - element.client_height();
             stick.set_value(from_bottom < NEAR_BOTTOM_PX);
+            scrolled_up.set(from_bottom >= NEAR_BOTTOM_PX * 3);
             if element.scroll_top() < NEAR_BOTTOM_PX {
                 earlier();
             }
@@ -150,7 +176,15 @@ pub(super) fn Messages(
             report(error, &outcome);
         });
     };
+    let jump = move |_| {
+        if let Some(element) = list.get_untracked() {
+            stick.set_value(true);
+            scrolled_up.set(false);
+            element.set_scroll_top(element.scroll_height());
+        }
+    };
     view! {
+        <div class="messages-wrap">
         <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
             <li class="history-edge">
                 {move || if more.get() {
@@ -160,7 +194,7 @@ pub(super) fn Messages(
                     view! { <span class="muted">"This is the beginning of the conversation."</span> }.into_any()
                 }}
             </li>
-            <For each=move || placed(&messages.get()) key=|(m, place)| (m.seq, m.edited_at, m.deleted, place.clone()) let:item>
+            <For each=move || placed(&messages.get(), read_up_to.get()) key=|(m, place)| (m.seq, m.edited_at, m.deleted, place.clone()) let:item>
                 {
                     let (m, place) = item;
                     let mine = m.author_id == me.id;
@@ -177,8 +211,10 @@ pub(super) fn Messages(
                     let picking = RwSignal::new(false);
                     let (body, my_name) = (m.body.clone(), me.username.clone());
                     let separator = place.day.clone().map(|day| view! { <li class="day-separator" role="separator"><span>{day}</span></li> });
+                    let new_line = place.first_new.then(|| view! { <li class="new-messages" role="separator"><span>"New messages"</span></li> });
                     view! {
                         {separator}
+                        {new_line}
                         <li class:deleted=m.deleted class:mine=mine class:grouped=place.grouped data-seq=m.seq>
                             <div class="meta">
                                 {
@@ -229,6 +265,10 @@ pub(super) fn Messages(
                 }
             </For>
         </ol>
+        <Show when=move || scrolled_up.get()>
+            <button type="button" class="jump" on:click=jump>"Jump to latest ↓"</button>
+        </Show>
+        </div>
         <ErrorLine error=error/>
     }
 }
@@ -435,22 +475,30 @@ const GROUP_WITHIN_SECS: i64 = 5 * 60;
 struct Place {
     day: Option<String>,
     grouped: bool,
+    /// The first message after the reader's read marker: the "New messages" line goes above it.
+    first_new: bool,
 }
 
-fn placed(messages: &[Message]) -> Vec<(Message, Place)> {
+/// Places `messages`; `read_up_to` is the reader's read marker when the room was opened with
+/// unread messages (R-UI-4).
+fn placed(messages: &[Message], read_up_to: Option<u64>) -> Vec<(Message, Place)> {
     let mut previous: Option<(&Message, String)> = None;
     let mut out = Vec::with_capacity(messages.len());
+    let mut divided = false;
     for message in messages {
+        let first_new = !divided && read_up_to.is_some_and(|read| message.seq > read);
+        divided |= first_new;
         let this_day = day(message.created_at);
         let new_day = previous.as_ref().is_none_or(|(_, previous_day)| *previous_day != this_day);
         let grouped = !new_day
+            && !first_new
             && previous.as_ref().is_some_and(|(p, _)| {
                 p.author_id == message.author_id
                     && !p.deleted
                     && !message.deleted
                     && (message.created_at - p.created_at).num_seconds() < GROUP_WITHIN_SECS
             });
-        out.push((message.clone(), Place { day: new_day.then(|| this_day.clone()), grouped }));
+        out.push((message.clone(), Place { day: new_day.then(|| this_day.clone()), grouped, first_new }));
         previous = Some((message, this_day));
     }
     out

@@ -225,6 +225,8 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
     let manage = format!("{home}/rooms/{room_id}/admin");
     let search = format!("{home}/search?room={room_id}");
     provide_context(Compose::new());
+    // On a phone the member list is behind a button.
+    let members_open = RwSignal::new(false);
     view! {
         <div class="room">
             <section class="card conversation">
@@ -234,6 +236,10 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                         {move || topic().map(|t| view! { <p class="muted topic">{t}</p> })}
                     </div>
                     <div class="actions">
+                        <button type="button" class="secondary members-toggle" aria-expanded=move || members_open.get().to_string()
+                            on:click=move |_| members_open.update(|open| *open = !*open)>
+                            {move || format!("Members ({})", members.with(Vec::len))}
+                        </button>
                         <A href=search.clone()>"Search"</A>
                         <Show when=move || admin.get()>
                             <A href=manage.clone()>"Manage"</A>
@@ -246,7 +252,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                 <Typing me=me.clone() room_id=room_id.clone() members=members/>
                 <Composer me=me.clone() room_id=room_id.clone()/>
             </section>
-            <aside class="card members">
+            <aside class="card members" class:open=move || members_open.get()>
                 <h2>{move || format!("Members ({})", members.with(Vec::len))}</h2>
                 {move || view! { <MemberList me=me.clone() members=members.get()/> }}
             </aside>
