@@ -507,6 +507,66 @@ scenario('R-UI-4: a "New messages" line where you left off, "Jump to latest" whe
   await members.getByText('ada').waitFor();
 });
 
+scenario('R-MSG-10, R-MSG-6, R-MSG-9: @ offers the members to mention; a pasted or dropped file is attached; the emoji picker has a full set', async (server, browser) => {
+  const ada = await browser.page('ada');
+  await signUp(ada, server.url, 'ada');
+  for (const name of ['bob', 'bea', 'carl']) {
+    await server.account(name);
+  }
+  await ada.getByLabel('Name', { exact: true }).fill('Crew');
+  await ada.getByRole('button', { name: 'Create' }).click();
+  await ada.getByRole('heading', { name: 'Crew' }).waitFor();
+  const room = new URL(ada.url()).pathname.split('/').pop();
+  for (const name of ['bob', 'bea', 'carl']) {
+    await server.api('POST', `/api/rooms/${room}/join`, { token: await server.token(name), body: {} });
+  }
+  await ada.locator('.members').getByText('carl').waitFor();
+
+  // Typing @b offers bob and bea; arrows and Enter pick one; the message mentions them.
+  const box = ada.getByLabel('Message', { exact: true });
+  await box.pressSequentially('thanks @b');
+  const offered = ada.locator('ul.mention-suggestions li');
+  await offered.first().waitFor();
+  assert.deepEqual((await offered.allInnerTexts()).sort(), ['@bea', '@bob']);
+  const second = await offered.nth(1).innerText();
+  await box.press('ArrowDown');
+  await box.press('Enter');
+  assert.equal(await box.inputValue(), `thanks ${second} `);
+  await box.press('Enter');
+  await ada.locator('.messages').getByText(`thanks ${second}`).waitFor();
+
+  // A file pasted into the composer is attached; so is one dropped on it.
+  const png = Buffer.from(PNG_4X4).toString('base64');
+  await box.evaluate((area, data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+    area.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+  }, png);
+  await ada.locator('.pending-attachment').filter({ hasText: 'pasted.png' }).waitFor();
+  await ada.getByRole('button', { name: 'Remove the attachment' }).click();
+  await ada.locator('form.composer').evaluate((form) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['plain notes'], 'dropped.txt', { type: 'text/plain' }));
+    form.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    form.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await ada.locator('.pending-attachment').filter({ hasText: 'dropped.txt' }).waitFor();
+  await ada.getByRole('button', { name: 'Send', exact: true }).click();
+  await ada.locator('.messages .attachment').filter({ hasText: 'dropped.txt' }).waitFor();
+
+  // The picker offers emoji by kind, well beyond the frequent ones.
+  const message = ada.locator('.messages li').filter({ hasText: `thanks ${second}` });
+  await message.hover();
+  await message.getByRole('button', { name: 'React' }).click();
+  const kinds = message.locator('.picker [role="group"]');
+  assert.deepEqual(await kinds.evaluateAll((groups) => groups.map((g) => g.getAttribute('aria-label'))),
+    ['Frequent', 'Faces', 'Gestures', 'Things', 'Nature', 'Symbols']);
+  assert.ok(await message.getByRole('menuitem').count() > 100);
+  await message.getByRole('menuitem', { name: '🦀' }).click();
+  await message.locator('button.reaction.mine').filter({ hasText: '🦀 1' }).waitFor();
+});
+
 scenario('R-MSG-1, R-MSG-7, R-UI-3: past 4000 characters the composer counts instead of cutting; a delete asks first; /login goes on when logged in, and says why on another user\'s page', async (server, browser) => {
   const ada = await browser.page('ada');
   await signUp(ada, server.url, 'ada');

@@ -39,6 +39,17 @@ impl Compose {
     }
 }
 
+/// The `@word` that ends at byte `caret` of `text`, if one does: its `@`'s offset and the word
+/// typed so far (possibly empty).
+pub(super) fn mention_at(text: &str, caret: usize) -> Option<(usize, String)> {
+    let before = text.get(..caret)?;
+    let at = before.rfind('@')?;
+    let word = &before[at + 1..];
+    let starts_word = before[..at].chars().last().is_none_or(char::is_whitespace);
+    let is_name = word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    (starts_word && is_name && word.len() <= 32).then(|| (at, word.to_owned()))
+}
+
 /// Puts the keyboard focus on the element with `id`, if there is one.
 pub(super) fn focus(id: &str) {
     let id = id.to_owned();
@@ -81,7 +92,7 @@ pub(super) fn Typing(me: User, room_id: RoomId, members: Memo<Vec<Member>>) -> i
 }
 
 #[component]
-pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
+pub(super) fn Composer(me: User, room_id: RoomId, members: Memo<Vec<Member>>) -> impl IntoView {
     let session = expect_context::<Session>();
     let live = expect_context::<Live>();
     let compose = expect_context::<Compose>();
@@ -97,15 +108,10 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
     let attached = RwSignal::new(None::<Attachment>);
     let uploading = RwSignal::new(false);
     let file_input = NodeRef::<html::Input>::new();
-    let on_file = {
+    // One way in for a file, whether chosen, pasted or dropped (R-MSG-6).
+    let upload = {
         let room_id = room_id.clone();
-        move |_| {
-            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
-                return;
-            };
-            if let Some(input) = file_input.get() {
-                input.set_value("");
-            }
+        move |file: web_sys::File| {
             let endpoint = endpoints::UploadAttachment {
                 room_id: room_id.clone(),
                 query: UploadAttachmentQuery { filename: file.name() },
@@ -123,6 +129,76 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
                 }
                 uploading.try_set(false);
             });
+        }
+    };
+    let on_file = {
+        let upload = upload.clone();
+        move |_| {
+            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+                return;
+            };
+            if let Some(input) = file_input.get() {
+                input.set_value("");
+            }
+            upload(file);
+        }
+    };
+    let on_paste = {
+        let upload = upload.clone();
+        move |ev: leptos::ev::ClipboardEvent| {
+            if let Some(file) = ev.clipboard_data().and_then(|data| data.files()).and_then(|files| files.get(0)) {
+                ev.prevent_default();
+                upload(file);
+            }
+        }
+    };
+    let dragging = RwSignal::new(false);
+    let on_drop = {
+        let upload = upload.clone();
+        move |ev: leptos::ev::DragEvent| {
+            dragging.set(false);
+            if let Some(file) = ev.data_transfer().and_then(|data| data.files()).and_then(|files| files.get(0)) {
+                ev.prevent_default();
+                upload(file);
+            }
+        }
+    };
+    let on_drag_over = move |ev: leptos::ev::DragEvent| {
+        // Accepting the drag is what lets a drop happen here.
+        ev.prevent_default();
+        dragging.set(true);
+    };
+    // @mention suggestions from the room's members (R-MSG-10).
+    let field = NodeRef::<html::Textarea>::new();
+    let suggesting = RwSignal::new(None::<(usize, String)>);
+    let picked = RwSignal::new(0usize);
+    let suggestions = Memo::new({
+        let me = me.clone();
+        move |_| {
+            let Some((_, typed)) = suggesting.get() else { return Vec::new() };
+            members.with(|all| {
+                all.iter()
+                    .map(|m| m.user.username.clone())
+                    .filter(|name| *name != me.username && name.starts_with(&typed.to_lowercase()))
+                    .take(6)
+                    .collect::<Vec<_>>()
+            })
+        }
+    });
+    let complete = move |name: String| {
+        let Some((start, typed)) = suggesting.get_untracked() else { return };
+        let text = draft.get_untracked();
+        let end = (start + 1 + typed.len()).min(text.len());
+        let completed = format!("{}@{name} {}", &text[..start], &text[end..]);
+        let caret = start + name.len() + 2;
+        draft.set(completed);
+        suggesting.set(None);
+        if let Some(field) = field.get_untracked() {
+            field.set_value(&draft.get_untracked());
+            let caret = u32::try_from(caret).unwrap_or(u32::MAX);
+            // Where the caret goes is a nicety; the text is right either way.
+            drop(field.set_selection_range(caret, caret));
+            drop(field.focus());
         }
     };
     let send = {
@@ -182,7 +258,26 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
             if ev.is_composing() {
                 return;
             }
+            let offered = suggestions.with_untracked(Vec::len);
             match ev.key().as_str() {
+                "ArrowDown" if offered > 0 => {
+                    ev.prevent_default();
+                    picked.update(|p| *p = (*p + 1) % offered);
+                }
+                "ArrowUp" if offered > 0 => {
+                    ev.prevent_default();
+                    picked.update(|p| *p = (*p + offered - 1) % offered);
+                }
+                "Enter" | "Tab" if offered > 0 => {
+                    ev.prevent_default();
+                    if let Some(name) = suggestions.with_untracked(|s| s.get(picked.get_untracked()).cloned()) {
+                        complete(name);
+                    }
+                }
+                "Escape" if offered > 0 => {
+                    ev.prevent_default();
+                    suggesting.set(None);
+                }
                 "Enter" if !ev.shift_key() => {
                     ev.prevent_default();
                     send(None);
@@ -212,6 +307,16 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
     };
     let on_input = move |ev: leptos::ev::Event| {
         draft.set(event_target_value(&ev));
+        // An @word being typed right before the caret offers the members it may name.
+        let caret = field
+            .get_untracked()
+            .and_then(|f| f.selection_start().ok().flatten())
+            .and_then(|c| usize::try_from(c).ok());
+        let typed = draft.with_untracked(|text| caret.and_then(|c| mention_at(text, c)));
+        if typed != suggesting.get_untracked() {
+            picked.set(0);
+        }
+        suggesting.set(typed);
         let now = crate::pages::widgets::now_millis();
         if now - typing_sent.get_value() > TYPING_EVERY_MS {
             typing_sent.set_value(now);
@@ -278,8 +383,25 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
                 </div>
             }
         })}
-        <form class="composer" on:submit=on_submit>
-            <textarea id=COMPOSER_ID rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
+        <Show when=move || suggestions.with(|s| !s.is_empty())>
+            <ul class="mention-suggestions" role="listbox" aria-label="People to mention">
+                {move || suggestions.get().into_iter().enumerate().map(|(at, name)| {
+                    let chosen = name.clone();
+                    view! {
+                        <li role="option" aria-selected=move || (picked.get() == at).to_string()
+                            on:mousedown=move |e| { e.prevent_default(); complete(chosen.clone()); }>
+                            {format!("@{name}")}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </Show>
+        <Show when=move || dragging.get()>
+            <p class="drop-hint" aria-hidden="true">"Drop the file to attach it"</p>
+        </Show>
+        <form class="composer" class:dragging=move || dragging.get() on:submit=on_submit on:drop=on_drop
+            on:dragover=on_drag_over on:dragleave=move |_| dragging.set(false)>
+            <textarea id=COMPOSER_ID node_ref=field on:paste=on_paste rows="2" aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
                 class=move || color_class(color.get()) aria-describedby="message-length"
                 prop:value=move || draft.get() on:input=on_input on:keydown=on_key></textarea>
             <button type="submit" disabled=move || too_long.get()>"Send"</button>
@@ -296,5 +418,21 @@ pub(super) fn Composer(me: User, room_id: RoomId) -> impl IntoView {
                 }}
             </p>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R-MSG-10: the word being typed is offered for completion only when it is an @name.
+    #[test]
+    fn mentions_being_typed() {
+        assert_eq!(mention_at("hi @ad", 6), Some((3, "ad".to_owned())));
+        assert_eq!(mention_at("@", 1), Some((0, String::new())));
+        assert_eq!(mention_at("mail@ada", 8), None, "inside a word");
+        assert_eq!(mention_at("hi @ada and", 11), None, "the caret is past it");
+        assert_eq!(mention_at("é @b", 5), Some((3, "b".to_owned())));
+        assert_eq!(mention_at("x", 9), None);
     }
 }

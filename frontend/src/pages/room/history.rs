@@ -404,8 +404,41 @@ fn mark_read(room_id: RoomId, messages: Memo<Vec<Message>>) {
     });
 }
 
-/// What the reaction picker offers (a built-in set; any single emoji is accepted by the server).
-const EMOJI_SET: [&str; 12] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "🔥", "👀", "✅", "👎", "🚀"];
+/// What the reaction picker offers, by kind: a built-in set, nothing fetched from elsewhere (the
+/// server accepts any single emoji).
+const EMOJI_SET: [(&str, &[&str]); 6] = [
+    ("Frequent", &["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "🔥", "👀", "✅", "👎", "🚀"]),
+    (
+        "Faces",
+        &[
+            "😀", "😃", "😄", "😁", "😅", "🤣", "😊", "😇", "🙂", "😉", "😍", "🥰", "😘", "😋", "😜", "🤪", "🤓", "😎",
+            "🥳", "😏", "😒", "😞", "😔", "😟", "😕", "🙁", "😣", "😫", "😩", "🥺", "😭", "😤", "😠", "😡", "🤯", "😳",
+            "😱", "🤔", "🤫", "🤭", "🙄", "😬", "😴", "🤤", "🤒", "🤕", "🤢", "🤧",
+        ],
+    ),
+    (
+        "Gestures",
+        &[
+            "👏", "🙌", "👐", "🤝", "✌️", "🤞", "🤟", "🤘", "👌", "🤌", "👈", "👉", "👆", "👇", "☝️", "✋", "🖐️", "👋",
+            "💪", "🫡",
+        ],
+    ),
+    (
+        "Things",
+        &[
+            "☕", "🍕", "🍔", "🍰", "🍺", "🍷", "🎂", "🎁", "🏆", "⚽", "🎮", "🎵", "📌", "📎", "📅", "💡", "🔧", "🐛",
+            "💻", "📱",
+        ],
+    ),
+    (
+        "Nature",
+        &["🐱", "🐶", "🦊", "🐼", "🐧", "🐢", "🦀", "🐝", "🌱", "🌲", "🌸", "🌈", "☀️", "🌙", "⭐", "⚡", "❄️", "🌊"],
+    ),
+    (
+        "Symbols",
+        &["💯", "❗", "❓", "💬", "➕", "➖", "❌", "⭕", "🆗", "🆒", "💤", "🔔", "🏁", "♻️", "💔", "💙", "💚", "💜"],
+    ),
+];
 
 /// A message's reactions, live (R-MSG-9): each emoji with its count, yours marked; a click adds
 /// yours or takes it back. While `picking`, the emoji set is offered too.
@@ -454,12 +487,20 @@ fn Reactions(room_id: RoomId, seq: u64, message_id: MessageId, picking: RwSignal
                 }
             </For>
             <Show when=move || picking.get()>
-                <span class="picker" role="menu" aria-label="Reactions">
-                    {EMOJI_SET.iter().map(|emoji| {
+                <div class="picker" role="menu" aria-label="Reactions">
+                    {EMOJI_SET.iter().map(|(kind, emoji)| {
                         let toggle = toggle.clone();
-                        view! { <button class="reaction" role="menuitem" on:click=move |_| toggle((*emoji).to_owned())>{*emoji}</button> }
+                        view! {
+                            <span class="picker-kind" role="group" aria-label=*kind>
+                                <span class="muted small">{*kind}</span>
+                                {emoji.iter().map(|emoji| {
+                                    let toggle = toggle.clone();
+                                    view! { <button class="reaction" role="menuitem" on:click=move |_| toggle((*emoji).to_owned())>{*emoji}</button> }
+                                }).collect_view()}
+                            </span>
+                        }
                     }).collect_view()}
-                </span>
+                </div>
             </Show>
             <ErrorLine error=error/>
         </div>

@@ -250,7 +250,7 @@ fn RoomLayout(me: User, room_id: RoomId, details: RwSignal<Option<Details>>) -> 
                 <ErrorLine error=error/>
                 <Messages me=me.clone() room_id=room_id.clone() can_moderate=admin members=members/>
                 <Typing me=me.clone() room_id=room_id.clone() members=members/>
-                <Composer me=me.clone() room_id=room_id.clone()/>
+                <Composer me=me.clone() room_id=room_id.clone() members=members/>
             </section>
             <aside class="card members" class:open=move || members_open.get()>
                 <h2>{move || format!("Members ({})", members.with(Vec::len))}</h2>
