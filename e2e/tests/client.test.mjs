@@ -68,7 +68,7 @@ scenario('R-ROOM-3, R-NOTE-1, R-WS-2: invite by username, accept from the notifi
   await ada.getByText('bob was removed.').waitFor();
   await bob.getByText('You were removed from this room by an admin.').waitFor();
   await bob.getByRole('link', { name: 'Back to my rooms' }).click();
-  await bob.getByText('No rooms yet').waitFor();
+  await bob.locator('.page').getByText('No rooms yet').waitFor();
 
   // Invited again, Bob comes back; then Ada bans him and the room disappears for good.
   await ada.getByLabel('Username to invite').fill('bob');
@@ -82,7 +82,7 @@ scenario('R-ROOM-3, R-NOTE-1, R-WS-2: invite by username, accept from the notifi
   await ada.getByText('bob is banned.').waitFor();
   await bob.getByText('You were banned from this room.').waitFor();
   await bob.getByRole('link', { name: 'Back to my rooms' }).click();
-  await bob.getByText('No rooms yet').waitFor();
+  await bob.locator('.page').getByText('No rooms yet').waitFor();
   await ada.locator('ul.bans').getByText('bob').waitFor();
 
   // The history says why; a banned room offers no way back.
@@ -202,7 +202,7 @@ scenario('R-DM-1, R-MSG-6, R-WS-5: a direct message with a sticker and a colour,
   await cat.click();
   await ada.locator('.messages .sticker').waitFor();
 
-  const conversation = bob.getByRole('link', { name: '@ada' });
+  const conversation = bob.locator('.page').getByRole('link', { name: '@ada' });
   await conversation.waitFor();
   await bob.locator('ul.rooms li').filter({ hasText: '@ada' }).locator('.badge').filter({ hasText: '2' }).waitFor();
   await conversation.click();
@@ -227,7 +227,7 @@ scenario('R-MSG-9: reactions are added, counted and taken back, and the other me
   await ada.getByRole('heading', { name: '@bob' }).waitFor();
   await say(ada, 'lunch at noon?');
   await bob.getByRole('link', { name: 'Direct messages' }).click();
-  await bob.getByRole('link', { name: '@ada' }).click();
+  await bob.locator('.page').getByRole('link', { name: '@ada' }).click();
   const bobsCopy = bob.locator('.messages li').filter({ hasText: 'lunch at noon?' });
   await bobsCopy.waitFor();
 
@@ -339,6 +339,7 @@ scenario('R-ACC-8, R-ACC-7: a picture shows beside your messages and in the memb
   await bob.getByRole('button', { name: 'Join' }).click();
   await bob.locator('.messages').getByText('welcome to the studio').waitFor();
   // Without a picture, initials.
+  await bob.getByRole('button', { name: /^Members/ }).click();
   await bob.locator('.members li').filter({ hasText: 'ada' }).locator('.avatar .initials').filter({ hasText: 'A' }).waitFor();
 
   // Ada uploads a picture from her profile; refused types say why.
@@ -350,6 +351,7 @@ scenario('R-ACC-8, R-ACC-7: a picture shows beside your messages and in the memb
   await ada.locator('.profile-head .avatar img').waitFor();
   await ada.locator('.topbar .me .avatar img').waitFor();
   await bob.reload();
+  await bob.getByRole('button', { name: /^Members/ }).click();
   await bob.locator('.members li').filter({ hasText: 'ada' }).locator('.avatar img').waitFor();
   await bob.locator('.messages li').filter({ hasText: 'welcome to the studio' }).locator('.avatar img').waitFor();
 
@@ -747,15 +749,17 @@ scenario('R-ROOM-3, R-ROOM-6, R-NOTE-2, R-ROOM-7: a request answered by an admin
 
   // Promoted live: Cleo's room page offers the admin panel as soon as Ada makes her an admin.
   await cleo.getByRole('link', { name: 'Rooms', exact: true }).click();
-  await cleo.getByRole('link', { name: 'Book club' }).click();
+  await cleo.locator('.page').getByRole('link', { name: 'Book club' }).click();
   await cleo.getByRole('heading', { name: 'Book club' }).waitFor();
   assert.equal(await cleo.getByRole('link', { name: 'Manage' }).count(), 0);
   await ada.locator('li[data-user="cleo"]').getByRole('button', { name: 'Make admin' }).click();
   await ada.getByText('cleo is now an admin.').waitFor();
   await cleo.getByRole('link', { name: 'Manage' }).waitFor();
+  // On her phone the member list is behind a button.
+  await cleo.getByRole('button', { name: /^Members/ }).click();
   await cleo.locator('.members li').filter({ hasText: 'cleo' }).getByText('admin').waitFor();
   await cleo.getByRole('button', { name: 'Leave' }).click();
-  await cleo.getByText('No rooms yet').waitFor();
+  await cleo.locator('.page').getByText('No rooms yet').waitFor();
   await cleo.getByRole('link', { name: 'History' }).click();
   const entry = cleo.locator('ul.history li').filter({ hasText: 'Book club' });
   await entry.getByText('You left').waitFor();
