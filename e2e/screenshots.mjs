@@ -31,6 +31,10 @@ try {
   for (const [token, body] of lines) {
     sent.push((await post(token, `/api/rooms/${room.id}/messages`, body)).message);
   }
+  // A reply with a little Markdown (R-MSG-8).
+  await post(dan, `/api/rooms/${room.id}/messages`, {
+    body: '**Agreed.** The contrast fix is `#5f6673` on white:\n> a bit low', reply_to: sent[1].id,
+  });
   // Reactions (R-MSG-9): ada's own thumbs-up is marked as hers.
   const react = (token, message, emoji) =>
     server.api('PUT', `/api/rooms/${room.id}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}`, { token });
@@ -57,6 +61,8 @@ try {
     ['notifications', '/u/ada/notifications'],
     ['history', '/u/ada/history'],
     ['profile', '/u/ada/profile'],
+    ['person', '/u/ada/people/bob'],
+    ['search', '/u/ada/search?q=the'],
   ];
   for (const [width, viewport] of Object.entries(VIEWPORTS)) {
     for (const colorScheme of ['light', 'dark']) {
