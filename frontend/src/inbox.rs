@@ -21,6 +21,8 @@ pub struct Inbox {
     pub mentions: RwSignal<HashMap<RoomId, u32>>,
     /// The room on screen, if any: it counts as read.
     pub viewing: RwSignal<Option<RoomId>>,
+    /// Whether the list has loaded, or why it could not.
+    pub loaded: RwSignal<Option<Result<(), String>>>,
 }
 
 /// When a room last saw activity: its latest message, or else when it was made.
@@ -34,6 +36,7 @@ impl Inbox {
             rooms: RwSignal::new(Vec::new()),
             mentions: RwSignal::new(HashMap::new()),
             viewing: RwSignal::new(None),
+            loaded: RwSignal::new(None),
         }
     }
 
@@ -47,6 +50,11 @@ impl Inbox {
             return 0;
         }
         self.mentions.with(|m| m.get(room).copied().unwrap_or(0))
+    }
+
+    /// My rooms once loaded, latest activity first, or why they could not be.
+    pub fn mine(&self) -> Option<Result<Vec<MyRoom>, String>> {
+        self.loaded.get().map(|loaded| loaded.map(|()| self.rooms.get()))
     }
 
     /// Unread messages in every room but the one on screen.
@@ -77,12 +85,19 @@ impl Inbox {
             arrivals.track();
             let Some(_) = session.token_tracked() else {
                 self.rooms.set(Vec::new());
+                self.loaded.set(None);
                 return;
             };
             leptos::task::spawn_local(async move {
-                if let Ok(mut rooms) = all_my_rooms(session).await {
-                    rooms.sort_by_key(|r| std::cmp::Reverse(activity(r)));
-                    self.rooms.try_set(rooms);
+                match all_my_rooms(session).await {
+                    Ok(mut rooms) => {
+                        rooms.sort_by_key(|r| std::cmp::Reverse(activity(r)));
+                        self.rooms.try_set(rooms);
+                        self.loaded.try_set(Some(Ok(())));
+                    }
+                    Err(e) => {
+                        self.loaded.try_set(Some(Err(e.message())));
+                    }
                 }
             });
         });

@@ -59,7 +59,7 @@ fn Dms(me: User) -> impl IntoView {
                             let direct = rooms.into_iter().filter(|r| r.room.kind == RoomKind::Direct).collect::<Vec<_>>();
                             view! { <RoomList me=me_list.clone() rooms=direct empty="No conversations yet: pick someone to write to."/> }.into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                     })}
                 </Suspense>
             </section>

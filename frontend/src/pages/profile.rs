@@ -7,7 +7,9 @@ use super::widgets::{ErrorLine, confirmed, day, when};
 use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::endpoints;
-use conclave_protocol::{ChangePasswordRequest, DeleteAccountRequest, MAX_AVATAR_BYTES, UpdateProfileRequest, User};
+use conclave_protocol::{
+    ChangePasswordRequest, DeleteAccountRequest, MAX_AVATAR_BYTES, UpdateProfileRequest, User, UserEnvelope,
+};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -78,6 +80,19 @@ fn AvatarForm() -> impl IntoView {
     let (error, busy) = (RwSignal::new(None::<String>), RwSignal::new(false));
     let input = NodeRef::<html::Input>::new();
     let has_one = move || session.user.with(|u| u.as_ref().is_some_and(|u| u.avatar_url.is_some()));
+    // Either change answers the user as it now is.
+    let settle = move |outcome: Result<UserEnvelope, crate::api::ApiError>| {
+        match outcome {
+            Ok(answer) => {
+                error.try_set(None);
+                session.updated(answer.user);
+            }
+            Err(e) => {
+                error.try_set(Some(e.message()));
+            }
+        }
+        busy.try_set(false);
+    };
     let chosen = move |_| {
         let Some(file) = input.get().and_then(|i| i.files()).and_then(|files| files.get(0)) else { return };
         if let Some(input) = input.get() {
@@ -89,33 +104,11 @@ fn AvatarForm() -> impl IntoView {
             return;
         }
         busy.set(true);
-        leptos::task::spawn_local(async move {
-            match session.upload(&endpoints::SetAvatar {}, &file).await {
-                Ok(answer) => {
-                    error.try_set(None);
-                    session.updated(answer.user);
-                }
-                Err(e) => {
-                    error.try_set(Some(e.message()));
-                }
-            }
-            busy.try_set(false);
-        });
+        leptos::task::spawn_local(async move { settle(session.upload(&endpoints::SetAvatar {}, &file).await) });
     };
     let remove = move |_| {
         busy.set(true);
-        leptos::task::spawn_local(async move {
-            match session.request(&endpoints::RemoveAvatar {}, None).await {
-                Ok(answer) => {
-                    error.try_set(None);
-                    session.updated(answer.user);
-                }
-                Err(e) => {
-                    error.try_set(Some(e.message()));
-                }
-            }
-            busy.try_set(false);
-        });
+        leptos::task::spawn_local(async move { settle(session.request(&endpoints::RemoveAvatar {}, None).await) });
     };
     view! {
         <section class="card narrow">

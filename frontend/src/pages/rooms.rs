@@ -2,10 +2,9 @@
 
 use super::go;
 use super::widgets::{ErrorLine, JoinButton, PolicySelect, policy_name, report, room_title};
-use crate::live::Live;
 use crate::session::Session;
 use conclave_protocol::endpoints;
-use conclave_protocol::{CreateRoomRequest, JoinPolicy, MyRoom, PageQuery, Room, RoomId, RoomSearchQuery, User};
+use conclave_protocol::{CreateRoomRequest, JoinPolicy, MyRoom, Room, RoomId, RoomSearchQuery, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -16,33 +15,11 @@ pub fn RoomsPage() -> impl IntoView {
     super::authed(|me| view! { <RoomsBody me=me/> })
 }
 
-/// The rooms the user is in, reloaded when the gateway says memberships changed, and at most
-/// once a second while messages arrive (their unread counts).
-pub fn my_rooms() -> LocalResource<Result<Vec<MyRoom>, crate::api::ApiError>> {
-    let session = expect_context::<Session>();
-    let live = expect_context::<Live>();
-    let unread_changed = RwSignal::new(0u64);
-    let pending = StoredValue::new(false);
-    Effect::new(move |first: Option<()>| {
-        live.messages_arrived.track();
-        if first.is_none() || pending.get_value() {
-            return;
-        }
-        pending.set_value(true);
-        leptos::task::spawn_local(async move {
-            gloo_timers::future::sleep(std::time::Duration::from_secs(1)).await;
-            pending.try_set_value(false);
-            unread_changed.try_update(|n| *n += 1);
-        });
-    });
-    LocalResource::new(move || {
-        live.rooms_changed.track();
-        unread_changed.track();
-        async move {
-            let query = PageQuery { limit: Some(100), cursor: None };
-            session.request(&endpoints::MyRooms { query }, None).await.map(|page| page.items)
-        }
-    })
+/// The rooms the user is in (the sidebar's list: reloaded when memberships change and while
+/// messages arrive), or why they could not be loaded.
+pub fn my_rooms() -> Signal<Option<Result<Vec<MyRoom>, String>>> {
+    let inbox = expect_context::<crate::inbox::Inbox>();
+    Signal::derive(move || inbox.mine())
 }
 
 /// A list of rooms with unread counts.
@@ -120,7 +97,7 @@ fn RoomsBody(me: User) -> impl IntoView {
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || mine.get().map(|answer| match answer {
                         Ok(rooms) => view! { <RoomList me=me_for_list.clone() rooms=rooms empty="No rooms yet: create one or find one."/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                     })}
                 </Suspense>
             </section>
