@@ -3,11 +3,12 @@
 # table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
 # the black-box tests against the real binary once per store, an API fuzz run (schemathesis),
 # and the browser tests of the web client in headless Chromium. Installs the tools it needs itself (scripts/build-client.sh,
-# scripts/mongodb-wire.sh, scripts/e2e.sh).
+# scripts/mongodb-wire.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 wire_install="" wire_pid="" wire_dir=""
 cleanup() {
@@ -16,6 +17,12 @@ cleanup() {
   if [ -n "$wire_dir" ]; then rm -rf "$wire_dir"; fi
 }
 trap cleanup EXIT
+
+# The cluster tests run nodes through Debian's redis-server (each test starts its own).
+if ! command -v redis-server >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+fi
 
 # The MongoDB-wire server takes minutes to build the first time: build it while the rest builds
 # (in a process group of its own, so that stopping early stops its build too).

@@ -30,6 +30,12 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_MONGODB_URI", hide_env_values = true, global = true)]
     pub mongodb_uri: Option<String>,
 
+    /// Redis URL (`redis://host:6379`) for running several nodes: live events reach the
+    /// sessions of every node through its pub/sub. Unset: one node, in-process. Needs the
+    /// MongoDB store (the nodes share it); every node must have the same key file and JWT secret.
+    #[arg(long, env = "CONCLAVE_REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<String>,
+
     /// Folder of the built web client (`index.html` and its assets), served at `/`.
     #[arg(long, env = "CONCLAVE_CLIENT_DIR", default_value = "frontend/dist", global = true)]
     pub client_dir: PathBuf,

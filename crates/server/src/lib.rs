@@ -57,6 +57,13 @@ pub enum StartError {
     Password(#[from] conclave_crypto::PasswordError),
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error(
+        "CONCLAVE_REDIS_URL runs several nodes, which must share one store: set CONCLAVE_MONGODB_URI too \
+         (the embedded store belongs to one node)"
+    )]
+    RedisWithoutMongoDb,
+    #[error(transparent)]
+    Redis(#[from] live::redis_bus::RedisUnreachable),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
     #[error("the server stopped with an error: {0}")]
@@ -114,7 +121,11 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     ));
     let store: Arc<dyn Store> = Arc::new(ReadYourWrites::new(store, Arc::clone(&deferred)));
     let hub = Arc::new(Hub::new());
-    let bus: Arc<dyn Bus> = hub.clone();
+    let bus: Arc<dyn Bus> = match (&config.redis_url, &config.mongodb_uri) {
+        (None, _) => hub.clone(),
+        (Some(_), None) => return Err(StartError::RedisWithoutMongoDb),
+        (Some(url), Some(_)) => live::redis_bus::connect(url, Arc::clone(&hub)).await?,
+    };
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store,

@@ -14,6 +14,7 @@ mod at_rest;
 mod attachments;
 mod audit;
 mod client;
+mod cluster;
 mod errors;
 mod gateway;
 mod jobs;

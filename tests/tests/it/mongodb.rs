@@ -11,7 +11,7 @@ use tokio::process::Command;
 
 /// A MongoDB-wire server on `port` (0: a free one) with `storage` as its folder and extra
 /// `flags`: its pid and port.
-async fn start_wire_server(storage: &Path, port: u16, flags: &[&str]) -> (u32, u16) {
+pub(crate) async fn start_wire_server(storage: &Path, port: u16, flags: &[&str]) -> (u32, u16) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/mongodb-wire.sh");
     let output =
         Command::new(script).arg("start").arg(storage).arg(port.to_string()).args(flags).output().await.unwrap();

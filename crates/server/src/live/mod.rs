@@ -5,6 +5,7 @@
 
 pub mod hub;
 pub mod outbox;
+pub mod redis_bus;
 
 /// A serialised frame, shared by every session that receives it (cloning it copies nothing).
 pub type Frame = bytestring::ByteString;

@@ -1,0 +1,204 @@
+//! Several nodes (SPEC R-WS-2 across nodes): a [`Bus`] that applies each event to this node's
+//! hub at once, as one node does, and publishes it on Redis pub/sub, where every other node's
+//! subscriber applies it to its own hub. Redis only rings the bell: the store is the truth, and
+//! what a node misses while Redis is away is repaired from it (resume, history).
+//!
+//! One publisher task per node sends this node's events in the order they were published, so
+//! a subscriber sees one node's events in that order. Both tasks reconnect by themselves.
+
+use super::Frame;
+use super::hub::{Bus, Event, Hub};
+use actix_http::ws::{CloseCode, CloseReason};
+use conclave_protocol::{RoomId, UserId};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The channel every node publishes on and listens to.
+const CHANNEL: &str = "conclave:events";
+/// The wait before connecting to Redis again after losing it.
+const RECONNECT_AFTER: Duration = Duration::from_millis(500);
+
+/// An [`Event`] as it crosses Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum WireEvent {
+    ToRoom { room: RoomId, frame: String, seq: Option<u64> },
+    ToUsers { users: Vec<UserId>, frame: String },
+    ToRooms { rooms: Vec<RoomId>, except: UserId, frame: String },
+    Subscribe { room: RoomId, user: UserId },
+    Unsubscribe { room: RoomId, user: UserId },
+    Dissolve { room: RoomId },
+    EndSessions { user: UserId, code: u16, reason: Option<String> },
+}
+
+impl From<&Event> for WireEvent {
+    fn from(event: &Event) -> Self {
+        match event.clone() {
+            Event::ToRoom { room, frame, seq } => WireEvent::ToRoom { room, frame: frame.to_string(), seq },
+            Event::ToUsers { users, frame } => WireEvent::ToUsers { users, frame: frame.to_string() },
+            Event::ToRooms { rooms, except, frame } => WireEvent::ToRooms { rooms, except, frame: frame.to_string() },
+            Event::Subscribe { room, user } => WireEvent::Subscribe { room, user },
+            Event::Unsubscribe { room, user } => WireEvent::Unsubscribe { room, user },
+            Event::Dissolve { room } => WireEvent::Dissolve { room },
+            Event::EndSessions { user, reason } => {
+                WireEvent::EndSessions { user, code: u16::from(reason.code), reason: reason.description }
+            }
+        }
+    }
+}
+
+impl From<WireEvent> for Event {
+    fn from(wire: WireEvent) -> Self {
+        match wire {
+            WireEvent::ToRoom { room, frame, seq } => Event::ToRoom { room, frame: Frame::from(frame), seq },
+            WireEvent::ToUsers { users, frame } => Event::ToUsers { users, frame: Frame::from(frame) },
+            WireEvent::ToRooms { rooms, except, frame } => Event::ToRooms { rooms, except, frame: Frame::from(frame) },
+            WireEvent::Subscribe { room, user } => Event::Subscribe { room, user },
+            WireEvent::Unsubscribe { room, user } => Event::Unsubscribe { room, user },
+            WireEvent::Dissolve { room } => Event::Dissolve { room },
+            WireEvent::EndSessions { user, code, reason } => {
+                Event::EndSessions { user, reason: CloseReason { code: CloseCode::from(code), description: reason } }
+            }
+        }
+    }
+}
+
+/// What a node publishes: its id (so that it skips its own events) and the event.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    node: String,
+    event: WireEvent,
+}
+
+/// The bus of a node among several.
+pub struct RedisBus {
+    hub: Arc<Hub>,
+    node: String,
+    outgoing: mpsc::UnboundedSender<String>,
+}
+
+impl Bus for RedisBus {
+    fn publish(&self, event: Event) {
+        let envelope = Envelope { node: self.node.clone(), event: WireEvent::from(&event) };
+        // This node's own sessions get it at once, as with one node.
+        self.hub.publish(event);
+        match serde_json::to_string(&envelope) {
+            Ok(text) => {
+                if self.outgoing.send(text).is_err() {
+                    tracing::error!("the Redis publisher has stopped; other nodes miss this event");
+                }
+            }
+            Err(error) => tracing::error!(%error, "an event could not be encoded for Redis"),
+        }
+    }
+}
+
+/// Why Redis cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach Redis at {url}: {source}")]
+pub struct RedisUnreachable {
+    url: String,
+    source: redis::RedisError,
+}
+
+/// Connects to Redis at `url` (refusing to start when it cannot be reached) and starts this
+/// node's publisher and subscriber on the current runtime.
+pub async fn connect(url: &str, hub: Arc<Hub>) -> Result<Arc<RedisBus>, RedisUnreachable> {
+    let unreachable = |source| RedisUnreachable { url: redacted(url), source };
+    let client = redis::Client::open(url).map_err(unreachable)?;
+    let connection = client.get_multiplexed_async_connection().await.map_err(unreachable)?;
+    let node = uuid::Uuid::new_v4().to_string();
+    let (outgoing, queued) = mpsc::unbounded_channel();
+    tokio::spawn(publish_loop(client.clone(), connection, queued));
+    tokio::spawn(subscribe_loop(client, Arc::clone(&hub), node.clone()));
+    tracing::info!(node = %node, redis = %redacted(url), "live events go through Redis");
+    Ok(Arc::new(RedisBus { hub, node, outgoing }))
+}
+
+/// A Redis URL without its password, for logs and errors.
+fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://…@{host}"),
+        _ => url.to_owned(),
+    }
+}
+
+/// Sends this node's events in order; on a failure, connects again and sends the same event.
+async fn publish_loop(
+    client: redis::Client,
+    mut connection: redis::aio::MultiplexedConnection,
+    mut queued: mpsc::UnboundedReceiver<String>,
+) {
+    while let Some(text) = queued.recv().await {
+        loop {
+            let sent: redis::RedisResult<i64> =
+                redis::cmd("PUBLISH").arg(CHANNEL).arg(&text).query_async(&mut connection).await;
+            match sent {
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "publishing on Redis failed; connecting again");
+                    tokio::time::sleep(RECONNECT_AFTER).await;
+                    if let Ok(again) = client.get_multiplexed_async_connection().await {
+                        connection = again;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies other nodes' events to this node's hub; resubscribes after losing Redis.
+async fn subscribe_loop(client: redis::Client, hub: Arc<Hub>, node: String) {
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+                Ok(()) => {
+                    tracing::info!("subscribed to other nodes' events");
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(text) = message.get_payload::<String>() else { continue };
+                        match serde_json::from_str::<Envelope>(&text) {
+                            Ok(envelope) if envelope.node != node => hub.publish(Event::from(envelope.event)),
+                            Ok(_) => {}
+                            Err(error) => tracing::warn!(%error, "an event from Redis could not be read"),
+                        }
+                    }
+                    tracing::warn!("lost the Redis subscription; subscribing again");
+                }
+                Err(error) => tracing::warn!(%error, "subscribing on Redis failed"),
+            },
+            Err(error) => tracing::warn!(%error, "cannot reach Redis to subscribe"),
+        }
+        tokio::time::sleep(RECONNECT_AFTER).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of event crosses Redis unchanged.
+    #[test]
+    fn events_survive_the_wire() {
+        let (room, user) = (RoomId::from("r"), UserId::from("u"));
+        let events = [
+            WireEvent::ToRoom { room: room.clone(), frame: "{\"a\":1}".into(), seq: Some(7) },
+            WireEvent::ToUsers { users: vec![user.clone()], frame: "x".into() },
+            WireEvent::ToRooms { rooms: vec![room.clone()], except: user.clone(), frame: "y".into() },
+            WireEvent::Subscribe { room: room.clone(), user: user.clone() },
+            WireEvent::Unsubscribe { room: room.clone(), user: user.clone() },
+            WireEvent::Dissolve { room },
+            WireEvent::EndSessions { user, code: 1008, reason: Some("gone".into()) },
+        ];
+        for wire in events {
+            let text = serde_json::to_string(&Envelope { node: "n".into(), event: wire.clone() }).expect("encodes");
+            let back: Envelope = serde_json::from_str(&text).expect("decodes");
+            assert_eq!(WireEvent::from(&Event::from(back.event)), wire);
+        }
+        assert_eq!(redacted("redis://:secret@10.0.0.1:6379/0"), "redis://…@10.0.0.1:6379/0");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

@@ -1,0 +1,155 @@
+//! Several nodes through Redis (issue 15's first step): nodes on one MongoDB database and one
+//! Redis deliver each other's live events. Each test starts its own MongoDB-wire server and
+//! Debian's `redis-server` on free ports (`scripts/test.sh` installs both).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::mongodb::start_wire_server;
+use conclave_tests::Server;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// A Redis server of the test's own, on a free port; stopped when dropped.
+struct Redis {
+    _child: Child,
+    url: String,
+}
+
+async fn start_redis() -> Redis {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server runs (scripts/test.sh installs Debian's redis-server)");
+    // Ready when it accepts connections: nothing to await but the port.
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Redis { _child: child, url: format!("redis://127.0.0.1:{port}") };
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("redis-server did not listen on {port} within 5 s");
+}
+
+/// Nodes on one database and one Redis, sharing the key file (as a deployment must).
+struct Cluster {
+    nodes: Vec<Server>,
+    _redis: Redis,
+    _storage: tempfile::TempDir,
+}
+
+async fn cluster(nodes: usize) -> Cluster {
+    let storage = tempfile::tempdir().unwrap();
+    let (_, port) = start_wire_server(&storage.path().join("mongodb"), 0, &[]).await;
+    let redis = start_redis().await;
+    let mongodb = format!("mongodb://127.0.0.1:{port}/cluster");
+    let key_file = storage.path().join("server.key");
+    let key_file = key_file.to_str().unwrap().to_owned();
+    let mut started = Vec::new();
+    for _ in 0..nodes {
+        let env = [
+            ("CONCLAVE_MONGODB_URI", mongodb.as_str()),
+            ("CONCLAVE_REDIS_URL", redis.url.as_str()),
+            ("CONCLAVE_KEY_FILE", key_file.as_str()),
+        ];
+        started.push(Server::start_with(&env).await);
+    }
+    Cluster { nodes: started, _redis: redis, _storage: storage }
+}
+
+fn send_frame(room: &str, body: &str, client_id: &str) -> Value {
+    json!({"type": "send_message", "room_id": room, "body": body, "client_id": client_id})
+}
+
+/// Members connected to different nodes see each other's messages live, once each and in
+/// order, whether sent over the gateway or REST.
+#[tokio::test]
+async fn members_on_different_nodes_talk_live() {
+    let cluster = cluster(2).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    let bob = b.login("bob").await;
+    let room = alice.create_room("across", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut alice_ws, _) = a.connect(&alice).await;
+    let (mut bob_ws, _) = b.connect(&bob).await;
+    let frames: Vec<Value> = (1..=20).map(|n| send_frame(&room, &format!("a{n}"), &format!("c{n}"))).collect();
+    let mut acks = 0;
+    alice_ws
+        .send_while_reading(frames, |frame| {
+            acks += usize::from(frame["type"] == "ack");
+            acks == 20
+        })
+        .await;
+    let mut seen = Vec::new();
+    while seen.len() < 20 {
+        let frame = bob_ws.next_of("message_created").await;
+        seen.push(frame["message"]["body"].as_str().unwrap().to_owned());
+    }
+    let sent: Vec<String> = (1..=20).map(|n| format!("a{n}")).collect();
+    assert_eq!(seen, sent, "once each, in order, on the other node");
+    bob.say(&room, "hello from node b").await;
+    // Alice's own messages come back to her first (their echoes follow her acks).
+    let got = loop {
+        let frame = alice_ws.next_of("message_created").await;
+        if frame["message"]["author_id"] == bob.id.as_str() {
+            break frame;
+        }
+    };
+    assert_eq!(
+        (got["message"]["body"].as_str(), got["message"]["seq"].as_u64()),
+        (Some("hello from node b"), Some(21))
+    );
+}
+
+/// A kick on one node stops delivery to the kicked member's session on another at once: the
+/// next room message never reaches them, while what is meant for them still does.
+#[tokio::test]
+async fn a_kick_on_one_node_stops_delivery_on_another() {
+    let cluster = cluster(2).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    let bob = b.login("bob").await;
+    let room = alice.create_room("strict", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut bob_ws, _) = b.connect(&bob).await;
+    alice.post_empty(&format!("/api/rooms/{room}/members/{}/kick", bob.id)).await.expect_status(204);
+    let left = bob_ws.next_of("member_left").await;
+    assert_eq!(left["reason"], "kicked");
+    alice.say(&room, "not for bob").await;
+    // A direct message to bob afterwards: it arrives, and nothing of the room came before it.
+    let dm = alice.post("/api/dms", json!({"username": "bob"})).await.body["room"]["id"].as_str().unwrap().to_owned();
+    alice.say(&dm, "just for bob").await;
+    let mut before = Vec::new();
+    loop {
+        let frame = bob_ws.next_of("message_created").await;
+        if frame["message"]["room_id"] == dm.as_str() {
+            break;
+        }
+        before.push(frame);
+    }
+    assert_eq!(before, Vec::<Value>::new(), "the kicked member got the room's message");
+}
+
+/// Bad configuration is refused at start, with a sentence: Redis that cannot be reached, and
+/// Redis with the embedded store.
+#[tokio::test]
+async fn bad_cluster_settings_are_refused_at_start() {
+    let storage = tempfile::tempdir().unwrap();
+    let (_, port) = start_wire_server(&storage.path().join("mongodb"), 0, &[]).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mongodb = format!("mongodb://127.0.0.1:{port}/refused");
+    let unreachable = format!("redis://127.0.0.1:{closed}");
+    let (status, log) =
+        Server::start_failure(&[("CONCLAVE_MONGODB_URI", &mongodb), ("CONCLAVE_REDIS_URL", &unreachable)]).await;
+    assert!(!status.success());
+    assert!(log.contains(&format!("cannot reach Redis at {unreachable}")), "{log}");
+    let (status, log) =
+        Server::start_failure(&[("CONCLAVE_MONGODB_URI", ""), ("CONCLAVE_REDIS_URL", &unreachable)]).await;
+    assert!(!status.success());
+    assert!(log.contains("set CONCLAVE_MONGODB_URI too"), "{log}");
+}
