@@ -88,6 +88,13 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_LOGIN_PER_MINUTE", default_value_t = 10, global = true)]
     pub login_per_minute: u32,
 
+    /// Proxies (load balancers) in front of Conclave, as addresses or CIDRs separated by commas
+    /// (`10.0.0.0/8,192.168.1.5`). A request from one of them has its client address taken from
+    /// `X-Forwarded-For` (the nearest address not itself a trusted proxy); from anyone else,
+    /// the header is ignored. Unset: the socket's address, always.
+    #[arg(long, env = "CONCLAVE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Frames that may wait for one WebSocket connection before it counts as too slow and is
     /// disconnected (it can reconnect and resume).
     #[arg(long, env = "CONCLAVE_WS_QUEUE", default_value_t = 256, global = true)]
@@ -179,4 +186,12 @@ pub struct GatewaySettings {
     /// Sends waiting this long for their turn, or a worker running this late, are refused (see
     /// `session::Waits` and `gateway::pressure`); zero: never.
     pub shed_lag: Duration,
+}
+
+/// A trusted proxy: a CIDR (`10.0.0.0/8`) or a single address (`192.168.1.5`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR such as 10.0.0.0/8"))
 }

@@ -145,6 +145,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         settings: Arc::new(Settings {
             refresh_token_ttl_days: config.refresh_token_ttl_days,
             max_attachment_bytes: config.max_attachment_bytes,
+            trusted_proxies: config.trusted_proxies.clone(),
             gateway: GatewaySettings {
                 auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs.max(1)),
                 heartbeat,

@@ -686,6 +686,40 @@ async fn r_acc_6_login_rate_limit() {
         .expect_error(429, "rate_limited");
 }
 
+/// R-ACC-6 behind a load balancer: with the proxy trusted, each client behind it has its own
+/// login allowance (by `X-Forwarded-For`); a client that is not a trusted proxy cannot pick its
+/// address by sending the header.
+#[tokio::test]
+async fn r_acc_6_login_limits_follow_trusted_proxies_only() {
+    let login = |client: &conclave_tests::Client, forwarded: &str, who: &str| {
+        client
+            .raw(reqwest::Method::POST, "/api/auth/login")
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": who, "password": "wrong guess!!"}))
+    };
+    let limits = [("CONCLAVE_LOGIN_BURST", "2"), ("CONCLAVE_LOGIN_PER_MINUTE", "1")];
+    let behind_proxy =
+        Server::start_with(&[limits[0], limits[1], ("CONCLAVE_TRUSTED_PROXIES", "127.0.0.0/8,::1")]).await;
+    let anon = behind_proxy.anonymous();
+    for (n, client) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"].iter().enumerate() {
+        // Different accounts, different clients: no allowance is shared.
+        for _ in 0..2 {
+            anon.send(login(&anon, client, &format!("user{n}"))).await.expect_error(401, "invalid_credentials");
+        }
+    }
+    anon.send(login(&anon, "198.51.100.1", "user9")).await.expect_error(429, "rate_limited");
+    // Without the setting, the header changes nothing: every attempt is the socket's.
+    let direct = Server::start_with(&limits).await;
+    let anon = direct.anonymous();
+    for (n, client) in ["198.51.100.1", "198.51.100.2"].iter().enumerate() {
+        anon.send(login(&anon, client, &format!("user{n}"))).await.expect_error(401, "invalid_credentials");
+    }
+    anon.send(login(&anon, "198.51.100.3", "user7")).await.expect_error(429, "rate_limited");
+    let (status, log) = Server::start_failure(&[("CONCLAVE_TRUSTED_PROXIES", "10.0.0.0/8,the load balancer")]).await;
+    assert!(!status.success());
+    assert!(log.contains("\"the load balancer\" is neither an IP address nor a CIDR"), "{log}");
+}
+
 /// R-WS-5: heartbeats find a connection that stopped answering; its user turns offline.
 #[tokio::test]
 async fn r_ws_5_dead_connections_are_detected_by_heartbeats() {

@@ -67,4 +67,6 @@ pub struct Settings {
     /// The largest attachment accepted, in bytes (R-MSG-6).
     pub max_attachment_bytes: usize,
     pub gateway: GatewaySettings,
+    /// Proxies whose `X-Forwarded-For` names the client (`CONCLAVE_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }

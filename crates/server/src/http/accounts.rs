@@ -71,7 +71,8 @@ pub async fn login(
     Body(request): Body<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     // R-ACC-6: limited per client address, the socket's (no proxy header is trusted).
-    let session = accounts::login(&state, request, req.peer_addr().map(|a| a.ip())).await?;
+    let address = super::extract::client_address(&req, &state.settings.trusted_proxies);
+    let session = accounts::login(&state, request, address).await?;
     Ok(session_response(&state, session))
 }
 

@@ -169,3 +169,60 @@ pub async fn read_limited(
     }
     Ok(body)
 }
+
+/// The client's address: the socket's peer, or, when that peer is a trusted proxy, the nearest
+/// address of `X-Forwarded-For` that is not itself a trusted proxy (addresses further left are
+/// whatever the client claimed, so they are never believed).
+pub fn client_address(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
+    Some(forwarded_client(peer, &forwarded, trusted))
+}
+
+/// The rule of [`client_address`], apart from the request.
+fn forwarded_client(peer: std::net::IpAddr, forwarded: &[&str], trusted: &[ipnet::IpNet]) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded.iter().rev() {
+        let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    /// The header is believed only from a trusted proxy, and only as far as trusted hops go.
+    #[test]
+    fn forwarded_addresses_count_only_through_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("a CIDR")];
+        assert_eq!(forwarded_client(ip("203.0.113.9"), &["1.2.3.4"], &trusted), ip("203.0.113.9"), "not a proxy");
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &["198.51.100.7"], &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &["6.6.6.6", "198.51.100.7", "10.0.0.3"], &trusted),
+            ip("198.51.100.7"),
+            "the nearest untrusted hop; what the client wrote before it is ignored"
+        );
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &["garbage"], &trusted), ip("10.0.0.2"));
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &["1.2.3.4"], &[]), ip("10.0.0.2"), "nobody trusted");
+    }
+}
