@@ -95,6 +95,12 @@ elif command -v docker >/dev/null 2>&1; then
 else
   echo "no docker CLI here: skipped"
 fi
+# The load balancer's configuration, checked by Debian's nginx.
+if ! command -v nginx >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+fi
+nginx -q -t -c "$PWD/deploy/nginx.conf" -g "pid $(mktemp -u); error_log stderr;" && echo "deploy/nginx.conf: valid"
 
 step "browser tests (headless Chromium)"
 ./scripts/e2e.sh
