@@ -36,6 +36,11 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
 
+    /// With several nodes: seconds after which a node that stopped being heard (killed, cut
+    /// off) is taken for gone and its users for offline; nodes say who is online every third.
+    #[arg(long, env = "CONCLAVE_PRESENCE_TTL_SECS", default_value_t = 60, global = true)]
+    pub presence_ttl_secs: u64,
+
     /// Folder of the built web client (`index.html` and its assets), served at `/`.
     #[arg(long, env = "CONCLAVE_CLIENT_DIR", default_value = "frontend/dist", global = true)]
     pub client_dir: PathBuf,

@@ -124,7 +124,10 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let bus: Arc<dyn Bus> = match (&config.redis_url, &config.mongodb_uri) {
         (None, _) => hub.clone(),
         (Some(_), None) => return Err(StartError::RedisWithoutMongoDb),
-        (Some(url), Some(_)) => live::redis_bus::connect(url, Arc::clone(&hub)).await?,
+        (Some(url), Some(_)) => {
+            let lifetime = Duration::from_secs(config.presence_ttl_secs.max(1));
+            live::redis_bus::connect(url, Arc::clone(&hub), lifetime).await?
+        }
     };
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
@@ -160,6 +163,13 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let state = web::Data::new(build_state(&config).await?);
+    // Several nodes: the users of a node that went silent are offline, and this node's sessions
+    // in their rooms are told.
+    let lost = state.clone();
+    state.bus.when_nodes_lost(Box::new(move |users, why| {
+        let state = lost.clone();
+        tokio::spawn(async move { app::presence::gone_everywhere(&state, users, why).await });
+    }));
     let stopping = state.stopping.clone();
     let deferred = Arc::clone(&state.deferred);
     let limits = Arc::clone(&state.limits);

@@ -53,6 +53,8 @@ async fn cluster(nodes: usize) -> Cluster {
             ("CONCLAVE_MONGODB_URI", mongodb.as_str()),
             ("CONCLAVE_REDIS_URL", redis.url.as_str()),
             ("CONCLAVE_KEY_FILE", key_file.as_str()),
+            // A node not heard for 3 s is gone (60 s in production): the presence test kills one.
+            ("CONCLAVE_PRESENCE_TTL_SECS", "3"),
         ];
         started.push(Server::start_with(&env).await);
     }
@@ -133,6 +135,53 @@ async fn a_kick_on_one_node_stops_delivery_on_another() {
         before.push(frame);
     }
     assert_eq!(before, Vec::<Value>::new(), "the kicked member got the room's message");
+}
+
+/// Presence is cluster-wide: a user online on one node is online for every node; closing one
+/// of two sessions on different nodes tells nobody they left; a node killed with its sessions
+/// has its users go offline within the presence lifetime, and their rooms are told.
+#[tokio::test]
+async fn presence_spans_nodes_and_survives_a_killed_node() {
+    let mut cluster = cluster(2).await;
+    let alice = cluster.nodes[0].user("alice").await;
+    cluster.nodes[1].user("bob").await;
+    let bob_there = cluster.nodes[1].login("bob").await;
+    let bob_here = cluster.nodes[0].login("bob").await;
+    let room = alice.create_room("presence", "open").await;
+    bob_there.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut alice_ws, _) = cluster.nodes[0].connect(&alice).await;
+    let presence = |frame: &Value| (frame["user_id"].as_str().map(str::to_owned), frame["online"].as_bool());
+    let bob_id = Some(bob_there.id.clone());
+
+    // Bob comes online on node B: alice, on node A, is told, and A's directory says so.
+    let (bob_b, _) = cluster.nodes[1].connect(&bob_there).await;
+    assert_eq!(presence(&alice_ws.next_of("presence").await), (bob_id.clone(), Some(true)));
+    assert_eq!(alice.get("/api/users/bob").await.expect_status(200).body["user"]["online"], true);
+
+    // A second session on node A, then both close: bob is online until the last one ends, then
+    // offline (two nodes that close at once may both say so; never online in between).
+    let (bob_a, _) = cluster.nodes[0].connect(&bob_here).await;
+    bob_b.close().await;
+    bob_a.close().await;
+    let (_bob_b_again, _) = cluster.nodes[1].connect(&bob_there).await;
+    let mut told = Vec::new();
+    loop {
+        let said = presence(&alice_ws.next_of("presence").await);
+        assert_eq!(said.0, bob_id);
+        let online = said.1.unwrap();
+        if told.last() != Some(&online) {
+            told.push(online);
+        }
+        if online {
+            break;
+        }
+    }
+    assert_eq!(told, [false, true], "offline once both sessions ended, then online again");
+
+    // Node B is killed with bob's session on it: within the lifetime, bob is offline.
+    cluster.nodes.pop().expect("node B").stop().await;
+    assert_eq!(presence(&alice_ws.next_of("presence").await), (bob_id, Some(false)));
+    assert_eq!(alice.get("/api/users/bob").await.body["user"]["online"], false);
 }
 
 /// Bad configuration is refused at start, with a sentence: Redis that cannot be reached, and

@@ -6,7 +6,7 @@ use super::AppState;
 use super::access::RoomAccess;
 use super::error::ApiResult;
 use super::events;
-use crate::live::hub::{Event, Frame};
+use crate::live::hub::{Bus, Event, Frame, Gone};
 use chrono::Utc;
 use conclave_domain::RoomAction;
 use conclave_protocol::{RoomId, ServerFrame, UserId};
@@ -23,10 +23,53 @@ pub fn announce(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: boo
     state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
 }
 
-/// `user`'s last session ended: their rooms are told, and it is when they were last seen.
+/// `user`'s first session on this node began: other nodes learn it, and their rooms are told
+/// unless the user was online on another node already.
+pub fn came_online(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
+    let elsewhere = state.hub.online_elsewhere(user);
+    state.bus.publish(Event::Presence { user: user.clone(), online: true });
+    if !elsewhere {
+        announce(state, user, rooms, true);
+    }
+}
+
+/// `user`'s last session on this node ended: other nodes learn it; unless the user is still
+/// online on another node, their rooms are told, and it is when they were last seen.
 pub async fn went_offline(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
+    state.bus.publish(Event::Presence { user: user.clone(), online: false });
+    if state.hub.online_elsewhere(user) {
+        // That node tells the rooms when it ends; should both end at once, this one does.
+        state.hub.left_while_elsewhere(user);
+        return;
+    }
     announce(state, user, rooms, false);
     seen(state, user).await;
+}
+
+/// `users` are offline everywhere, as this node learns from the others (several nodes). Those
+/// whose node went silent: this node tells its own sessions in their rooms (every node does
+/// the same for its own). Those who left here while online on a node that has let them go
+/// since: their rooms are told, as [`went_offline`] would have.
+pub async fn gone_everywhere(state: &AppState, users: Vec<UserId>, why: Gone) {
+    for user in users {
+        let rooms = match routed_rooms(state, &user).await {
+            Ok(rooms) => rooms,
+            Err(error) => {
+                tracing::warn!(user_id = %user, message = %error.message, "could not tell a gone user's rooms");
+                continue;
+            }
+        };
+        match why {
+            Gone::WithTheirNode => {
+                let frame = ServerFrame::Presence { user_id: user.clone(), online: false }.to_json();
+                state.hub.publish(Event::ToRooms { rooms, except: user, frame: Frame::from(frame) });
+            }
+            Gone::LeftElsewhere => {
+                announce(state, &user, rooms, false);
+                seen(state, &user).await;
+            }
+        }
+    }
 }
 
 /// Moves `user`'s last-seen time to now (a buffered write, R-OPS-3). Best effort: a server that

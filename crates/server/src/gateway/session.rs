@@ -218,7 +218,7 @@ async fn connected(
     let Registration { id, came_online } = state.hub.register(&user.id, room_ids.clone(), Arc::clone(outbox));
     state.metrics.ws_sessions_opened.inc();
     if came_online {
-        presence::announce(&state, &user.id, room_ids, true);
+        presence::came_online(&state, &user.id, room_ids);
     }
     let ready = match Box::pin(rooms::all_mine(&state, &user.id)).await {
         Ok(rooms) => ServerFrame::Ready { user: views::user(&user, &state.hub), rooms },
@@ -537,7 +537,7 @@ async fn finish(state: &AppState, id: crate::live::hub::SessionId, user: &UserId
     let rooms = match state.hub.unregister(id) {
         Some(rooms) => Some(rooms),
         // The hub already forgot a session it gave up on or found gone, and with it the rooms.
-        None if forgotten && !state.hub.is_online(user) => presence::routed_rooms(state, user).await.ok(),
+        None if forgotten && !state.hub.is_online_here(user) => presence::routed_rooms(state, user).await.ok(),
         None => None,
     };
     if let Some(rooms) = rooms {

@@ -40,11 +40,29 @@ pub enum Event {
     Dissolve { room: RoomId },
     /// Every session of `user` closes with `reason` (their account is gone).
     EndSessions { user: UserId, reason: CloseReason },
+    /// `user`'s first session on the publishing node began, or its last ended. A node's own
+    /// hub knows its sessions already; other nodes keep it as that node's presence.
+    Presence { user: UserId, online: bool },
 }
+
+/// Why users are now offline everywhere, as a node among several learns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// Their node went silent (killed, cut off): each node tells its own sessions.
+    WithTheirNode,
+    /// Their last session here ended while another node still had one, which has ended since:
+    /// this node tells their rooms, as it would have.
+    LeftElsewhere,
+}
+
+/// What a node does when it learns that `users` are offline everywhere.
+pub type NodesLost = Box<dyn Fn(Vec<UserId>, Gone) + Send + Sync>;
 
 /// Where events are published. The in-process implementation is [`Hub`].
 pub trait Bus: Send + Sync {
     fn publish(&self, event: Event);
+    /// Sets what to do when other nodes stop being heard (several nodes; one node has none).
+    fn when_nodes_lost(&self, _then: NodesLost) {}
 }
 
 pub type SessionId = u64;
@@ -78,6 +96,12 @@ pub struct Registration {
 /// The local fan-out of one server node.
 pub struct Hub {
     state: Mutex<State>,
+    /// Who is online on the other nodes, by node (several nodes; empty with one).
+    remote: Mutex<HashMap<String, HashSet<UserId>>>,
+    /// Users whose last session here ended while another node had them online: when that node
+    /// says they left too, this node tells their rooms (two nodes closing at once would
+    /// otherwise each leave it to the other).
+    pending_offline: Mutex<HashSet<UserId>>,
     next_id: AtomicU64,
     dropped_slow: AtomicU64,
     deliveries: AtomicU64,
@@ -87,6 +111,8 @@ impl Hub {
     pub fn new() -> Self {
         Self {
             state: Mutex::new(State::default()),
+            remote: Mutex::new(HashMap::default()),
+            pending_offline: Mutex::new(HashSet::default()),
             next_id: AtomicU64::new(1),
             dropped_slow: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
@@ -131,9 +157,68 @@ impl Hub {
         self.lock().room_users.get(room).is_some_and(|users| users.contains(user))
     }
 
-    /// Whether `user` has a live session on this node.
+    /// Whether `user` has a live session on this node or, as far as this node has heard, on
+    /// another.
     pub fn is_online(&self, user: &UserId) -> bool {
+        self.is_online_here(user) || self.online_elsewhere(user)
+    }
+
+    /// Whether `user` has a live session on this node.
+    pub fn is_online_here(&self, user: &UserId) -> bool {
         self.lock().by_user.get(user).is_some_and(|s| !s.is_empty())
+    }
+
+    fn remote(&self) -> MutexGuard<'_, HashMap<String, HashSet<UserId>>> {
+        self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether another node has said that `user` has a session there.
+    pub fn online_elsewhere(&self, user: &UserId) -> bool {
+        self.remote().values().any(|users| users.contains(user))
+    }
+
+    /// The users with a session on this node.
+    pub fn users_here(&self) -> Vec<UserId> {
+        self.lock().by_user.iter().filter(|(_, sessions)| !sessions.is_empty()).map(|(user, _)| user.clone()).collect()
+    }
+
+    /// Another node says `user` came online there, or went offline.
+    pub fn node_presence(&self, node: &str, user: &UserId, online: bool) {
+        let mut remote = self.remote();
+        let users = remote.entry(node.to_owned()).or_default();
+        if online {
+            users.insert(user.clone());
+        } else {
+            users.remove(user);
+        }
+    }
+
+    /// Another node says who is online there now (its heartbeat).
+    pub fn node_users(&self, node: &str, users: Vec<UserId>) {
+        self.remote().insert(node.to_owned(), users.into_iter().collect());
+    }
+
+    /// Remembers that `user` left this node while online elsewhere (see `pending_offline`).
+    pub fn left_while_elsewhere(&self, user: &UserId) {
+        self.pending_offline.lock().unwrap_or_else(|p| p.into_inner()).insert(user.clone());
+    }
+
+    /// The users left here while online elsewhere who are now online nowhere: theirs to tell.
+    pub fn now_gone_everywhere(&self) -> Vec<UserId> {
+        let mut pending = self.pending_offline.lock().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<UserId> = pending.iter().filter(|user| !self.is_online(user)).cloned().collect();
+        for user in &gone {
+            pending.remove(user);
+        }
+        // One who came back here is no longer pending.
+        pending.retain(|user| !self.is_online_here(user));
+        gone
+    }
+
+    /// Forgets a node that stopped being heard: its users that are online nowhere else.
+    pub fn forget_node(&self, node: &str) -> Vec<UserId> {
+        let gone = self.remote().remove(node).unwrap_or_default();
+        gone.into_iter().filter(|user| !self.is_online(user)).collect()
     }
 
     /// Live sessions on this node.
@@ -299,6 +384,8 @@ impl Bus for Hub {
                 }
             }
             Event::Unsubscribe { room, user } => unsubscribe(&mut state, &room, &user),
+            // This hub has the sessions that made it; other nodes' buses record it.
+            Event::Presence { .. } => {}
             Event::EndSessions { user, reason } => {
                 for id in state.by_user.get(&user).into_iter().flatten() {
                     if let Some(session) = state.sessions.get(id) {

@@ -7,13 +7,14 @@
 //! a subscriber sees one node's events in that order. Both tasks reconnect by themselves.
 
 use super::Frame;
-use super::hub::{Bus, Event, Hub};
+use super::hub::{Bus, Event, Gone, Hub, NodesLost};
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_protocol::{RoomId, UserId};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// The channel every node publishes on and listens to.
@@ -25,13 +26,45 @@ const RECONNECT_AFTER: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum WireEvent {
-    ToRoom { room: RoomId, frame: String, seq: Option<u64> },
-    ToUsers { users: Vec<UserId>, frame: String },
-    ToRooms { rooms: Vec<RoomId>, except: UserId, frame: String },
-    Subscribe { room: RoomId, user: UserId },
-    Unsubscribe { room: RoomId, user: UserId },
-    Dissolve { room: RoomId },
-    EndSessions { user: UserId, code: u16, reason: Option<String> },
+    ToRoom {
+        room: RoomId,
+        frame: String,
+        seq: Option<u64>,
+    },
+    ToUsers {
+        users: Vec<UserId>,
+        frame: String,
+    },
+    ToRooms {
+        rooms: Vec<RoomId>,
+        except: UserId,
+        frame: String,
+    },
+    Subscribe {
+        room: RoomId,
+        user: UserId,
+    },
+    Unsubscribe {
+        room: RoomId,
+        user: UserId,
+    },
+    Dissolve {
+        room: RoomId,
+    },
+    EndSessions {
+        user: UserId,
+        code: u16,
+        reason: Option<String>,
+    },
+    Presence {
+        user: UserId,
+        online: bool,
+    },
+    /// Who is online on the publishing node, every third of the presence lifetime: a node not
+    /// heard for a lifetime is gone, with its users' sessions.
+    Heartbeat {
+        users: Vec<UserId>,
+    },
 }
 
 impl From<&Event> for WireEvent {
@@ -46,13 +79,15 @@ impl From<&Event> for WireEvent {
             Event::EndSessions { user, reason } => {
                 WireEvent::EndSessions { user, code: u16::from(reason.code), reason: reason.description }
             }
+            Event::Presence { user, online } => WireEvent::Presence { user, online },
         }
     }
 }
 
-impl From<WireEvent> for Event {
-    fn from(wire: WireEvent) -> Self {
-        match wire {
+impl WireEvent {
+    /// The event it carries; a heartbeat carries none.
+    fn into_event(self) -> Option<Event> {
+        Some(match self {
             WireEvent::ToRoom { room, frame, seq } => Event::ToRoom { room, frame: Frame::from(frame), seq },
             WireEvent::ToUsers { users, frame } => Event::ToUsers { users, frame: Frame::from(frame) },
             WireEvent::ToRooms { rooms, except, frame } => Event::ToRooms { rooms, except, frame: Frame::from(frame) },
@@ -62,7 +97,9 @@ impl From<WireEvent> for Event {
             WireEvent::EndSessions { user, code, reason } => {
                 Event::EndSessions { user, reason: CloseReason { code: CloseCode::from(code), description: reason } }
             }
-        }
+            WireEvent::Presence { user, online } => Event::Presence { user, online },
+            WireEvent::Heartbeat { .. } => return None,
+        })
     }
 }
 
@@ -78,20 +115,93 @@ pub struct RedisBus {
     hub: Arc<Hub>,
     node: String,
     outgoing: mpsc::UnboundedSender<String>,
+    /// When each other node was last heard from.
+    heard: Mutex<HashMap<String, Instant>>,
+    nodes_lost: OnceLock<NodesLost>,
 }
 
-impl Bus for RedisBus {
-    fn publish(&self, event: Event) {
-        let envelope = Envelope { node: self.node.clone(), event: WireEvent::from(&event) };
-        // This node's own sessions get it at once, as with one node.
-        self.hub.publish(event);
-        match serde_json::to_string(&envelope) {
+impl RedisBus {
+    fn send(&self, event: WireEvent) {
+        match serde_json::to_string(&Envelope { node: self.node.clone(), event }) {
             Ok(text) => {
                 if self.outgoing.send(text).is_err() {
                     tracing::error!("the Redis publisher has stopped; other nodes miss this event");
                 }
             }
             Err(error) => tracing::error!(%error, "an event could not be encoded for Redis"),
+        }
+    }
+
+    fn heard(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+        self.heard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies what another node published.
+    fn receive(&self, envelope: Envelope) {
+        if envelope.node == self.node {
+            return;
+        }
+        self.heard().insert(envelope.node.clone(), Instant::now());
+        match envelope.event {
+            WireEvent::Heartbeat { users } => self.hub.node_users(&envelope.node, users),
+            WireEvent::Presence { user, online } => self.hub.node_presence(&envelope.node, &user, online),
+            other => {
+                if let Some(event) = other.into_event() {
+                    self.hub.publish(event);
+                }
+                return;
+            }
+        }
+        let gone = self.hub.now_gone_everywhere();
+        if !gone.is_empty() {
+            self.lost(gone, Gone::LeftElsewhere);
+        }
+    }
+
+    fn lost(&self, users: Vec<UserId>, why: Gone) {
+        if let Some(then) = self.nodes_lost.get() {
+            then(users, why);
+        }
+    }
+
+    /// Forgets the nodes not heard for `lifetime`; their users who are online nowhere else
+    /// are handed to what [`Bus::when_nodes_lost`] set.
+    fn sweep(&self, lifetime: Duration) {
+        let silent: Vec<String> = {
+            let mut heard = self.heard();
+            let silent: Vec<String> =
+                heard.iter().filter(|(_, at)| at.elapsed() > lifetime).map(|(node, _)| node.clone()).collect();
+            for node in &silent {
+                heard.remove(node);
+            }
+            silent
+        };
+        for node in silent {
+            let mut users = self.hub.forget_node(&node);
+            tracing::warn!(node = %node, users = users.len(), "a node went silent; its users are offline");
+            let left = self.hub.now_gone_everywhere();
+            users.retain(|user| !left.contains(user));
+            if !users.is_empty() {
+                self.lost(users, Gone::WithTheirNode);
+            }
+            if !left.is_empty() {
+                self.lost(left, Gone::LeftElsewhere);
+            }
+        }
+    }
+}
+
+impl Bus for RedisBus {
+    fn publish(&self, event: Event) {
+        let wire = WireEvent::from(&event);
+        // This node's own sessions get it at once, as with one node.
+        self.hub.publish(event);
+        self.send(wire);
+    }
+
+    fn when_nodes_lost(&self, then: NodesLost) {
+        if self.nodes_lost.set(then).is_err() {
+            tracing::error!("what to do when nodes are lost was set twice; the first stays");
         }
     }
 }
@@ -105,17 +215,28 @@ pub struct RedisUnreachable {
 }
 
 /// Connects to Redis at `url` (refusing to start when it cannot be reached) and starts this
-/// node's publisher and subscriber on the current runtime.
-pub async fn connect(url: &str, hub: Arc<Hub>) -> Result<Arc<RedisBus>, RedisUnreachable> {
+/// node's publisher, subscriber and heartbeat on the current runtime. A node not heard for
+/// `presence_lifetime` is taken for gone, and its users for offline.
+pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> Result<Arc<RedisBus>, RedisUnreachable> {
     let unreachable = |source| RedisUnreachable { url: redacted(url), source };
     let client = redis::Client::open(url).map_err(unreachable)?;
     let connection = client.get_multiplexed_async_connection().await.map_err(unreachable)?;
     let node = uuid::Uuid::new_v4().to_string();
     let (outgoing, queued) = mpsc::unbounded_channel();
+    let bus = Arc::new(RedisBus { hub, node, outgoing, heard: Mutex::default(), nodes_lost: OnceLock::new() });
     tokio::spawn(publish_loop(client.clone(), connection, queued));
-    tokio::spawn(subscribe_loop(client, Arc::clone(&hub), node.clone()));
-    tracing::info!(node = %node, redis = %redacted(url), "live events go through Redis");
-    Ok(Arc::new(RedisBus { hub, node, outgoing }))
+    tokio::spawn(subscribe_loop(client, Arc::clone(&bus)));
+    let beating = Arc::clone(&bus);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval((presence_lifetime / 3).max(Duration::from_millis(100)));
+        loop {
+            every.tick().await;
+            beating.send(WireEvent::Heartbeat { users: beating.hub.users_here() });
+            beating.sweep(presence_lifetime);
+        }
+    });
+    tracing::info!(node = %bus.node, redis = %redacted(url), "live events go through Redis");
+    Ok(bus)
 }
 
 /// A Redis URL without its password, for logs and errors.
@@ -151,7 +272,7 @@ async fn publish_loop(
 }
 
 /// Applies other nodes' events to this node's hub; resubscribes after losing Redis.
-async fn subscribe_loop(client: redis::Client, hub: Arc<Hub>, node: String) {
+async fn subscribe_loop(client: redis::Client, bus: Arc<RedisBus>) {
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
@@ -161,8 +282,7 @@ async fn subscribe_loop(client: redis::Client, hub: Arc<Hub>, node: String) {
                     while let Some(message) = messages.next().await {
                         let Ok(text) = message.get_payload::<String>() else { continue };
                         match serde_json::from_str::<Envelope>(&text) {
-                            Ok(envelope) if envelope.node != node => hub.publish(Event::from(envelope.event)),
-                            Ok(_) => {}
+                            Ok(envelope) => bus.receive(envelope),
                             Err(error) => tracing::warn!(%error, "an event from Redis could not be read"),
                         }
                     }
@@ -191,13 +311,15 @@ mod tests {
             WireEvent::Subscribe { room: room.clone(), user: user.clone() },
             WireEvent::Unsubscribe { room: room.clone(), user: user.clone() },
             WireEvent::Dissolve { room },
-            WireEvent::EndSessions { user, code: 1008, reason: Some("gone".into()) },
+            WireEvent::EndSessions { user: user.clone(), code: 1008, reason: Some("gone".into()) },
+            WireEvent::Presence { user, online: true },
         ];
         for wire in events {
             let text = serde_json::to_string(&Envelope { node: "n".into(), event: wire.clone() }).expect("encodes");
             let back: Envelope = serde_json::from_str(&text).expect("decodes");
-            assert_eq!(WireEvent::from(&Event::from(back.event)), wire);
+            assert_eq!(back.event.into_event().map(|e| WireEvent::from(&e)), Some(wire));
         }
+        assert_eq!(WireEvent::Heartbeat { users: Vec::new() }.into_event().map(|e| WireEvent::from(&e)), None);
         assert_eq!(redacted("redis://:secret@10.0.0.1:6379/0"), "redis://…@10.0.0.1:6379/0");
         assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
