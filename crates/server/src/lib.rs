@@ -170,6 +170,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         let state = lost.clone();
         tokio::spawn(async move { app::presence::gone_everywhere(&state, users, why).await });
     }));
+    let repair = state.clone();
+    state.bus.when_listening_again(Box::new(move || {
+        let state = repair.clone();
+        tokio::spawn(async move { app::messages::repair_served_rooms(&state).await });
+    }));
     let stopping = state.stopping.clone();
     let deferred = Arc::clone(&state.deferred);
     let limits = Arc::clone(&state.limits);

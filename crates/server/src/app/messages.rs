@@ -232,3 +232,30 @@ pub async fn unreact(state: &AppState, access: &RoomAccess, message: &MessageId,
     }
     Ok(())
 }
+
+/// Delivers to this node's sessions what they may have missed from other nodes while this
+/// node was not listening (several nodes: Redis was away): every message after the highest
+/// one delivered, per room served here, read from the store. Sessions drop what they already
+/// had, so nothing shows twice.
+pub async fn repair_served_rooms(state: &AppState) {
+    let local: &dyn crate::live::hub::Bus = state.hub.as_ref();
+    for (room, delivered) in state.hub.served_rooms() {
+        let mut after = delivered;
+        loop {
+            match state.store.messages(&room, HistoryRange::After(after), 200).await {
+                Ok(page) if page.is_empty() => break,
+                Ok(page) => {
+                    // The oldest 200 after the number, newest first: delivered oldest first.
+                    for message in page.iter().rev() {
+                        events::message_created(local, message);
+                        after = after.max(message.seq);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(room_id = %room, %error, "could not repair a room's messages");
+                    break;
+                }
+            }
+        }
+    }
+}

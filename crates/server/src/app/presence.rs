@@ -59,6 +59,10 @@ pub async fn gone_everywhere(state: &AppState, users: Vec<UserId>, why: Gone) {
                 continue;
             }
         };
+        // Back meanwhile (on any node, as far as this one has heard): nothing to tell.
+        if state.hub.is_online(&user) {
+            continue;
+        }
         match why {
             Gone::WithTheirNode => {
                 let frame = ServerFrame::Presence { user_id: user.clone(), online: false }.to_json();

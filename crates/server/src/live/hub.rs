@@ -55,6 +55,9 @@ pub enum Gone {
     LeftElsewhere,
 }
 
+/// What a node does when it hears the other nodes again after a gap.
+pub type ListeningAgain = Box<dyn Fn() + Send + Sync>;
+
 /// What a node does when it learns that `users` are offline everywhere.
 pub type NodesLost = Box<dyn Fn(Vec<UserId>, Gone) + Send + Sync>;
 
@@ -63,6 +66,9 @@ pub trait Bus: Send + Sync {
     fn publish(&self, event: Event);
     /// Sets what to do when other nodes stop being heard (several nodes; one node has none).
     fn when_nodes_lost(&self, _then: NodesLost) {}
+    /// Sets what to do after this node listened to the others again, having missed what they
+    /// published meanwhile (several nodes: Redis came back).
+    fn when_listening_again(&self, _then: ListeningAgain) {}
 }
 
 pub type SessionId = u64;
@@ -84,6 +90,9 @@ struct State {
     /// Every session of `room_users[room]`, kept with the maps above: a room's event is pushed
     /// down this list, with no lookup per recipient (the fan-out is the hot path).
     room_sessions: HashMap<RoomId, RoomSessions>,
+    /// The highest message sequence number delivered per room, for a repair after events may
+    /// have been missed (several nodes: Redis was away).
+    delivered: HashMap<RoomId, u64>,
 }
 
 /// A session as the hub hands it out.
@@ -170,6 +179,18 @@ impl Hub {
 
     fn remote(&self) -> MutexGuard<'_, HashMap<String, HashSet<UserId>>> {
         self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The rooms with sessions here, each with the highest message number delivered to them
+    /// (rooms that got none since this node started are left out: nothing to repair from).
+    pub fn served_rooms(&self) -> Vec<(RoomId, u64)> {
+        let state = self.lock();
+        state
+            .room_sessions
+            .iter()
+            .filter(|(_, sessions)| !sessions.is_empty())
+            .filter_map(|(room, _)| state.delivered.get(room).map(|seq| (room.clone(), *seq)))
+            .collect()
     }
 
     /// Whether another node has said that `user` has a session there.
@@ -360,6 +381,10 @@ impl Bus for Hub {
         let mut state = self.lock();
         match event {
             Event::ToRoom { room, frame, seq } => {
+                if let Some(seq) = seq {
+                    let highest = state.delivered.entry(room.clone()).or_insert(0);
+                    *highest = (*highest).max(seq);
+                }
                 let sessions = state.room_sessions.get(&room);
                 let outbound = Outbound { frame, seq: seq.map(|s| (room.clone(), s)) };
                 let dropped = self.deliver(sessions.into_iter().flatten(), &outbound);

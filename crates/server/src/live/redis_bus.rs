@@ -7,7 +7,7 @@
 //! a subscriber sees one node's events in that order. Both tasks reconnect by themselves.
 
 use super::Frame;
-use super::hub::{Bus, Event, Gone, Hub, NodesLost};
+use super::hub::{Bus, Event, Gone, Hub, ListeningAgain, NodesLost};
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_protocol::{RoomId, UserId};
 use futures_util::StreamExt;
@@ -118,6 +118,7 @@ pub struct RedisBus {
     /// When each other node was last heard from.
     heard: Mutex<HashMap<String, Instant>>,
     nodes_lost: OnceLock<NodesLost>,
+    listening_again: OnceLock<ListeningAgain>,
 }
 
 impl RedisBus {
@@ -204,6 +205,12 @@ impl Bus for RedisBus {
             tracing::error!("what to do when nodes are lost was set twice; the first stays");
         }
     }
+
+    fn when_listening_again(&self, then: ListeningAgain) {
+        if self.listening_again.set(then).is_err() {
+            tracing::error!("what to do when listening again was set twice; the first stays");
+        }
+    }
 }
 
 /// Why Redis cannot be used.
@@ -223,7 +230,14 @@ pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> R
     let connection = client.get_multiplexed_async_connection().await.map_err(unreachable)?;
     let node = uuid::Uuid::new_v4().to_string();
     let (outgoing, queued) = mpsc::unbounded_channel();
-    let bus = Arc::new(RedisBus { hub, node, outgoing, heard: Mutex::default(), nodes_lost: OnceLock::new() });
+    let bus = Arc::new(RedisBus {
+        hub,
+        node,
+        outgoing,
+        heard: Mutex::default(),
+        nodes_lost: OnceLock::new(),
+        listening_again: OnceLock::new(),
+    });
     tokio::spawn(publish_loop(client.clone(), connection, queued));
     tokio::spawn(subscribe_loop(client, Arc::clone(&bus)));
     let beating = Arc::clone(&bus);
@@ -273,11 +287,19 @@ async fn publish_loop(
 
 /// Applies other nodes' events to this node's hub; resubscribes after losing Redis.
 async fn subscribe_loop(client: redis::Client, bus: Arc<RedisBus>) {
+    let mut first = true;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
                 Ok(()) => {
                     tracing::info!("subscribed to other nodes' events");
+                    if !std::mem::replace(&mut first, false)
+                        && let Some(then) = bus.listening_again.get()
+                    {
+                        // What the others published while this node was not listening is in
+                        // the store: the rooms served here are repaired from it.
+                        then();
+                    }
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         let Ok(text) = message.get_payload::<String>() else { continue };
