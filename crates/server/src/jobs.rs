@@ -2,6 +2,7 @@
 //! and once at start. Each run is logged with what it deleted.
 
 use crate::app::AppState;
+use crate::leases::Leases;
 use chrono::{DateTime, Duration, Utc};
 use conclave_store::{Store, StoreResult};
 use std::sync::Arc;
@@ -46,8 +47,9 @@ pub async fn cleanup(store: &dyn Store, retention: Duration, now: DateTime<Utc>)
     })
 }
 
-/// Runs [`cleanup`] at once and then every `interval`, until the server stops.
-pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention: Duration) {
+/// Runs [`cleanup`] at once and then every `interval`, until the server stops, on the node that
+/// holds the cleanup lease (one node holds it as long as it keeps running: three intervals).
+pub fn spawn_cleanup(state: &AppState, leases: Arc<dyn Leases>, interval: std::time::Duration, retention: Duration) {
     let store: Arc<dyn Store> = Arc::clone(&state.store);
     let metrics = Arc::clone(&state.metrics);
     let stopping = state.stopping.clone();
@@ -58,6 +60,10 @@ pub fn spawn_cleanup(state: &AppState, interval: std::time::Duration, retention:
             tokio::select! {
                 () = stopping.cancelled() => break,
                 _ = ticks.tick() => {}
+            }
+            if !leases.hold("cleanup", interval * 3).await {
+                metrics.job_held_elsewhere("cleanup");
+                continue;
             }
             let started = std::time::Instant::now();
             match cleanup(&*store, retention, Utc::now()).await {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
+pub mod leases;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
@@ -186,8 +187,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             limits.forget_idle();
         }
     });
+    // Several nodes: the cleanup runs on the node that holds its lease.
+    let leases: Arc<dyn leases::Leases> = match &config.redis_url {
+        Some(url) => Arc::new(
+            leases::RedisLeases::connect(url).await.map_err(|e| live::redis_bus::RedisUnreachable::new(url, e))?,
+        ),
+        None => Arc::new(leases::OneNode),
+    };
     jobs::spawn_cleanup(
         &state,
+        leases,
         Duration::from_secs(config.cleanup_interval_secs.max(1)),
         chrono::Duration::days(i64::from(config.retention_days)),
     );

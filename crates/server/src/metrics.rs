@@ -116,6 +116,11 @@ impl Metrics {
         self.job_runs.with_label_values(&[job, "failed"]).inc();
     }
 
+    /// Counts a run of `job` left to the node that holds its lease (several nodes).
+    pub fn job_held_elsewhere(&self, job: &str) {
+        self.job_runs.with_label_values(&[job, "held_elsewhere"]).inc();
+    }
+
     /// The text exposition, with the hub's counters brought up to date.
     pub fn render(&self, hub: &Hub) -> String {
         self.ws_connections.set(i64::try_from(hub.session_count()).unwrap_or(i64::MAX));

@@ -52,6 +52,11 @@ struct Cluster {
 }
 
 async fn cluster(nodes: usize) -> Cluster {
+    cluster_with(nodes, &[]).await
+}
+
+/// [`cluster`], each node with the settings `extra` too.
+async fn cluster_with(nodes: usize, extra: &[(&str, &str)]) -> Cluster {
     let storage = tempfile::tempdir().unwrap();
     let (_, port) = start_wire_server(&storage.path().join("mongodb"), 0, &[]).await;
     let redis = start_redis().await;
@@ -67,6 +72,7 @@ async fn cluster(nodes: usize) -> Cluster {
             // A node not heard for 3 s is gone (60 s in production): the presence test kills one.
             ("CONCLAVE_PRESENCE_TTL_SECS", "3"),
         ];
+        let env: Vec<(&str, &str)> = env.iter().chain(extra).copied().collect();
         started.push(Server::start_with(&env).await);
     }
     Cluster { nodes: started, redis, _storage: storage }
@@ -239,6 +245,29 @@ async fn nothing_is_lost_when_redis_restarts() {
     // A marker: nothing of the outage comes again after it.
     bob.say(&room, "marker").await;
     assert_eq!(alice_ws.next_of("message_created").await["message"]["seq"], 7);
+}
+
+/// A node's count of cleanup runs with `outcome`.
+async fn cleanup_runs(node: &Server, outcome: &str) -> f64 {
+    let text = node.anonymous().get("/metrics").await.expect_status(200).body;
+    let Value::String(text) = text else { panic!("metrics are text") };
+    let line = format!("conclave_job_runs_total{{job=\"cleanup\",outcome=\"{outcome}\"}}");
+    text.lines().find_map(|l| l.strip_prefix(&line).and_then(|n| n.trim().parse().ok())).unwrap_or(0.0)
+}
+
+/// The cleanup job runs on one node at a time: the first node takes its lease and keeps it by
+/// running; the other leaves each run to it.
+#[tokio::test]
+async fn cleanup_runs_on_one_node_at_a_time() {
+    let cluster = cluster_with(2, &[("CONCLAVE_CLEANUP_INTERVAL_SECS", "1")]).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    // Node B's runs come every second: it has left two to node A once these pass.
+    conclave_tests::eventually(Duration::from_secs(10), "node B to leave two runs to node A", || async {
+        cleanup_runs(b, "held_elsewhere").await >= 2.0
+    })
+    .await;
+    assert_eq!(cleanup_runs(b, "ok").await, 0.0, "node B never ran it");
+    assert!(cleanup_runs(a, "ok").await >= 2.0, "node A ran it each time");
 }
 
 /// Bad configuration is refused at start, with a sentence: Redis that cannot be reached, and

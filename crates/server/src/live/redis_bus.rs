@@ -221,11 +221,17 @@ pub struct RedisUnreachable {
     source: redis::RedisError,
 }
 
+impl RedisUnreachable {
+    pub fn new(url: &str, source: redis::RedisError) -> Self {
+        RedisUnreachable { url: redacted(url), source }
+    }
+}
+
 /// Connects to Redis at `url` (refusing to start when it cannot be reached) and starts this
 /// node's publisher, subscriber and heartbeat on the current runtime. A node not heard for
 /// `presence_lifetime` is taken for gone, and its users for offline.
 pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> Result<Arc<RedisBus>, RedisUnreachable> {
-    let unreachable = |source| RedisUnreachable { url: redacted(url), source };
+    let unreachable = |source| RedisUnreachable::new(url, source);
     let client = redis::Client::open(url).map_err(unreachable)?;
     let connection = client.get_multiplexed_async_connection().await.map_err(unreachable)?;
     let node = uuid::Uuid::new_v4().to_string();
