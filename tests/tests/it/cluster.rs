@@ -82,19 +82,24 @@ fn send_frame(room: &str, body: &str, client_id: &str) -> Value {
     json!({"type": "send_message", "room_id": room, "body": body, "client_id": client_id})
 }
 
-/// Members connected to different nodes see each other's messages live, once each and in
-/// order, whether sent over the gateway or REST.
+/// Members connected to three different nodes see each other's messages live, once each and
+/// in order, whether sent over the gateway or REST.
 #[tokio::test]
 async fn members_on_different_nodes_talk_live() {
-    let cluster = cluster(2).await;
-    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let cluster = cluster(3).await;
+    let (a, b, c) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
     let alice = a.user("alice").await;
     b.user("bob").await;
     let bob = b.login("bob").await;
+    c.user("carol").await;
+    let carol = c.login("carol").await;
     let room = alice.create_room("across", "open").await;
-    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    for member in [&bob, &carol] {
+        member.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    }
     let (mut alice_ws, _) = a.connect(&alice).await;
     let (mut bob_ws, _) = b.connect(&bob).await;
+    let (mut carol_ws, _) = c.connect(&carol).await;
     let frames: Vec<Value> = (1..=20).map(|n| send_frame(&room, &format!("a{n}"), &format!("c{n}"))).collect();
     let mut acks = 0;
     alice_ws
@@ -103,13 +108,15 @@ async fn members_on_different_nodes_talk_live() {
             acks == 20
         })
         .await;
-    let mut seen = Vec::new();
-    while seen.len() < 20 {
-        let frame = bob_ws.next_of("message_created").await;
-        seen.push(frame["message"]["body"].as_str().unwrap().to_owned());
-    }
     let sent: Vec<String> = (1..=20).map(|n| format!("a{n}")).collect();
-    assert_eq!(seen, sent, "once each, in order, on the other node");
+    for (name, socket) in [("bob", &mut bob_ws), ("carol", &mut carol_ws)] {
+        let mut seen = Vec::new();
+        while seen.len() < 20 {
+            let frame = socket.next_of("message_created").await;
+            seen.push(frame["message"]["body"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(seen, sent, "{name}: once each, in order, on another node");
+    }
     bob.say(&room, "hello from node b").await;
     // Alice's own messages come back to her first (their echoes follow her acks).
     let got = loop {
@@ -122,6 +129,8 @@ async fn members_on_different_nodes_talk_live() {
         (got["message"]["body"].as_str(), got["message"]["seq"].as_u64()),
         (Some("hello from node b"), Some(21))
     );
+    let on_c = carol_ws.next_of("message_created").await;
+    assert_eq!(on_c["message"]["seq"], 21, "and on the third node");
 }
 
 /// A kick on one node stops delivery to the kicked member's session on another at once: the
