@@ -2,7 +2,7 @@
 
 use super::attachment::AttachmentView;
 use super::composer::{Compose, focus};
-use super::text::RichText;
+use super::text::{InlineText, RichText};
 use crate::live::{Connection, Live};
 use crate::pages::avatar::Avatar;
 use crate::pages::widgets::{ErrorLine, color_class, confirmed, day, report, when, wire_name};
@@ -301,7 +301,7 @@ fn Quote(reply: ReplyTo, seeking: RwSignal<Option<u64>>) -> impl IntoView {
         <button type="button" class="quote" class:deleted=reply.deleted title="Go to the original"
             on:click=move |_| seeking.set(Some(reply.seq))>
             <span class="author">{reply.author_username.clone()}</span>
-            <span class="excerpt">{text}</span>
+            <span class="excerpt"><InlineText text=text/></span>
         </button>
     }
 }

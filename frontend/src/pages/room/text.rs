@@ -177,6 +177,7 @@ pub fn inlines(text: &str, me: &str) -> Vec<Inline> {
             continue;
         }
         if word_start
+            && !me.is_empty()
             && rest.len() >= mention.len()
             && rest.is_char_boundary(mention.len())
             && rest[..mention.len()].eq_ignore_ascii_case(&mention)
@@ -219,6 +220,12 @@ fn render(inlines: Vec<Inline>) -> AnyView {
         })
         .collect_view()
         .into_any()
+}
+
+/// One line of text with its inline Markdown (a reply's excerpt).
+#[component]
+pub fn InlineText(text: String) -> impl IntoView {
+    render(inlines(&text, ""))
 }
 
 /// The body, rendered from [`blocks`].
@@ -323,5 +330,6 @@ mod tests {
         let nested = "*a ".repeat(1000);
         assert_eq!(inlines(&nested, "me").len(), 1);
         assert!(mentions("hi @me", "me") && !mentions("`@me`", "me") && !mentions("```\n@me\n```", "me"));
+        assert_eq!(inlines("@ all", ""), vec![text("@ all")], "no reader, no mention");
     }
 }
