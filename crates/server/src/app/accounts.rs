@@ -109,6 +109,15 @@ pub async fn update_profile(state: &AppState, auth: &AuthUser, request: UpdatePr
     Ok(state.store.update_names(&auth.id, first, last).await?)
 }
 
+/// Whether `given` is `me`'s password, as a signed-in user confirms an action with it. Longer
+/// than any password can be, it is not (and costs no hashing).
+async fn is_own_password(state: &AppState, me: &UserRecord, given: String) -> ApiResult<bool> {
+    if given.chars().count() > Password::MAX_CHARS {
+        return Ok(false);
+    }
+    state.passwords.verify(given, Some(me.password_hash.clone())).await
+}
+
 /// Change the caller's password, given the current one (R-ACC-7): every refresh token of the
 /// account is revoked, so every other session ends, and this client gets a new session.
 /// Attempts count against the account's login allowance (R-ACC-6).
@@ -116,9 +125,7 @@ pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangeP
     let me = actor(state, auth).await?;
     state.limits.login(&me.username, None)?;
     let new_password = Password::parse(&request.new_password).map_err(|e| ApiError::field("new_password", e.0))?;
-    if request.current_password.chars().count() > Password::MAX_CHARS
-        || !state.passwords.verify(request.current_password, Some(me.password_hash.clone())).await?
-    {
+    if !is_own_password(state, &me, request.current_password).await? {
         return Err(ApiError::field("current_password", "is not your current password"));
     }
     let hash = state.passwords.hash(new_password.expose().to_owned()).await?;
@@ -134,9 +141,7 @@ pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangeP
 pub async fn delete_account(state: &AppState, auth: &AuthUser, request: DeleteAccountRequest) -> ApiResult<()> {
     let me = actor(state, auth).await?;
     state.limits.login(&me.username, None)?;
-    if request.password.chars().count() > Password::MAX_CHARS
-        || !state.passwords.verify(request.password, Some(me.password_hash.clone())).await?
-    {
+    if !is_own_password(state, &me, request.password).await? {
         return Err(ApiError::field("password", "is not your password"));
     }
     for room_id in state.store.room_ids_of_user(&me.id).await? {

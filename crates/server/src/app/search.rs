@@ -58,20 +58,18 @@ async fn search(
 ) -> ApiResult<Found> {
     let scanned = state.store.scan_messages(rooms, after.as_ref(), SEARCH_SCAN_PER_PAGE).await?;
     let read_to_the_start = scanned.len() < usize::try_from(SEARCH_SCAN_PER_PAGE).unwrap_or(usize::MAX);
+    // Where the scan stopped: the next page goes on from there, unless the rooms are read out.
+    let mut next = if read_to_the_start { None } else { scanned.last().map(ScanPosition::of) };
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut hits: Vec<MessageRecord> = Vec::new();
-    let mut next = None;
-    for message in &scanned {
-        if matches(text, message) {
-            hits.push(message.clone());
+    for message in scanned {
+        if matches(text, &message) {
+            hits.push(message);
             if hits.len() == wanted {
-                next = Some(ScanPosition::of(message));
+                next = hits.last().map(ScanPosition::of);
                 break;
             }
         }
-    }
-    if hits.len() < wanted && !read_to_the_start {
-        next = scanned.last().map(ScanPosition::of);
     }
     // The reader's reactions, one read per room the matches are in.
     let mut by_room: BTreeMap<&RoomId, Vec<MessageId>> = BTreeMap::new();

@@ -381,9 +381,14 @@ impl Bus for Hub {
         let mut state = self.lock();
         match event {
             Event::ToRoom { room, frame, seq } => {
+                // Every new message passes here: the room's id is copied only the first time.
                 if let Some(seq) = seq {
-                    let highest = state.delivered.entry(room.clone()).or_insert(0);
-                    *highest = (*highest).max(seq);
+                    match state.delivered.get_mut(&room) {
+                        Some(highest) => *highest = (*highest).max(seq),
+                        None => {
+                            state.delivered.insert(room.clone(), seq);
+                        }
+                    }
                 }
                 let sessions = state.room_sessions.get(&room);
                 let outbound = Outbound { frame, seq: seq.map(|s| (room.clone(), s)) };

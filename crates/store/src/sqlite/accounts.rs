@@ -3,7 +3,7 @@
 use super::audit;
 use super::rows::*;
 use crate::audit::AuditFacts;
-use crate::error::{Conflict, Missing, StoreError, StoreResult};
+use crate::error::{Cause, Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
 use crate::sealing::{deleted_username, open_avatar, seal_avatar};
 use chrono::{DateTime, Utc};
@@ -228,7 +228,8 @@ pub fn avatar(conn: &Connection, vault: &Vault, id: &UserId) -> StoreResult<Opti
         .map_err(backend)?;
     let Some((content_type, sealed, at)) = found else { return Ok(None) };
     let content = open_avatar(&*audit::server_key(conn, vault)?, id.as_str(), &sealed)?;
-    let updated_at = DateTime::from_timestamp_millis(at).ok_or(StoreError::NotFound(Missing::User))?;
+    let updated_at = DateTime::from_timestamp_millis(at)
+        .ok_or_else(|| StoreError::Corrupt(Cause::msg(format!("the avatar time of user {id} is out of range"))))?;
     Ok(Some(AvatarRecord { content_type, content, updated_at }))
 }
 
