@@ -167,14 +167,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     // Several nodes: the users of a node that went silent are offline, and this node's sessions
     // in their rooms are told.
     let lost = state.clone();
-    state.bus.when_nodes_lost(Box::new(move |users, why| {
+    state.bus.when_presence_heard(Box::new(move |users, what| {
         let state = lost.clone();
-        tokio::spawn(async move { app::presence::gone_everywhere(&state, users, why).await });
+        tokio::spawn(async move { app::presence::heard(&state, users, what).await });
     }));
-    let repair = state.clone();
-    state.bus.when_listening_again(Box::new(move || {
-        let state = repair.clone();
-        tokio::spawn(async move { app::messages::repair_served_rooms(&state).await });
+    let reader = state.clone();
+    state.bus.when_missing(Box::new(move |room, after| {
+        let state = reader.clone();
+        Box::pin(async move { app::messages::missed(&state, &room, after).await })
     }));
     let stopping = state.stopping.clone();
     let deferred = Arc::clone(&state.deferred);

@@ -48,6 +48,8 @@ async fn start_redis_on(port: u16) -> Redis {
 struct Cluster {
     nodes: Vec<Server>,
     redis: Redis,
+    mongodb: String,
+    key_file: String,
     _storage: tempfile::TempDir,
 }
 
@@ -75,7 +77,7 @@ async fn cluster_with(nodes: usize, extra: &[(&str, &str)]) -> Cluster {
         let env: Vec<(&str, &str)> = env.iter().chain(extra).copied().collect();
         started.push(Server::start_with(&env).await);
     }
-    Cluster { nodes: started, redis, _storage: storage }
+    Cluster { nodes: started, redis, mongodb, key_file, _storage: storage }
 }
 
 fn send_frame(room: &str, body: &str, client_id: &str) -> Value {
@@ -215,6 +217,37 @@ async fn presence_spans_nodes_and_survives_a_killed_node() {
     }
 }
 
+/// Two nodes that see one user leave one and join the other at once: the node the user left
+/// told the rooms "offline" before it heard of the session on the other, which had not said
+/// "online" because the first still had them. The other node, hearing that "offline", tells the
+/// rooms the user is online after all. (The race is played by publishing the first node's
+/// news on Redis by hand, as a node that did not know would.)
+#[tokio::test]
+async fn a_user_called_offline_elsewhere_while_online_here_is_announced_again() {
+    let cluster = cluster(2).await;
+    let alice = cluster.nodes[0].user("alice").await;
+    cluster.nodes[1].user("bob").await;
+    let bob = cluster.nodes[1].login("bob").await;
+    let room = alice.create_room("races", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut alice_ws, _) = cluster.nodes[0].connect(&alice).await;
+    let (_bob_ws, _) = cluster.nodes[1].connect(&bob).await;
+    assert_eq!(alice_ws.next_of("presence").await["online"], true);
+
+    let news = json!({"node": "a-node-that-did-not-know",
+        "event": {"kind": "presence", "user": bob.id, "online": false, "told_rooms": true}});
+    let port = cluster.redis.url.rsplit(':').next().unwrap().to_owned();
+    let published = Command::new("redis-cli")
+        .args(["-p", &port, "PUBLISH", "conclave:events", &news.to_string()])
+        .output()
+        .await
+        .expect("redis-cli runs (it comes with Debian's redis-server)");
+    assert!(published.status.success());
+    let said = alice_ws.next_of("presence").await;
+    assert_eq!((said["user_id"].as_str(), said["online"].as_bool()), (Some(bob.id.as_str()), Some(true)));
+    assert_eq!(alice.get("/api/users/bob").await.expect_status(200).body["user"]["online"], true);
+}
+
 /// A node killed (SIGKILL) while messages flow: the other node loses nothing, and a client of
 /// the killed node reconnects to the other and resumes from the last message it saw, with
 /// nothing lost and nothing twice.
@@ -294,11 +327,42 @@ async fn nothing_is_lost_when_redis_restarts() {
         let frame = alice_ws.next_of("message_created").await;
         seen.push(frame["message"]["seq"].as_u64().unwrap());
     }
-    seen.sort_unstable();
-    assert_eq!(seen, [2, 3, 4, 5, 6], "every message, once");
+    assert_eq!(seen, [2, 3, 4, 5, 6], "every message, once, in order");
     // A marker: nothing of the outage comes again after it.
     bob.say(&room, "marker").await;
     assert_eq!(alice_ws.next_of("message_created").await["message"]["seq"], 7);
+}
+
+/// A message that no bus carried (its node had no Redis: misconfigured, or it died between
+/// storing and publishing) still reaches the other nodes' sessions, in its place: the next
+/// message shows the gap, which is read from the store once it has lasted a moment.
+#[tokio::test]
+async fn a_gap_in_a_rooms_numbers_is_filled_from_the_store_in_order() {
+    let cluster = cluster(2).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    let bob = b.login("bob").await;
+    let room = alice.create_room("gaps", "open").await;
+    bob.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
+    let (mut alice_ws, _) = a.connect(&alice).await;
+    bob.say(&room, "one").await;
+    assert_eq!(alice_ws.next_of("message_created").await["message"]["seq"], 1);
+
+    // A node on the same database and key, but on no bus.
+    let lone =
+        Server::start_with(&[("CONCLAVE_MONGODB_URI", &cluster.mongodb), ("CONCLAVE_KEY_FILE", &cluster.key_file)])
+            .await;
+    lone.login("bob").await.say(&room, "two, never published").await;
+    bob.say(&room, "three").await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let frame = alice_ws.next_of("message_created").await;
+        seen.push((frame["message"]["seq"].as_u64().unwrap(), frame["message"]["body"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(seen, [(2, "two, never published".to_owned()), (3, "three".to_owned())], "in order, once each");
+    bob.say(&room, "four").await;
+    assert_eq!(alice_ws.next_of("message_created").await["message"]["seq"], 4, "nothing came twice");
 }
 
 /// A node's count of cleanup runs with `outcome`.

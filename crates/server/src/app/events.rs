@@ -24,8 +24,13 @@ pub fn to_users(bus: &dyn Bus, users: Vec<UserId>, server_frame: &ServerFrame) {
 
 /// A new message, marked with its sequence number so that resumed sessions skip duplicates.
 pub fn message_created(bus: &dyn Bus, message: &MessageRecord) {
+    bus.publish(message_event(message));
+}
+
+/// The event of a new message, as published and as read again from the store.
+pub fn message_event(message: &MessageRecord) -> Event {
     let server_frame = ServerFrame::MessageCreated { message: views::message(message) };
-    bus.publish(Event::ToRoom { room: message.room_id.clone(), frame: frame(&server_frame), seq: Some(message.seq) });
+    Event::ToRoom { room: message.room_id.clone(), frame: frame(&server_frame), seq: Some(message.seq) }
 }
 
 /// An edited message, with its reactions as the whole room sees them (nobody's `me`).

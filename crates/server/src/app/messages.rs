@@ -9,13 +9,14 @@ use super::error::{ApiError, ApiResult};
 use super::events;
 use super::notify::{self, Context};
 use super::views;
+use crate::live::hub::Event;
 use chrono::Utc;
 use conclave_domain::{
     ClientId, Emoji, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
     mentioned_usernames,
 };
 use conclave_protocol::{
-    AttachmentId, Color, ErrorCode, Message, MessageId, NotificationKind, Role, RoomKind, Sticker,
+    AttachmentId, Color, ErrorCode, Message, MessageId, NotificationKind, Role, RoomId, RoomKind, Sticker,
 };
 use conclave_store::{HistoryRange, InsertedMessage, MessageRecord, NewMessage, StoreResult};
 use serde_json::json;
@@ -233,29 +234,31 @@ pub async fn unreact(state: &AppState, access: &RoomAccess, message: &MessageId,
     Ok(())
 }
 
-/// Delivers to this node's sessions what they may have missed from other nodes while this
-/// node was not listening (several nodes: Redis was away): every message after the highest
-/// one delivered, per room served here, read from the store. Sessions drop what they already
-/// had, so nothing shows twice.
-pub async fn repair_served_rooms(state: &AppState) {
-    let local: &dyn crate::live::hub::Bus = state.hub.as_ref();
-    for (room, delivered) in state.hub.served_rooms() {
-        let mut after = delivered;
-        loop {
-            match state.store.messages(&room, HistoryRange::After(after), 200).await {
-                Ok(page) if page.is_empty() => break,
-                Ok(page) => {
-                    // The oldest 200 after the number, newest first: delivered oldest first.
-                    for message in page.iter().rev() {
-                        events::message_created(local, message);
-                        after = after.max(message.seq);
-                    }
+/// How many missed messages one read brings back at most (more would overflow the sessions'
+/// queues anyway: their clients resume from the store).
+const MISSED_AT_MOST: usize = 4096;
+
+/// The messages of `room` numbered above `after`, oldest first, as the live events a node
+/// missed (several nodes: a gap in a room's numbers, or Redis was away). `None` when the
+/// store could not be read.
+pub async fn missed(state: &AppState, room: &RoomId, after: u64) -> Option<Vec<Event>> {
+    let mut found = Vec::new();
+    let mut after = after;
+    while found.len() < MISSED_AT_MOST {
+        match state.store.messages(room, HistoryRange::After(after), 200).await {
+            Ok(page) if page.is_empty() => break,
+            Ok(page) => {
+                // The oldest 200 after the number, newest first.
+                for message in page.iter().rev() {
+                    found.push(events::message_event(message));
+                    after = after.max(message.seq);
                 }
-                Err(error) => {
-                    tracing::warn!(room_id = %room, %error, "could not repair a room's messages");
-                    break;
-                }
+            }
+            Err(error) => {
+                tracing::warn!(room_id = %room, %error, "could not read a room's missed messages");
+                return None;
             }
         }
     }
+    Some(found)
 }

@@ -6,7 +6,7 @@ use super::AppState;
 use super::access::RoomAccess;
 use super::error::ApiResult;
 use super::events;
-use crate::live::hub::{Bus, Event, Frame, Gone};
+use crate::live::hub::{Bus, Event, Frame, Heard};
 use chrono::Utc;
 use conclave_domain::RoomAction;
 use conclave_protocol::{RoomId, ServerFrame, UserId};
@@ -27,7 +27,7 @@ pub fn announce(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: boo
 /// unless the user was online on another node already.
 pub fn came_online(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
     let elsewhere = state.hub.online_elsewhere(user);
-    state.bus.publish(Event::Presence { user: user.clone(), online: true });
+    state.bus.publish(Event::Presence { user: user.clone(), online: true, told_rooms: !elsewhere });
     if !elsewhere {
         announce(state, user, rooms, true);
     }
@@ -36,21 +36,25 @@ pub fn came_online(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
 /// `user`'s last session on this node ended: other nodes learn it; unless the user is still
 /// online on another node, their rooms are told, and it is when they were last seen.
 pub async fn went_offline(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
-    state.bus.publish(Event::Presence { user: user.clone(), online: false });
     if state.hub.online_elsewhere(user) {
         // That node tells the rooms when it ends; should both end at once, this one does.
+        state.bus.publish(Event::Presence { user: user.clone(), online: false, told_rooms: false });
         state.hub.left_while_elsewhere(user);
         return;
     }
+    // The rooms are told before the other nodes learn it: a node where a session began
+    // meanwhile answers "online" after this "offline", on every node (one channel, in order).
     announce(state, user, rooms, false);
+    state.bus.publish(Event::Presence { user: user.clone(), online: false, told_rooms: true });
     seen(state, user).await;
 }
 
-/// `users` are offline everywhere, as this node learns from the others (several nodes). Those
-/// whose node went silent: this node tells its own sessions in their rooms (every node does
-/// the same for its own). Those who left here while online on a node that has let them go
-/// since: their rooms are told, as [`went_offline`] would have.
-pub async fn gone_everywhere(state: &AppState, users: Vec<UserId>, why: Gone) {
+/// What this node learns of `users`' presence from the others (several nodes). Those whose
+/// node went silent: this node tells its own sessions in their rooms (every node does the same
+/// for its own). Those who left here while online on a node that has let them go since: their
+/// rooms are told, as [`went_offline`] would have. Those another node called offline while
+/// they have a session here: their rooms are told they are online.
+pub async fn heard(state: &AppState, users: Vec<UserId>, what: Heard) {
     for user in users {
         let rooms = match routed_rooms(state, &user).await {
             Ok(rooms) => rooms,
@@ -59,16 +63,19 @@ pub async fn gone_everywhere(state: &AppState, users: Vec<UserId>, why: Gone) {
                 continue;
             }
         };
-        // Back meanwhile (on any node, as far as this one has heard): nothing to tell.
-        if state.hub.is_online(&user) {
-            continue;
-        }
-        match why {
-            Gone::WithTheirNode => {
+        match what {
+            Heard::StillHere => {
+                if state.hub.is_online_here(&user) {
+                    announce(state, &user, rooms, true);
+                }
+            }
+            // Back meanwhile (on any node, as far as this one has heard): nothing to tell.
+            _ if state.hub.is_online(&user) => {}
+            Heard::GoneWithTheirNode => {
                 let frame = ServerFrame::Presence { user_id: user.clone(), online: false }.to_json();
                 state.hub.publish(Event::ToRooms { rooms, except: user, frame: Frame::from(frame) });
             }
-            Gone::LeftElsewhere => {
+            Heard::GoneElsewhereToo => {
                 announce(state, &user, rooms, false);
                 seen(state, &user).await;
             }

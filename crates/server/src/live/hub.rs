@@ -8,6 +8,7 @@
 use super::outbox::{OutFrame, Outbox, Push};
 use actix_http::ws::CloseReason;
 use conclave_protocol::{RoomId, UserId};
+use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,35 +41,42 @@ pub enum Event {
     Dissolve { room: RoomId },
     /// Every session of `user` closes with `reason` (their account is gone).
     EndSessions { user: UserId, reason: CloseReason },
-    /// `user`'s first session on the publishing node began, or its last ended. A node's own
-    /// hub knows its sessions already; other nodes keep it as that node's presence.
-    Presence { user: UserId, online: bool },
+    /// `user`'s first session on the publishing node began, or its last ended (and whether
+    /// that node told the user's rooms). A node's own hub knows its sessions already; other
+    /// nodes keep it as that node's presence.
+    Presence { user: UserId, online: bool, told_rooms: bool },
 }
 
-/// Why users are now offline everywhere, as a node among several learns it.
+/// What a node among several learns about users' presence from the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gone {
-    /// Their node went silent (killed, cut off): each node tells its own sessions.
-    WithTheirNode,
-    /// Their last session here ended while another node still had one, which has ended since:
-    /// this node tells their rooms, as it would have.
-    LeftElsewhere,
+pub enum Heard {
+    /// Offline everywhere: their node went silent (killed, cut off). Each node tells its own
+    /// sessions.
+    GoneWithTheirNode,
+    /// Offline everywhere: their last session here ended while another node still had one,
+    /// which has ended since. This node tells their rooms, as it would have.
+    GoneElsewhereToo,
+    /// Another node told their rooms they went offline, but they have a session here (it began
+    /// before this node heard of the other's end): this node tells their rooms they are online.
+    StillHere,
 }
 
-/// What a node does when it hears the other nodes again after a gap.
-pub type ListeningAgain = Box<dyn Fn() + Send + Sync>;
+/// Reads a room's messages numbered above the given one from the store, oldest first, as
+/// events (at most a bounded number); `None` when the store could not be read (logged).
+pub type ReadMissing = Box<dyn Fn(RoomId, u64) -> BoxFuture<'static, Option<Vec<Event>>> + Send + Sync>;
 
-/// What a node does when it learns that `users` are offline everywhere.
-pub type NodesLost = Box<dyn Fn(Vec<UserId>, Gone) + Send + Sync>;
+/// What a node does when it learns something about `users`' presence from the others.
+pub type PresenceHeard = Box<dyn Fn(Vec<UserId>, Heard) + Send + Sync>;
 
 /// Where events are published. The in-process implementation is [`Hub`].
 pub trait Bus: Send + Sync {
     fn publish(&self, event: Event);
-    /// Sets what to do when other nodes stop being heard (several nodes; one node has none).
-    fn when_nodes_lost(&self, _then: NodesLost) {}
-    /// Sets what to do after this node listened to the others again, having missed what they
-    /// published meanwhile (several nodes: Redis came back).
-    fn when_listening_again(&self, _then: ListeningAgain) {}
+    /// Sets what to do when other nodes' news changes who is online (several nodes; one node
+    /// has no others).
+    fn when_presence_heard(&self, _then: PresenceHeard) {}
+    /// Sets how messages that did not arrive are read from the store (several nodes: a gap in
+    /// a room's numbers, or Redis came back after this node missed what it carried).
+    fn when_missing(&self, _read: ReadMissing) {}
 }
 
 pub type SessionId = u64;
@@ -90,9 +98,6 @@ struct State {
     /// Every session of `room_users[room]`, kept with the maps above: a room's event is pushed
     /// down this list, with no lookup per recipient (the fan-out is the hot path).
     room_sessions: HashMap<RoomId, RoomSessions>,
-    /// The highest message sequence number delivered per room, for a repair after events may
-    /// have been missed (several nodes: Redis was away).
-    delivered: HashMap<RoomId, u64>,
 }
 
 /// A session as the hub hands it out.
@@ -181,16 +186,9 @@ impl Hub {
         self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The rooms with sessions here, each with the highest message number delivered to them
-    /// (rooms that got none since this node started are left out: nothing to repair from).
-    pub fn served_rooms(&self) -> Vec<(RoomId, u64)> {
-        let state = self.lock();
-        state
-            .room_sessions
-            .iter()
-            .filter(|(_, sessions)| !sessions.is_empty())
-            .filter_map(|(room, _)| state.delivered.get(room).map(|seq| (room.clone(), *seq)))
-            .collect()
+    /// Whether `room`'s events have sessions here to go to.
+    pub fn serves(&self, room: &RoomId) -> bool {
+        self.lock().room_sessions.get(room).is_some_and(|sessions| !sessions.is_empty())
     }
 
     /// Whether another node has said that `user` has a session there.
@@ -381,15 +379,6 @@ impl Bus for Hub {
         let mut state = self.lock();
         match event {
             Event::ToRoom { room, frame, seq } => {
-                // Every new message passes here: the room's id is copied only the first time.
-                if let Some(seq) = seq {
-                    match state.delivered.get_mut(&room) {
-                        Some(highest) => *highest = (*highest).max(seq),
-                        None => {
-                            state.delivered.insert(room.clone(), seq);
-                        }
-                    }
-                }
                 let sessions = state.room_sessions.get(&room);
                 let outbound = Outbound { frame, seq: seq.map(|s| (room.clone(), s)) };
                 let dropped = self.deliver(sessions.into_iter().flatten(), &outbound);

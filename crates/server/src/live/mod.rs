@@ -6,6 +6,7 @@
 pub mod hub;
 pub mod outbox;
 pub mod redis_bus;
+pub mod sequencer;
 
 /// A serialised frame, shared by every session that receives it (cloning it copies nothing).
 pub type Frame = bytestring::ByteString;

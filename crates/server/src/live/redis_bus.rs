@@ -5,9 +5,13 @@
 //!
 //! One publisher task per node sends this node's events in the order they were published, so
 //! a subscriber sees one node's events in that order. Both tasks reconnect by themselves.
+//! Different nodes' messages in one room may still arrive out of order, or not at all: every
+//! event, this node's and the others', passes the [`Sequencer`] on its way to the hub, which
+//! holds a room's messages behind a gap and has the gap read from the store when it lasts.
 
 use super::Frame;
-use super::hub::{Bus, Event, Gone, Hub, ListeningAgain, NodesLost};
+use super::hub::{Bus, Event, Heard, Hub, PresenceHeard, ReadMissing};
+use super::sequencer::{Read, Sequencer};
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_protocol::{RoomId, UserId};
 use futures_util::StreamExt;
@@ -21,6 +25,11 @@ use tokio::sync::mpsc;
 const CHANNEL: &str = "conclave:events";
 /// The wait before connecting to Redis again after losing it.
 const RECONNECT_AFTER: Duration = Duration::from_millis(500);
+/// How long a gap in a room's message numbers may stay open before it is read from the store:
+/// well above the time two nodes' publishes take to cross Redis, well below what a person notices.
+const GAP_WAIT: Duration = Duration::from_millis(200);
+/// How often the lines of rooms with no sessions here are forgotten.
+const FORGET_EVERY: Duration = Duration::from_secs(10);
 
 /// An [`Event`] as it crosses Redis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +68,8 @@ enum WireEvent {
     Presence {
         user: UserId,
         online: bool,
+        #[serde(default)]
+        told_rooms: bool,
     },
     /// Who is online on the publishing node, every third of the presence lifetime: a node not
     /// heard for a lifetime is gone, with its users' sessions.
@@ -79,7 +90,7 @@ impl From<&Event> for WireEvent {
             Event::EndSessions { user, reason } => {
                 WireEvent::EndSessions { user, code: u16::from(reason.code), reason: reason.description }
             }
-            Event::Presence { user, online } => WireEvent::Presence { user, online },
+            Event::Presence { user, online, told_rooms } => WireEvent::Presence { user, online, told_rooms },
         }
     }
 }
@@ -97,7 +108,7 @@ impl WireEvent {
             WireEvent::EndSessions { user, code, reason } => {
                 Event::EndSessions { user, reason: CloseReason { code: CloseCode::from(code), description: reason } }
             }
-            WireEvent::Presence { user, online } => Event::Presence { user, online },
+            WireEvent::Presence { user, online, told_rooms } => Event::Presence { user, online, told_rooms },
             WireEvent::Heartbeat { .. } => return None,
         })
     }
@@ -117,8 +128,9 @@ pub struct RedisBus {
     outgoing: mpsc::UnboundedSender<String>,
     /// When each other node was last heard from.
     heard: Mutex<HashMap<String, Instant>>,
-    nodes_lost: OnceLock<NodesLost>,
-    listening_again: OnceLock<ListeningAgain>,
+    presence_heard: OnceLock<PresenceHeard>,
+    sequencer: Mutex<Sequencer>,
+    read_missing: OnceLock<ReadMissing>,
 }
 
 impl RedisBus {
@@ -137,6 +149,40 @@ impl RedisBus {
         self.heard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn sequencer(&self) -> MutexGuard<'_, Sequencer> {
+        self.sequencer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies an event to this node's sessions, in its room's order. The hub is reached
+    /// under the sequencer's lock, so what it releases is applied in the order released.
+    fn apply(&self, event: Event) {
+        self.sequencer().take(event, Instant::now(), &mut |event| self.hub.publish(event));
+    }
+
+    /// Runs `reads`: rooms with no sessions here release what they held without one.
+    fn start_reads(self: &Arc<Self>, reads: Vec<Read>) {
+        for Read { room, after } in reads {
+            let read = match self.read_missing.get() {
+                Some(read) if self.hub.serves(&room) => read(room.clone(), after),
+                _ => {
+                    self.sequencer().filled(&room, Vec::new(), Instant::now(), &mut |e| self.hub.publish(e));
+                    continue;
+                }
+            };
+            let bus = Arc::clone(self);
+            tokio::spawn(async move {
+                let found = read.await;
+                let mut sequencer = bus.sequencer();
+                match found {
+                    Some(messages) => {
+                        sequencer.filled(&room, messages, Instant::now(), &mut |e| bus.hub.publish(e));
+                    }
+                    None => sequencer.read_failed(&room, Instant::now()),
+                }
+            });
+        }
+    }
+
     /// Applies what another node published.
     fn receive(&self, envelope: Envelope) {
         if envelope.node == self.node {
@@ -145,28 +191,34 @@ impl RedisBus {
         self.heard().insert(envelope.node.clone(), Instant::now());
         match envelope.event {
             WireEvent::Heartbeat { users } => self.hub.node_users(&envelope.node, users),
-            WireEvent::Presence { user, online } => self.hub.node_presence(&envelope.node, &user, online),
+            WireEvent::Presence { user, online, told_rooms } => {
+                self.hub.node_presence(&envelope.node, &user, online);
+                // That node told the rooms "offline" without knowing of the session here.
+                if !online && told_rooms && self.hub.is_online_here(&user) {
+                    self.heard_of(vec![user], Heard::StillHere);
+                }
+            }
             other => {
                 if let Some(event) = other.into_event() {
-                    self.hub.publish(event);
+                    self.apply(event);
                 }
                 return;
             }
         }
         let gone = self.hub.now_gone_everywhere();
         if !gone.is_empty() {
-            self.lost(gone, Gone::LeftElsewhere);
+            self.heard_of(gone, Heard::GoneElsewhereToo);
         }
     }
 
-    fn lost(&self, users: Vec<UserId>, why: Gone) {
-        if let Some(then) = self.nodes_lost.get() {
-            then(users, why);
+    fn heard_of(&self, users: Vec<UserId>, what: Heard) {
+        if let Some(then) = self.presence_heard.get() {
+            then(users, what);
         }
     }
 
     /// Forgets the nodes not heard for `lifetime`; their users who are online nowhere else
-    /// are handed to what [`Bus::when_nodes_lost`] set.
+    /// are handed to what [`Bus::when_presence_heard`] set.
     fn sweep(&self, lifetime: Duration) {
         let silent: Vec<String> = {
             let mut heard = self.heard();
@@ -183,10 +235,10 @@ impl RedisBus {
             let left = self.hub.now_gone_everywhere();
             users.retain(|user| !left.contains(user));
             if !users.is_empty() {
-                self.lost(users, Gone::WithTheirNode);
+                self.heard_of(users, Heard::GoneWithTheirNode);
             }
             if !left.is_empty() {
-                self.lost(left, Gone::LeftElsewhere);
+                self.heard_of(left, Heard::GoneElsewhereToo);
             }
         }
     }
@@ -195,20 +247,20 @@ impl RedisBus {
 impl Bus for RedisBus {
     fn publish(&self, event: Event) {
         let wire = WireEvent::from(&event);
-        // This node's own sessions get it at once, as with one node.
-        self.hub.publish(event);
+        // This node's own sessions get it at once, as with one node (unless a gap holds it).
+        self.apply(event);
         self.send(wire);
     }
 
-    fn when_nodes_lost(&self, then: NodesLost) {
-        if self.nodes_lost.set(then).is_err() {
-            tracing::error!("what to do when nodes are lost was set twice; the first stays");
+    fn when_presence_heard(&self, then: PresenceHeard) {
+        if self.presence_heard.set(then).is_err() {
+            tracing::error!("what to do on presence news was set twice; the first stays");
         }
     }
 
-    fn when_listening_again(&self, then: ListeningAgain) {
-        if self.listening_again.set(then).is_err() {
-            tracing::error!("what to do when listening again was set twice; the first stays");
+    fn when_missing(&self, read: ReadMissing) {
+        if self.read_missing.set(read).is_err() {
+            tracing::error!("how to read missing messages was set twice; the first stays");
         }
     }
 }
@@ -241,8 +293,9 @@ pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> R
         node,
         outgoing,
         heard: Mutex::default(),
-        nodes_lost: OnceLock::new(),
-        listening_again: OnceLock::new(),
+        presence_heard: OnceLock::new(),
+        sequencer: Mutex::default(),
+        read_missing: OnceLock::new(),
     });
     tokio::spawn(publish_loop(client.clone(), connection, queued));
     tokio::spawn(subscribe_loop(client, Arc::clone(&bus)));
@@ -253,6 +306,21 @@ pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> R
             every.tick().await;
             beating.send(WireEvent::Heartbeat { users: beating.hub.users_here() });
             beating.sweep(presence_lifetime);
+        }
+    });
+    let watching = Arc::clone(&bus);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(GAP_WAIT / 4);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut forgotten = Instant::now();
+        loop {
+            every.tick().await;
+            let reads = watching.sequencer().overdue(Instant::now(), GAP_WAIT);
+            watching.start_reads(reads);
+            if forgotten.elapsed() >= FORGET_EVERY {
+                forgotten = Instant::now();
+                watching.sequencer().forget(|room| watching.hub.serves(room));
+            }
         }
     });
     tracing::info!(node = %bus.node, redis = %redacted(url), "live events go through Redis");
@@ -299,12 +367,11 @@ async fn subscribe_loop(client: redis::Client, bus: Arc<RedisBus>) {
             Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
                 Ok(()) => {
                     tracing::info!("subscribed to other nodes' events");
-                    if !std::mem::replace(&mut first, false)
-                        && let Some(then) = bus.listening_again.get()
-                    {
+                    if !std::mem::replace(&mut first, false) {
                         // What the others published while this node was not listening is in
-                        // the store: the rooms served here are repaired from it.
-                        then();
+                        // the store: every room is read from its last released number.
+                        let reads = bus.sequencer().read_all();
+                        bus.start_reads(reads);
                     }
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
@@ -340,7 +407,7 @@ mod tests {
             WireEvent::Unsubscribe { room: room.clone(), user: user.clone() },
             WireEvent::Dissolve { room },
             WireEvent::EndSessions { user: user.clone(), code: 1008, reason: Some("gone".into()) },
-            WireEvent::Presence { user, online: true },
+            WireEvent::Presence { user, online: true, told_rooms: false },
         ];
         for wire in events {
             let text = serde_json::to_string(&Envelope { node: "n".into(), event: wire.clone() }).expect("encodes");
