@@ -2,7 +2,7 @@
 //! and once at start. Each run is logged with what it deleted.
 
 use crate::app::AppState;
-use crate::leases::Leases;
+use crate::shared::leases::Leases;
 use chrono::{DateTime, Duration, Utc};
 use conclave_store::{Store, StoreResult};
 use std::sync::Arc;

@@ -6,10 +6,10 @@ pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
-pub mod leases;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
+pub mod shared;
 pub mod telemetry;
 
 use crate::app::limits::{LimitSettings, Limits};
@@ -64,7 +64,7 @@ pub enum StartError {
     )]
     RedisWithoutMongoDb,
     #[error(transparent)]
-    Redis(#[from] live::redis_bus::RedisUnreachable),
+    Redis(#[from] shared::RedisUnreachable),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
     #[error("the server stopped with an error: {0}")]
@@ -130,6 +130,17 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             live::redis_bus::connect(url, Arc::clone(&hub), lifetime).await?
         }
     };
+    let limits = Limits::new(LimitSettings {
+        message_burst: config.message_burst,
+        message_per_second: config.message_per_second,
+        login_burst: config.login_burst,
+        login_per_minute: config.login_per_minute,
+    });
+    // Several nodes draw on one allowance per user, account and address.
+    let limits = Arc::new(match &config.redis_url {
+        Some(url) => limits.shared_through(Arc::new(shared::buckets::RedisBuckets::new(shared::connect(url).await?))),
+        None => limits,
+    });
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
     Ok(AppState {
         store,
@@ -137,12 +148,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
         bus,
         hub,
-        limits: Arc::new(Limits::new(LimitSettings {
-            message_burst: config.message_burst,
-            message_per_second: config.message_per_second,
-            login_burst: config.login_burst,
-            login_per_minute: config.login_per_minute,
-        })),
+        limits,
         metrics: Arc::new(Metrics::new()?),
         deferred,
         stopping: CancellationToken::new(),
@@ -188,11 +194,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         }
     });
     // Several nodes: the cleanup runs on the node that holds its lease.
-    let leases: Arc<dyn leases::Leases> = match &config.redis_url {
-        Some(url) => Arc::new(
-            leases::RedisLeases::connect(url).await.map_err(|e| live::redis_bus::RedisUnreachable::new(url, e))?,
-        ),
-        None => Arc::new(leases::OneNode),
+    let leases: Arc<dyn shared::leases::Leases> = match &config.redis_url {
+        Some(url) => Arc::new(shared::leases::RedisLeases::new(shared::connect(url).await?)),
+        None => Arc::new(shared::leases::OneNode),
     };
     jobs::spawn_cleanup(
         &state,

@@ -365,6 +365,70 @@ async fn a_gap_in_a_rooms_numbers_is_filled_from_the_store_in_order() {
     assert_eq!(alice_ws.next_of("message_created").await["message"]["seq"], 4, "nothing came twice");
 }
 
+/// R-MSG-5 across nodes: a user sending through three nodes at once, over REST and the
+/// gateway, gets one allowance (a burst of 20, plus what refills while they send), not one per
+/// node; refusals are `rate_limited` with the time to wait, and exactly the accepted are stored.
+#[tokio::test]
+async fn r_msg_5_a_users_message_limit_holds_across_nodes() {
+    let limits = [("CONCLAVE_MESSAGE_BURST", "20"), ("CONCLAVE_MESSAGE_PER_SECOND", "1")];
+    let cluster = cluster_with(3, &limits).await;
+    let alice = cluster.nodes[0].user("alice").await;
+    let room = alice.create_room("limits", "open").await;
+    let on_b = cluster.nodes[1].login("alice").await;
+    let (mut on_c, _) = cluster.nodes[2].connect(&cluster.nodes[2].login("alice").await).await;
+    let started = std::time::Instant::now();
+    let (mut accepted, mut refused) = (0_u64, 0_u64);
+    for n in 0..20 {
+        for sender in [&alice, &on_b] {
+            let sent = sender.post(&format!("/api/rooms/{room}/messages"), json!({"body": format!("m{n}")})).await;
+            if sent.status == 429 {
+                let refusal = sent.expect_error(429, "rate_limited");
+                assert!(refusal.headers.get("retry-after").is_some());
+                refused += 1;
+            } else {
+                sent.expect_status(201);
+                accepted += 1;
+            }
+        }
+        on_c.send(send_frame(&room, &format!("ws{n}"), &format!("c{n}"))).await;
+        loop {
+            let frame = on_c.next().await;
+            match frame["type"].as_str() {
+                Some("ack") => accepted += 1,
+                Some("error") => {
+                    assert_eq!(frame["code"], "rate_limited", "{frame}");
+                    refused += 1;
+                }
+                _ => continue,
+            }
+            break;
+        }
+    }
+    let refilled = started.elapsed().as_secs() + 1;
+    assert!((20..=20 + refilled).contains(&accepted), "{accepted} of 60 accepted in {:?}", started.elapsed());
+    assert_eq!(accepted + refused, 60);
+    let stored = alice.all_items(&format!("/api/rooms/{room}/messages?limit=200")).await;
+    assert_eq!(u64::try_from(stored.len()).unwrap(), accepted, "exactly the accepted are stored");
+}
+
+/// R-ACC-6 across nodes: login attempts for one account through three nodes count against one
+/// allowance (a burst of 3 a minute), not one per node.
+#[tokio::test]
+async fn r_acc_6_login_attempts_are_counted_across_nodes() {
+    let cluster = cluster_with(3, &[("CONCLAVE_LOGIN_BURST", "3"), ("CONCLAVE_LOGIN_PER_MINUTE", "1")]).await;
+    let attempt = |node: usize| {
+        let client = cluster.nodes[node].anonymous();
+        async move { client.post("/api/auth/login", json!({"username": "nobody", "password": "not the one"})).await }
+    };
+    for node in 0..3 {
+        attempt(node).await.expect_error(401, "invalid_credentials");
+    }
+    for node in 0..3 {
+        let refused = attempt(node).await.expect_error(429, "rate_limited");
+        assert!(refused.headers.get("retry-after").is_some());
+    }
+}
+
 /// A node's count of cleanup runs with `outcome`.
 async fn cleanup_runs(node: &Server, outcome: &str) -> f64 {
     let text = node.anonymous().get("/metrics").await.expect_status(200).body;

@@ -60,7 +60,7 @@ pub async fn login(state: &AppState, request: LoginRequest, address: Option<IpAd
     {
         return Err(wrong());
     }
-    state.limits.login(&request.username, address)?;
+    state.limits.login(&request.username, address).await?;
     let user = state.store.user_by_username(request.username.trim()).await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let matches = state.passwords.verify(request.password, stored_hash).await?;
@@ -123,7 +123,7 @@ async fn is_own_password(state: &AppState, me: &UserRecord, given: String) -> Ap
 /// Attempts count against the account's login allowance (R-ACC-6).
 pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangePasswordRequest) -> ApiResult<Session> {
     let me = actor(state, auth).await?;
-    state.limits.login(&me.username, None)?;
+    state.limits.login(&me.username, None).await?;
     let new_password = Password::parse(&request.new_password).map_err(|e| ApiError::field("new_password", e.0))?;
     if !is_own_password(state, &me, request.current_password).await? {
         return Err(ApiError::field("current_password", "is not your current password"));
@@ -140,7 +140,7 @@ pub async fn change_password(state: &AppState, auth: &AuthUser, request: ChangeP
 /// account's login allowance (R-ACC-6).
 pub async fn delete_account(state: &AppState, auth: &AuthUser, request: DeleteAccountRequest) -> ApiResult<()> {
     let me = actor(state, auth).await?;
-    state.limits.login(&me.username, None)?;
+    state.limits.login(&me.username, None).await?;
     if !is_own_password(state, &me, request.password).await? {
         return Err(ApiError::field("password", "is not your password"));
     }

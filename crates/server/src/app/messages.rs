@@ -44,18 +44,18 @@ pub fn shed(state: &AppState) -> ApiError {
 
 /// Sends `draft` to the room of `access` as its caller: [`check`], then [`store`].
 pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<InsertedMessage> {
-    let message = check(state, access, draft)?;
+    let message = check(state, access, draft).await?;
     Ok(store(state, access, message, |_| {}).await?)
 }
 
 /// What `draft` would store in the room of `access` from its caller, or why it may not be
 /// sent: the room is live, the caller may post and has not used up their allowance, and the
-/// content is valid. Nothing is awaited, so a session checks a frame and queues it for the
-/// store in one go.
-pub fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<NewMessage> {
+/// content is valid. Only the allowance may await (several nodes share it), and a session
+/// checks one frame at a time, so its sends keep their order.
+pub async fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<NewMessage> {
     access.live()?;
     access.authorize(RoomAction::Post)?;
-    state.limits.message(&access.user.id)?;
+    state.limits.message(&access.user.id).await?;
     let mut errors = FieldErrors::new();
     let has_attachment = draft.attachment_id.is_some();
     let content = errors.check("body", MessageContent::parse(draft.body, draft.color, draft.sticker, has_attachment));

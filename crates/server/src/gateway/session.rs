@@ -666,7 +666,7 @@ impl SessionState {
         }
         let taken = Instant::now();
         let checked = match self.access(room_id.clone()).await {
-            Ok(access) => messages::check(&self.state, &access, draft).map(|message| (access, message)),
+            Ok(access) => messages::check(&self.state, &access, draft).await.map(|message| (access, message)),
             Err(error) => Err(error),
         };
         let (access, message) = match checked {

@@ -12,6 +12,7 @@
 use super::Frame;
 use super::hub::{Bus, Event, Heard, Hub, PresenceHeard, ReadMissing};
 use super::sequencer::{Read, Sequencer};
+use crate::shared::{RedisUnreachable, redacted};
 use actix_http::ws::{CloseCode, CloseReason};
 use conclave_protocol::{RoomId, UserId};
 use futures_util::StreamExt;
@@ -265,20 +266,6 @@ impl Bus for RedisBus {
     }
 }
 
-/// Why Redis cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot reach Redis at {url}: {source}")]
-pub struct RedisUnreachable {
-    url: String,
-    source: redis::RedisError,
-}
-
-impl RedisUnreachable {
-    pub fn new(url: &str, source: redis::RedisError) -> Self {
-        RedisUnreachable { url: redacted(url), source }
-    }
-}
-
 /// Connects to Redis at `url` (refusing to start when it cannot be reached) and starts this
 /// node's publisher, subscriber and heartbeat on the current runtime. A node not heard for
 /// `presence_lifetime` is taken for gone, and its users for offline.
@@ -325,14 +312,6 @@ pub async fn connect(url: &str, hub: Arc<Hub>, presence_lifetime: Duration) -> R
     });
     tracing::info!(node = %bus.node, redis = %redacted(url), "live events go through Redis");
     Ok(bus)
-}
-
-/// A Redis URL without its password, for logs and errors.
-fn redacted(url: &str) -> String {
-    match (url.split_once("://"), url.rsplit_once('@')) {
-        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://…@{host}"),
-        _ => url.to_owned(),
-    }
 }
 
 /// Sends this node's events in order; on a failure, connects again and sends the same event.

@@ -4,6 +4,7 @@
 //! when the holder stops renewing it (stopped, killed, cut off).
 
 use async_trait::async_trait;
+use redis::aio::ConnectionManager;
 use std::time::Duration;
 
 #[async_trait]
@@ -24,14 +25,13 @@ impl Leases for OneNode {
 
 /// Leases kept in Redis, shared by the nodes.
 pub struct RedisLeases {
-    connection: redis::aio::MultiplexedConnection,
+    connection: ConnectionManager,
     node: String,
 }
 
 impl RedisLeases {
-    pub async fn connect(url: &str) -> redis::RedisResult<Self> {
-        let connection = redis::Client::open(url)?.get_multiplexed_async_connection().await?;
-        Ok(RedisLeases { connection, node: uuid::Uuid::new_v4().to_string() })
+    pub fn new(connection: ConnectionManager) -> Self {
+        RedisLeases { connection, node: uuid::Uuid::new_v4().to_string() }
     }
 }
 
