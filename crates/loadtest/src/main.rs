@@ -23,9 +23,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 #[derive(Debug, Parser)]
 #[command(name = "conclave-load", about = "Load tool for the Conclave WebSocket gateway")]
 struct Args {
-    /// Base URL of the server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Base URL of the server. Repeated for several nodes: user i signs up, joins and connects
+    /// through node i mod n, so that every room has members on every node.
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    urls: Vec<String>,
     /// WebSocket connections (one user each).
     #[arg(long, default_value_t = 1000)]
     connections: usize,
@@ -41,9 +42,10 @@ struct Args {
     /// Messages per second offered by all senders together (0: as fast as acks come back).
     #[arg(long, default_value_t = 1000)]
     rate: u64,
-    /// The server's process id, to report its CPU time and memory.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// The server's process id, to report its CPU time and memory. Repeated (the nodes, Redis,
+    /// the database): their sum.
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
     /// Measure the REST send path instead: the senders post their messages with
     /// `POST /api/rooms/{id}/messages`, each waiting for its answer before the next (no
     /// WebSockets are opened).
@@ -68,6 +70,14 @@ async fn account(http: &reqwest::Client, url: &str, username: &str) -> Result<St
     }
     let login: serde_json::Value = http.post(format!("{url}/api/auth/login")).json(&body).send().await?.json().await?;
     login["access_token"].as_str().map(str::to_owned).ok_or_else(|| format!("login {username}: {login}").into())
+}
+
+/// The CPU seconds and resident KiB of `pids` together (none: not measured).
+fn usage_of(pids: &[u32]) -> Option<(f64, u64)> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().try_fold((0.0, 0), |(cpu, rss), pid| process_usage(*pid).map(|(c, r)| (cpu + c, rss + r)))
 }
 
 /// Reads `/proc/<pid>`: CPU seconds (user + system) and resident memory in KiB.
@@ -110,19 +120,19 @@ fn report(what: &str, sorted_us: &[u64], count: u64, unit: &str, cpu: Option<(f6
 async fn rest_sends(
     args: &Args,
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     tokens: &[String],
     rooms: &[RoomId],
 ) -> Result<(), Error> {
     let senders = args.senders.min(tokens.len());
     println!("sending over REST: {senders} concurrent senders × {} messages…", args.messages);
-    let cpu_before = args.server_pid.and_then(process_usage).map(|u| u.0);
+    let cpu_before = usage_of(&args.server_pids).map(|u| u.0);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (index, token) in tokens.iter().take(senders).enumerate() {
         let (http, token, room, messages) =
             (http.clone(), token.clone(), rooms[index % rooms.len()].clone(), args.messages);
-        let endpoint = format!("{url}/api/rooms/{room}/messages");
+        let endpoint = format!("{}/api/rooms/{room}/messages", urls[index % urls.len()]);
         tasks.push(tokio::spawn(async move {
             let mut times_us = Vec::with_capacity(messages);
             for n in 0..messages {
@@ -142,7 +152,7 @@ async fn rest_sends(
         times.extend(task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = args.server_pid.and_then(process_usage).map(|u| u.0);
+    let cpu_after = usage_of(&args.server_pids).map(|u| u.0);
     times.sort_unstable();
     println!("results:");
     println!("  stored {} messages in {elapsed:.2} s: {:.0} messages/s", times.len(), times.len() as f64 / elapsed);
@@ -153,12 +163,13 @@ async fn rest_sends(
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
-    let url = args.url.trim_end_matches('/').to_owned();
-    let ws_url = format!("{}/ws", url.replacen("http", "ws", 1));
+    let urls: Vec<String> = args.urls.iter().map(|url| url.trim_end_matches('/').to_owned()).collect();
+    let ws_urls: Vec<String> = urls.iter().map(|url| format!("{}/ws", url.replacen("http", "ws", 1))).collect();
+    let url = urls[0].clone();
     let http = reqwest::Client::new();
     let run = nanos_now() % 1_000_000;
     let usage = |label: &str| {
-        let measured = args.server_pid.and_then(process_usage);
+        let measured = usage_of(&args.server_pids);
         if let Some((cpu, rss)) = measured {
             println!("  server after {label}: {cpu:.2} CPU-s, {rss} KiB resident");
         }
@@ -170,7 +181,7 @@ async fn main() -> Result<(), Error> {
     let gate = Arc::new(Semaphore::new(8));
     let mut tasks = Vec::new();
     for i in 0..args.connections {
-        let (http, url, gate) = (http.clone(), url.clone(), Arc::clone(&gate));
+        let (http, url, gate) = (http.clone(), urls[i % urls.len()].clone(), Arc::clone(&gate));
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await?;
             account(&http, &url, &format!("load{run}_{i}")).await
@@ -195,8 +206,13 @@ async fn main() -> Result<(), Error> {
     let gate = Arc::new(Semaphore::new(32));
     let mut joins = Vec::new();
     for (i, token) in tokens.iter().enumerate().skip(args.rooms) {
-        let (http, url, gate, token, room) =
-            (http.clone(), url.clone(), Arc::clone(&gate), token.clone(), rooms[i % args.rooms].clone());
+        let (http, url, gate, token, room) = (
+            http.clone(),
+            urls[i % urls.len()].clone(),
+            Arc::clone(&gate),
+            token.clone(),
+            rooms[i % args.rooms].clone(),
+        );
         joins.push(tokio::spawn(async move {
             let _permit = gate.acquire().await?;
             http.post(format!("{url}/api/rooms/{room}/join")).bearer_auth(token).send().await?.error_for_status()?;
@@ -208,7 +224,7 @@ async fn main() -> Result<(), Error> {
     }
     println!("  done in {:.1} s", started.elapsed().as_secs_f64());
     if args.rest {
-        return rest_sends(&args, &http, &url, &tokens, &rooms).await;
+        return rest_sends(&args, &http, &urls, &tokens, &rooms).await;
     }
 
     let before_connect = usage("setup");
@@ -219,7 +235,8 @@ async fn main() -> Result<(), Error> {
     let mut readers = Vec::new();
     let mut writers = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(ws_url.as_str(), None, true).await?;
+        let ws_url = ws_urls[i % ws_urls.len()].as_str();
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, None, true).await?;
         let (mut sink, mut stream) = ws.split();
         let auth = serde_json::to_string(&ClientFrame::Authenticate { token: token.clone() })?;
         sink.send(WsMessage::text(auth)).await?;
@@ -276,7 +293,7 @@ async fn main() -> Result<(), Error> {
         args.messages,
         if args.rate == 0 { "as fast as possible".to_owned() } else { format!("{} msg/s", args.rate) }
     );
-    let cpu_before = args.server_pid.and_then(process_usage).map(|u| u.0);
+    let cpu_before = usage_of(&args.server_pids).map(|u| u.0);
     let started = Instant::now();
     let mut senders = Vec::new();
     let sender_count = writers.len().max(1) as u32;
@@ -315,7 +332,7 @@ async fn main() -> Result<(), Error> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = args.server_pid.and_then(process_usage).map(|u| u.0);
+    let cpu_after = usage_of(&args.server_pids).map(|u| u.0);
     let delivered = deliveries.load(Ordering::Relaxed);
     stop.send(true)?;
     let mut latencies = Vec::new();

@@ -53,8 +53,14 @@ pub async fn went_offline(state: &AppState, user: &UserId, rooms: Vec<RoomId>) {
 /// node went silent: this node tells its own sessions in their rooms (every node does the same
 /// for its own). Those who left here while online on a node that has let them go since: their
 /// rooms are told, as [`went_offline`] would have. Those another node called offline while
-/// they have a session here: their rooms are told they are online.
+/// they have a session here: their rooms are told they are online. Those a heartbeat shows
+/// online or gone though this node missed it: this node tells its own sessions.
 pub async fn heard(state: &AppState, users: Vec<UserId>, what: Heard) {
+    let only_here = matches!(what, Heard::GoneWithTheirNode | Heard::BackWithTheirNode);
+    if only_here && state.hub.session_count() == 0 {
+        // Nobody here to tell (a node that just started hears everyone come back).
+        return;
+    }
     for user in users {
         let rooms = match routed_rooms(state, &user).await {
             Ok(rooms) => rooms,
@@ -67,6 +73,12 @@ pub async fn heard(state: &AppState, users: Vec<UserId>, what: Heard) {
             Heard::StillHere => {
                 if state.hub.is_online_here(&user) {
                     announce(state, &user, rooms, true);
+                }
+            }
+            Heard::BackWithTheirNode => {
+                if state.hub.is_online(&user) {
+                    let frame = ServerFrame::Presence { user_id: user.clone(), online: true }.to_json();
+                    state.hub.publish(Event::ToRooms { rooms, except: user, frame: Frame::from(frame) });
                 }
             }
             // Back meanwhile (on any node, as far as this one has heard): nothing to tell.

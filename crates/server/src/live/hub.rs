@@ -59,6 +59,9 @@ pub enum Heard {
     /// Another node told their rooms they went offline, but they have a session here (it began
     /// before this node heard of the other's end): this node tells their rooms they are online.
     StillHere,
+    /// Online on a node, as its heartbeat says, though this node had them offline everywhere
+    /// (it missed their news): each node tells its own sessions.
+    BackWithTheirNode,
 }
 
 /// Reads a room's messages numbered above the given one from the store, oldest first, as
@@ -212,9 +215,14 @@ impl Hub {
         }
     }
 
-    /// Another node says who is online there now (its heartbeat).
-    pub fn node_users(&self, node: &str, users: Vec<UserId>) {
-        self.remote().insert(node.to_owned(), users.into_iter().collect());
+    /// Another node says who is online there now (its heartbeat). Returns who is online now
+    /// and was online nowhere before, and who was online there and now is nowhere: this node
+    /// missed their news (Redis was away, or the node was forgotten for being silent).
+    pub fn node_users(&self, node: &str, users: Vec<UserId>) -> (Vec<UserId>, Vec<UserId>) {
+        let came: Vec<UserId> = users.iter().filter(|user| !self.is_online(user)).cloned().collect();
+        let before = self.remote().insert(node.to_owned(), users.into_iter().collect()).unwrap_or_default();
+        let left = before.into_iter().filter(|user| !self.is_online(user)).collect();
+        (came, left)
     }
 
     /// Remembers that `user` left this node while online elsewhere (see `pending_offline`).

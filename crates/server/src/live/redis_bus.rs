@@ -191,7 +191,16 @@ impl RedisBus {
         }
         self.heard().insert(envelope.node.clone(), Instant::now());
         match envelope.event {
-            WireEvent::Heartbeat { users } => self.hub.node_users(&envelope.node, users),
+            WireEvent::Heartbeat { users } => {
+                // A heartbeat is the node's whole presence: what this node missed shows here.
+                let (came, left) = self.hub.node_users(&envelope.node, users);
+                if !came.is_empty() {
+                    self.heard_of(came, Heard::BackWithTheirNode);
+                }
+                if !left.is_empty() {
+                    self.heard_of(left, Heard::GoneWithTheirNode);
+                }
+            }
             WireEvent::Presence { user, online, told_rooms } => {
                 self.hub.node_presence(&envelope.node, &user, online);
                 // That node told the rooms "offline" without knowing of the session here.
