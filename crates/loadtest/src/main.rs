@@ -80,6 +80,11 @@ fn usage_of(pids: &[u32]) -> Option<(f64, u64)> {
     pids.iter().try_fold((0.0, 0), |(cpu, rss), pid| process_usage(*pid).map(|(c, r)| (cpu + c, rss + r)))
 }
 
+/// The CPU seconds of each of `pids` (0 for one that cannot be read).
+fn cpu_each(pids: &[u32]) -> Vec<f64> {
+    pids.iter().map(|pid| process_usage(*pid).map_or(0.0, |u| u.0)).collect()
+}
+
 /// Reads `/proc/<pid>`: CPU seconds (user + system) and resident memory in KiB.
 fn process_usage(pid: u32) -> Option<(f64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -294,6 +299,7 @@ async fn main() -> Result<(), Error> {
         if args.rate == 0 { "as fast as possible".to_owned() } else { format!("{} msg/s", args.rate) }
     );
     let cpu_before = usage_of(&args.server_pids).map(|u| u.0);
+    let each_before = cpu_each(&args.server_pids);
     let started = Instant::now();
     let mut senders = Vec::new();
     let sender_count = writers.len().max(1) as u32;
@@ -344,5 +350,14 @@ async fn main() -> Result<(), Error> {
     println!("results:");
     println!("  delivered {delivered} of {expected} in {elapsed:.2} s: {:.0} deliveries/s", delivered as f64 / elapsed);
     report("delivery latency", &latencies, delivered, "deliveries", cpu_before.zip(cpu_after));
+    if args.server_pids.len() > 1 {
+        let each: Vec<String> = args
+            .server_pids
+            .iter()
+            .zip(each_before.iter().zip(cpu_each(&args.server_pids)))
+            .map(|(pid, (before, after))| format!("{pid} {:.2} s", after - before))
+            .collect();
+        println!("  CPU by process: {}", each.join(", "));
+    }
     Ok(())
 }
