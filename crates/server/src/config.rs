@@ -127,6 +127,11 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_auth_timeout_secs: u64,
 
+    /// Seconds a WebSocket client may take nothing while frames wait for it before its
+    /// connection is ended (it can reconnect and resume).
+    #[arg(long, env = "CONCLAVE_WS_DRAIN_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub ws_drain_timeout_secs: u64,
+
     /// Seconds between the server's WebSocket pings; a connection silent for three of them is closed.
     #[arg(long, env = "CONCLAVE_WS_HEARTBEAT_SECS", default_value_t = 20, global = true)]
     pub ws_heartbeat_secs: u64,
@@ -188,6 +193,8 @@ pub struct GatewaySettings {
     pub idle_timeout: Duration,
     /// Frames that may wait for one connection before it counts as too slow (R-WS-4).
     pub queue: usize,
+    /// A connection that takes nothing for this long while frames wait is too slow (R-WS-4).
+    pub drain_timeout: Duration,
     /// Sends waiting this long for their turn, or a worker running this late, are refused (see
     /// `session::Waits` and `gateway::pressure`); zero: never.
     pub shed_lag: Duration,

@@ -161,6 +161,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
                 heartbeat,
                 idle_timeout: heartbeat * 3,
                 queue: config.ws_queue.max(1),
+                drain_timeout: Duration::from_secs(config.ws_drain_timeout_secs.max(1)),
                 shed_lag: Duration::from_millis(config.shed_lag_ms),
             },
         }),

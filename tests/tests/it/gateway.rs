@@ -720,6 +720,44 @@ async fn r_acc_6_login_limits_follow_trusted_proxies_only() {
     assert!(log.contains("\"the load balancer\" is neither an IP address nor a CIDR"), "{log}");
 }
 
+/// R-WS-4: a client that stops reading while frames wait for it is cut off once it has taken
+/// nothing for `CONCLAVE_WS_DRAIN_TIMEOUT_SECS`, even though its queue is far from full and its
+/// heartbeats are far from due: it cannot pin a buffer or a task. Its user turns offline.
+#[tokio::test]
+async fn r_ws_4_a_client_that_stops_reading_is_cut_off_within_the_drain_timeout() {
+    let server = Server::start_with(&[
+        ("CONCLAVE_WS_QUEUE", "100000"),
+        ("CONCLAVE_WS_HEARTBEAT_SECS", "600"),
+        ("CONCLAVE_WS_DRAIN_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let (alice, stuck) = (server.user("alice").await, server.user("stuck").await);
+    let room = room_with(&alice, &[&stuck], "stuck").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let mut stuck_ws = server.small_buffer_socket().await;
+    stuck_ws.send(json!({"type": "authenticate", "token": stuck.token.clone().unwrap()})).await;
+    let online = alice_ws.next_of("presence").await;
+    assert_eq!((online["user_id"].as_str(), online["online"].as_bool()), (Some(stuck.id.as_str()), Some(true)));
+    // Alice reads all along; the stuck client's connection ends and its user goes offline.
+    let watching = tokio::spawn(async move {
+        loop {
+            let frame = alice_ws.next().await;
+            if frame["type"] == "presence" {
+                return frame;
+            }
+        }
+    });
+    // More than the kernel's socket buffers hold (4 MiB send buffer, 4 KiB receive buffer):
+    // the server's write waits for a client that reads nothing.
+    let big = "x".repeat(4000);
+    for _ in 0..1500 {
+        alice.say(&room, &big).await;
+    }
+    let offline = watching.await.unwrap();
+    assert_eq!((offline["user_id"].as_str(), offline["online"].as_bool()), (Some(stuck.id.as_str()), Some(false)));
+    drop(stuck_ws);
+}
+
 /// R-WS-5: heartbeats find a connection that stopped answering; its user turns offline.
 #[tokio::test]
 async fn r_ws_5_dead_connections_are_detected_by_heartbeats() {

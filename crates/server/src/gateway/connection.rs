@@ -90,7 +90,7 @@ pub async fn accept(
     let (outbox, writer) = Outbox::new(state.settings.gateway.queue);
     let inbound = Inbound::new(read, parts.read_buf, HARD_FRAME_LIMIT);
     // The connection counts until the session has ended and the writer written its last frames.
-    let writing = actix_web::rt::spawn(writer.write_to(write));
+    let writing = actix_web::rt::spawn(writer.write_to(write, state.settings.gateway.drain_timeout));
     actix_web::rt::spawn(async move {
         session::run(state, outbox, inbound, cookie_user, load).await;
         // The writer ends when the connection does; how does not matter to the count.

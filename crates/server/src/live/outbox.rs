@@ -20,6 +20,7 @@ use conclave_protocol::RoomId;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
@@ -588,8 +589,10 @@ impl Writer {
 
     /// Writes what the outbox is given until the connection ends; then the session learns it
     /// (the outbox is [`gone`](Outbox::gone)). After the last frame the socket's sending side
-    /// is shut down, so the client sees the end at once.
-    pub async fn write_to(mut self, mut socket: OwnedWriteHalf) {
+    /// is shut down, so the client sees the end at once. A client that takes nothing for
+    /// `drain_within` while frames wait for it is cut off (R-WS-4): it pins no buffer and no
+    /// task for longer, whatever its heartbeats say.
+    pub async fn write_to(mut self, mut socket: OwnedWriteHalf, drain_within: Duration) {
         loop {
             std::future::poll_fn(|cx| self.poll_waiting(cx)).await;
             // Let every task that is ready to run go first: the sessions among them publish
@@ -606,7 +609,7 @@ impl Writer {
             };
             // Most writes go at once; only one the socket cannot take whole waits (and can be
             // aborted while it waits).
-            let bytes = match socket.try_write(&bytes) {
+            let mut rest = match socket.try_write(&bytes) {
                 Ok(written) if written == bytes.len() => {
                     // A connection that is never idle still lets its worker's other tasks run.
                     tokio::task::consume_budget().await;
@@ -616,13 +619,21 @@ impl Writer {
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => bytes,
                 Err(_) => return,
             };
-            tokio::select! {
-                biased;
-                // A client that stopped reading never lets the write finish.
-                () = self.outbox.aborted.cancelled() => return,
-                written = socket.write_all(&bytes) => if written.is_err() {
-                    return;
-                },
+            while !rest.is_empty() {
+                tokio::select! {
+                    biased;
+                    // A client that stopped reading never lets the write finish.
+                    () = self.outbox.aborted.cancelled() => return,
+                    written = tokio::time::timeout(drain_within, socket.write(&rest)) => match written {
+                        Ok(Ok(written)) if written > 0 => rest = rest.slice(written..),
+                        Ok(_) => return,
+                        Err(_) => {
+                            tracing::warn!(?drain_within, "a client took nothing for too long; connection ended");
+                            self.outbox.give_up();
+                            return;
+                        }
+                    },
+                }
             }
         }
     }
