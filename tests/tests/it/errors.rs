@@ -67,6 +67,38 @@ async fn r_ops_5_unknown_routes_and_methods() {
     alice.send(alice.raw(Method::PUT, "/api/rooms/mine")).await.expect_error(405, "method_not_allowed");
 }
 
+/// R-OPS-5: every 405 names the methods its path takes in `Allow` (RFC 9110), for every
+/// operation of the API.
+#[tokio::test]
+async fn r_ops_5_method_not_allowed_says_what_is_allowed() {
+    use conclave_protocol::endpoints::{ALL, Method as Op};
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let to_http = |op: Op| Method::from_bytes(op.as_str().to_uppercase().as_bytes()).unwrap();
+    let mut templates: Vec<&str> = ALL.iter().map(|(_, template)| *template).collect();
+    templates.dedup();
+    for template in templates {
+        let allowed: Vec<Method> = ALL.iter().filter(|(_, t)| *t == template).map(|(op, _)| to_http(*op)).collect();
+        // A filled template: each `{name}` becomes `x`.
+        let path: String = template
+            .split('/')
+            .map(|part| if part.starts_with('{') { "x" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        let other = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
+            .into_iter()
+            .find(|method| !allowed.contains(method))
+            .expect("some method is not allowed");
+        let refused = alice.send(alice.raw(other.clone(), &path)).await.expect_error(405, "method_not_allowed");
+        let allow = refused.headers.get("allow").map(|v| v.to_str().unwrap().to_owned());
+        let expected = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        assert_eq!(allow.as_deref(), Some(expected.as_str()), "{other} {path}");
+    }
+    let anon = server.anonymous();
+    let refused = anon.send(anon.raw(Method::PUT, "/healthz")).await.expect_error(405, "method_not_allowed");
+    assert_eq!(refused.headers.get("allow").unwrap(), "GET");
+}
+
 /// R-SEC-3: ids that are not ids, and odd characters, are just "not found".
 #[tokio::test]
 async fn r_sec_3_odd_ids_are_not_found() {

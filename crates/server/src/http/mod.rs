@@ -17,6 +17,7 @@ pub mod rooms;
 pub mod search;
 
 use crate::app::error::ApiError;
+use actix_web::http::Method;
 use actix_web::{HttpResponse, ResponseError, web};
 use conclave_protocol::ErrorCode;
 use utoipa::OpenApi;
@@ -24,92 +25,130 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 /// Registers every route of the API. A known path asked with another method answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(ops::healthz)));
-    cfg.service(resource("/readyz").route(web::get().to(ops::readyz)));
-    cfg.service(resource("/metrics").route(web::get().to(ops::metrics)));
-    cfg.service(resource("/api/docs").route(web::get().to(docs_redirect)));
-    cfg.service(resource("/ws").route(web::get().to(crate::gateway::upgrade)));
+    cfg.service(at("/healthz").get(ops::healthz));
+    cfg.service(at("/readyz").get(ops::readyz));
+    cfg.service(at("/metrics").get(ops::metrics));
+    cfg.service(at("/api/docs").get(docs_redirect));
+    cfg.service(at("/ws").get(crate::gateway::upgrade));
     cfg.service(
         web::scope("/api")
-            .service(resource("/auth/signup").route(web::post().to(accounts::signup)))
-            .service(resource("/auth/login").route(web::post().to(accounts::login)))
-            .service(resource("/auth/refresh").route(web::post().to(accounts::refresh)))
-            .service(resource("/auth/logout").route(web::post().to(accounts::logout)))
+            .service(at("/auth/signup").post(accounts::signup))
+            .service(at("/auth/login").post(accounts::login))
+            .service(at("/auth/refresh").post(accounts::refresh))
+            .service(at("/auth/logout").post(accounts::logout))
             .service(
-                resource("/users/me")
-                    .route(web::get().to(accounts::me))
-                    .route(web::patch().to(accounts::update_me))
-                    .route(web::delete().to(accounts::delete_me)),
+                at("/users/me")
+                    .get(accounts::me)
+                    .patch(accounts::update_me)
+                    .delete(accounts::delete_me),
             )
             .service(
-                resource("/users/me/avatar")
-                    .route(web::put().to(avatars::set))
-                    .route(web::delete().to(avatars::remove)),
+                at("/users/me/avatar")
+                    .put(avatars::set)
+                    .delete(avatars::remove),
             )
-            .service(resource("/users/me/password").route(web::post().to(accounts::change_password)))
-            .service(resource("/users/me/audit").route(web::get().to(audit::mine)))
-            .service(resource("/users").route(web::get().to(accounts::search)))
-            .service(resource("/users/{username}").route(web::get().to(accounts::profile)))
-            .service(resource("/users/{username}/avatar").route(web::get().to(avatars::get)))
-            .service(resource("/rooms").route(web::post().to(rooms::create)).route(web::get().to(rooms::search)))
-            .service(resource("/rooms/mine").route(web::get().to(rooms::mine)))
-            .service(resource("/rooms/history").route(web::get().to(rooms::history)))
+            .service(at("/users/me/password").post(accounts::change_password))
+            .service(at("/users/me/audit").get(audit::mine))
+            .service(at("/users").get(accounts::search))
+            .service(at("/users/{username}").get(accounts::profile))
+            .service(at("/users/{username}/avatar").get(avatars::get))
+            .service(at("/rooms").post(rooms::create).get(rooms::search))
+            .service(at("/rooms/mine").get(rooms::mine))
+            .service(at("/rooms/history").get(rooms::history))
             .service(
-                resource("/rooms/{room_id}")
-                    .route(web::get().to(rooms::get))
-                    .route(web::patch().to(rooms::update))
-                    .route(web::delete().to(rooms::delete)),
+                at("/rooms/{room_id}")
+                    .get(rooms::get)
+                    .patch(rooms::update)
+                    .delete(rooms::delete),
             )
-            .service(resource("/rooms/{room_id}/join").route(web::post().to(rooms::join)))
-            .service(resource("/rooms/{room_id}/leave").route(web::post().to(rooms::leave)))
-            .service(resource("/rooms/{room_id}/members").route(web::get().to(rooms::members)))
-            .service(resource("/rooms/{room_id}/read").route(web::post().to(rooms::mark_read)))
-            .service(resource("/rooms/{room_id}/audit").route(web::get().to(audit::room)))
-            .service(resource("/rooms/{room_id}/attachments").route(web::post().to(attachments::upload)))
+            .service(at("/rooms/{room_id}/join").post(rooms::join))
+            .service(at("/rooms/{room_id}/leave").post(rooms::leave))
+            .service(at("/rooms/{room_id}/members").get(rooms::members))
+            .service(at("/rooms/{room_id}/read").post(rooms::mark_read))
+            .service(at("/rooms/{room_id}/audit").get(audit::room))
+            .service(at("/rooms/{room_id}/attachments").post(attachments::upload))
             .service(
-                resource("/rooms/{room_id}/attachments/{attachment_id}").route(web::get().to(attachments::download)),
+                at("/rooms/{room_id}/attachments/{attachment_id}").get(attachments::download),
             )
-            .service(resource("/rooms/{room_id}/invites").route(web::post().to(moderation::invite)))
-            .service(resource("/rooms/{room_id}/invites/me").route(web::delete().to(rooms::decline_invitation)))
-            .service(resource("/rooms/{room_id}/requests").route(web::get().to(moderation::requests)))
-            .service(resource("/rooms/{room_id}/requests/{user_id}/accept").route(web::post().to(moderation::accept)))
-            .service(resource("/rooms/{room_id}/requests/{user_id}/decline").route(web::post().to(moderation::decline)))
-            .service(resource("/rooms/{room_id}/members/{user_id}/kick").route(web::post().to(moderation::kick)))
-            .service(resource("/rooms/{room_id}/members/{user_id}/role").route(web::put().to(moderation::set_role)))
+            .service(at("/rooms/{room_id}/invites").post(moderation::invite))
+            .service(at("/rooms/{room_id}/invites/me").delete(rooms::decline_invitation))
+            .service(at("/rooms/{room_id}/requests").get(moderation::requests))
+            .service(at("/rooms/{room_id}/requests/{user_id}/accept").post(moderation::accept))
+            .service(at("/rooms/{room_id}/requests/{user_id}/decline").post(moderation::decline))
+            .service(at("/rooms/{room_id}/members/{user_id}/kick").post(moderation::kick))
+            .service(at("/rooms/{room_id}/members/{user_id}/role").put(moderation::set_role))
             .service(
-                resource("/rooms/{room_id}/bans")
-                    .route(web::post().to(moderation::ban))
-                    .route(web::get().to(moderation::bans)),
+                at("/rooms/{room_id}/bans")
+                    .post(moderation::ban)
+                    .get(moderation::bans),
             )
-            .service(resource("/rooms/{room_id}/bans/{user_id}").route(web::delete().to(moderation::unban)))
+            .service(at("/rooms/{room_id}/bans/{user_id}").delete(moderation::unban))
             .service(
-                resource("/rooms/{room_id}/messages")
-                    .route(web::get().to(messages::list))
-                    .route(web::post().to(messages::send)),
+                at("/rooms/{room_id}/messages")
+                    .get(messages::list)
+                    .post(messages::send),
             )
             // Before `{message_id}`, which would take `search` for an id.
-            .service(resource("/rooms/{room_id}/messages/search").route(web::get().to(search::in_room)))
-            .service(resource("/search/messages").route(web::get().to(search::everywhere)))
+            .service(at("/rooms/{room_id}/messages/search").get(search::in_room))
+            .service(at("/search/messages").get(search::everywhere))
             .service(
-                resource("/rooms/{room_id}/messages/{message_id}")
-                    .route(web::patch().to(messages::edit))
-                    .route(web::delete().to(messages::delete)),
+                at("/rooms/{room_id}/messages/{message_id}")
+                    .patch(messages::edit)
+                    .delete(messages::delete),
             )
             .service(
-                resource("/rooms/{room_id}/messages/{message_id}/reactions/{emoji}")
-                    .route(web::put().to(messages::add_reaction))
-                    .route(web::delete().to(messages::remove_reaction)),
+                at("/rooms/{room_id}/messages/{message_id}/reactions/{emoji}")
+                    .put(messages::add_reaction)
+                    .delete(messages::remove_reaction),
             )
-            .service(resource("/dms").route(web::post().to(dms::open)))
-            .service(resource("/notifications").route(web::get().to(notifications::list)))
-            .service(resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)))
-            .service(resource("/notifications/{id}/read").route(web::post().to(notifications::mark_read)))
-            .service(resource("/notifications/{id}").route(web::delete().to(notifications::delete))),
+            .service(at("/dms").post(dms::open))
+            .service(at("/notifications").get(notifications::list))
+            .service(at("/notifications/read-all").post(notifications::mark_all_read))
+            .service(at("/notifications/{id}/read").post(notifications::mark_read))
+            .service(at("/notifications/{id}").delete(notifications::delete)),
     );
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// The routes of one path. Any other method is answered 405 `method_not_allowed`, with the
+/// `Allow` header naming the methods the path takes (RFC 9110).
+struct Routes {
+    path: &'static str,
+    routes: Vec<(Method, actix_web::Route)>,
+}
+
+fn at(path: &'static str) -> Routes {
+    Routes { path, routes: Vec::new() }
+}
+
+macro_rules! method_routes {
+    ($($name:ident => $method:ident),*) => {
+        impl Routes {
+            $(
+                fn $name<F, Args>(mut self, handler: F) -> Self
+                where
+                    F: actix_web::Handler<Args>,
+                    Args: actix_web::FromRequest + 'static,
+                    F::Output: actix_web::Responder + 'static,
+                {
+                    self.routes.push((Method::$method, web::route().method(Method::$method).to(handler)));
+                    self
+                }
+            )*
+        }
+    };
+}
+
+method_routes!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
+
+impl actix_web::dev::HttpServiceFactory for Routes {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        let allow = self.routes.iter().map(|(method, _)| method.as_str()).collect::<Vec<_>>().join(", ");
+        let mut resource = web::resource(self.path);
+        for (_, route) in self.routes {
+            resource = resource.route(route);
+        }
+        resource.default_service(web::to(move || method_not_allowed(allow.clone()))).register(config);
+    }
 }
 
 /// The API viewer lives under `/api/docs/`.
@@ -127,9 +166,13 @@ pub fn invalid_query(error: impl std::fmt::Display) -> actix_web::Error {
     ApiError::new(ErrorCode::InvalidQuery, format!("a query or path parameter is invalid: {error}")).into()
 }
 
-/// A known path asked with a method it does not take.
-pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method").error_response()
+/// A known path asked with a method it does not take; `allow` names those it takes.
+async fn method_not_allowed(allow: String) -> HttpResponse {
+    let mut answer = ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method").error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        answer.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    answer
 }
 
 struct BearerAuth;
