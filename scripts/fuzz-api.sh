@@ -35,7 +35,7 @@ status=0
 # Run from the server's temporary folder: schemathesis keeps a cache in its working directory.
 (cd "$server_data" && "$venv/bin/st" run "$root/api-spec/openapi.json" --url "$base" \
   --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+  --checks "${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}" \
   --exclude-path /ws \
   --max-examples "${FUZZ_EXAMPLES:-30}" --seed 1 --workers 1 --no-color \
   --generation-database none --report-dir "$server_data/report" "$@") || status=$?

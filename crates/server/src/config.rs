@@ -127,6 +127,12 @@ pub struct Config {
     #[arg(long, env = "CONCLAVE_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_auth_timeout_secs: u64,
 
+    /// Seconds a stop (SIGTERM, SIGINT) may take: gateway sessions close, requests in flight
+    /// finish and buffered writes are stored within it, even when the store is unreachable
+    /// (what could not be stored is logged).
+    #[arg(long, env = "CONCLAVE_STOP_GRACE_SECS", default_value_t = 10, global = true)]
+    pub stop_grace_secs: u64,
+
     /// Seconds a WebSocket client may take nothing while frames wait for it before its
     /// connection is ended (it can reconnect and resume).
     #[arg(long, env = "CONCLAVE_WS_DRAIN_TIMEOUT_SECS", default_value_t = 30, global = true)]

@@ -205,6 +205,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         Duration::from_secs(config.cleanup_interval_secs.max(1)),
         chrono::Duration::days(i64::from(config.retention_days)),
     );
+    let grace = Duration::from_secs(config.stop_grace_secs.max(1));
     let max_body = config.max_body_bytes;
     let web_policy = middleware::WebPolicy::new(&config.cors_origins, config.hsts);
     let client_dir = config.client_dir.clone();
@@ -245,7 +246,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         // the gateway takes them over, and then against the same bound in the gateway).
         .max_concurrent_connections(config.max_connections.div_ceil(workers).max(1))
         // Stopping is ours (see below): gateway sessions must close before the graceful wait starts.
-        .disable_signals();
+        .disable_signals()
+        // Requests in flight get half the stop's grace (the gateway and the buffer the rest).
+        .shutdown_timeout((grace / 2).as_secs().max(1));
     let shutdown = builder.graceful_shutdown_signal();
     let listeners = listen(&config.bind)?;
     let mut addresses = Vec::new();
@@ -292,18 +295,23 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let server = builder.run();
     let handle = server.handle();
+    let (stopped_at, mut stop_began) = tokio::sync::oneshot::channel();
     actix_web::rt::spawn(async move {
         stop_signal().await;
-        tracing::info!("stopping: closing gateway sessions, finishing requests in flight");
+        tracing::info!(?grace, "stopping: closing gateway sessions, finishing requests in flight");
+        stopped_at.send(tokio::time::Instant::now()).ok();
         stopping.cancel();
-        if !connections.wait_for_all(Duration::from_secs(5)).await {
+        if !connections.wait_for_all((grace / 2).min(Duration::from_secs(5))).await {
             tracing::warn!(open = connections.open(), "some gateway connections did not close in time");
         }
         handle.stop(true).await;
     });
     let served = server.await.map_err(StartError::Serve);
-    // Requests and sessions are done: store what is still buffered before the process ends.
-    deferred.close().await;
+    // Requests and sessions are done: store what is still buffered before the process ends,
+    // within what is left of the grace (a second at least).
+    let began = stop_began.try_recv().unwrap_or_else(|_| tokio::time::Instant::now());
+    let deadline = (began + grace).max(tokio::time::Instant::now() + Duration::from_secs(1));
+    deferred.close(deadline).await;
     tracing::info!("stopped");
     served
 }

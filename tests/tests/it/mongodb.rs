@@ -83,6 +83,38 @@ async fn r_ops_4_readiness_follows_the_mongodb_server() {
     stop_wire_server(pid).await;
 }
 
+/// R-OPS-3: a stop is bounded even when MongoDB is gone: SIGTERM ends the process within the
+/// configured grace (`CONCLAVE_STOP_GRACE_SECS`), and the log says which buffered writes
+/// could not be stored (their count and kind) rather than trying for minutes.
+#[tokio::test]
+async fn r_ops_3_a_stop_is_bounded_when_mongodb_is_gone() {
+    let storage = tempfile::tempdir().unwrap();
+    let (pid, port) = start_wire_server(storage.path(), 0, &[]).await;
+    let uri = format!("mongodb://127.0.0.1:{port}/stopping");
+    // Buffered writes wait (an hour) until the stop stores them.
+    let settings = [
+        ("CONCLAVE_MONGODB_URI", uri.as_str()),
+        ("CONCLAVE_STOP_GRACE_SECS", "2"),
+        ("CONCLAVE_WRITE_BEHIND_MS", "3600000"),
+    ];
+    let mut server = Server::start_with(&settings).await;
+    let alice = server.user("alice").await;
+    let room = alice.create_room("left behind", "open").await;
+    alice.say(&room, "one").await;
+    alice.post(&format!("/api/rooms/{room}/read"), json!({"seq": 1})).await.expect_status(204);
+    stop_wire_server(pid).await;
+
+    let began = std::time::Instant::now();
+    let status = server.terminate().await;
+    let took = began.elapsed();
+    assert!(status.success(), "{status}");
+    // The grace, plus a process's start and end; before, minutes of retries.
+    assert!(took < Duration::from_secs(10), "the stop took {took:?}");
+    let log = std::fs::read_to_string(server.data_dir.path().join("server.log")).unwrap();
+    assert!(log.contains("buffered writes could not be stored before stopping"), "{log}");
+    assert!(log.contains("1 room read marker"), "{log}");
+}
+
 /// R-OPS-4: a MongoDB server that is not a replica set cannot run Conclave's transactions: the
 /// server refuses to start and says why, instead of failing at the first write.
 #[tokio::test]

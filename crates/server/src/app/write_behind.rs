@@ -62,12 +62,39 @@ impl Touch {
     }
 }
 
-/// Writes queued and not yet stored, by what they touch.
+/// What kind of write `write` is, as logs name it.
+fn kind(write: &DeferredWrite) -> &'static str {
+    match write {
+        DeferredWrite::DeclineRequest { .. } => "join request declined",
+        DeferredWrite::NotificationRead { .. } => "notification read",
+        DeferredWrite::AllNotificationsRead { .. } => "all notifications read",
+        DeferredWrite::RoomRead { .. } => "room read marker",
+        DeferredWrite::LastSeen { .. } => "last seen time",
+    }
+}
+
+/// Writes queued and not yet stored, by what they touch and by kind.
 #[derive(Default)]
-struct Pending(Mutex<HashMap<Touch, usize>>);
+struct Pending(Mutex<Counts>);
+
+#[derive(Default)]
+struct Counts {
+    touches: HashMap<Touch, usize>,
+    kinds: HashMap<&'static str, usize>,
+}
+
+/// Takes one off `key`'s count, forgetting it at zero.
+fn decrement<K: Eq + std::hash::Hash>(counts: &mut HashMap<K, usize>, key: K) {
+    if let Some(count) = counts.get_mut(&key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&key);
+        }
+    }
+}
 
 impl Pending {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Touch, usize>> {
+    fn lock(&self) -> MutexGuard<'_, Counts> {
         // Plain counts stay usable after a panic elsewhere.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -75,26 +102,29 @@ impl Pending {
     fn add<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
         let mut counts = self.lock();
         for write in writes {
-            *counts.entry(Touch::of(write)).or_default() += 1;
+            *counts.touches.entry(Touch::of(write)).or_default() += 1;
+            *counts.kinds.entry(kind(write)).or_default() += 1;
         }
     }
 
     fn remove<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
         let mut counts = self.lock();
         for write in writes {
-            let touch = Touch::of(write);
-            if let Some(count) = counts.get_mut(&touch) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    counts.remove(&touch);
-                }
-            }
+            decrement(&mut counts.touches, Touch::of(write));
+            decrement(&mut counts.kinds, kind(write));
         }
     }
 
     fn any(&self, touches: &[Touch]) -> bool {
         let counts = self.lock();
-        touches.iter().any(|t| counts.contains_key(t))
+        touches.iter().any(|t| counts.touches.contains_key(t))
+    }
+
+    /// How many writes of each kind wait, most first.
+    fn by_kind(&self) -> Vec<(&'static str, usize)> {
+        let mut kinds: Vec<(&'static str, usize)> = self.lock().kinds.iter().map(|(k, n)| (*k, *n)).collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        kinds
     }
 }
 
@@ -141,11 +171,22 @@ impl WriteBehind {
         }
     }
 
-    /// Stores everything still queued and stops the flusher (graceful shutdown).
-    pub async fn close(&self) {
+    /// Stores everything still queued and stops the flusher (graceful shutdown), trying again
+    /// while the store is away, until `deadline`. Past it, what is left is logged by kind and
+    /// given up: a stop is bounded even when the store is unreachable.
+    pub async fn close(&self, deadline: Instant) {
         let (reply, done) = oneshot::channel();
-        if self.tx.send(Command::Close(reply)).await.is_ok() {
-            done.await.ok();
+        let closed = tokio::time::timeout_at(deadline, async {
+            if self.tx.send(Command::Close(reply)).await.is_ok() {
+                done.await.ok();
+            }
+        })
+        .await;
+        let left = self.pending.by_kind();
+        if closed.is_err() || !left.is_empty() {
+            let total: usize = left.iter().map(|(_, n)| n).sum();
+            let kinds = left.iter().map(|(kind, n)| format!("{n} {kind}")).collect::<Vec<_>>().join(", ");
+            tracing::error!(lost = total, kinds = %kinds, "buffered writes could not be stored before stopping");
         }
     }
 }
@@ -188,16 +229,13 @@ async fn flusher(
                 reply.send(()).ok();
             }
             Some(Command::Close(reply)) => {
-                // A stopping server gets a few tries if the store is briefly away.
-                for _ in 0..10 {
+                // A stopping server tries again while the store is away, until `close` gives up.
+                loop {
                     flush(&*store, &mut batch, &pending).await;
                     if batch.is_empty() {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                if !batch.is_empty() {
-                    tracing::error!(lost = batch.len(), "buffered writes could not be stored before stopping");
                 }
                 reply.send(()).ok();
                 return;
@@ -330,7 +368,7 @@ mod tests {
         buffer.defer(DeferredWrite::LastSeen { user: bob, at: Utc::now() }).await.unwrap_or_default();
         buffer.settle_touching(&[Touch::LastSeen]).await;
         assert_eq!(store.stored().len(), 3);
-        buffer.close().await;
+        buffer.close(Instant::now() + Duration::from_secs(5)).await;
     }
 
     #[test]
