@@ -356,6 +356,39 @@ async fn r_ws_3_resume_without_loss_or_duplicates() {
     assert_eq!(frames[0]["code"], "not_a_member");
 }
 
+/// R-WS-3: resume order is a guarantee, not luck: twenty times in a row, a client comes back,
+/// resumes from the last message it saw while live messages are sent at the same moment, and
+/// sees one increasing sequence with nothing missing and nothing twice.
+#[tokio::test]
+async fn r_ws_3_resume_is_in_order_every_time() {
+    let server = Server::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let room = room_with(&alice, &[&bob], "again and again").await;
+    let (mut alice_ws, _) = server.connect(&alice).await;
+    let mut last_seen = 0_u64;
+    for round in 0..20 {
+        for i in 0..3 {
+            alice.say(&room, &format!("round {round}, away {i}")).await;
+        }
+        let (mut bob_ws, _) = server.connect(&bob).await;
+        bob_ws.send(json!({"type": "resume", "rooms": {room.clone(): last_seen}})).await;
+        for i in 0..3 {
+            alice_ws.send(send_frame(&room, &format!("round {round}, live {i}"), &format!("r{round}-{i}"))).await;
+        }
+        let latest = last_seen + 6;
+        let mut got = Vec::new();
+        while got.last().is_none_or(|seq| *seq < latest) {
+            let frame = bob_ws.next().await;
+            if frame["type"] == "message_created" {
+                got.push(frame["message"]["seq"].as_u64().unwrap());
+            }
+        }
+        assert_eq!(got, ((last_seen + 1)..=latest).collect::<Vec<_>>(), "round {round}: once each, in order");
+        bob_ws.close().await;
+        last_seen = latest;
+    }
+}
+
 /// R-WS-2, R-ROOM-3/4/6: kick, ban and termination events reach the right users, and delivery to
 /// the removed stops.
 #[tokio::test]
