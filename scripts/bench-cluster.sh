@@ -16,7 +16,13 @@ command -v redis-server >/dev/null || {
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 work=$(mktemp -d)
 pids=()
+nodes=()
 cleanup() {
+  # The nodes first, while their store is there to stop against; then Redis and the database.
+  kill "${nodes[@]}" 2>/dev/null || true
+  for pid in "${nodes[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  done
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -55,7 +61,7 @@ start_node() {
 echo "== one node (MongoDB-wire pid $mongo_pid)"
 read -r one_pid one_url < <(start_node one bench_one)
 [ -n "$one_url" ] || exit 1
-pids+=("$one_pid")
+nodes+=("$one_pid")
 echo "   node pid $one_pid"
 target/release/conclave-load --url "$one_url" --server-pid "$one_pid" --server-pid "$mongo_pid" "$@"
 kill "$one_pid"
@@ -65,7 +71,7 @@ flags=()
 for n in 1 2 3; do
   read -r pid url < <(start_node "node$n" bench_three "redis://127.0.0.1:$redis_port")
   [ -n "$url" ] || exit 1
-  pids+=("$pid")
+  nodes+=("$pid")
   echo "   node $n pid $pid"
   flags+=(--url "$url" --server-pid "$pid")
 done

@@ -480,6 +480,12 @@ impl Socket {
         tokio::join!(sending, reading).1
     }
 
+    /// Sends `frame`; `false` when the connection is gone (a server that was killed).
+    pub async fn try_send(&mut self, frame: Value) -> bool {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await.is_ok()
+    }
+
     pub async fn send_text(&mut self, text: String) {
         use futures_util::SinkExt;
         self.ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("frame sent");

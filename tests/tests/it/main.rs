@@ -15,6 +15,7 @@ mod attachments;
 mod audit;
 mod client;
 mod cluster;
+mod crash;
 mod errors;
 mod gateway;
 mod jobs;
