@@ -36,17 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/auth/login").post(accounts::login))
             .service(at("/auth/refresh").post(accounts::refresh))
             .service(at("/auth/logout").post(accounts::logout))
-            .service(
-                at("/users/me")
-                    .get(accounts::me)
-                    .patch(accounts::update_me)
-                    .delete(accounts::delete_me),
-            )
-            .service(
-                at("/users/me/avatar")
-                    .put(avatars::set)
-                    .delete(avatars::remove),
-            )
+            .service(at("/users/me").get(accounts::me).patch(accounts::update_me).delete(accounts::delete_me))
+            .service(at("/users/me/avatar").put(avatars::set).delete(avatars::remove))
             .service(at("/users/me/password").post(accounts::change_password))
             .service(at("/users/me/audit").get(audit::mine))
             .service(at("/users").get(accounts::search))
@@ -55,21 +46,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/rooms").post(rooms::create).get(rooms::search))
             .service(at("/rooms/mine").get(rooms::mine))
             .service(at("/rooms/history").get(rooms::history))
-            .service(
-                at("/rooms/{room_id}")
-                    .get(rooms::get)
-                    .patch(rooms::update)
-                    .delete(rooms::delete),
-            )
+            .service(at("/rooms/{room_id}").get(rooms::get).patch(rooms::update).delete(rooms::delete))
             .service(at("/rooms/{room_id}/join").post(rooms::join))
             .service(at("/rooms/{room_id}/leave").post(rooms::leave))
             .service(at("/rooms/{room_id}/members").get(rooms::members))
             .service(at("/rooms/{room_id}/read").post(rooms::mark_read))
             .service(at("/rooms/{room_id}/audit").get(audit::room))
             .service(at("/rooms/{room_id}/attachments").post(attachments::upload))
-            .service(
-                at("/rooms/{room_id}/attachments/{attachment_id}").get(attachments::download),
-            )
+            .service(at("/rooms/{room_id}/attachments/{attachment_id}").get(attachments::download))
             .service(at("/rooms/{room_id}/invites").post(moderation::invite))
             .service(at("/rooms/{room_id}/invites/me").delete(rooms::decline_invitation))
             .service(at("/rooms/{room_id}/requests").get(moderation::requests))
@@ -77,25 +61,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/rooms/{room_id}/requests/{user_id}/decline").post(moderation::decline))
             .service(at("/rooms/{room_id}/members/{user_id}/kick").post(moderation::kick))
             .service(at("/rooms/{room_id}/members/{user_id}/role").put(moderation::set_role))
-            .service(
-                at("/rooms/{room_id}/bans")
-                    .post(moderation::ban)
-                    .get(moderation::bans),
-            )
+            .service(at("/rooms/{room_id}/bans").post(moderation::ban).get(moderation::bans))
             .service(at("/rooms/{room_id}/bans/{user_id}").delete(moderation::unban))
-            .service(
-                at("/rooms/{room_id}/messages")
-                    .get(messages::list)
-                    .post(messages::send),
-            )
+            .service(at("/rooms/{room_id}/messages").get(messages::list).post(messages::send))
             // Before `{message_id}`, which would take `search` for an id.
             .service(at("/rooms/{room_id}/messages/search").get(search::in_room))
             .service(at("/search/messages").get(search::everywhere))
-            .service(
-                at("/rooms/{room_id}/messages/{message_id}")
-                    .patch(messages::edit)
-                    .delete(messages::delete),
-            )
+            .service(at("/rooms/{room_id}/messages/{message_id}").patch(messages::edit).delete(messages::delete))
             .service(
                 at("/rooms/{room_id}/messages/{message_id}/reactions/{emoji}")
                     .put(messages::add_reaction)
@@ -168,7 +140,8 @@ pub fn invalid_query(error: impl std::fmt::Display) -> actix_web::Error {
 
 /// A known path asked with a method it does not take; `allow` names those it takes.
 async fn method_not_allowed(allow: String) -> HttpResponse {
-    let mut answer = ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method").error_response();
+    let mut answer =
+        ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method").error_response();
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
         answer.headers_mut().insert(actix_web::http::header::ALLOW, value);
     }
