@@ -14,6 +14,7 @@ pub struct SignupRequest {
     /// 3–32 chars of `[a-z0-9_.-]` after lowercasing.
     pub username: String,
     /// 10–256 chars.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub password: String,
     /// At most 64 chars.
     #[serde(default)]

@@ -185,7 +185,7 @@ endpoints! {
     /// Leave a room (R-ROOM-5).
     LeaveRoom { room_id: RoomId } = Post "/api/rooms/{room_id}/leave", NoBody => NoContent;
     /// A room's members in join order.
-    Members { room_id: RoomId; query: PageQuery } = Get "/api/rooms/{room_id}/members", NoBody => Page<Member>;
+    Members { room_id: RoomId; query: MembersQuery } = Get "/api/rooms/{room_id}/members", NoBody => Page<Member>;
     /// Mark a room read up to a sequence number.
     MarkRead { room_id: RoomId } = Post "/api/rooms/{room_id}/read", MarkReadRequest => NoContent;
     /// A room's audit trail (owner, R-OPS-1).

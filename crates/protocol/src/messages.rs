@@ -262,6 +262,7 @@ pub struct MessagesQuery {
     /// Only messages with a larger sequence number (the oldest `limit` of them).
     pub after: Option<u64>,
     /// Page size: default 50, at most 200.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page: continues in the same direction (and wins over
     /// `before`/`after`).
@@ -277,8 +278,10 @@ pub struct MessagesQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct MessageSearchQuery {
     /// 1–100 characters after trimming.
+    #[cfg_attr(feature = "openapi", param(min_length = 1, pattern = r"\S"))]
     pub q: String,
     /// Matches per page: default 20, at most 50.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

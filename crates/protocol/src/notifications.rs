@@ -48,6 +48,7 @@ pub struct Notification {
 pub struct NotificationsQuery {
     pub unread_only: Option<bool>,
     /// Page size: default 50, at most 200.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

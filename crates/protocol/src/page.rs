@@ -20,12 +20,26 @@ impl<T> Page<T> {
     }
 }
 
-/// `limit` and `cursor` query parameters shared by every list.
+/// `limit` and `cursor` of a room's member list: 50 by default, at most 200.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct MembersQuery {
+    /// Page size: default 50, at most 200.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `limit` and `cursor` query parameters of the lists of 20 by default (at most 100).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PageQuery {
-    /// Page size; each list documents its default and maximum.
+    /// Page size: default 20, at most 100.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -137,6 +137,7 @@ pub struct RoomSearchQuery {
     /// Room name prefix (case-insensitive); empty or absent lists every listed room.
     pub q: Option<String>,
     /// Page size: default 20, at most 100.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

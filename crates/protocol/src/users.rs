@@ -60,6 +60,7 @@ pub struct UserSearchQuery {
     /// Username prefix (case-insensitive); empty or absent lists everyone.
     pub q: Option<String>,
     /// Page size: default 20, at most 100.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -83,6 +84,7 @@ pub struct UpdateProfileRequest {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 10–256 chars.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub new_password: String,
 }
 

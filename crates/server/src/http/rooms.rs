@@ -148,12 +148,12 @@ pub async fn leave(state: Data<AppState>, access: RoomAccess) -> ApiResult<HttpR
 
 /// The room's members in join order.
 #[utoipa::path(get, path = "/api/rooms/{room_id}/members", tag = "rooms", security(("bearer" = [])),
-    params(("room_id" = String, Path), PageQuery),
+    params(("room_id" = String, Path), MembersQuery),
     responses((status = 200, body = Page<Member>), (status = 403, body = ErrorBody)))]
 pub async fn members(
     state: Data<AppState>,
     access: RoomAccess,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<MembersQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = cursor::limit(query.limit, PageLimit::MESSAGES)?;
     let after: Option<i64> = cursor::decode(query.cursor.as_deref())?;

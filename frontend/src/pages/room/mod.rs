@@ -20,7 +20,7 @@ use crate::live::Live;
 use crate::session::Session;
 use composer::{Compose, Composer, Typing};
 use conclave_protocol::endpoints;
-use conclave_protocol::{ErrorCode, JoinPolicy, LeaveReason, Member, PageQuery, Role, Room, RoomId, RoomKind, User};
+use conclave_protocol::{ErrorCode, JoinPolicy, LeaveReason, Member, MembersQuery, Role, Room, RoomId, RoomKind, User};
 use history::Messages;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -51,7 +51,7 @@ impl Details {
     pub async fn load(session: Session, room_id: &RoomId) -> Result<Self, ApiError> {
         let room = endpoints::GetRoom { room_id: room_id.clone() };
         let members =
-            endpoints::Members { room_id: room_id.clone(), query: PageQuery { limit: Some(200), cursor: None } };
+            endpoints::Members { room_id: room_id.clone(), query: MembersQuery { limit: Some(200), cursor: None } };
         let (room, members) = futures::try_join!(session.request(&room, None), session.request(&members, None))?;
         Ok(Self { room: room.room, members: members.items })
     }
