@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod messages;
 pub mod notifications;
+pub mod numbers;
 pub mod page;
 pub mod rooms;
 pub mod users;

@@ -296,6 +296,8 @@ pub struct RoleChangeRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MarkReadRequest {
+    /// A whole number; JSON's `12.0` is the same number as `12`.
+    #[serde(deserialize_with = "crate::numbers::whole")]
     pub seq: u64,
 }
 

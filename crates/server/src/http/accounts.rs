@@ -78,7 +78,7 @@ pub async fn login(
 
 /// Refresh (R-ACC-3): retires the presented token and issues a new pair. Presenting a retired
 /// token revokes its whole family.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "or send the refresh cookie and no body"),
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>, description = "or send the refresh cookie and no body"),
     responses((status = 200, body = TokenResponse),
               (status = 401, description = "invalid_refresh_token or refresh_token_reused", body = ErrorBody)))]
 pub async fn refresh(
@@ -103,7 +103,7 @@ pub async fn refresh(
 }
 
 /// Log out (R-ACC-3): revokes the refresh token's family and clears the cookie. Idempotent.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = RefreshRequest, description = "or send the refresh cookie and no body"),
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>, description = "or send the refresh cookie and no body"),
     responses((status = 204, description = "logged out")))]
 pub async fn logout(
     state: Data<AppState>,

@@ -75,7 +75,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
-/// A JSON body that may be absent; absent means `T::default()`.
+/// A JSON body that may be absent; absent (or JSON `null`) means `T::default()`.
 #[derive(Debug)]
 pub struct OptionalBody<T>(pub T);
 
@@ -102,7 +102,8 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
         let bytes = read_body(req, payload);
         Box::pin(async move {
             match bytes.await? {
-                Some(bytes) => parse(&bytes).map(OptionalBody),
+                // JSON's `null` is no body too, as the document's optional body says.
+                Some(bytes) => parse::<Option<T>>(&bytes).map(|body| OptionalBody(body.unwrap_or_default())),
                 None => Ok(OptionalBody(T::default())),
             }
         })
