@@ -33,7 +33,7 @@ token=$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/j
 
 status=0
 # Run from the server's temporary folder: schemathesis keeps a cache in its working directory.
-(cd "$server_data" && "$venv/bin/st" run "$root/api-spec/openapi.json" --url "$base" \
+(cd "$server_data" && "$venv/bin/st" --config-file "$root/scripts/schemathesis.toml" run "$root/api-spec/openapi.json" --url "$base" \
   --header "Authorization: Bearer $token" \
   --checks "${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}" \
   --exclude-path /ws \

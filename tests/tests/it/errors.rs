@@ -99,9 +99,9 @@ async fn r_ops_5_method_not_allowed_says_what_is_allowed() {
     assert_eq!(refused.headers.get("allow").unwrap(), "GET");
 }
 
-/// An optional body may be absent or JSON `null` alike (logout with the refresh cookie), and a
+/// An optional body may be absent or JSON `null` alike (logout with the refresh cookie), a
 /// whole number may be written `12.0` (JSON Schema's integer), as the OpenAPI document says;
-/// `12.5` is still refused.
+/// `12.5` is still refused, and so is an array where an object is due.
 #[tokio::test]
 async fn r_ops_5_bodies_read_as_the_document_says() {
     let server = Server::start().await;
@@ -111,6 +111,8 @@ async fn r_ops_5_bodies_read_as_the_document_says() {
     let read = format!("/api/rooms/{room}/read");
     alice.post(&read, json!({"seq": 1.0})).await.expect_status(204);
     alice.post(&read, json!({"seq": 1.5})).await.expect_error(400, "malformed_json");
+    // A struct is not read from an array of its fields.
+    alice.patch("/api/users/me", json!([null, null])).await.expect_error(400, "malformed_json");
     let logout = alice.raw(Method::POST, "/api/auth/logout").header("content-type", "application/json").body("null");
     alice.send(logout).await.expect_status(204);
 }

@@ -111,6 +111,11 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too (`[null, null]` as its fields in order): every
+    // body of the API is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::new(ErrorCode::MalformedJson, "the body must be a JSON object, not an array"));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON for this request: {e}"))
     })
