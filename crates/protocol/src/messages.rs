@@ -232,9 +232,10 @@ pub struct SendMessageRequest {
     pub color: Option<Color>,
     #[serde(default)]
     pub sticker: Option<Sticker>,
-    /// A client-chosen id (1–64 chars): sending the same one again stores nothing new and
-    /// answers with the message stored the first time.
+    /// A client-chosen id (1–64 printable ASCII characters, no spaces): sending the same one
+    /// again stores nothing new and answers with the message stored the first time.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = "^[!-~]+$"))]
     pub client_id: Option<String>,
     /// A file uploaded to this room by the sender and not yet sent (R-MSG-6).
     #[serde(default)]
