@@ -98,8 +98,10 @@ async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>
     }
 }
 
-/// Builds the shared state from the configuration: the store, the hasher and the token keys.
-pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
+/// Builds the shared state from the configuration: the store, the hasher and the token keys;
+/// and the leases of the one-node-at-a-time jobs (several nodes: in Redis, through the same
+/// connection as the rate-limit buckets).
+pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::leases::Leases>), StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let secret = match &config.jwt_secret {
@@ -136,19 +138,24 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         login_burst: config.login_burst,
         login_per_minute: config.login_per_minute,
     });
-    // Several nodes draw on one allowance per user, account and address.
-    let limits = Arc::new(match &config.redis_url {
-        Some(url) => limits.shared_through(Arc::new(shared::buckets::RedisBuckets::new(shared::connect(url).await?))),
-        None => limits,
-    });
+    // Several nodes draw on one allowance per user, account and address, and run the cleanup
+    // on the node holding its lease.
+    let (limits, leases): (Limits, Arc<dyn shared::leases::Leases>) = match &config.redis_url {
+        Some(url) => {
+            let redis = shared::connect(url).await?;
+            let buckets = Arc::new(shared::buckets::RedisBuckets::new(redis.clone()));
+            (limits.shared_through(buckets), Arc::new(shared::leases::RedisLeases::new(redis)))
+        }
+        None => (limits, Arc::new(shared::leases::OneNode)),
+    };
     let heartbeat = Duration::from_secs(config.ws_heartbeat_secs.max(1));
-    Ok(AppState {
+    let state = AppState {
         store,
         passwords: Arc::new(Passwords::new(PasswordHasher::new()?)),
         tokens: AccessTokens::new(&secret, config.access_token_ttl_secs),
         bus,
         hub,
-        limits,
+        limits: Arc::new(limits),
         metrics: Arc::new(Metrics::new()?),
         deferred,
         stopping: CancellationToken::new(),
@@ -165,12 +172,14 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
                 shed_lag: Duration::from_millis(config.shed_lag_ms),
             },
         }),
-    })
+    };
+    Ok((state, leases))
 }
 
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    let state = web::Data::new(build_state(&config).await?);
+    let (state, leases) = build_state(&config).await?;
+    let state = web::Data::new(state);
     // Several nodes: the users of a node that went silent are offline, and this node's sessions
     // in their rooms are told.
     let lost = state.clone();
@@ -194,11 +203,6 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             limits.forget_idle();
         }
     });
-    // Several nodes: the cleanup runs on the node that holds its lease.
-    let leases: Arc<dyn shared::leases::Leases> = match &config.redis_url {
-        Some(url) => Arc::new(shared::leases::RedisLeases::new(shared::connect(url).await?)),
-        None => Arc::new(shared::leases::OneNode),
-    };
     jobs::spawn_cleanup(
         &state,
         leases,

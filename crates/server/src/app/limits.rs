@@ -79,21 +79,25 @@ impl Shared {
 
     /// Keeps `left` tokens of a new grant for `user`, with any still current.
     fn keep(&self, user: &UserId, left: u32, now: Instant) {
+        if left == 0 {
+            return;
+        }
         let mut leases = self.leases();
         let lease = leases.entry(user.clone()).or_insert(Lease { left: 0, until: now });
         let current = if lease.until > now { lease.left } else { 0 };
         *lease = Lease { left: current + left, until: now + LEASE_LIFETIME };
     }
 
-    /// Takes one token from `key`'s bucket: refused with the wait, or allowed (also when the
-    /// buckets cannot be reached: this node's own limit has passed it).
-    async fn take_one(&self, key: String, rate: Rate, refusal: &str) -> Result<(), ApiError> {
-        match self.buckets.take(&key, 1, rate).await {
-            Ok(Taken::Granted(_)) => Ok(()),
+    /// Takes up to `want` tokens from `key`'s bucket: how many were granted, or `refusal` with
+    /// the wait. When the buckets cannot be reached, this node's own limit has passed the
+    /// action: one token, as if granted.
+    async fn take(&self, key: &str, want: u32, rate: Rate, refusal: &str) -> Result<u32, ApiError> {
+        match self.buckets.take(key, want, rate).await {
+            Ok(Taken::Granted(granted)) => Ok(granted),
             Ok(Taken::Wait(wait)) => Err(limited(refusal, wait)),
             Err(error) => {
                 tracing::warn!(%error, "rate limit checked on this node only");
-                Ok(())
+                Ok(1)
             }
         }
     }
@@ -166,17 +170,10 @@ impl Limits {
         if shared.spend(user, Instant::now()) {
             return Ok(());
         }
-        match shared.buckets.take(&format!("message:{user}"), self.message_lease, self.message_rate).await {
-            Ok(Taken::Granted(granted)) => {
-                shared.keep(user, granted - 1, Instant::now());
-                Ok(())
-            }
-            Ok(Taken::Wait(wait)) => Err(limited(MESSAGES_TOO_FAST, wait)),
-            Err(error) => {
-                tracing::warn!(%error, "rate limit checked on this node only");
-                Ok(())
-            }
-        }
+        let key = format!("message:{user}");
+        let granted = shared.take(&key, self.message_lease, self.message_rate, MESSAGES_TOO_FAST).await?;
+        shared.keep(user, granted.saturating_sub(1), Instant::now());
+        Ok(())
     }
 
     /// One login attempt for `username` from `address` (R-ACC-6).
@@ -191,9 +188,10 @@ impl Limits {
         self.login_accounts.check_key(&account).map_err(|n| limited(LOGINS_FOR_ACCOUNT, n.wait_time_from(now())))?;
         let Some(shared) = &self.shared else { return Ok(()) };
         if let Some(address) = address {
-            shared.take_one(format!("login-address:{address}"), self.login_rate, LOGINS_FROM_ADDRESS).await?;
+            shared.take(&format!("login-address:{address}"), 1, self.login_rate, LOGINS_FROM_ADDRESS).await?;
         }
-        shared.take_one(format!("login-account:{account}"), self.login_rate, LOGINS_FOR_ACCOUNT).await
+        shared.take(&format!("login-account:{account}"), 1, self.login_rate, LOGINS_FOR_ACCOUNT).await?;
+        Ok(())
     }
 
     /// Forgets keys that have been quiet long enough to be back at a full burst, and spent or

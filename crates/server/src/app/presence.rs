@@ -19,8 +19,17 @@ pub async fn routed_rooms(state: &AppState, user: &UserId) -> ApiResult<Vec<Room
 
 /// Tells `rooms` (all but `user` themselves) that `user` came online or went offline.
 pub fn announce(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: bool) {
+    state.bus.publish(presence_event(user, rooms, online));
+}
+
+/// [`announce`] to this node's own sessions only (several nodes: each tells its own).
+fn announce_here(state: &AppState, user: &UserId, rooms: Vec<RoomId>, online: bool) {
+    state.hub.publish(presence_event(user, rooms, online));
+}
+
+fn presence_event(user: &UserId, rooms: Vec<RoomId>, online: bool) -> Event {
     let frame = ServerFrame::Presence { user_id: user.clone(), online }.to_json();
-    state.bus.publish(Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) });
+    Event::ToRooms { rooms, except: user.clone(), frame: Frame::from(frame) }
 }
 
 /// `user`'s first session on this node began: other nodes learn it, and their rooms are told
@@ -77,16 +86,12 @@ pub async fn heard(state: &AppState, users: Vec<UserId>, what: Heard) {
             }
             Heard::BackWithTheirNode => {
                 if state.hub.is_online(&user) {
-                    let frame = ServerFrame::Presence { user_id: user.clone(), online: true }.to_json();
-                    state.hub.publish(Event::ToRooms { rooms, except: user, frame: Frame::from(frame) });
+                    announce_here(state, &user, rooms, true);
                 }
             }
             // Back meanwhile (on any node, as far as this one has heard): nothing to tell.
             _ if state.hub.is_online(&user) => {}
-            Heard::GoneWithTheirNode => {
-                let frame = ServerFrame::Presence { user_id: user.clone(), online: false }.to_json();
-                state.hub.publish(Event::ToRooms { rooms, except: user, frame: Frame::from(frame) });
-            }
+            Heard::GoneWithTheirNode => announce_here(state, &user, rooms, false),
             Heard::GoneElsewhereToo => {
                 announce(state, &user, rooms, false);
                 seen(state, &user).await;

@@ -160,25 +160,26 @@ impl RedisBus {
         self.sequencer().take(event, Instant::now(), &mut |event| self.hub.publish(event));
     }
 
+    /// Hands a finished read of `room` to the sequencer, which releases it in order.
+    fn filled(&self, room: &RoomId, messages: Vec<Event>) {
+        self.sequencer().filled(room, messages, Instant::now(), &mut |event| self.hub.publish(event));
+    }
+
     /// Runs `reads`: rooms with no sessions here release what they held without one.
     fn start_reads(self: &Arc<Self>, reads: Vec<Read>) {
         for Read { room, after } in reads {
             let read = match self.read_missing.get() {
                 Some(read) if self.hub.serves(&room) => read(room.clone(), after),
                 _ => {
-                    self.sequencer().filled(&room, Vec::new(), Instant::now(), &mut |e| self.hub.publish(e));
+                    self.filled(&room, Vec::new());
                     continue;
                 }
             };
             let bus = Arc::clone(self);
             tokio::spawn(async move {
-                let found = read.await;
-                let mut sequencer = bus.sequencer();
-                match found {
-                    Some(messages) => {
-                        sequencer.filled(&room, messages, Instant::now(), &mut |e| bus.hub.publish(e));
-                    }
-                    None => sequencer.read_failed(&room, Instant::now()),
+                match read.await {
+                    Some(messages) => bus.filled(&room, messages),
+                    None => bus.sequencer().read_failed(&room, Instant::now()),
                 }
             });
         }
