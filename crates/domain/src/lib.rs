@@ -12,6 +12,9 @@ pub mod paging;
 pub mod room_settings;
 pub mod values;
 
+#[cfg(test)]
+mod text_patterns;
+
 pub use access::{Denial, RoomAction, Target, authorize};
 pub use attachments::{
     AttachmentType, DEFAULT_MAX_ATTACHMENT_BYTES, Filename, UploadRefusal, accept_upload, may_download,

@@ -76,15 +76,16 @@ impl Username {
     pub const MAX_LOGIN_INPUT_BYTES: usize = 64;
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let lowered = input.trim().to_lowercase();
-        let len = char_len(&lowered);
+        let trimmed = input.trim();
+        let len = char_len(trimmed);
         if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&len) {
             return err("must be 3 to 32 characters");
         }
-        if !lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')) {
+        // Checked before lowercasing: Unicode lowercasing turns the Kelvin sign into `k`.
+        if !trimmed.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
             return err("may contain only letters a-z, digits, '_', '.' and '-'");
         }
-        Ok(Self(lowered))
+        Ok(Self(trimmed.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -284,11 +285,11 @@ pub struct SearchPrefix(String);
 
 impl SearchPrefix {
     pub fn parse_optional(input: Option<&str>) -> Result<Self, ValueError> {
-        let lowered = input.unwrap_or("").trim().to_lowercase();
-        if char_len(&lowered) > 64 {
+        let trimmed = input.unwrap_or("").trim();
+        if char_len(trimmed) > 64 {
             return err("must be at most 64 characters");
         }
-        Ok(Self(lowered))
+        Ok(Self(trimmed.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -305,11 +306,11 @@ impl SearchText {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let lowered = input.trim().to_lowercase();
-        match char_len(&lowered) {
+        let trimmed = input.trim();
+        match char_len(trimmed) {
             0 => err("must not be empty"),
             n if n > Self::MAX_CHARS => err(format!("must be at most {} characters", Self::MAX_CHARS)),
-            _ => Ok(Self(lowered)),
+            _ => Ok(Self(trimmed.to_lowercase())),
         }
     }
 

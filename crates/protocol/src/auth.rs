@@ -12,15 +12,18 @@ pub const REFRESH_COOKIE: &str = "conclave_refresh";
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     /// 3–32 chars of `[a-z0-9_.-]` after lowercasing.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::text::Username))]
     pub username: String,
     /// 10–256 chars.
     #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub password: String,
     /// At most 64 chars.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::PersonName>))]
     pub first_name: Option<String>,
     /// At most 64 chars.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::PersonName>))]
     pub last_name: Option<String>,
 }
 

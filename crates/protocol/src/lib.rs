@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod numbers;
 pub mod page;
 pub mod rooms;
+pub mod text;
 pub mod users;
 pub mod ws;
 

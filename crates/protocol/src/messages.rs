@@ -106,6 +106,7 @@ pub struct AttachmentEnvelope {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UploadAttachmentQuery {
     /// The file's name as people will see it: 1–255 characters, no path.
+    #[cfg_attr(feature = "openapi", param(value_type = crate::text::Filename))]
     pub filename: String,
 }
 
@@ -193,6 +194,10 @@ pub struct Reaction {
     pub me: bool,
 }
 
+/// The highest sequence number there can be (`i64::MAX`, what both stores hold); a larger one
+/// in a request is refused rather than read as "after everything".
+pub const MAX_SEQ: u64 = 9_223_372_036_854_775_807;
+
 /// The most characters a message's body may have (R-MSG-1).
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
@@ -227,6 +232,7 @@ pub struct MessageEnvelope {
 pub struct SendMessageRequest {
     /// 1–4000 chars after trimming; may be empty when a sticker is sent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::text::MessageBody))]
     pub body: String,
     #[serde(default)]
     pub color: Option<Color>,
@@ -250,6 +256,7 @@ pub struct SendMessageRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditMessageRequest {
     /// 1–4000 chars after trimming.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::text::MessageBody))]
     pub body: String,
 }
 
@@ -259,8 +266,10 @@ pub struct EditMessageRequest {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct MessagesQuery {
     /// Only messages with a smaller sequence number.
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 9223372036854775807_u64))]
     pub before: Option<u64>,
     /// Only messages with a larger sequence number (the oldest `limit` of them).
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 9223372036854775807_u64))]
     pub after: Option<u64>,
     /// Page size: default 50, at most 200.
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
@@ -279,7 +288,7 @@ pub struct MessagesQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct MessageSearchQuery {
     /// 1–100 characters after trimming.
-    #[cfg_attr(feature = "openapi", param(min_length = 1, pattern = r"\S"))]
+    #[cfg_attr(feature = "openapi", param(value_type = crate::text::SearchText))]
     pub q: String,
     /// Matches per page: default 20, at most 50.
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]

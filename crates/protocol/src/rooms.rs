@@ -103,13 +103,16 @@ pub struct RoomEnvelope {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRoomRequest {
     /// 1–64 chars.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::text::RoomName))]
     pub name: String,
     /// At most 256 chars.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::Topic>))]
     pub topic: Option<String>,
     pub join_policy: JoinPolicy,
     /// Required for `password` rooms (4–256 chars), refused otherwise.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 4, max_length = 256))]
     pub password: Option<String>,
 }
 
@@ -118,14 +121,17 @@ pub struct CreateRoomRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateRoomRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::RoomName>))]
     pub name: Option<String>,
     /// An empty string clears the topic.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::Topic>))]
     pub topic: Option<String>,
     #[serde(default)]
     pub join_policy: Option<JoinPolicy>,
     /// Required when switching to `password`; sets a new password on a `password` room.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 4, max_length = 256))]
     pub password: Option<String>,
 }
 
@@ -135,6 +141,7 @@ pub struct UpdateRoomRequest {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RoomSearchQuery {
     /// Room name prefix (case-insensitive); empty or absent lists every listed room.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::text::SearchPrefix>))]
     pub q: Option<String>,
     /// Page size: default 20, at most 100.
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
@@ -236,7 +243,6 @@ pub struct RoomLogEntry {
 
 /// `POST /api/rooms/{room_id}/invites`: exactly one of `user_id` and `username`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteRequest {
     #[serde(default)]
     pub user_id: Option<UserId>,
@@ -298,15 +304,80 @@ pub struct RoleChangeRequest {
 pub struct MarkReadRequest {
     /// A whole number; JSON's `12.0` is the same number as `12`.
     #[serde(deserialize_with = "crate::numbers::whole")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9223372036854775807_u64))]
     pub seq: u64,
 }
 
 /// `POST /api/dms`: exactly one of `user_id` and `username`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenDmRequest {
     #[serde(default)]
     pub user_id: Option<UserId>,
     #[serde(default)]
     pub username: Option<String>,
+}
+
+/// The schema of a request that names one person, by id or by username: exactly one of the
+/// two, the other absent or null. OpenAPI says so with `oneOf`; a derived schema would make
+/// both optional and `{}` valid.
+#[cfg(feature = "openapi")]
+mod one_person {
+    use super::{InviteRequest, OpenDmRequest};
+    use crate::UserId;
+    use std::borrow::Cow;
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    fn schema(description: &str) -> RefOr<Schema> {
+        let by = |given: &str, schema: RefOr<Schema>, other: &str| {
+            ObjectBuilder::new()
+                .property(given, schema)
+                .required(given)
+                .property(other, ObjectBuilder::new().schema_type(Type::Null))
+        };
+        OneOfBuilder::new()
+            .item(by("user_id", Ref::from_schema_name("UserId").into(), "username"))
+            .item(by("username", ObjectBuilder::new().schema_type(Type::String).into(), "user_id"))
+            .description(Some(description))
+            .into()
+    }
+
+    fn user_id(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((UserId::name().into_owned(), UserId::schema()));
+    }
+
+    impl PartialSchema for InviteRequest {
+        fn schema() -> RefOr<Schema> {
+            schema(
+                "`POST /api/rooms/{room_id}/invites`: the user to invite, by `user_id` or by `username` (exactly one).",
+            )
+        }
+    }
+
+    impl ToSchema for InviteRequest {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("InviteRequest")
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            user_id(schemas);
+        }
+    }
+
+    impl PartialSchema for OpenDmRequest {
+        fn schema() -> RefOr<Schema> {
+            schema("`POST /api/dms`: the other person, by `user_id` or by `username` (exactly one).")
+        }
+    }
+
+    impl ToSchema for OpenDmRequest {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("OpenDmRequest")
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            user_id(schemas);
+        }
+    }
 }

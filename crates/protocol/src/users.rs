@@ -58,6 +58,7 @@ pub struct UserEnvelope {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UserSearchQuery {
     /// Username prefix (case-insensitive); empty or absent lists everyone.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::text::SearchPrefix>))]
     pub q: Option<String>,
     /// Page size: default 20, at most 100.
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
@@ -71,9 +72,11 @@ pub struct UserSearchQuery {
 pub struct UpdateProfileRequest {
     /// At most 64 chars; `""` removes it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::PersonName>))]
     pub first_name: Option<String>,
     /// At most 64 chars; `""` removes it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::text::PersonName>))]
     pub last_name: Option<String>,
 }
 

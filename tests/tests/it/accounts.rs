@@ -48,6 +48,8 @@ async fn r_acc_1_invalid_fields_answer_422_per_field() {
         (json!({"username": "ab", "password": PASSWORD}), vec!["username"]),
         (json!({"username": "has space", "password": PASSWORD}), vec!["username"]),
         (json!({"username": "x".repeat(33), "password": PASSWORD}), vec!["username"]),
+        // The Kelvin sign lowercases to `k`, but it is not one of the letters a username has.
+        (json!({"username": "\u{212a}elvin", "password": PASSWORD}), vec!["username"]),
         (json!({"username": "okname", "password": "123456789"}), vec!["password"]),
         (json!({"username": "okname", "password": "p".repeat(257)}), vec!["password"]),
         (json!({"username": "okname", "password": PASSWORD, "first_name": "f".repeat(65)}), vec!["first_name"]),
@@ -63,6 +65,12 @@ async fn r_acc_1_invalid_fields_answer_422_per_field() {
         got.sort();
         assert_eq!(got, fields, "for {body}");
     }
+    // Surrounding white space is trimmed before the bounds, as the document's pattern says.
+    let padded = anon
+        .post("/api/auth/signup", json!({"username": "\u{3000} Grace\t", "password": PASSWORD}))
+        .await
+        .expect_status(201);
+    assert_eq!(padded.body["user"]["username"], "grace");
     // Nothing was stored: the name is still free.
     anon.post("/api/auth/signup", json!({"username": "okname", "password": PASSWORD})).await.expect_status(201);
     // Missing fields or wrong types are malformed bodies.

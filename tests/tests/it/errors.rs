@@ -111,10 +111,38 @@ async fn r_ops_5_bodies_read_as_the_document_says() {
     let read = format!("/api/rooms/{room}/read");
     alice.post(&read, json!({"seq": 1.0})).await.expect_status(204);
     alice.post(&read, json!({"seq": 1.5})).await.expect_error(400, "malformed_json");
+    alice.post(&read, json!({"seq": 9_223_372_036_854_775_808_u64})).await.expect_error(400, "malformed_json");
     // A struct is not read from an array of its fields.
     alice.patch("/api/users/me", json!([null, null])).await.expect_error(400, "malformed_json");
     let logout = alice.raw(Method::POST, "/api/auth/logout").header("content-type", "application/json").body("null");
     alice.send(logout).await.expect_status(204);
+}
+
+/// R-ROOM-1, R-MSG-11: names and search text are trimmed, then bounded, as the document's
+/// patterns say: a padded name of 64 characters is a name of 64, and a search of 100 characters
+/// is one, however many its lowercase has.
+#[tokio::test]
+async fn r_room_1_text_is_trimmed_then_bounded() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let name = "n".repeat(64);
+    let created =
+        alice.post("/api/rooms", json!({"name": format!(" {name}\n"), "join_policy": "open"})).await.expect_status(201);
+    assert_eq!(created.body["room"]["name"], name.as_str());
+    let long = alice
+        .post("/api/rooms", json!({"name": "n".repeat(65), "join_policy": "open"}))
+        .await
+        .expect_error(422, "validation_failed");
+    assert!(long.body["error"]["details"]["name"].is_string());
+    let room = created.body["room"]["id"].as_str().unwrap().to_owned();
+    // `İ` lowercases to two characters; a hundred of them are still a hundred.
+    let dotted = "%C4%B0".repeat(100);
+    alice.get(&format!("/api/rooms/{room}/messages/search?q=%20{dotted}%20")).await.expect_status(200);
+    alice
+        .get(&format!("/api/rooms/{room}/messages/search?q={dotted}%C4%B0"))
+        .await
+        .expect_error(422, "validation_failed");
+    alice.get(&format!("/api/rooms/{room}/messages/search?q=%20%09")).await.expect_error(422, "validation_failed");
 }
 
 /// R-SEC-3: ids that are not ids, and odd characters, are just "not found".

@@ -144,6 +144,9 @@ async fn r_msg_3_history_pages() {
     bob.get(&format!("/api/rooms/{room}/messages?limit=0")).await.expect_error(422, "validation_failed");
     bob.get(&format!("/api/rooms/{room}/messages?before=-1")).await.expect_error(400, "invalid_query");
     bob.get(&format!("/api/rooms/{room}/messages?before=5&after=2")).await.expect_error(400, "invalid_query");
+    // Sequence numbers end at 2^63 - 1, as the document says; one past it is refused.
+    assert!(page(&bob, &room, "?after=9223372036854775807").await["items"].as_array().unwrap().is_empty());
+    bob.get(&format!("/api/rooms/{room}/messages?before=9223372036854775808")).await.expect_error(400, "invalid_query");
     bob.get(&format!("/api/rooms/{room}/messages?cursor=garbage")).await.expect_error(400, "invalid_query");
 }
 

@@ -42,6 +42,11 @@ pub async fn list(
             return Err(ApiError::new(ErrorCode::InvalidQuery, "use `before` or `after`, not both"));
         }
     };
+    if let HistoryRange::Before(seq) | HistoryRange::After(seq) = range
+        && seq > MAX_SEQ
+    {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "sequence numbers are at most 9223372036854775807"));
+    }
     let mut fetched = messages::history(&state, &access, range, limit).await?;
     let more = u32::try_from(fetched.len()).map_or(true, |n| n > limit);
     if more {

@@ -19,7 +19,7 @@ pub mod search;
 use crate::app::error::ApiError;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, ResponseError, web};
-use conclave_protocol::ErrorCode;
+use conclave_protocol::{ErrorCode, text};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -239,7 +239,11 @@ Authenticate with `Authorization: Bearer <access_token>` from `/api/auth/login`.
         notifications::list, notifications::mark_all_read, notifications::mark_read, notifications::delete,
         crate::gateway::upgrade,
     ),
-    components(schemas(conclave_protocol::ErrorCode, conclave_protocol::ClientFrame, conclave_protocol::ServerFrame)),
+    components(schemas(
+        conclave_protocol::ErrorCode, conclave_protocol::ClientFrame, conclave_protocol::ServerFrame,
+        text::Username, text::PersonName, text::RoomName, text::Topic, text::MessageBody, text::SearchText,
+        text::SearchPrefix, text::Filename,
+    )),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Sign up, log in, refresh and log out"),
