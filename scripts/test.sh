@@ -2,8 +2,9 @@
 # Runs every check and test of Conclave: formatting, lints (server and web client), unit and
 # table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
 # the black-box tests against the real binary once per store, an API fuzz run (schemathesis),
-# and the browser tests of the web client in headless Chromium. Installs the tools it needs itself (scripts/build-client.sh,
-# scripts/mongodb-wire.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
+# the Autobahn WebSocket cases, and the browser tests of the web client in headless Chromium.
+# Installs the tools it needs itself (scripts/build-client.sh, scripts/mongodb-wire.sh,
+# scripts/autobahn.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +82,9 @@ done
 
 step "API fuzzing (schemathesis against the running server and api-spec/openapi.json)"
 ./scripts/fuzz-api.sh
+
+step "WebSocket conformance (Autobahn fuzzingclient against /ws; needs a Python 2.7)"
+./scripts/autobahn.sh
 
 step "docker-compose.yml (docker compose config)"
 # No Docker engine runs on the build machines, but the compose file can still be validated.
