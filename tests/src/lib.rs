@@ -95,6 +95,37 @@ fn command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
+/// What a one-off `conclave` command did.
+pub struct Ran {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `conclave ARGS…` (a one-off command such as `backup`) on `data_dir` with the embedded
+/// store, `env` added as for a server; waits at most 60 s.
+pub async fn run_conclave(data_dir: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Ran {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("CONCLAVE_MONGODB_URI")
+        .env("CONCLAVE_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the command ends within 60 s")
+        .expect("conclave runs");
+    Ran {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// A running server with its own data folder. Killed when dropped.
 pub struct Server {
     child: Child,

@@ -169,17 +169,26 @@ impl ServerKey {
         Self { decapsulation: DecapsulationKey::<MlKem768>::from_seed(Seed::from(*seed)) }
     }
 
+    /// Reads the key file at `path`; a missing file is an error.
+    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let bytes = std::fs::read(path)
+            .map(Zeroizing::new)
+            .map_err(|source| SecretError::Io { path: path.display().to_string(), source })?;
+        Self::from_file_bytes(&bytes, path)
+    }
+
+    fn from_file_bytes(bytes: &[u8], path: &Path) -> Result<Self, KeyFileError> {
+        let seed: &[u8; SEED_LEN] = bytes
+            .strip_prefix(KEY_FILE_HEADER)
+            .and_then(|seed| seed.try_into().ok())
+            .ok_or_else(|| KeyFileError::NotAKeyFile(path.display().to_string()))?;
+        Ok(Self::from_seed(seed))
+    }
+
     /// Reads the key file at `path`, or creates it (mode 0600) with a new key pair when absent.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyFileError> {
         match std::fs::read(path) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                let seed: &[u8; SEED_LEN] = bytes
-                    .strip_prefix(KEY_FILE_HEADER)
-                    .and_then(|seed| seed.try_into().ok())
-                    .ok_or_else(|| KeyFileError::NotAKeyFile(path.display().to_string()))?;
-                Ok(Self::from_seed(seed))
-            }
+            Ok(bytes) => Self::from_file_bytes(&Zeroizing::new(bytes), path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let seed = Zeroizing::new(random_bytes::<SEED_LEN>());
                 let mut contents = Zeroizing::new(Vec::with_capacity(KEY_FILE_HEADER.len() + SEED_LEN));
@@ -395,6 +404,10 @@ mod tests {
         let (key, aad) = (DataKey::generate(), Aad::new("data-key").part("r"));
         let wrapped = first.wrap(&key, &aad).expect("wrap");
         assert!(second.unwrap_key(&wrapped, &aad).is_ok(), "the same key pair after a restart");
+        let loaded = ServerKey::load(&path).expect("load");
+        assert!(loaded.unwrap_key(&wrapped, &aad).is_ok(), "load reads the same key pair");
+        assert!(matches!(ServerKey::load(&dir.join("absent.key")), Err(KeyFileError::File(_))), "load creates none");
+        assert!(!dir.join("absent.key").exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

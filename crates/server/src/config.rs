@@ -174,12 +174,42 @@ pub struct Config {
     pub retention_days: u32,
 }
 
+impl Config {
+    /// The embedded store's database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("conclave.db")
+    }
+
+    /// The server's key file: `CONCLAVE_KEY_FILE`, else `server.key` in the data folder.
+    pub fn key_file_path(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| self.data_dir.join("server.key"))
+    }
+
+    /// The file of the secret that signs access tokens, when `CONCLAVE_JWT_SECRET` is unset.
+    pub fn jwt_secret_path(&self) -> PathBuf {
+        self.data_dir.join("jwt.secret")
+    }
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Copy the embedded store, its key file and the token secret into DIR (new or empty),
+    /// with a manifest. Safe while the server runs: the copy is the database at one moment.
+    Backup {
+        /// The folder to write the backup to.
+        dir: PathBuf,
+    },
+    /// Put a backup made by `conclave backup` into the data folder (which must hold no
+    /// database), after checking every file against the manifest and the key against the
+    /// database. Run it with the server stopped.
+    Restore {
+        /// The backup's folder.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! and (in later stages) the WebSocket gateway and the web client.
 
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod gateway;
 pub mod http;
@@ -89,7 +90,7 @@ async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>
             Ok(Arc::new(store))
         }
         None => {
-            let path = config.data_dir.join("conclave.db");
+            let path = config.database_path();
             // A batch of sends is published with the writers' wake-ups held until its end.
             let store = SqliteStore::open_with(&path, vault, Arc::new(|run| live::outbox::batched(run)))?;
             tracing::info!(path = %path.display(), "store: embedded SQLite");
@@ -107,10 +108,9 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
     let secret = match &config.jwt_secret {
         Some(secret) if secret.len() >= 32 => secret.as_bytes().to_vec(),
         Some(_) => return Err(StartError::ShortJwtSecret),
-        None => load_or_create_secret(&config.data_dir.join("jwt.secret"))?,
+        None => load_or_create_secret(&config.jwt_secret_path())?,
     };
-    let key_file = config.key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
-    let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
+    let vault = Arc::new(Vault::new(ServerKey::load_or_create(&config.key_file_path())?));
     let store = open_store(config, vault).await?;
     // Buffered writes go straight to the store; the application reads through them.
     let maintenance: Arc<dyn MaintenanceStore> = store.clone();

@@ -9,9 +9,39 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    if let Some(Command::Openapi) = config.command {
-        print!("{}", conclave_server::http::openapi_json());
-        return ExitCode::SUCCESS;
+    match &config.command {
+        Some(Command::Openapi) => {
+            print!("{}", conclave_server::http::openapi_json());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Backup { dir }) => {
+            return done(conclave_server::backup::backup(&config, dir).map(|manifest| {
+                let c = manifest.contents;
+                println!(
+                    "backed up {} users, {} rooms, {} messages and {} attachments to {} (manifest.json lists its files)",
+                    c.users,
+                    c.rooms,
+                    c.messages,
+                    c.attachments,
+                    dir.display()
+                );
+            }));
+        }
+        Some(Command::Restore { dir }) => {
+            return done(conclave_server::backup::restore(&config, dir).map(|manifest| {
+                let c = manifest.contents;
+                println!(
+                    "restored {} users, {} rooms, {} messages and {} attachments from the backup of {} into {}",
+                    c.users,
+                    c.rooms,
+                    c.messages,
+                    c.attachments,
+                    manifest.created_at.to_rfc3339(),
+                    config.data_dir.display()
+                );
+            }));
+        }
+        Some(Command::Serve) | None => {}
     }
     conclave_server::telemetry::init(&config.log, config.log_format);
     let outcome = actix_web::rt::System::new().block_on(conclave_server::serve(config));
@@ -19,6 +49,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "conclave could not run");
+            eprintln!("conclave: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The exit of a one-off command: its error said in a sentence.
+fn done(outcome: Result<(), conclave_server::backup::BackupError>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
             eprintln!("conclave: {error}");
             ExitCode::FAILURE
         }

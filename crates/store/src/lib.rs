@@ -18,7 +18,7 @@ mod store;
 pub use error::{Cause, Conflict, Missing, StoreError, StoreResult};
 pub use model::*;
 pub use mongo::MongoStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, backup};
 pub use store::{
     AuditStore, BatchScope, MaintenanceStore, MembershipStore, MessageStore, ModerationStore, NotificationStore,
     OnStored, RoomStore, Store, TokenStore, UserStore,

@@ -13,6 +13,7 @@ mod accounts;
 mod at_rest;
 mod attachments;
 mod audit;
+mod backup;
 mod client;
 mod cluster;
 mod crash;

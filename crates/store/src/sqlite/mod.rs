@@ -8,6 +8,7 @@
 mod accounts;
 mod attachments;
 mod audit;
+pub mod backup;
 mod checkpoint;
 mod cleanup;
 mod deferred;
