@@ -102,19 +102,28 @@ pub struct Ran {
     pub stderr: String,
 }
 
-/// Runs `conclave ARGS…` (a one-off command such as `backup`) on `data_dir` with the embedded
-/// store, `env` added as for a server; waits at most 60 s.
-pub async fn run_conclave(data_dir: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Ran {
+/// `conclave ARGS…`, a one-off command such as `backup`, on `data_dir` and the test store (the
+/// same as a server on that folder uses), with `env` added.
+pub fn conclave_command(data_dir: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(binary());
+    match mongodb_uri_for(data_dir) {
+        Some(uri) => command.env("CONCLAVE_MONGODB_URI", uri),
+        None => command.env_remove("CONCLAVE_MONGODB_URI"),
+    };
     command
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env_remove("CONCLAVE_MONGODB_URI")
         .env("CONCLAVE_LOG", "warn")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    command
+}
+
+/// Runs [`conclave_command`] to its end (at most 60 s).
+pub async fn run_conclave(data_dir: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Ran {
+    let mut command = conclave_command(data_dir, args, env);
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the command ends within 60 s")

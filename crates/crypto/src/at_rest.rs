@@ -252,6 +252,15 @@ fn key_encryption_key(shared: &[u8], kem_ciphertext: &[u8], aad: &Aad) -> Result
     Ok(Aes256Gcm::new(&(*okm).into()))
 }
 
+/// What [`Vault::rewrap`] made of a wrapped data key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rewrapped {
+    /// Wrapped for the new key pair: store this.
+    Now(Vec<u8>),
+    /// The new key pair opens it already.
+    Already,
+}
+
 /// The server key and the data keys it has unwrapped, by scope (a room id). Shared by every
 /// task of one server; a data key is unwrapped once and then served from memory.
 pub struct Vault {
@@ -296,6 +305,18 @@ impl Vault {
         let key = Arc::new(self.server.unwrap_key(wrapped, &Self::key_aad(scope))?);
         self.remember(scope, Arc::clone(&key));
         Ok(key)
+    }
+
+    /// `scope`'s wrapped data key, unwrapped with `from` and wrapped again for `to` (a key
+    /// rotation). A key `to` already opens is [`Rewrapped::Already`], so a rotation that was
+    /// interrupted goes on where it stopped; one that neither opens is an error.
+    pub fn rewrap(from: &ServerKey, to: &ServerKey, scope: &str, wrapped: &[u8]) -> Result<Rewrapped, SealError> {
+        let aad = Self::key_aad(scope);
+        if to.unwrap_key(wrapped, &aad).is_ok() {
+            return Ok(Rewrapped::Already);
+        }
+        let key = from.unwrap_key(wrapped, &aad)?;
+        Ok(Rewrapped::Now(to.wrap(&key, &aad)?))
     }
 
     /// Drops the key of a scope that no longer exists (a deleted room).
@@ -417,6 +438,28 @@ mod tests {
         std::fs::write(&path, [7u8; 64]).expect("write");
         assert!(matches!(ServerKey::load_or_create(&path), Err(KeyFileError::NotAKeyFile(_))));
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// R-OPS-7: a rotation re-wraps a data key for the new key pair, which then opens the
+    /// same key; the old one no longer does; a second pass finds it done; a key neither opens
+    /// is refused.
+    #[test]
+    fn rewrap_moves_a_data_key_to_the_new_key_pair_once() {
+        let (old, new) = (ServerKey::generate(), ServerKey::generate());
+        let vault = Vault::new(ServerKey::generate());
+        let (key, _) = vault.create_key("r1").expect("create");
+        let wrapped = old.wrap(&key, &Vault::key_aad("r1")).expect("wrap");
+        let Rewrapped::Now(moved) = Vault::rewrap(&old, &new, "r1", &wrapped).expect("rewrap") else {
+            panic!("the first pass re-wraps")
+        };
+        let opened = new.unwrap_key(&moved, &Vault::key_aad("r1")).expect("the new key opens it");
+        let aad = Aad::new("message body").part("r1");
+        assert_eq!(opened.open(&aad, &key.seal(&aad, b"hello").expect("seal")).expect("open"), b"hello");
+        assert!(old.unwrap_key(&moved, &Vault::key_aad("r1")).is_err(), "the old key pair does not");
+        assert_eq!(Vault::rewrap(&old, &new, "r1", &moved), Ok(Rewrapped::Already));
+        assert!(Vault::rewrap(&old, &new, "r2", &wrapped).is_err(), "bound to its scope");
+        let stranger = ServerKey::generate().wrap(&key, &Vault::key_aad("r1")).expect("wrap");
+        assert_eq!(Vault::rewrap(&old, &new, "r1", &stranger), Err(SealError::Tampered));
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod passwords;
 pub mod secrets;
 pub mod tokens;
 
-pub use at_rest::{Aad, DataKey, KeyFileError, SealError, ServerKey, Vault};
+pub use at_rest::{Aad, DataKey, KeyFileError, Rewrapped, SealError, ServerKey, Vault};
 pub use passwords::{PasswordError, PasswordHasher};
 pub use secrets::{SecretError, load_or_create_secret};
 pub use tokens::{AccessClaims, AccessTokens, IssuedAccessToken, RefreshToken, TokenError};

@@ -56,6 +56,8 @@ pub enum BackupError {
     NoDatabase(String),
     #[error("there is no key file at {0}; without it no message in a backup could be read")]
     NoKeyFile(String),
+    #[error("a key rotation is under way ({0} exists): run `conclave rotate-key` to finish it first")]
+    RotationUnderway(String),
     #[error("{0} already exists and is not empty: back up into a new folder")]
     TargetNotEmpty(String),
     #[error("{0} holds no Conclave backup: {1}")]
@@ -116,6 +118,10 @@ pub fn backup(config: &Config, dir: &Path) -> Result<Manifest, BackupError> {
     let key_file = config.key_file_path();
     if !key_file.is_file() {
         return Err(BackupError::NoKeyFile(key_file.display().to_string()));
+    }
+    let rotating = crate::key_rotation::next_key_path(&key_file);
+    if rotating.exists() {
+        return Err(BackupError::RotationUnderway(rotating.display().to_string()));
     }
     let vault = Vault::new(ServerKey::load(&key_file)?);
     if !is_empty_dir(dir)? {

@@ -210,6 +210,13 @@ pub enum Command {
         /// The backup's folder.
         dir: PathBuf,
     },
+    /// Re-wrap every room's data key under a new key pair and replace the key file, with every
+    /// server stopped. Interrupted, it refuses the server a start until it is run again.
+    RotateKey {
+        /// Print progress every this many keys (0: never).
+        #[arg(long, default_value_t = 1000)]
+        report_every: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

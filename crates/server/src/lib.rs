@@ -7,6 +7,7 @@ pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
+pub mod key_rotation;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
@@ -55,6 +56,8 @@ pub enum StartError {
     AttachmentTooLargeForMongoDb(usize),
     #[error("cannot open the store: {0}")]
     Store(#[from] conclave_store::StoreError),
+    #[error("a key rotation is under way ({0} exists): run `conclave rotate-key` again to finish it before starting")]
+    RotationUnderway(String),
     #[error(transparent)]
     Password(#[from] conclave_crypto::PasswordError),
     #[error("cannot set up metrics: {0}")]
@@ -79,7 +82,7 @@ pub const MAX_MONGODB_ATTACHMENT_BYTES: usize = 15 * 1024 * 1024;
 /// Opens the store the configuration asks for: MongoDB when a URI is set, else the embedded
 /// SQLite file in the data folder. Either way its schema is brought up to date first.
 /// `vault` holds the server key that wraps the rooms' data keys (encryption at rest).
-async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StartError> {
+pub(crate) async fn open_store(config: &Config, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StartError> {
     match &config.mongodb_uri {
         Some(_) if config.max_attachment_bytes > MAX_MONGODB_ATTACHMENT_BYTES => {
             Err(StartError::AttachmentTooLargeForMongoDb(config.max_attachment_bytes))
@@ -110,7 +113,12 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
         Some(_) => return Err(StartError::ShortJwtSecret),
         None => load_or_create_secret(&config.jwt_secret_path())?,
     };
-    let vault = Arc::new(Vault::new(ServerKey::load_or_create(&config.key_file_path())?));
+    let key_file = config.key_file_path();
+    let rotating = key_rotation::next_key_path(&key_file);
+    if rotating.exists() {
+        return Err(StartError::RotationUnderway(rotating.display().to_string()));
+    }
+    let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
     // Buffered writes go straight to the store; the application reads through them.
     let maintenance: Arc<dyn MaintenanceStore> = store.clone();

@@ -41,6 +41,29 @@ fn main() -> ExitCode {
                 );
             }));
         }
+        Some(Command::RotateKey { report_every }) => {
+            conclave_server::telemetry::init(&config.log, config.log_format);
+            let rotated = actix_web::rt::System::new().block_on(conclave_server::key_rotation::rotate(
+                &config,
+                *report_every,
+                |line| println!("{line}"),
+            ));
+            return match rotated {
+                Ok(rotation) => {
+                    println!(
+                        "rotated: {} data keys wrapped under the new key pair ({} done by an earlier run); {} holds it now",
+                        rotation.rewrapped,
+                        rotation.already,
+                        config.key_file_path().display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("conclave: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some(Command::Serve) | None => {}
     }
     conclave_server::telemetry::init(&config.log, config.log_format);

@@ -20,6 +20,10 @@ pub use model::*;
 pub use mongo::MongoStore;
 pub use sqlite::{SqliteStore, backup};
 pub use store::{
-    AuditStore, BatchScope, MaintenanceStore, MembershipStore, MessageStore, ModerationStore, NotificationStore,
-    OnStored, RoomStore, Store, TokenStore, UserStore,
+    AuditStore, BatchScope, KeyStore, MaintenanceStore, MembershipStore, MessageStore, ModerationStore,
+    NotificationStore, OnStored, RoomStore, Store, TokenStore, UserStore,
 };
+
+/// The scope of the store's own data key (audit records of no room, avatars); rooms' keys are
+/// scoped by their ids.
+pub const SERVER_KEY_SCOPE: &str = sealing::SERVER_SCOPE;

@@ -435,3 +435,10 @@ pub struct ReactionCount {
     /// Whether the reader is among those who reacted with it.
     pub me: bool,
 }
+
+/// A data key as stored: wrapped for the server's key pair, with the scope it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedKey {
+    pub scope: String,
+    pub wrapped: Vec<u8>,
+}

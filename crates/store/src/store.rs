@@ -28,6 +28,7 @@ pub trait Store:
     + NotificationStore
     + AuditStore
     + MaintenanceStore
+    + KeyStore
 {
 }
 
@@ -41,6 +42,7 @@ impl<T> Store for T where
         + NotificationStore
         + AuditStore
         + MaintenanceStore
+        + KeyStore
 {
 }
 
@@ -352,6 +354,16 @@ pub trait AuditStore: Send + Sync + 'static {
         after: Option<&AuditCursor>,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// The wrapped data keys (SPEC R-SEC-2), for a rotation of the server's key pair (R-OPS-7).
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    /// Every wrapped data key with its scope (a room's id, or [`crate::SERVER_KEY_SCOPE`]), in
+    /// scope order after `after`: at most `limit`.
+    async fn wrapped_keys(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<WrappedKey>>;
+    /// Stores `new` as `scope`'s wrapped key if `old` is the one stored: whether it was.
+    async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool>;
 }
 
 /// Health, cleanup and buffered writes (SPEC R-OPS-2, R-OPS-3, R-OPS-4).

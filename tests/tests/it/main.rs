@@ -20,6 +20,7 @@ mod crash;
 mod errors;
 mod gateway;
 mod jobs;
+mod key_rotation;
 mod messages;
 mod mongodb;
 mod notifications;

@@ -439,6 +439,17 @@ impl AuditStore for ReadYourWrites {
 }
 
 #[async_trait]
+impl KeyStore for ReadYourWrites {
+    async fn wrapped_keys(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<WrappedKey>> {
+        self.store.wrapped_keys(after, limit).await
+    }
+
+    async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
+        self.store.replace_wrapped_key(scope, old, new).await
+    }
+}
+
+#[async_trait]
 impl MaintenanceStore for ReadYourWrites {
     async fn ping(&self) -> StoreResult<()> {
         self.store.ping().await

@@ -22,6 +22,7 @@ mod audit;
 mod cleanup;
 mod deferred;
 mod docs;
+mod keys;
 mod messages;
 mod notifications;
 mod reactions;
@@ -667,6 +668,17 @@ impl AuditStore for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
         self.run(audit::account_audit(&self.c, user, after, limit)).await
+    }
+}
+
+#[async_trait]
+impl KeyStore for MongoStore {
+    async fn wrapped_keys(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<WrappedKey>> {
+        self.run(keys::wrapped_keys(&self.c, after.unwrap_or_default(), limit)).await
+    }
+
+    async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
+        self.run(keys::replace_wrapped_key(&self.c, scope, old, new)).await
     }
 }
 

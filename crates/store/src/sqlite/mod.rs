@@ -13,6 +13,7 @@ mod checkpoint;
 mod cleanup;
 mod deferred;
 mod group_commit;
+mod keys;
 mod messages;
 mod notifications;
 mod reactions;
@@ -594,6 +595,19 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<Vec<AuditRecord>> {
         let (user, after, vault) = (user.clone(), after.cloned(), Arc::clone(&self.vault));
         self.read(move |c| audit::account_audit(c, &vault, &user, after.as_ref(), limit)).await
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn wrapped_keys(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<WrappedKey>> {
+        let after = after.unwrap_or_default().to_owned();
+        self.read(move |c| keys::wrapped_keys(c, &after, limit)).await
+    }
+
+    async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
+        let (scope, old, new) = (scope.to_owned(), old.to_vec(), new.to_vec());
+        self.write(move |c| keys::replace_wrapped_key(c, &scope, &old, &new)).await
     }
 }
 

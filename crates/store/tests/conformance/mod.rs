@@ -89,6 +89,7 @@ macro_rules! conformance_suite {
             deferred_writes_apply_in_order_and_skip_what_is_gone,
             attachments_are_sent_once_by_their_uploader,
             an_upload_sent_by_concurrent_sends_goes_with_one,
+            wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1335,6 +1336,42 @@ pub async fn another_server_key_opens_nothing(test_store: &TestStore) {
     assert_eq!(refused, Err(StoreError::WrongServerKey));
     let again = test_store.backing.reopen(test_store.vault.clone()).await;
     assert_eq!(again.message(&room.id, &message.id).await.unwrap().unwrap().body, "for our eyes only");
+}
+
+/// R-OPS-7 (key rotation): every wrapped data key is listed once, rooms' and the store's own,
+/// in pages in scope order; a key is replaced only while it is still the one read.
+pub async fn wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let mut rooms = BTreeSet::new();
+    for name in ["one", "two", "three"] {
+        rooms.insert(group(&store, &alice, name, JoinPolicy::Open).await.id.0);
+    }
+    let direct = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(0)).await.unwrap();
+    rooms.insert(direct.id.0);
+    let mut listed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.wrapped_keys(after.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.scope.clone());
+        listed.extend(page);
+    }
+    let scopes: Vec<String> = listed.iter().map(|k| k.scope.clone()).collect();
+    let mut expected: Vec<String> = rooms.iter().cloned().chain([SERVER_KEY_SCOPE.to_owned()]).collect();
+    expected.sort();
+    assert_eq!(scopes, expected, "every key once, in scope order");
+    let (first, second) = (&listed[0], &listed[1]);
+    assert!(!store.replace_wrapped_key(&first.scope, b"not what is stored", &second.wrapped).await.unwrap());
+    assert!(store.replace_wrapped_key(&first.scope, &first.wrapped, &second.wrapped).await.unwrap());
+    let now = store.wrapped_keys(None, 100).await.unwrap();
+    assert_eq!(now.iter().find(|k| k.scope == first.scope).unwrap().wrapped, second.wrapped);
+    assert!(!store.replace_wrapped_key(&first.scope, &first.wrapped, &first.wrapped).await.unwrap(), "changed since");
+    assert!(store.replace_wrapped_key(&first.scope, &second.wrapped, &first.wrapped).await.unwrap());
+    let own = listed.iter().find(|k| k.scope == SERVER_KEY_SCOPE).unwrap();
+    assert!(store.replace_wrapped_key(SERVER_KEY_SCOPE, &own.wrapped, &own.wrapped).await.unwrap());
+    assert!(!store.replace_wrapped_key("no-such-scope", &own.wrapped, &own.wrapped).await.unwrap());
 }
 
 /// What an audit record says: action, actor, target, role.
