@@ -2,8 +2,8 @@
 # Runs every check and test of Conclave: formatting, lints (server and web client), unit and
 # table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
 # the black-box tests against the real binary once per store, an API fuzz run (schemathesis),
-# the Autobahn WebSocket cases, and the browser tests of the web client in headless Chromium.
-# Installs the tools it needs itself (scripts/build-client.sh, scripts/mongodb-wire.sh,
+# the Autobahn WebSocket cases, a 60-second soak, and the browser tests of the web client in
+# headless Chromium. Installs the tools it needs itself (scripts/build-client.sh, scripts/mongodb-wire.sh,
 # scripts/autobahn.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +85,9 @@ step "API fuzzing (schemathesis against the running server and api-spec/openapi.
 
 step "WebSocket conformance (Autobahn fuzzingclient against /ws; needs a Python 2.7)"
 ./scripts/autobahn.sh
+
+step "soak (60 s of churn against one server; fails when memory, descriptors or tasks grow)"
+SOAK_REPORT_SECS=10 ./scripts/soak.sh 60
 
 step "docker-compose.yml (docker compose config)"
 # No Docker engine runs on the build machines, but the compose file can still be validated.

@@ -11,6 +11,7 @@
 )]
 
 use clap::Parser;
+use conclave_load::{Error, account, process_usage};
 use conclave_protocol::{ClientFrame, RoomId, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -53,23 +54,8 @@ struct Args {
     rest: bool,
 }
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-const PASSWORD: &str = "load-test-password-0123";
-
 fn nanos_now() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-/// Signs up and logs in a user; returns the access token.
-async fn account(http: &reqwest::Client, url: &str, username: &str) -> Result<String, Error> {
-    let body = json!({"username": username, "password": PASSWORD});
-    let signup = http.post(format!("{url}/api/auth/signup")).json(&body).send().await?;
-    if !signup.status().is_success() {
-        return Err(format!("signup {username}: {}", signup.status()).into());
-    }
-    let login: serde_json::Value = http.post(format!("{url}/api/auth/login")).json(&body).send().await?.json().await?;
-    login["access_token"].as_str().map(str::to_owned).ok_or_else(|| format!("login {username}: {login}").into())
 }
 
 /// The CPU seconds and resident KiB of `pids` together (none: not measured).
@@ -77,23 +63,13 @@ fn usage_of(pids: &[u32]) -> Option<(f64, u64)> {
     if pids.is_empty() {
         return None;
     }
-    pids.iter().try_fold((0.0, 0), |(cpu, rss), pid| process_usage(*pid).map(|(c, r)| (cpu + c, rss + r)))
+    pids.iter()
+        .try_fold((0.0, 0), |(cpu, rss), pid| process_usage(*pid).map(|u| (cpu + u.cpu_seconds, rss + u.rss_kib)))
 }
 
 /// The CPU seconds of each of `pids` (0 for one that cannot be read).
 fn cpu_each(pids: &[u32]) -> Vec<f64> {
-    pids.iter().map(|pid| process_usage(*pid).map_or(0.0, |u| u.0)).collect()
-}
-
-/// Reads `/proc/<pid>`: CPU seconds (user + system) and resident memory in KiB.
-fn process_usage(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some((ticks / 100.0, rss))
+    pids.iter().map(|pid| process_usage(*pid).map_or(0.0, |u| u.cpu_seconds)).collect()
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -189,7 +165,7 @@ async fn main() -> Result<(), Error> {
         let (http, url, gate) = (http.clone(), urls[i % urls.len()].clone(), Arc::clone(&gate));
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await?;
-            account(&http, &url, &format!("load{run}_{i}")).await
+            account(&http, &url, &format!("load{run}_{i}")).await.map(|s| s.access_token)
         }));
     }
     let mut tokens = Vec::new();

@@ -252,6 +252,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             .default_service(web::to(http::client::fallback))
     };
     let connections = gateway::Connections::new(config.max_connections);
+    gateway_state.metrics.watch(connections.clone());
     let mut builder = actix_server::Server::build()
         .workers(workers)
         // Connections over this, per worker, wait to be accepted (WebSocket ones count until

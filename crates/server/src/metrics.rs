@@ -2,6 +2,7 @@
 //! connections, messages sent, WebSocket send times, deliveries, slow consumers dropped, job
 //! runs. One registry per server (in `AppState`), no global state.
 
+use crate::gateway::Connections;
 use crate::live::hub::Hub;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
@@ -24,6 +25,9 @@ pub struct Metrics {
     slow_consumers_dropped: IntCounter,
     job_runs: IntCounterVec,
     cleanup_deleted: IntCounterVec,
+    ws_open_connections: IntGauge,
+    /// The gateway's connections, once it listens.
+    connections: std::sync::OnceLock<Connections>,
 }
 
 impl Metrics {
@@ -52,6 +56,10 @@ impl Metrics {
         )?;
         let ws_sessions_opened = IntCounter::new("ws_sessions_total", "WebSocket sessions authenticated")?;
         let ws_connections = IntGauge::new("ws_connections", "Live authenticated WebSocket sessions")?;
+        let ws_open_connections = IntGauge::new(
+            "ws_open_connections",
+            "WebSocket connections whose tasks are alive (a session and a writer each), authenticated or not",
+        )?;
         let deliveries = IntCounter::new("ws_deliveries_total", "Frames queued for WebSocket sessions")?;
         let slow_consumers_dropped =
             IntCounter::new("ws_slow_consumers_dropped_total", "Sessions closed because their queue was full")?;
@@ -68,6 +76,7 @@ impl Metrics {
         registry.register(Box::new(ws_send_duration.clone()))?;
         registry.register(Box::new(ws_sessions_opened.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
+        registry.register(Box::new(ws_open_connections.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(slow_consumers_dropped.clone()))?;
         registry.register(Box::new(job_runs.clone()))?;
@@ -86,7 +95,14 @@ impl Metrics {
             slow_consumers_dropped,
             job_runs,
             cleanup_deleted,
+            ws_open_connections,
+            connections: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Counts the gateway's open connections from now on.
+    pub fn watch(&self, connections: Connections) {
+        self.connections.set(connections).ok();
     }
 
     /// Counts one answered request. `route` is the matched pattern (`/api/rooms/{room_id}`), so
@@ -124,6 +140,8 @@ impl Metrics {
     /// The text exposition, with the hub's counters brought up to date.
     pub fn render(&self, hub: &Hub) -> String {
         self.ws_connections.set(i64::try_from(hub.session_count()).unwrap_or(i64::MAX));
+        let open = self.connections.get().map_or(0, Connections::open);
+        self.ws_open_connections.set(i64::try_from(open).unwrap_or(i64::MAX));
         catch_up(&self.deliveries, hub.deliveries());
         catch_up(&self.slow_consumers_dropped, hub.dropped_slow());
         let mut text = Vec::new();
