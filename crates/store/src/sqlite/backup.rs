@@ -21,6 +21,13 @@ pub struct Contents {
     pub attachments: u64,
 }
 
+impl std::fmt::Display for Contents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { users, rooms, messages, attachments } = self;
+        write!(f, "{users} users, {rooms} rooms, {messages} messages and {attachments} attachments")
+    }
+}
+
 /// An existing database file, never created here.
 fn open_existing(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
