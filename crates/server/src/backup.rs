@@ -70,6 +70,8 @@ pub enum BackupError {
     DatabaseExists(String),
     #[error("another key file is already at {0}: move it away first, or restore with another CONCLAVE_KEY_FILE")]
     OtherKeyFile(String),
+    #[error(transparent)]
+    Lock(#[from] crate::data_lock::LockError),
     #[error("the backup's database does not open: {0}")]
     Store(#[from] StoreError),
     #[error("cannot use the key file: {0}")]
@@ -197,6 +199,7 @@ pub fn restore(config: &Config, dir: &Path) -> Result<Manifest, BackupError> {
     if config.mongodb_uri.is_some() {
         return Err(BackupError::MongoDb);
     }
+    let _lock = crate::data_lock::lock(config)?;
     let manifest = checked_manifest(dir)?;
     let database = config.database_path();
     let leftovers = ["", "-wal", "-shm"].map(|suffix| PathBuf::from(format!("{}{suffix}", database.display())));

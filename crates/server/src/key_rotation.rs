@@ -37,6 +37,8 @@ pub enum RotationError {
     KeyFile(#[from] KeyFileError),
     #[error(transparent)]
     Open(#[from] StartError),
+    #[error(transparent)]
+    Lock(#[from] crate::data_lock::LockError),
     #[error("cannot store a re-wrapped key: {0}")]
     Store(#[from] StoreError),
     #[error("the data key of {0} opens with neither the current nor the new key pair: the store is damaged")]
@@ -61,6 +63,7 @@ pub async fn rotate(
     report_every: u64,
     mut progress: impl FnMut(&str),
 ) -> Result<Rotation, RotationError> {
+    let _lock = crate::data_lock::lock(config)?;
     let key_file = config.key_file_path();
     if !key_file.is_file() {
         return Err(RotationError::NoKeyFile(key_file.display().to_string()));

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod backup;
 pub mod config;
+pub mod data_lock;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
@@ -43,6 +44,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub enum StartError {
     #[error("cannot create the data folder {0}: {1}")]
     DataDir(String, std::io::Error),
+    #[error(transparent)]
+    DataLock(#[from] data_lock::LockError),
     #[error(transparent)]
     Secret(#[from] conclave_crypto::SecretError),
     #[error("CONCLAVE_JWT_SECRET must be at least 32 bytes long")]
@@ -186,6 +189,8 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
 
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    // Held until the server has stopped: one process on an embedded store's folder.
+    let _lock = data_lock::lock(&config)?;
     let (state, leases) = build_state(&config).await?;
     let state = web::Data::new(state);
     // Several nodes: the users of a node that went silent are offline, and this node's sessions

@@ -87,7 +87,8 @@ async fn r_ops_7_a_backup_taken_while_serving_restores_whole() {
 
 /// R-OPS-7: what backup and restore cannot do safely they refuse, with a sentence and exit
 /// status 1, writing nothing: MongoDB (its own tools), a folder with no database, a backup
-/// folder in use, a data folder that holds a database, a folder that is not a backup, a damaged
+/// folder in use, a data folder a server is using (nor may a second server or a key rotation
+/// run there), a data folder that holds a database, a folder that is not a backup, a damaged
 /// file, another key file in the way.
 #[tokio::test]
 async fn r_ops_7_backup_and_restore_refuse_what_is_unsafe() {
@@ -111,7 +112,12 @@ async fn r_ops_7_backup_and_restore_refuse_what_is_unsafe() {
     let good = at("good");
     assert!(backup(data, &good, &[]).await.success);
 
-    refused(restore(data, &good, &[]).await, "already holds a database");
+    // A running server holds its folder: no restore, rotation or second server beside it.
+    let in_use = "another Conclave process is using the data folder";
+    refused(restore(data, &good, &[]).await, in_use);
+    refused(run_conclave(data, &[OsStr::new("rotate-key")], &[]).await, in_use);
+    let (status, log) = Server::start_failure_in(data, &[]).await;
+    assert!(!status.success() && log.contains(in_use), "{log}");
     refused(restore(&at("empty"), &at("busy"), &[]).await, "holds no Conclave backup");
     // One flipped byte in the database copy.
     let damaged = at("damaged");
@@ -133,4 +139,5 @@ async fn r_ops_7_backup_and_restore_refuse_what_is_unsafe() {
     let done = restore(&at("empty"), &good, &[]).await;
     assert!(done.success, "{}", done.stderr);
     assert!(at("empty").join("conclave.db").exists() && at("empty").join("server.key").exists());
+    refused(restore(&at("empty"), &good, &[]).await, "already holds a database");
 }
