@@ -44,6 +44,7 @@ fn insert(c: &mut Criterion) {
             client_id: Some(format!("bench-{n}")),
             attachment_id: None,
             reply_to: None,
+            mentions: Vec::new(),
         }
     };
     let mut group = c.benchmark_group("insert_message");

@@ -52,6 +52,7 @@ fn search(c: &mut Criterion) {
                     client_id: None,
                     attachment_id: None,
                     reply_to: None,
+                    mentions: Vec::new(),
                 };
                 let at = start + Duration::milliseconds(i64::try_from(n).unwrap_or(0) * 10);
                 store.insert_message(message, at)

@@ -273,13 +273,38 @@ pub struct NewMessage {
     pub attachment_id: Option<AttachmentId>,
     /// An earlier message of the same room that this one answers (R-MSG-8).
     pub reply_to: Option<MessageId>,
+    /// The usernames the body @mentions (R-MSG-10, at most `MAX_MENTIONS`): each one who is a
+    /// member, other than the author, gets a `mention` notification in the message's own
+    /// write, so that a crash stores both or neither.
+    pub mentions: Vec<String>,
 }
 
 /// A stored message, and whether this call stored it (`false`: the client id was seen before).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InsertedMessage {
     pub message: MessageRecord,
     pub created: bool,
+    /// The notifications stored with it (its mentions); none for a repeat.
+    pub notices: Vec<NotificationRecord>,
+}
+
+impl NewNotification {
+    /// The notification of a member @mentioned by `message` in the room named `room_name`
+    /// (R-MSG-10): from its author, pointing at it.
+    pub(crate) fn mention(message: &MessageRecord, room_name: &str, user: UserId) -> Self {
+        NewNotification {
+            user_id: user,
+            kind: NotificationKind::Mention,
+            room_id: Some(message.room_id.clone()),
+            actor_id: Some(message.author_id.clone()),
+            data: serde_json::json!({
+                "room_name": room_name,
+                "actor_username": message.author_username,
+                "message_id": message.id,
+                "seq": message.seq,
+            }),
+        }
+    }
 }
 
 /// Which part of a room's history to read. Results are always newest first.

@@ -35,13 +35,13 @@ impl Acks {
 async fn gateway_sender(mut socket: Socket, room: String, name: &'static str, acks: Arc<Acks>) -> (Vec<String>, u64) {
     let (mut acked, mut seen) = (Vec::new(), 0);
     'sending: for n in 0..EACH {
-        let body = format!("{name}-{n}");
-        if !socket.try_send(json!({"type": "send_message", "room_id": room, "body": body, "client_id": body})).await {
+        let (id, body) = message(name, n);
+        if !socket.try_send(json!({"type": "send_message", "room_id": room, "body": body, "client_id": id})).await {
             break;
         }
         loop {
             match socket.next_or_close().await {
-                Ok(frame) if frame["type"] == "ack" && frame["client_id"] == body.as_str() => break,
+                Ok(frame) if frame["type"] == "ack" && frame["client_id"] == id.as_str() => break,
                 Ok(frame) if frame["type"] == "message_created" => {
                     seen = seen.max(frame["message"]["seq"].as_u64().unwrap());
                 }
@@ -56,13 +56,20 @@ async fn gateway_sender(mut socket: Socket, room: String, name: &'static str, ac
     (acked, seen)
 }
 
+/// The client id and body of `name`'s `n`th message: each @mentions erin (R-MSG-10).
+fn message(name: &str, n: usize) -> (String, String) {
+    let id = format!("{name}-{n}");
+    let body = format!("{id} for @erin");
+    (id, body)
+}
+
 /// Sends over REST, one after the other, until the server is gone: the bodies acknowledged.
 async fn rest_sender(user: User, room: String, name: &'static str, acks: Arc<Acks>) -> Vec<String> {
     let mut acked = Vec::new();
     for n in 0..EACH {
-        let body = format!("{name}-{n}");
+        let (id, body) = message(name, n);
         let path = format!("/api/rooms/{room}/messages");
-        match user.raw(reqwest::Method::POST, &path).json(&json!({"body": body, "client_id": body})).send().await {
+        match user.raw(reqwest::Method::POST, &path).json(&json!({"body": body, "client_id": id})).send().await {
             Ok(answer) if answer.status() == 201 => acked.push(body),
             Ok(answer) => panic!("send answered {}", answer.status()),
             Err(_) => break,
@@ -75,18 +82,21 @@ async fn rest_sender(user: User, room: String, name: &'static str, acks: Arc<Ack
 /// R-OPS-4, R-WS-3: four members send at once, two over the gateway and two over REST, and the
 /// server is killed (SIGKILL) in the middle. After a restart on the same data (on MongoDB, the
 /// same database), every acknowledged message is there exactly once, the numbers have no gaps,
-/// and a gateway client resumes from the last message it saw with nothing lost or twice.
+/// and a gateway client resumes from the last message it saw with nothing lost or twice. Every
+/// message @mentions a member, whose mention notifications are stored with the messages: one
+/// for each stored message, none lost, none twice (R-MSG-10, R-NOTE-1).
 #[tokio::test]
 async fn r_ops_4_a_killed_server_keeps_every_acknowledged_message() {
     let server = Server::start().await;
     let alice = server.user("alice").await;
     let room = alice.create_room("crash", "open").await;
     let mut members = Vec::new();
-    for name in ["bob", "carol", "dave"] {
+    for name in ["bob", "carol", "dave", "erin"] {
         let member = server.user(name).await;
         member.post_empty(&format!("/api/rooms/{room}/join")).await.expect_status(200);
         members.push(member);
     }
+    drop(members.pop().unwrap());
     let dave = members.pop().unwrap();
     let carol = members.pop().unwrap();
     let bob = members.pop().unwrap();
@@ -122,6 +132,18 @@ async fn r_ops_4_a_killed_server_keeps_every_acknowledged_message() {
     numbers.sort_unstable();
     let last = u64::try_from(stored.len()).unwrap();
     assert_eq!(numbers, (1..=last).collect::<Vec<_>>(), "numbered without gaps");
+    let erin = server.login("erin").await;
+    let mut mentioned: Vec<String> = erin
+        .all_items("/api/notifications?limit=100")
+        .await
+        .iter()
+        .filter(|n| n["kind"] == "mention")
+        .map(|n| n["data"]["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    mentioned.sort_unstable();
+    let mut sent_ids: Vec<String> = stored.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    sent_ids.sort_unstable();
+    assert_eq!(mentioned, sent_ids, "one mention notification for each stored message");
 
     // Alice's client comes back and resumes from the last message it saw.
     let (mut socket, _) = server.connect(&alice).await;

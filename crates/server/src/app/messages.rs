@@ -63,9 +63,11 @@ pub async fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> A
     let (Some(content), true) = (content, errors.is_empty()) else {
         return Err(errors.into());
     };
+    let mentions = mentioned_usernames(&content.body).into_iter().map(|name| name.into_string()).collect();
     Ok(NewMessage {
         room_id: access.room.id.clone(),
         author_id: access.user.id.clone(),
+        mentions,
         body: content.body,
         color: content.color,
         sticker: content.sticker,
@@ -107,31 +109,12 @@ pub async fn store(
             // The message is stored and delivered: its sender is not told it failed.
             tracing::warn!(message = %error.message, "a direct message was stored, but not its notification");
         }
-        if let Err(error) = notify_mentions(state, access, &inserted.message).await {
-            tracing::warn!(message = %error.message, "a message was stored, but not its mentions' notifications");
+        // R-MSG-10: the members it @mentions, whose notices the store kept with it.
+        for notice in &inserted.notices {
+            notify::push(state, notice);
         }
     }
     Ok(inserted)
-}
-
-/// R-MSG-10: every member the message @mentions (not its author, at most `MAX_MENTIONS`) gets
-/// a `mention` notification, live when connected.
-async fn notify_mentions(state: &AppState, access: &RoomAccess, message: &MessageRecord) -> ApiResult<()> {
-    let names = mentioned_usernames(&message.body);
-    if names.is_empty() {
-        return Ok(());
-    }
-    let author = actor(state, &access.user).await?;
-    for name in names {
-        let Some(user) = state.store.user_by_username(name.as_str()).await? else { continue };
-        if user.id == author.id || state.store.membership(&access.room.id, &user.id).await?.is_none() {
-            continue;
-        }
-        let context = Context { room: Some(&access.room), actor: Some(&author) };
-        let extra = json!({ "message_id": message.id, "seq": message.seq });
-        notify::notify(state, &user.id, NotificationKind::Mention, context, extra).await;
-    }
-    Ok(())
 }
 
 /// R-NOTE-1: a direct message to someone offline leaves them a notification.

@@ -6,7 +6,7 @@ use super::events;
 use super::views;
 use chrono::Utc;
 use conclave_protocol::{NotificationKind, Role, ServerFrame, UserId};
-use conclave_store::{NewNotification, RoomRecord, UserRecord};
+use conclave_store::{NewNotification, NotificationRecord, RoomRecord, UserRecord};
 use serde_json::{Value, json};
 
 /// Who did it and where, for the notification's `data`.
@@ -34,14 +34,17 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
         data,
     };
     match state.store.insert_notification(notification, Utc::now()).await {
-        Ok(stored) => {
-            let frame = ServerFrame::NotificationCreated { notification: views::notification(&stored) };
-            events::to_users(state.bus.as_ref(), vec![user.clone()], &frame);
-        }
+        Ok(stored) => push(state, &stored),
         Err(error) => {
             tracing::error!(%error, user_id = %user, ?kind, "could not store a notification")
         }
     }
+}
+
+/// Tells a stored notification's user, live when connected.
+pub fn push(state: &AppState, stored: &NotificationRecord) {
+    let frame = ServerFrame::NotificationCreated { notification: views::notification(stored) };
+    events::to_users(state.bus.as_ref(), vec![stored.user_id.clone()], &frame);
 }
 
 /// The `data` for a role change.

@@ -1,14 +1,14 @@
 //! Messages: sequence numbers, idempotent sends, history, edits and deletions.
 
 use super::docs::*;
-use super::{Collections, attachments};
+use super::{Collections, attachments, notifications};
 use crate::error::{Cause, Missing, StoreError};
 use crate::model::*;
 use crate::sealing::{SealedMessage, SealedReply, new_room_key, open_all, room_key, seal_body};
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
 use conclave_crypto::DataKey;
-use conclave_protocol::{MessageId, RoomId};
+use conclave_protocol::{MessageId, RoomId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
@@ -151,7 +151,8 @@ pub async fn insert_message(
             c.rooms.update_one(doc! { "_id": room }, doc! { "$inc": { "last_seq": -1_i64 } }).session(&mut *s).await?;
             let mut sealed = with_replies(c, Some(&mut *s), &new.room_id, vec![message]).await?;
             let message = sealed.pop().ok_or_else(|| fail(StoreError::NotFound(Missing::Message)))?;
-            return Ok(InsertedMessage { message: message.open(&data_key).map_err(fail)?, created: false });
+            let message = message.open(&data_key).map_err(fail)?;
+            return Ok(InsertedMessage { message, created: false, notices: Vec::new() });
         }
     }
     let author_username = c
@@ -202,10 +203,24 @@ pub async fn insert_message(
         .await?;
     c.memberships
         .update_many(doc! { "room_id": room, "hidden": true }, doc! { "$set": { "hidden": false } })
-        .session(s)
+        .session(&mut *s)
         .await?;
     let sealed = SealedMessage { reply_to: reply_to.map(SealedReply::from), ..SealedMessage::from(message) };
-    Ok(InsertedMessage { message: sealed.open(&data_key).map_err(fail)?, created: true })
+    let message = sealed.open(&data_key).map_err(fail)?;
+    // Its @mentions' notices, in the same transaction (R-MSG-10): members other than the author.
+    let mut notices = Vec::new();
+    for name in &new.mentions {
+        let Some(user) = c.users.find_one(doc! { "username": name }).session(&mut *s).await? else { continue };
+        let member = c.memberships.find_one(doc! { "room_id": room, "user_id": &user.id }).session(&mut *s).await?;
+        if user.id == author || member.is_none() {
+            continue;
+        }
+        let notice = NewNotification::mention(&message, &numbered.name, UserId(user.id));
+        let stored = notifications::notification_doc(notice, now);
+        c.notifications.insert_one(&stored).session(&mut *s).await?;
+        notices.push(stored.into());
+    }
+    Ok(InsertedMessage { message, created: true, notices })
 }
 
 pub async fn messages(

@@ -15,7 +15,14 @@ pub async fn insert_notification(
     new: NewNotification,
     now: DateTime<Utc>,
 ) -> MongoResult<NotificationRecord> {
-    let doc = NotificationDoc {
+    let doc = notification_doc(new, now);
+    c.notifications.insert_one(&doc).await?;
+    Ok(doc.into())
+}
+
+/// The document of a new notification.
+pub fn notification_doc(new: NewNotification, now: DateTime<Utc>) -> NotificationDoc {
+    NotificationDoc {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: new.user_id.0,
         kind: new.kind,
@@ -24,9 +31,7 @@ pub async fn insert_notification(
         data: new.data,
         created_at: date(now),
         read: false,
-    };
-    c.notifications.insert_one(&doc).await?;
-    Ok(doc.into())
+    }
 }
 
 pub async fn notifications(

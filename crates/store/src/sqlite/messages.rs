@@ -1,13 +1,14 @@
 //! Messages: sequence numbers, idempotent sends, history, edits and deletions.
 
 use super::attachments;
+use super::notifications;
 use super::rows::*;
 use crate::error::{Cause, Missing, StoreError, StoreResult};
 use crate::model::*;
 use crate::sealing::{SealedAttachmentMeta, SealedMessage, SealedReply, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
 use conclave_crypto::{DataKey, Vault};
-use conclave_protocol::{MessageId, RoomId};
+use conclave_protocol::{MessageId, RoomId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ pub struct CheckedSend {
     record: MessageRecord,
     body: Vec<u8>,
     attachment: Option<SealedAttachmentMeta>,
+    /// The members it @mentions (not its author), and the room's name for their notices.
+    mentioned: Vec<UserId>,
+    room_name: String,
 }
 
 /// What checking a send finds.
@@ -55,6 +59,9 @@ pub enum Checked {
     Repeated(InsertedMessage),
 }
 
+/// What a send reads of its room: when it ended, its wrapped key, its last number, its name.
+type RoomForSend = (Option<i64>, Option<Vec<u8>>, i64, String);
+
 /// Checks and seals a send, reading only: a refused send has written nothing, so it needs no
 /// undo when other sends share its transaction (`group_commit.rs`).
 pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTime<Utc>) -> StoreResult<Checked> {
@@ -62,16 +69,16 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
     // The room's last sequence number is read here and the next one written by `write_send`:
     // the batch's transaction is the only writer, and each send is checked after the ones
     // before it were written.
-    let room: Option<(Option<i64>, Option<Vec<u8>>, i64)> = conn
-        .prepare_cached("SELECT terminated_at, data_key, last_seq FROM rooms WHERE id = ?1")
+    let room: Option<RoomForSend> = conn
+        .prepare_cached("SELECT terminated_at, data_key, last_seq, name FROM rooms WHERE id = ?1")
         .map_err(backend)?
-        .query_row([new.room_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row([new.room_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
         .optional()
         .map_err(backend)?;
-    let (wrapped_key, last_seq) = match room {
+    let (wrapped_key, last_seq, room_name) = match room {
         None => return Err(StoreError::NotFound(Missing::Room)),
-        Some((Some(_), _, _)) => return Err(StoreError::RoomTerminated),
-        Some((None, wrapped_key, last_seq)) => (wrapped_key, last_seq),
+        Some((Some(_), _, _, _)) => return Err(StoreError::RoomTerminated),
+        Some((None, wrapped_key, last_seq, name)) => (wrapped_key, last_seq, name),
     };
     let seq = last_seq
         .checked_add(1)
@@ -103,7 +110,8 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
             .optional()
             .map_err(backend)?;
         if let Some(message) = earlier {
-            return Ok(Checked::Repeated(InsertedMessage { message: message.open(&key)?, created: false }));
+            let message = message.open(&key)?;
+            return Ok(Checked::Repeated(InsertedMessage { message, created: false, notices: Vec::new() }));
         }
     }
     // Time-ordered: a new id lands at the end of the id index, not on a random page of it.
@@ -117,6 +125,20 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         None => None,
     };
     let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
+    let mut mentioned = Vec::new();
+    for name in &new.mentions {
+        let member: Option<String> = conn
+            .prepare_cached(
+                "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.username = ?1 AND m.room_id = ?2",
+            )
+            .map_err(backend)?
+            .query_row([name.as_str(), new.room_id.as_str()], |row| row.get(0))
+            .optional()
+            .map_err(backend)?;
+        if let Some(member) = member.filter(|id| id != new.author_id.as_str()) {
+            mentioned.push(UserId(member));
+        }
+    }
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
     let created_at =
         DateTime::from_timestamp_millis(ms(now)).ok_or(StoreError::Backend(Cause::msg("time out of range")))?;
@@ -136,7 +158,7 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         deleted: false,
         reply_to,
     };
-    Ok(Checked::New(CheckedSend { record, body, attachment }))
+    Ok(Checked::New(CheckedSend { record, body, attachment, mentioned, room_name }))
 }
 
 /// The message of `room` that a new one answers, as it is now (R-MSG-8).
@@ -162,7 +184,7 @@ fn reply_target(conn: &Connection, key: &DataKey, room: &RoomId, original: &Mess
 /// statement that could fail alone needs a statement journal to undo itself: a copy of every
 /// page the transaction changed before it, allocated and freed at every send.
 pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedMessage> {
-    let CheckedSend { record, body, attachment } = send;
+    let CheckedSend { record, body, attachment, mentioned, room_name } = send;
     let room = record.room_id.as_str();
     if let Some(attachment) = &attachment {
         attachments::mark_sent(conn, &attachment.id, &record.id)?;
@@ -204,7 +226,14 @@ pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedM
         .map_err(backend)?
         .execute([room])
         .map_err(backend)?;
-    Ok(InsertedMessage { message: record, created: true })
+    let notices = mentioned
+        .into_iter()
+        .map(|user| {
+            let notice = NewNotification::mention(&record, &room_name, user);
+            notifications::insert_notification(conn, notice, record.created_at)
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(InsertedMessage { message: record, created: true, notices })
 }
 
 pub fn messages(

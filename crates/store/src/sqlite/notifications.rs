@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use conclave_protocol::{NotificationId, NotificationKind, RoomId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// Stores a notification. `OR ROLLBACK`: a send's notices are written inside its batch's
+/// transaction (`messages::write_send`), where a failed statement must end it whole.
 pub fn insert_notification(
     conn: &Connection,
     new: NewNotification,
@@ -22,19 +24,20 @@ pub fn insert_notification(
         created_at: stored_time(now),
         read: false,
     };
-    conn.execute(
-        "INSERT INTO notifications (id, user_id, kind, room_id, actor_id, data, created_at, read)
+    conn.prepare_cached(
+        "INSERT OR ROLLBACK INTO notifications (id, user_id, kind, room_id, actor_id, data, created_at, read)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-        params![
-            record.id.as_str(),
-            record.user_id.as_str(),
-            name_of(&record.kind),
-            record.room_id.as_ref().map(|r| r.as_str()),
-            record.actor_id.as_ref().map(|a| a.as_str()),
-            record.data.to_string(),
-            ms(now)
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        record.id.as_str(),
+        record.user_id.as_str(),
+        name_of(&record.kind),
+        record.room_id.as_ref().map(|r| r.as_str()),
+        record.actor_id.as_ref().map(|a| a.as_str()),
+        record.data.to_string(),
+        ms(now)
+    ])
     .map_err(backend)?;
     Ok(record)
 }

@@ -90,6 +90,7 @@ macro_rules! conformance_suite {
             attachments_are_sent_once_by_their_uploader,
             an_upload_sent_by_concurrent_sends_goes_with_one,
             wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged,
+            mentions_are_stored_with_their_message,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -161,6 +162,7 @@ fn text_message(room: &RoomId, author: &UserId, body: String, client_id: Option<
         client_id,
         attachment_id: None,
         reply_to: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -675,6 +677,7 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
         client_id: Some("c-1".into()),
         attachment_id: None,
         reply_to: None,
+        mentions: Vec::new(),
     };
     let first = store.insert_message(message(&alice, "hello"), t(3)).await.unwrap();
     let again = store.insert_message(message(&alice, "hello again"), t(4)).await.unwrap();
@@ -1372,6 +1375,41 @@ pub async fn wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged(s
     let own = listed.iter().find(|k| k.scope == SERVER_KEY_SCOPE).unwrap();
     assert!(store.replace_wrapped_key(SERVER_KEY_SCOPE, &own.wrapped, &own.wrapped).await.unwrap());
     assert!(!store.replace_wrapped_key("no-such-scope", &own.wrapped, &own.wrapped).await.unwrap());
+}
+
+/// R-MSG-10, R-NOTE-1: a message's @mentions are notified in the message's own write: each
+/// mentioned member other than the author gets one `mention` pointing at it; a non-member, the
+/// author and an unknown name get none; a repeated client id stores no second one.
+pub async fn mentions_are_stored_with_their_message(store: Arc<dyn Store>) {
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    let room = group(&store, &alice, "mentions", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(1)).await.unwrap();
+    let mentioning = || NewMessage {
+        mentions: ["bob", "carol", "alice", "nobody"].map(String::from).to_vec(),
+        ..text_message(&room.id, &alice.id, "@bob @carol @alice @nobody look".into(), Some("m1".into()))
+    };
+    let sent = store.insert_message(mentioning(), t(2)).await.unwrap();
+    assert!(sent.created);
+    assert_eq!(sent.notices.len(), 1, "bob only: {:?}", sent.notices);
+    let notice = &sent.notices[0];
+    assert_eq!(
+        (&notice.user_id, notice.kind, notice.room_id.as_ref()),
+        (&bob.id, NotificationKind::Mention, Some(&room.id))
+    );
+    assert_eq!(notice.actor_id.as_ref(), Some(&alice.id));
+    assert_eq!(notice.data["message_id"], sent.message.id.as_str());
+    assert_eq!(notice.data["seq"], sent.message.seq);
+    assert_eq!(
+        (notice.data["room_name"].as_str(), notice.data["actor_username"].as_str()),
+        (Some("mentions"), Some("alice"))
+    );
+    assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap(), sent.notices);
+    for nobody in [&alice, &carol] {
+        assert!(store.notifications(&nobody.id, false, None, 10).await.unwrap().is_empty());
+    }
+    let again = store.insert_message(mentioning(), t(3)).await.unwrap();
+    assert!(!again.created && again.notices.is_empty());
+    assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap().len(), 1);
 }
 
 /// What an audit record says: action, actor, target, role.
