@@ -45,6 +45,7 @@ fn insert(c: &mut Criterion) {
             attachment_id: None,
             reply_to: None,
             mentions: Vec::new(),
+            direct_notice: None,
         }
     };
     let mut group = c.benchmark_group("insert_message");

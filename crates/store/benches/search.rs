@@ -53,6 +53,7 @@ fn search(c: &mut Criterion) {
                     attachment_id: None,
                     reply_to: None,
                     mentions: Vec::new(),
+                    direct_notice: None,
                 };
                 let at = start + Duration::milliseconds(i64::try_from(n).unwrap_or(0) * 10);
                 store.insert_message(message, at)

@@ -277,6 +277,9 @@ pub struct NewMessage {
     /// member, other than the author, gets a `mention` notification in the message's own
     /// write, so that a crash stores both or neither.
     pub mentions: Vec<String>,
+    /// A direct room's other member, offline when the message was sent (R-NOTE-1): a
+    /// `direct_message` notification in the message's own write, when they are a member.
+    pub direct_notice: Option<UserId>,
 }
 
 /// A stored message, and whether this call stored it (`false`: the client id was seen before).
@@ -284,17 +287,23 @@ pub struct NewMessage {
 pub struct InsertedMessage {
     pub message: MessageRecord,
     pub created: bool,
-    /// The notifications stored with it (its mentions); none for a repeat.
+    /// The notifications stored with it (its mentions, the offline peer's); none for a repeat.
     pub notices: Vec<NotificationRecord>,
 }
 
 impl NewNotification {
-    /// The notification of a member @mentioned by `message` in the room named `room_name`
-    /// (R-MSG-10): from its author, pointing at it.
-    pub(crate) fn mention(message: &MessageRecord, room_name: &str, user: UserId) -> Self {
+    /// A notification to `user` of `kind` about `message` in the room named `room_name` (an
+    /// @mention, R-MSG-10; a direct message to someone offline, R-NOTE-1): from its author,
+    /// pointing at it.
+    pub(crate) fn about_message(
+        kind: NotificationKind,
+        message: &MessageRecord,
+        room_name: &str,
+        user: UserId,
+    ) -> Self {
         NewNotification {
             user_id: user,
-            kind: NotificationKind::Mention,
+            kind,
             room_id: Some(message.room_id.clone()),
             actor_id: Some(message.author_id.clone()),
             data: serde_json::json!({

@@ -5,7 +5,7 @@ use super::auth::{AuthUser, actor};
 use super::error::{ApiError, ApiResult};
 use super::notify::{self, Context};
 use conclave_domain::{RoomAction, authorize};
-use conclave_protocol::{ErrorCode, NotificationKind, Role, RoomId, UserId};
+use conclave_protocol::{ErrorCode, NotificationKind, Role, RoomId, RoomKind, UserId};
 use conclave_store::RoomRecord;
 
 /// The room a command names, the caller, and the caller's role in it (`None`: not a member).
@@ -13,6 +13,8 @@ pub struct RoomAccess {
     pub user: AuthUser,
     pub room: RoomRecord,
     pub role: Option<Role>,
+    /// In a direct room the caller is in: the other member.
+    pub peer: Option<UserId>,
 }
 
 impl RoomAccess {
@@ -21,7 +23,13 @@ impl RoomAccess {
         let room =
             state.store.room(&room_id).await?.ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no such room"))?;
         let role = state.store.membership(&room_id, &user.id).await?.map(|m| m.role);
-        Ok(Self { user, room, role })
+        let peer = match (room.kind, role) {
+            (RoomKind::Direct, Some(_)) => {
+                state.store.direct_peers(&user.id, std::slice::from_ref(&room_id)).await?.pop().map(|(_, peer)| peer.id)
+            }
+            _ => None,
+        };
+        Ok(Self { user, room, role, peer })
     }
 
     pub fn authorize(&self, action: RoomAction) -> ApiResult<()> {

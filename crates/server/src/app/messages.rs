@@ -4,10 +4,9 @@
 
 use super::AppState;
 use super::access::RoomAccess;
-use super::auth::actor;
 use super::error::{ApiError, ApiResult};
 use super::events;
-use super::notify::{self, Context};
+use super::notify;
 use super::views;
 use crate::live::hub::Event;
 use chrono::Utc;
@@ -15,11 +14,8 @@ use conclave_domain::{
     ClientId, Emoji, FieldErrors, MessageBody, MessageContent, RoomAction, may_delete_message, may_edit_message,
     mentioned_usernames,
 };
-use conclave_protocol::{
-    AttachmentId, Color, ErrorCode, Message, MessageId, NotificationKind, Role, RoomId, RoomKind, Sticker,
-};
+use conclave_protocol::{AttachmentId, Color, ErrorCode, Message, MessageId, Role, RoomId, Sticker};
 use conclave_store::{HistoryRange, InsertedMessage, MessageRecord, NewMessage, StoreResult};
-use serde_json::json;
 use std::sync::Arc;
 
 /// What a client asks to send.
@@ -45,7 +41,7 @@ pub fn shed(state: &AppState) -> ApiError {
 /// Sends `draft` to the room of `access` as its caller: [`check`], then [`store`].
 pub async fn send(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> ApiResult<InsertedMessage> {
     let message = check(state, access, draft).await?;
-    Ok(store(state, access, message, |_| {}).await?)
+    Ok(store(state, message, |_| {}).await?)
 }
 
 /// What `draft` would store in the room of `access` from its caller, or why it may not be
@@ -64,10 +60,13 @@ pub async fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> A
         return Err(errors.into());
     };
     let mentions = mentioned_usernames(&content.body).into_iter().map(|name| name.into_string()).collect();
+    // R-NOTE-1: a direct message to someone offline leaves them a notification.
+    let direct_notice = access.peer.clone().filter(|peer| !state.hub.is_online(peer));
     Ok(NewMessage {
         room_id: access.room.id.clone(),
         author_id: access.user.id.clone(),
         mentions,
+        direct_notice,
         body: content.body,
         color: content.color,
         sticker: content.sticker,
@@ -87,7 +86,6 @@ pub async fn check(state: &AppState, access: &RoomAccess, draft: Draft<'_>) -> A
 /// `on_stored` one at a time in that order, so nothing is held across the write.
 pub async fn store(
     state: &AppState,
-    access: &RoomAccess,
     message: NewMessage,
     on_stored: impl FnOnce(&StoreResult<InsertedMessage>) + Send + 'static,
 ) -> StoreResult<InsertedMessage> {
@@ -103,34 +101,13 @@ pub async fn store(
     let inserted = state.store.insert_message_then(message, Utc::now(), publish).await?;
     if inserted.created {
         state.metrics.messages_sent.inc();
-        if access.room.kind == RoomKind::Direct
-            && let Err(error) = notify_offline_peer(state, access).await
-        {
-            // The message is stored and delivered: its sender is not told it failed.
-            tracing::warn!(message = %error.message, "a direct message was stored, but not its notification");
-        }
-        // R-MSG-10: the members it @mentions, whose notices the store kept with it.
+        // The members it @mentions (R-MSG-10) and an offline peer (R-NOTE-1): the store kept
+        // their notices with it.
         for notice in &inserted.notices {
             notify::push(state, notice);
         }
     }
     Ok(inserted)
-}
-
-/// R-NOTE-1: a direct message to someone offline leaves them a notification.
-async fn notify_offline_peer(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
-    let members = state.store.members(&access.room.id, None, 2).await?;
-    let offline: Vec<_> =
-        members.iter().filter(|m| m.user.id != access.user.id && !state.hub.is_online(&m.user.id)).collect();
-    if offline.is_empty() {
-        return Ok(());
-    }
-    let author = actor(state, &access.user).await?;
-    for peer in offline {
-        let context = Context { room: Some(&access.room), actor: Some(&author) };
-        notify::notify(state, &peer.user.id, NotificationKind::DirectMessage, context, json!({})).await;
-    }
-    Ok(())
 }
 
 /// A room's messages in `range`, newest first, with their reactions as the caller sees them:

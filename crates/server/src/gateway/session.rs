@@ -666,10 +666,10 @@ impl SessionState {
         }
         let taken = Instant::now();
         let checked = match self.access(room_id.clone()).await {
-            Ok(access) => messages::check(&self.state, &access, draft).await.map(|message| (access, message)),
+            Ok(access) => messages::check(&self.state, &access, draft).await,
             Err(error) => Err(error),
         };
-        let (access, message) = match checked {
+        let message = match checked {
             Ok(checked) => checked,
             Err(error) => {
                 self.state.metrics.ws_send(taken.saturating_duration_since(received), taken.elapsed());
@@ -689,7 +689,7 @@ impl SessionState {
         let state = Arc::clone(&self.state);
         let mut storing: Answer = Box::pin(async move {
             // Answered by `answer`, whatever the outcome.
-            messages::store(&state, &access, message, answer).await.ok();
+            messages::store(&state, message, answer).await.ok();
             None
         });
         // The first poll queues the send in the store, which takes its place in the room's

@@ -8,7 +8,7 @@ use crate::sealing::{SealedMessage, SealedReply, new_room_key, open_all, room_ke
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
 use conclave_crypto::DataKey;
-use conclave_protocol::{MessageId, RoomId, UserId};
+use conclave_protocol::{MessageId, NotificationKind, RoomId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
@@ -207,15 +207,24 @@ pub async fn insert_message(
         .await?;
     let sealed = SealedMessage { reply_to: reply_to.map(SealedReply::from), ..SealedMessage::from(message) };
     let message = sealed.open(&data_key).map_err(fail)?;
-    // Its @mentions' notices, in the same transaction (R-MSG-10): members other than the author.
-    let mut notices = Vec::new();
+    // Its notices, in the same transaction: the members it @mentions (R-MSG-10) and a direct
+    // room's offline peer (R-NOTE-1), never its author.
+    let mut notified = Vec::new();
     for name in &new.mentions {
-        let Some(user) = c.users.find_one(doc! { "username": name }).session(&mut *s).await? else { continue };
-        let member = c.memberships.find_one(doc! { "room_id": room, "user_id": &user.id }).session(&mut *s).await?;
-        if user.id == author || member.is_none() {
+        if let Some(user) = c.users.find_one(doc! { "username": name }).session(&mut *s).await? {
+            notified.push((user.id, NotificationKind::Mention));
+        }
+    }
+    if let Some(peer) = &new.direct_notice {
+        notified.push((peer.0.clone(), NotificationKind::DirectMessage));
+    }
+    let mut notices = Vec::new();
+    for (user, kind) in notified {
+        let member = c.memberships.find_one(doc! { "room_id": room, "user_id": &user }).session(&mut *s).await?;
+        if user == author || member.is_none() {
             continue;
         }
-        let notice = NewNotification::mention(&message, &numbered.name, UserId(user.id));
+        let notice = NewNotification::about_message(kind, &message, &numbered.name, UserId(user));
         let stored = notifications::notification_doc(notice, now);
         c.notifications.insert_one(&stored).session(&mut *s).await?;
         notices.push(stored.into());

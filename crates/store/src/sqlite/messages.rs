@@ -8,7 +8,7 @@ use crate::model::*;
 use crate::sealing::{SealedAttachmentMeta, SealedMessage, SealedReply, open_all, room_key, seal_body};
 use chrono::{DateTime, Utc};
 use conclave_crypto::{DataKey, Vault};
-use conclave_protocol::{MessageId, RoomId, UserId};
+use conclave_protocol::{MessageId, NotificationKind, RoomId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 
@@ -46,8 +46,9 @@ pub struct CheckedSend {
     record: MessageRecord,
     body: Vec<u8>,
     attachment: Option<SealedAttachmentMeta>,
-    /// The members it @mentions (not its author), and the room's name for their notices.
-    mentioned: Vec<UserId>,
+    /// Who it notifies and how (its @mentions, the offline peer of a direct room), and the
+    /// room's name for their notices.
+    notified: Vec<(UserId, NotificationKind)>,
     room_name: String,
 }
 
@@ -125,7 +126,7 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         None => None,
     };
     let opened_attachment = attachment.clone().map(|a| a.open(&key, new.room_id.as_str())).transpose()?;
-    let mut mentioned = Vec::new();
+    let mut notified = Vec::new();
     for name in &new.mentions {
         let member: Option<String> = conn
             .prepare_cached(
@@ -136,7 +137,18 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
             .optional()
             .map_err(backend)?;
         if let Some(member) = member.filter(|id| id != new.author_id.as_str()) {
-            mentioned.push(UserId(member));
+            notified.push((UserId(member), NotificationKind::Mention));
+        }
+    }
+    if let Some(peer) = new.direct_notice.as_ref().filter(|peer| **peer != new.author_id) {
+        let member = conn
+            .prepare_cached("SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2")
+            .map_err(backend)?
+            .query_row([new.room_id.as_str(), peer.as_str()], |_| Ok(()))
+            .optional()
+            .map_err(backend)?;
+        if member.is_some() {
+            notified.push((peer.clone(), NotificationKind::DirectMessage));
         }
     }
     let body = seal_body(&key, new.room_id.as_str(), id.as_str(), &new.body)?;
@@ -158,7 +170,7 @@ pub fn check_send(conn: &Connection, vault: &Vault, new: NewMessage, now: DateTi
         deleted: false,
         reply_to,
     };
-    Ok(Checked::New(CheckedSend { record, body, attachment, mentioned, room_name }))
+    Ok(Checked::New(CheckedSend { record, body, attachment, notified, room_name }))
 }
 
 /// The message of `room` that a new one answers, as it is now (R-MSG-8).
@@ -184,7 +196,7 @@ fn reply_target(conn: &Connection, key: &DataKey, room: &RoomId, original: &Mess
 /// statement that could fail alone needs a statement journal to undo itself: a copy of every
 /// page the transaction changed before it, allocated and freed at every send.
 pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedMessage> {
-    let CheckedSend { record, body, attachment, mentioned, room_name } = send;
+    let CheckedSend { record, body, attachment, notified, room_name } = send;
     let room = record.room_id.as_str();
     if let Some(attachment) = &attachment {
         attachments::mark_sent(conn, &attachment.id, &record.id)?;
@@ -226,10 +238,10 @@ pub fn write_send(conn: &Connection, send: CheckedSend) -> StoreResult<InsertedM
         .map_err(backend)?
         .execute([room])
         .map_err(backend)?;
-    let notices = mentioned
+    let notices = notified
         .into_iter()
-        .map(|user| {
-            let notice = NewNotification::mention(&record, &room_name, user);
+        .map(|(user, kind)| {
+            let notice = NewNotification::about_message(kind, &record, &room_name, user);
             notifications::insert_notification(conn, notice, record.created_at)
         })
         .collect::<StoreResult<_>>()?;

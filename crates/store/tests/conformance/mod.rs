@@ -91,6 +91,7 @@ macro_rules! conformance_suite {
             an_upload_sent_by_concurrent_sends_goes_with_one,
             wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged,
             mentions_are_stored_with_their_message,
+            a_direct_message_notifies_the_offline_peer_in_its_write,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -163,6 +164,7 @@ fn text_message(room: &RoomId, author: &UserId, body: String, client_id: Option<
         attachment_id: None,
         reply_to: None,
         mentions: Vec::new(),
+        direct_notice: None,
     }
 }
 
@@ -678,6 +680,7 @@ pub async fn client_ids_make_sends_idempotent(store: Arc<dyn Store>) {
         attachment_id: None,
         reply_to: None,
         mentions: Vec::new(),
+        direct_notice: None,
     };
     let first = store.insert_message(message(&alice, "hello"), t(3)).await.unwrap();
     let again = store.insert_message(message(&alice, "hello again"), t(4)).await.unwrap();
@@ -1410,6 +1413,29 @@ pub async fn mentions_are_stored_with_their_message(store: Arc<dyn Store>) {
     let again = store.insert_message(mentioning(), t(3)).await.unwrap();
     assert!(!again.created && again.notices.is_empty());
     assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap().len(), 1);
+}
+
+/// R-NOTE-1: a direct message the app found its peer offline for leaves the peer a
+/// `direct_message` notification in the message's own write; none for someone who is not in the
+/// room, none for the author, none when the peer was online (no notice asked).
+pub async fn a_direct_message_notifies_the_offline_peer_in_its_write(store: Arc<dyn Store>) {
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    let dm = store.open_direct_room(&alice.id, &bob.id, "alice, bob", t(0)).await.unwrap();
+    let sent = |n: u32, notice: Option<&UserRecord>| NewMessage {
+        direct_notice: notice.map(|u| u.id.clone()),
+        ..text_message(&dm.id, &alice.id, format!("hello {n}"), None)
+    };
+    let offline = store.insert_message(sent(1, Some(&bob)), t(1)).await.unwrap();
+    assert_eq!(offline.notices.len(), 1);
+    let notice = &offline.notices[0];
+    assert_eq!((&notice.user_id, notice.kind), (&bob.id, NotificationKind::DirectMessage));
+    assert_eq!(notice.data["message_id"], offline.message.id.as_str());
+    assert_eq!(notice.data["actor_username"], "alice");
+    for asked in [None, Some(&carol), Some(&alice)] {
+        assert!(store.insert_message(sent(2, asked), t(2)).await.unwrap().notices.is_empty());
+    }
+    assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap(), offline.notices);
+    assert!(store.notifications(&carol.id, false, None, 10).await.unwrap().is_empty());
 }
 
 /// What an audit record says: action, actor, target, role.
