@@ -136,6 +136,7 @@ mod tests {
             user_id: owner.clone(),
             role: Role::Owner,
             departure,
+            notices: Vec::new(),
         };
         let promoted = record(Departure::Continue { promotion: Some((admin.clone(), Role::Owner)) });
         let facts = departure_facts(&promoted, LeaveReason::Left, &owner);

@@ -10,6 +10,7 @@ mod audit;
 mod error;
 mod model;
 mod mongo;
+mod notices;
 mod room_locks;
 mod sealing;
 mod sqlite;

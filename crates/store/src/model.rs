@@ -156,12 +156,15 @@ pub struct MyRoomRecord {
 }
 
 /// What a departure did to the room (SPEC R-ROOM-5), for notifications and events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DepartureRecord {
     pub room_id: RoomId,
     pub user_id: UserId,
     pub role: Role,
     pub departure: Departure,
+    /// The notifications stored with it: the kicked member's, and those of whom R-ROOM-5
+    /// promoted or removed.
+    pub notices: Vec<NotificationRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,17 +191,21 @@ pub struct BanRecord {
 }
 
 /// A ban and, when the banned user was a member, what their removal did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BanOutcome {
     pub ban: BanRecord,
     pub departure: Option<DepartureRecord>,
+    /// The banned user's notification, stored with the ban (the departure has its own).
+    pub notices: Vec<NotificationRecord>,
 }
 
 /// The members a termination removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TerminationRecord {
     pub room: RoomRecord,
     pub former_members: Vec<UserId>,
+    /// The notifications stored with it: every former member's but the owner's.
+    pub notices: Vec<NotificationRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

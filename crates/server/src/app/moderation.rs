@@ -76,8 +76,8 @@ pub async fn decline(state: &AppState, access: &RoomAccess, user: &UserId) -> Ap
 pub async fn kick(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
     let (auth, room_id) = (&access.user, &access.room.id);
     access.authorize(RoomAction::Kick(target(state, access, user).await?))?;
+    // The kicked member's notice is stored with the departure (and told by `announce_departure`).
     let outcome = state.store.remove_member(room_id, user, LeaveReason::Kicked, &auth.id, Utc::now()).await?;
-    access.tell(state, user, NotificationKind::Kicked, json!({})).await?;
     announce_departure(state, &access.room, &outcome, LeaveReason::Kicked).await;
     Ok(())
 }
@@ -88,8 +88,11 @@ pub async fn ban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiRes
     let banned = named_user(state, Some(user), None).await?;
     access.authorize(RoomAction::Ban(target(state, access, &banned.id).await?))?;
     access.live()?;
+    // The banned user's notice is stored with the ban.
     let outcome = state.store.ban(room_id, &banned.id, &auth.id, Utc::now()).await?;
-    access.tell(state, &banned.id, NotificationKind::Banned, json!({})).await?;
+    for notice in &outcome.notices {
+        notify::push(state, notice);
+    }
     if let Some(departure) = &outcome.departure {
         announce_departure(state, &access.room, departure, LeaveReason::Banned).await;
     }

@@ -171,11 +171,10 @@ pub async fn terminate(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
     let (auth, room_id) = (&access.user, &access.room.id);
     access.authorize(RoomAction::Delete)?;
     access.live()?;
-    let owner = actor(state, auth).await?;
+    // Every other former member's notice is stored with the termination.
     let ended = state.store.terminate_room(room_id, &auth.id, Utc::now()).await?;
-    for member in ended.former_members.iter().filter(|m| **m != auth.id) {
-        let context = Context { room: Some(&ended.room), actor: Some(&owner) };
-        notify::notify(state, member, NotificationKind::RoomTerminated, context, json!({})).await;
+    for notice in &ended.notices {
+        notify::push(state, notice);
     }
     events::room_terminated(state.bus.as_ref(), room_id);
     tracing::info!(room_id = %room_id, by = %auth.id, "room terminated by its owner");
@@ -285,7 +284,8 @@ pub async fn mark_read(state: &AppState, access: &RoomAccess, seq: u64) -> ApiRe
 }
 
 /// Announces a departure (leave, kick or ban) and what SPEC R-ROOM-5 made of it: events for the
-/// room and notifications for those it changed.
+/// room, and the notices the store kept with it (the kicked member's, and those R-ROOM-5
+/// promoted or removed) told live.
 pub(super) async fn announce_departure(
     state: &AppState,
     room: &RoomRecord,
@@ -299,16 +299,12 @@ pub(super) async fn announce_departure(
         Departure::TerminateAndEvict(last) => {
             events::member_left(bus, &room.id, last, LeaveReason::Terminated);
             events::room_terminated(bus, &room.id);
-            let context = Context { room: Some(room), actor: None };
-            notify::notify(state, last, NotificationKind::RoomTerminated, context, json!({})).await;
         }
-        Departure::Continue { promotion: Some((user, role)) } => {
-            events::role_changed(bus, &room.id, user, *role);
-            let extra = json!({ "role": role, "inherited": true });
-            let context = Context { room: Some(room), actor: None };
-            notify::notify(state, user, NotificationKind::Promoted, context, extra).await;
-        }
+        Departure::Continue { promotion: Some((user, role)) } => events::role_changed(bus, &room.id, user, *role),
         Departure::Continue { promotion: None } => {}
+    }
+    for notice in &outcome.notices {
+        notify::push(state, notice);
     }
     tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
 }

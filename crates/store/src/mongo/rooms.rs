@@ -6,10 +6,11 @@
 use super::accounts::{prefix_range, users_by_id};
 use super::audit;
 use super::docs::*;
-use super::{Collections, lock_live_room, lock_room};
+use super::{Collections, lock_live_room, lock_room, notifications};
 use crate::audit::{AuditFacts, departure_facts};
 use crate::error::{Cause, Conflict, Missing, StoreError};
 use crate::model::*;
+use crate::notices::{self, Place};
 use crate::sealing::{new_room_key, room_key};
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
@@ -368,7 +369,10 @@ pub async fn terminate_room(
     mark_terminated(c, s, id.as_str(), now).await?;
     let facts = [AuditFacts::new(AuditAction::RoomTerminated, Some(by), None)];
     audit::record(c, s, &*key_of(c, &locked)?, Some(id), &facts, now).await?;
-    Ok(TerminationRecord { room: room_in(c, s, id.as_str()).await?, former_members })
+    let place = Place { room_id: id, room_name: &locked.name };
+    let owner = username_of(c, s, by).await?;
+    let notices = store_notices(c, s, notices::termination(&place, &former_members, (by, &owner)), now).await?;
+    Ok(TerminationRecord { room: room_in(c, s, id.as_str()).await?, former_members, notices })
 }
 
 pub async fn membership(c: &Collections, room: &str, user: &str) -> MongoResult<Option<MembershipRecord>> {
@@ -536,10 +540,42 @@ pub async fn depart(
         }
         Departure::Continue { promotion: None } => {}
     }
-    let record = DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure };
+    let mut record = DepartureRecord {
+        room_id: room.clone(),
+        user_id: user.clone(),
+        role: leaver.role,
+        departure,
+        notices: Vec::new(),
+    };
     let facts = departure_facts(&record, reason, by);
     audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
+    let kicker = if reason == LeaveReason::Kicked { Some(username_of(c, s, by).await?) } else { None };
+    let place = Place { room_id: room, room_name: &locked.name };
+    let kicked_by = kicker.as_deref().map(|name| (by, name));
+    record.notices = store_notices(c, s, notices::departure(&place, &record, reason, kicked_by), now).await?;
     Ok(record)
+}
+
+/// The username of `user` (who acted), for the notices of what they did.
+async fn username_of(c: &Collections, s: &mut ClientSession, user: &UserId) -> MongoResult<String> {
+    let found = c.users.find_one(doc! { "_id": user.as_str() }).session(s).await?;
+    Ok(found.ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?.username)
+}
+
+/// Stores a command's notices in its transaction.
+async fn store_notices(
+    c: &Collections,
+    s: &mut ClientSession,
+    notices: Vec<NewNotification>,
+    now: DateTime<Utc>,
+) -> MongoResult<Vec<NotificationRecord>> {
+    let mut stored = Vec::with_capacity(notices.len());
+    for notice in notices {
+        let document = notifications::notification_doc(notice, now);
+        c.notifications.insert_one(&document).session(&mut *s).await?;
+        stored.push(document.into());
+    }
+    Ok(stored)
 }
 
 pub async fn hide_direct_room(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
@@ -722,7 +758,11 @@ pub async fn ban(
         Some(_) => Some(depart(c, s, room, target, LeaveReason::Banned, by, now).await?),
         None => None,
     };
+    let place = Place { room_id: room, room_name: &locked.name };
+    let banner = username_of(c, s, by).await?;
+    let notices = store_notices(c, s, vec![notices::ban(&place, target, (by, &banner))], now).await?;
     Ok(BanOutcome {
+        notices,
         ban: BanRecord {
             room_id: room.clone(),
             user: banned_user,

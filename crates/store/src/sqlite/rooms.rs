@@ -2,10 +2,12 @@
 
 use super::accounts::{prefix_pattern, user};
 use super::audit;
+use super::notifications::insert_notification;
 use super::rows::*;
 use crate::audit::{AuditFacts, departure_facts};
 use crate::error::{Cause, Conflict, Missing, StoreError, StoreResult};
 use crate::model::*;
+use crate::notices::{self, Place};
 use crate::sealing::new_room_key;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
@@ -230,7 +232,7 @@ pub fn terminate_room(
     by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<TerminationRecord> {
-    live_room(conn, id.as_str())?;
+    let ended = live_room(conn, id.as_str())?;
     let former: Vec<UserId> = {
         let mut statement = conn
             .prepare_cached("SELECT user_id FROM memberships WHERE room_id = ?1 ORDER BY join_seq")
@@ -244,7 +246,10 @@ pub fn terminate_room(
     conn.execute("DELETE FROM memberships WHERE room_id = ?1", [id.as_str()]).map_err(backend)?;
     mark_terminated(conn, id.as_str(), now)?;
     audit::record(conn, vault, Some(id), &[AuditFacts::new(AuditAction::RoomTerminated, Some(by), None)], now)?;
-    Ok(TerminationRecord { room: existing_room(conn, id.as_str())?, former_members: former })
+    let place = Place { room_id: id, room_name: &ended.name };
+    let owner = username_of(conn, by)?;
+    let notices = store_notices(conn, notices::termination(&place, &former, (by, &owner)), now)?;
+    Ok(TerminationRecord { room: existing_room(conn, id.as_str())?, former_members: former, notices })
 }
 
 pub fn membership(conn: &Connection, room: &str, user: &str) -> StoreResult<Option<MembershipRecord>> {
@@ -353,8 +358,8 @@ fn depart(
     by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<DepartureRecord> {
-    let record = live_room(conn, room.as_str())?;
-    if record.kind == RoomKind::Direct {
+    let live = live_room(conn, room.as_str())?;
+    if live.kind == RoomKind::Direct {
         return Err(StoreError::NotFound(Missing::Membership));
     }
     let leaver = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
@@ -392,9 +397,38 @@ fn depart(
         }
         Departure::Continue { promotion: None } => {}
     }
-    let record = DepartureRecord { room_id: room.clone(), user_id: user.clone(), role: leaver.role, departure };
+    let mut record = DepartureRecord {
+        room_id: room.clone(),
+        user_id: user.clone(),
+        role: leaver.role,
+        departure,
+        notices: Vec::new(),
+    };
     audit::record(conn, vault, Some(room), &departure_facts(&record, reason, by), now)?;
+    let kicker = if reason == LeaveReason::Kicked { Some(username_of(conn, by)?) } else { None };
+    let place = Place { room_id: room, room_name: &live.name };
+    let kicked_by = kicker.as_deref().map(|name| (by, name));
+    record.notices = store_notices(conn, notices::departure(&place, &record, reason, kicked_by), now)?;
     Ok(record)
+}
+
+/// The username of `user` (who acted), for the notices of what they did.
+fn username_of(conn: &Connection, user: &UserId) -> StoreResult<String> {
+    conn.prepare_cached("SELECT username FROM users WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([user.as_str()], |row| row.get(0))
+        .optional()
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound(Missing::User))
+}
+
+/// Stores a command's notices in its transaction.
+fn store_notices(
+    conn: &Connection,
+    notices: Vec<NewNotification>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<NotificationRecord>> {
+    notices.into_iter().map(|notice| insert_notification(conn, notice, now)).collect()
 }
 
 pub fn remove_member(
@@ -573,7 +607,7 @@ pub fn ban(
     by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<BanOutcome> {
-    live_room(conn, room.as_str())?;
+    let live = live_room(conn, room.as_str())?;
     let banned_user = user(conn, target.as_str())?.ok_or(StoreError::NotFound(Missing::User))?;
     conn.execute(
         "INSERT INTO bans (room_id, user_id, banned_by, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -592,7 +626,11 @@ pub fn ban(
         Some(_) => Some(depart(conn, vault, room, target, LeaveReason::Banned, by, now)?),
         None => None,
     };
+    let place = Place { room_id: room, room_name: &live.name };
+    let banner = username_of(conn, by)?;
+    let notices = store_notices(conn, vec![notices::ban(&place, target, (by, &banner))], now)?;
     Ok(BanOutcome {
+        notices,
         ban: BanRecord {
             room_id: room.clone(),
             user: banned_user,

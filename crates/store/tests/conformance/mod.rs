@@ -92,6 +92,7 @@ macro_rules! conformance_suite {
             wrapped_keys_are_listed_in_pages_and_replaced_only_when_unchanged,
             mentions_are_stored_with_their_message,
             a_direct_message_notifies_the_offline_peer_in_its_write,
+            departures_bans_and_terminations_store_their_notices,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1436,6 +1437,60 @@ pub async fn a_direct_message_notifies_the_offline_peer_in_its_write(store: Arc<
     }
     assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap(), offline.notices);
     assert!(store.notifications(&carol.id, false, None, 10).await.unwrap().is_empty());
+}
+
+/// R-NOTE-1, R-ROOM-5: a kick, a ban, a termination and what R-ROOM-5 does after a departure
+/// store their notices in their own transaction and return them: the kicked and the banned
+/// member (from whoever did it), every other former member of a terminated room, the member a
+/// departure promoted (inherited) and the last member its termination removed.
+pub async fn departures_bans_and_terminations_store_their_notices(store: Arc<dyn Store>) {
+    let [alice, bob, carol, dave] = [
+        user(&store, "alice").await,
+        user(&store, "bob").await,
+        user(&store, "carol").await,
+        user(&store, "dave").await,
+    ];
+    let summary = |notices: &[NotificationRecord]| -> Vec<(UserId, NotificationKind, Option<UserId>)> {
+        notices.iter().map(|n| (n.user_id.clone(), n.kind, n.actor_id.clone())).collect()
+    };
+    let room = group(&store, &alice, "moderated", JoinPolicy::Open).await;
+    for member in [&bob, &carol, &dave] {
+        store.add_member(&room.id, &member.id, Role::Member, &member.id, t(1)).await.unwrap();
+    }
+    let kicked = store.remove_member(&room.id, &bob.id, LeaveReason::Kicked, &alice.id, t(2)).await.unwrap();
+    assert_eq!(summary(&kicked.notices), [(bob.id.clone(), NotificationKind::Kicked, Some(alice.id.clone()))]);
+    let notice = &kicked.notices[0];
+    assert_eq!(
+        (notice.data["room_name"].as_str(), notice.data["actor_username"].as_str()),
+        (Some("moderated"), Some("alice"))
+    );
+    assert_eq!(store.notifications(&bob.id, false, None, 10).await.unwrap(), kicked.notices);
+    let banned = store.ban(&room.id, &carol.id, &alice.id, t(3)).await.unwrap();
+    assert_eq!(summary(&banned.notices), [(carol.id.clone(), NotificationKind::Banned, Some(alice.id.clone()))]);
+    assert!(banned.departure.unwrap().notices.is_empty(), "a ban tells its own");
+    // The owner leaves dave alone, a member: the room ends and dave is removed, and told.
+    let left = store.remove_member(&room.id, &alice.id, LeaveReason::Left, &alice.id, t(4)).await.unwrap();
+    assert_eq!(summary(&left.notices), [(dave.id.clone(), NotificationKind::RoomTerminated, None)]);
+
+    let inherited = group(&store, &alice, "inherited", JoinPolicy::Open).await;
+    for member in [&bob, &dave] {
+        store.add_member(&inherited.id, &member.id, Role::Member, &member.id, t(5)).await.unwrap();
+    }
+    let left = store.remove_member(&inherited.id, &alice.id, LeaveReason::Left, &alice.id, t(6)).await.unwrap();
+    assert_eq!(summary(&left.notices), [(bob.id.clone(), NotificationKind::Promoted, None)]);
+    assert_eq!(
+        (left.notices[0].data["role"].as_str(), left.notices[0].data["inherited"].as_bool()),
+        (Some("owner"), Some(true))
+    );
+
+    let ended = group(&store, &alice, "ended", JoinPolicy::Open).await;
+    store.add_member(&ended.id, &dave.id, Role::Member, &dave.id, t(7)).await.unwrap();
+    let terminated = store.terminate_room(&ended.id, &alice.id, t(8)).await.unwrap();
+    assert_eq!(
+        summary(&terminated.notices),
+        [(dave.id.clone(), NotificationKind::RoomTerminated, Some(alice.id.clone()))]
+    );
+    assert!(store.notifications(&alice.id, false, None, 10).await.unwrap().is_empty(), "the actor is never told");
 }
 
 /// What an audit record says: action, actor, target, role.
