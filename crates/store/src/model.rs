@@ -190,6 +190,13 @@ pub struct BanRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A member's new role, and the notice of it (none when the role was already that).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    pub membership: MembershipRecord,
+    pub notices: Vec<NotificationRecord>,
+}
+
 /// A ban and, when the banned user was a member, what their removal did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BanOutcome {

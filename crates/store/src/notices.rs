@@ -4,7 +4,7 @@
 
 use crate::model::{DepartureRecord, NewNotification};
 use conclave_domain::Departure;
-use conclave_protocol::{LeaveReason, NotificationKind, RoomId, UserId};
+use conclave_protocol::{LeaveReason, NotificationKind, Role, RoomId, UserId};
 use serde_json::{Value, json};
 
 /// Where a command happened: the room and its name.
@@ -68,6 +68,17 @@ pub(crate) fn departure(
 /// A ban's: the banned user.
 pub(crate) fn ban(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNotification {
     notice(place, user, NotificationKind::Banned, Some(by), json!({}))
+}
+
+/// An unban's: the user let back.
+pub(crate) fn unban(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNotification {
+    notice(place, user, NotificationKind::Unbanned, Some(by), json!({}))
+}
+
+/// A role change by the owner: the member, promoted to admin or back to member.
+pub(crate) fn role_change(place: &Place<'_>, user: &UserId, role: Role, by: Actor<'_>) -> NewNotification {
+    let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };
+    notice(place, user, kind, Some(by), json!({ "role": role }))
 }
 
 /// A termination by its owner: every other former member.

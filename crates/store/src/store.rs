@@ -182,7 +182,7 @@ pub trait MembershipStore: Send + Sync + 'static {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord>;
+    ) -> StoreResult<RoleChange>;
     /// Moves `user`'s read marker forward to `seq` (never back, never past the last message).
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
 }
@@ -215,7 +215,14 @@ pub trait ModerationStore: Send + Sync + 'static {
     /// Bans `user`, drops their invite and request, and removes them if they are a member.
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome>;
     /// Fails with `NotFound(Ban)` when there is none.
-    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Lifts a ban; the notice to the user is stored with it and returned.
+    async fn unban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>>;
     async fn is_banned(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
     /// Bans, newest first.
     async fn bans(&self, room: &RoomId) -> StoreResult<Vec<BanRecord>>;

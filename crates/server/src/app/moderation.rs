@@ -108,8 +108,11 @@ pub async fn bans(state: &AppState, access: &RoomAccess) -> ApiResult<Vec<BanRec
 /// Lift a ban (admins); the user is notified.
 pub async fn unban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
     access.authorize(RoomAction::Unban)?;
-    state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await?;
-    access.tell(state, user, NotificationKind::Unbanned, json!({})).await
+    // The user's notice is stored with the unban.
+    for notice in state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await? {
+        notify::push(state, &notice);
+    }
+    Ok(())
 }
 
 /// Make a member admin or take it back (owner only); the member is notified.
@@ -118,11 +121,13 @@ pub async fn set_role(state: &AppState, access: &RoomAccess, user: &UserId, role
     let target = target(state, access, user).await?;
     access.authorize(RoomAction::ChangeRole(target))?;
     access.live()?;
-    let membership = state.store.set_role(room_id, user, role, &auth.id, Utc::now()).await?;
+    // The member's notice (when the role changes) is stored with the change.
+    let change = state.store.set_role(room_id, user, role, &auth.id, Utc::now()).await?;
     if target.role != Some(role) {
         events::role_changed(state.bus.as_ref(), room_id, user, role);
-        let kind = if role.is_admin() { NotificationKind::Promoted } else { NotificationKind::Demoted };
-        access.tell(state, user, kind, notify::role_data(role)).await?;
     }
-    Ok(membership)
+    for notice in &change.notices {
+        notify::push(state, notice);
+    }
+    Ok(change.membership)
 }

@@ -5,7 +5,7 @@ use super::AppState;
 use super::events;
 use super::views;
 use chrono::Utc;
-use conclave_protocol::{NotificationKind, Role, ServerFrame, UserId};
+use conclave_protocol::{NotificationKind, ServerFrame, UserId};
 use conclave_store::{NewNotification, NotificationRecord, RoomRecord, UserRecord};
 use serde_json::{Value, json};
 
@@ -45,11 +45,6 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
 pub fn push(state: &AppState, stored: &NotificationRecord) {
     let frame = ServerFrame::NotificationCreated { notification: views::notification(stored) };
     events::to_users(state.bus.as_ref(), vec![stored.user_id.clone()], &frame);
-}
-
-/// The `data` for a role change.
-pub fn role_data(role: Role) -> Value {
-    json!({ "role": role })
 }
 
 /// Marks read the `kind` notifications about `room` that an action just handled (for `user`,

@@ -209,7 +209,7 @@ impl MembershipStore for ReadYourWrites {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<RoleChange> {
         self.store.set_role(room, user, role, by, now).await
     }
 
@@ -265,7 +265,13 @@ impl ModerationStore for ReadYourWrites {
         self.store.ban(room, user, by, now).await
     }
 
-    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn unban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>> {
         self.store.unban(room, user, by, now).await
     }
 

@@ -436,7 +436,7 @@ impl MembershipStore for MongoStore {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<RoleChange> {
         let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::set_role(&self.c, s, room, user, role, by, now))
     }
@@ -494,7 +494,13 @@ impl ModerationStore for MongoStore {
         transaction!(self, |s| rooms::ban(&self.c, s, room, user, by, now))
     }
 
-    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn unban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>> {
         let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::unban(&self.c, s, room, user, by, now))
     }

@@ -602,8 +602,10 @@ pub async fn set_role(
     role: Role,
     by: &UserId,
     now: DateTime<Utc>,
-) -> MongoResult<MembershipRecord> {
+) -> MongoResult<RoleChange> {
     let locked = lock_live_room(c, s, room.as_str()).await?;
+    let before =
+        membership_in(c, s, room.as_str(), user.as_str()).await?.ok_or_else(|| fail(StoreError::NotAMember))?;
     let membership = c
         .memberships
         .find_one_and_update(
@@ -617,7 +619,14 @@ pub async fn set_role(
         .ok_or_else(|| fail(StoreError::NotAMember))?;
     let facts = [AuditFacts::new(AuditAction::RoleChanged, Some(by), Some(user)).with_role(role)];
     audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
-    Ok(membership)
+    let notices = if before.role == role {
+        Vec::new()
+    } else {
+        let place = Place { room_id: room, room_name: &locked.name };
+        let owner = username_of(c, s, by).await?;
+        store_notices(c, s, vec![notices::role_change(&place, user, role, (by, &owner))], now).await?
+    };
+    Ok(RoleChange { membership, notices })
 }
 
 pub async fn mark_read(c: &Collections, room: &RoomId, user: &UserId, seq: u64) -> MongoResult<()> {
@@ -780,7 +789,7 @@ pub async fn unban(
     user: &UserId,
     by: &UserId,
     now: DateTime<Utc>,
-) -> MongoResult<()> {
+) -> MongoResult<Vec<NotificationRecord>> {
     let locked = lock_room(c, s, room.as_str()).await?;
     let deleted = c
         .bans
@@ -792,7 +801,10 @@ pub async fn unban(
         return Err(fail(StoreError::NotFound(Missing::Ban)));
     }
     let facts = [AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))];
-    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await
+    audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
+    let place = Place { room_id: room, room_name: &locked.name };
+    let admin = username_of(c, s, by).await?;
+    store_notices(c, s, vec![notices::unban(&place, user, (by, &admin))], now).await
 }
 
 pub async fn bans(c: &Collections, room: &RoomId) -> MongoResult<Vec<BanRecord>> {

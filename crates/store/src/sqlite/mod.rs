@@ -338,7 +338,7 @@ impl MembershipStore for SqliteStore {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<RoleChange> {
         let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
         self.write(move |c| rooms::set_role(c, &vault, &room, &user, role, &by, now)).await
     }
@@ -402,7 +402,13 @@ impl ModerationStore for SqliteStore {
         self.write(move |c| rooms::ban(c, &vault, &room, &user, &by, now)).await
     }
 
-    async fn unban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn unban(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>> {
         let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
         self.write(move |c| rooms::unban(c, &vault, &room, &user, &by, now)).await
     }

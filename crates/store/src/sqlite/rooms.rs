@@ -462,8 +462,9 @@ pub fn set_role(
     role: Role,
     by: &UserId,
     now: DateTime<Utc>,
-) -> StoreResult<MembershipRecord> {
-    live_room(conn, room.as_str())?;
+) -> StoreResult<RoleChange> {
+    let live = live_room(conn, room.as_str())?;
+    let before = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
     let changed = conn
         .execute(
             "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
@@ -475,7 +476,15 @@ pub fn set_role(
     }
     let facts = [AuditFacts::new(AuditAction::RoleChanged, Some(by), Some(user)).with_role(role)];
     audit::record(conn, vault, Some(room), &facts, now)?;
-    membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)
+    let notices = if before.role == role {
+        Vec::new()
+    } else {
+        let place = Place { room_id: room, room_name: &live.name };
+        let owner = username_of(conn, by)?;
+        store_notices(conn, vec![notices::role_change(&place, user, role, (by, &owner))], now)?
+    };
+    let membership = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
+    Ok(RoleChange { membership, notices })
 }
 
 pub fn mark_read(conn: &Connection, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
@@ -648,14 +657,18 @@ pub fn unban(
     user: &UserId,
     by: &UserId,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<NotificationRecord>> {
     let changed = conn
         .execute("DELETE FROM bans WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
         .map_err(backend)?;
     if changed == 0 {
         return Err(StoreError::NotFound(Missing::Ban));
     }
-    audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))], now)
+    audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))], now)?;
+    let name = existing_room(conn, room.as_str())?.name;
+    let place = Place { room_id: room, room_name: &name };
+    let admin = username_of(conn, by)?;
+    store_notices(conn, vec![notices::unban(&place, user, (by, &admin))], now)
 }
 
 pub fn bans(conn: &Connection, room: &RoomId) -> StoreResult<Vec<BanRecord>> {

@@ -93,6 +93,7 @@ macro_rules! conformance_suite {
             mentions_are_stored_with_their_message,
             a_direct_message_notifies_the_offline_peer_in_its_write,
             departures_bans_and_terminations_store_their_notices,
+            unbans_and_role_changes_store_their_notices,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1491,6 +1492,35 @@ pub async fn departures_bans_and_terminations_store_their_notices(store: Arc<dyn
         [(dave.id.clone(), NotificationKind::RoomTerminated, Some(alice.id.clone()))]
     );
     assert!(store.notifications(&alice.id, false, None, 10).await.unwrap().is_empty(), "the actor is never told");
+}
+
+/// R-NOTE-1: an unban and a role change by the owner store the member's notice with them (a
+/// role set to what it was leaves none).
+pub async fn unbans_and_role_changes_store_their_notices(store: Arc<dyn Store>) {
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    let room = group(&store, &alice, "roles", JoinPolicy::Open).await;
+    store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(1)).await.unwrap();
+    let promoted = store.set_role(&room.id, &bob.id, Role::Admin, &alice.id, t(2)).await.unwrap();
+    assert_eq!(promoted.membership.role, Role::Admin);
+    assert_eq!(promoted.notices.len(), 1);
+    let notice = &promoted.notices[0];
+    assert_eq!(
+        (&notice.user_id, notice.kind, notice.actor_id.as_ref()),
+        (&bob.id, NotificationKind::Promoted, Some(&alice.id))
+    );
+    assert_eq!((notice.data["role"].as_str(), notice.data["actor_username"].as_str()), (Some("admin"), Some("alice")));
+    assert!(store.set_role(&room.id, &bob.id, Role::Admin, &alice.id, t(3)).await.unwrap().notices.is_empty());
+    let demoted = store.set_role(&room.id, &bob.id, Role::Member, &alice.id, t(4)).await.unwrap();
+    assert_eq!(demoted.notices.iter().map(|n| n.kind).collect::<Vec<_>>(), [NotificationKind::Demoted]);
+    store.ban(&room.id, &carol.id, &alice.id, t(5)).await.unwrap();
+    let unbanned = store.unban(&room.id, &carol.id, &alice.id, t(6)).await.unwrap();
+    assert_eq!(
+        unbanned.iter().map(|n| (n.user_id.clone(), n.kind)).collect::<Vec<_>>(),
+        [(carol.id.clone(), NotificationKind::Unbanned)]
+    );
+    let kinds: Vec<NotificationKind> =
+        store.notifications(&carol.id, false, None, 10).await.unwrap().iter().map(|n| n.kind).collect();
+    assert_eq!(kinds.len(), 2, "banned, then unbanned: {kinds:?}");
 }
 
 /// What an audit record says: action, actor, target, role.
