@@ -190,6 +190,20 @@ pub struct BanRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// An invitation, and the invitee's notice of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invited {
+    pub invite: InviteRecord,
+    pub notices: Vec<NotificationRecord>,
+}
+
+/// A join request, and the notices of the room's admins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requested {
+    pub request: JoinRequestRecord,
+    pub notices: Vec<NotificationRecord>,
+}
+
 /// A member's new role, and the notice of it (none when the role was already that).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleChange {

@@ -81,6 +81,16 @@ pub(crate) fn role_change(place: &Place<'_>, user: &UserId, role: Role, by: Acto
     notice(place, user, kind, Some(by), json!({ "role": role }))
 }
 
+/// An invitation's: the invitee.
+pub(crate) fn invitation(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNotification {
+    notice(place, user, NotificationKind::Invited, Some(by), json!({}))
+}
+
+/// A join request's: each of the room's admins, from the one asking.
+pub(crate) fn join_request(place: &Place<'_>, admins: &[UserId], asking: Actor<'_>) -> Vec<NewNotification> {
+    admins.iter().map(|admin| notice(place, admin, NotificationKind::JoinRequest, Some(asking), json!({}))).collect()
+}
+
 /// A termination by its owner: every other former member.
 pub(crate) fn termination(place: &Place<'_>, former: &[UserId], by: Actor<'_>) -> Vec<NewNotification> {
     former

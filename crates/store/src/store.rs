@@ -196,17 +196,12 @@ pub trait ModerationStore: Send + Sync + 'static {
         user: &UserId,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<InviteRecord>;
+    ) -> StoreResult<Invited>;
     async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>>;
     /// `user` declines their invitation to the room (SPEC R-ROOM-9): it is gone. Fails with
     /// `NotFound(Invite)` when they hold none.
     async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
-    async fn create_join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<JoinRequestRecord>;
+    async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested>;
     async fn join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>>;
     /// Pending requests, oldest first.
     async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>>;

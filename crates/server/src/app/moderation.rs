@@ -31,9 +31,12 @@ pub async fn invite(state: &AppState, access: &RoomAccess, request: InviteReques
         already_member: store.membership(room_id, &invitee.id).await?.is_some(),
         already_invited: store.invite(room_id, &invitee.id).await?.is_some(),
     })?;
-    let invite = store.create_invite(room_id, &invitee.id, &auth.id, Utc::now()).await?;
-    access.tell(state, &invitee.id, NotificationKind::Invited, json!({})).await?;
-    Ok(invite)
+    // The invitee's notice is stored with the invitation.
+    let invited = store.create_invite(room_id, &invitee.id, &auth.id, Utc::now()).await?;
+    for notice in &invited.notices {
+        notify::push(state, notice);
+    }
+    Ok(invited.invite)
 }
 
 /// Pending join requests, oldest first (admins).

@@ -226,7 +226,7 @@ impl ModerationStore for ReadYourWrites {
         user: &UserId,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<InviteRecord> {
+    ) -> StoreResult<Invited> {
         self.store.create_invite(room, user, by, now).await
     }
 
@@ -238,12 +238,7 @@ impl ModerationStore for ReadYourWrites {
         self.store.decline_invite(room, user).await
     }
 
-    async fn create_join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<JoinRequestRecord> {
+    async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested> {
         self.store.create_join_request(room, user, now).await
     }
 

@@ -6,7 +6,7 @@ use super::access::RoomAccess;
 use super::auth::{AuthUser, actor};
 use super::error::{ApiError, ApiResult};
 use super::events;
-use super::notify::{self, Context};
+use super::notify;
 use super::views;
 use crate::live::hub::Event;
 use chrono::Utc;
@@ -22,7 +22,6 @@ use conclave_store::{
     Change, DeferredWrite, DepartureRecord, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom,
     RoomLogCursor, RoomLogRecord, RoomPatch, RoomRecord, RoomSearchCursor, UserRecord,
 };
-use serde_json::json;
 use std::collections::HashMap;
 
 async fn hash_room_password(state: &AppState, password: RoomPassword) -> ApiResult<String> {
@@ -217,12 +216,12 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
             }
         }
         JoinPath::FileRequest => {
-            let request = store.create_join_request(room_id, &auth.id, Utc::now()).await?;
-            for admin in store.room_admins(room_id).await? {
-                let context = Context { room: Some(&access.room), actor: Some(&request.user) };
-                notify::notify(state, &admin, NotificationKind::JoinRequest, context, json!({})).await;
+            // The admins' notices are stored with the request.
+            let requested = store.create_join_request(room_id, &auth.id, Utc::now()).await?;
+            for notice in &requested.notices {
+                notify::push(state, notice);
             }
-            return Ok(Joined::Requested(request));
+            return Ok(Joined::Requested(requested.request));
         }
     }
     let membership = store.add_member(room_id, &auth.id, Role::Member, &auth.id, Utc::now()).await?;

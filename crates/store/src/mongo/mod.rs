@@ -454,7 +454,7 @@ impl ModerationStore for MongoStore {
         user: &UserId,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<InviteRecord> {
+    ) -> StoreResult<Invited> {
         let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::create_invite(&self.c, s, room, user, by, now))
     }
@@ -467,12 +467,7 @@ impl ModerationStore for MongoStore {
         self.run(rooms::decline_invite(&self.c, room, user)).await
     }
 
-    async fn create_join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<JoinRequestRecord> {
+    async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested> {
         let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::create_join_request(&self.c, s, room, user, now))
     }

@@ -650,15 +650,15 @@ async fn outsider_of_live_room(
     s: &mut ClientSession,
     room: &RoomId,
     user: &UserId,
-) -> MongoResult<()> {
-    lock_live_room(c, s, room.as_str()).await?;
+) -> MongoResult<String> {
+    let live = lock_live_room(c, s, room.as_str()).await?;
     if banned_in(c, s, room.as_str(), user.as_str()).await? {
         return Err(fail(StoreError::Banned));
     }
     if membership_in(c, s, room.as_str(), user.as_str()).await?.is_some() {
         return Err(fail(StoreError::Conflict(Conflict::AlreadyMember)));
     }
-    Ok(())
+    Ok(live.name)
 }
 
 pub async fn create_invite(
@@ -668,12 +668,15 @@ pub async fn create_invite(
     user: &UserId,
     by: &UserId,
     now: DateTime<Utc>,
-) -> MongoResult<InviteRecord> {
-    outsider_of_live_room(c, s, room, user).await?;
+) -> MongoResult<Invited> {
+    let room_name = outsider_of_live_room(c, s, room, user).await?;
     let invite =
         InviteDoc { room_id: room.0.clone(), user_id: user.0.clone(), invited_by: by.0.clone(), created_at: date(now) };
-    c.invites.insert_one(&invite).session(s).await.map_err(or_conflict(Conflict::AlreadyInvited))?;
-    Ok(invite.into())
+    c.invites.insert_one(&invite).session(&mut *s).await.map_err(or_conflict(Conflict::AlreadyInvited))?;
+    let place = Place { room_id: room, room_name: &room_name };
+    let admin = username_of(c, s, by).await?;
+    let notices = store_notices(c, s, vec![notices::invitation(&place, user, (by, &admin))], now).await?;
+    Ok(Invited { invite: invite.into(), notices })
 }
 
 pub async fn decline_invite(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
@@ -694,17 +697,34 @@ pub async fn create_join_request(
     room: &RoomId,
     user: &UserId,
     now: DateTime<Utc>,
-) -> MongoResult<JoinRequestRecord> {
-    outsider_of_live_room(c, s, room, user).await?;
+) -> MongoResult<Requested> {
+    let room_name = outsider_of_live_room(c, s, room, user).await?;
     let request = JoinRequestDoc { room_id: room.0.clone(), user_id: user.0.clone(), created_at: date(now) };
     c.join_requests.insert_one(&request).session(&mut *s).await.map_err(or_conflict(Conflict::RequestPending))?;
     let requester = c
         .users
         .find_one(doc! { "_id": user.as_str() })
-        .session(s)
+        .session(&mut *s)
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?;
-    Ok(JoinRequestRecord { room_id: room.clone(), user: requester.into(), created_at: request.created_at.to_chrono() })
+    let admins: Vec<UserId> = c
+        .memberships
+        .find(doc! { "room_id": room.as_str(), "role": { "$in": ["owner", "admin"] } })
+        .sort(doc! { "join_seq": 1 })
+        .session(&mut *s)
+        .await?
+        .stream(&mut *s)
+        .try_collect::<Vec<MembershipDoc>>()
+        .await?
+        .into_iter()
+        .map(|m| UserId(m.user_id))
+        .collect();
+    let place = Place { room_id: room, room_name: &room_name };
+    let asking = (user, requester.username.as_str());
+    let notices = store_notices(c, s, notices::join_request(&place, &admins, asking), now).await?;
+    let request =
+        JoinRequestRecord { room_id: room.clone(), user: requester.into(), created_at: request.created_at.to_chrono() };
+    Ok(Requested { request, notices })
 }
 
 fn request_record((request, user): (JoinRequestDoc, UserRecord)) -> JoinRequestRecord {

@@ -357,7 +357,7 @@ impl ModerationStore for SqliteStore {
         user: &UserId,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<InviteRecord> {
+    ) -> StoreResult<Invited> {
         let (room, user, by) = (room.clone(), user.clone(), by.clone());
         self.write(move |c| rooms::create_invite(c, &room, &user, &by, now)).await
     }
@@ -372,12 +372,7 @@ impl ModerationStore for SqliteStore {
         self.write(move |c| rooms::decline_invite(c, &room, &user)).await
     }
 
-    async fn create_join_request(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<JoinRequestRecord> {
+    async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested> {
         let (room, user) = (room.clone(), user.clone());
         self.write(move |c| rooms::create_join_request(c, &room, &user, now)).await
     }

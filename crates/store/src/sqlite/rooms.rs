@@ -500,15 +500,16 @@ pub fn mark_read(conn: &Connection, room: &RoomId, user: &UserId, seq: u64) -> S
 }
 
 /// `user` may be invited to, or ask to join, `room`: it is live, they are not banned and not in it.
-fn outsider_of_live_room(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
-    live_room(conn, room.as_str())?;
+/// Checks that `user` may be invited into or ask to join `room`; the room's name.
+fn outsider_of_live_room(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<String> {
+    let live = live_room(conn, room.as_str())?;
     if banned(conn, room.as_str(), user.as_str())? {
         return Err(StoreError::Banned);
     }
     if membership(conn, room.as_str(), user.as_str())?.is_some() {
         return Err(StoreError::Conflict(Conflict::AlreadyMember));
     }
-    Ok(())
+    Ok(live.name)
 }
 
 pub fn create_invite(
@@ -517,19 +518,23 @@ pub fn create_invite(
     user: &UserId,
     by: &UserId,
     now: DateTime<Utc>,
-) -> StoreResult<InviteRecord> {
-    outsider_of_live_room(conn, room, user)?;
+) -> StoreResult<Invited> {
+    let room_name = outsider_of_live_room(conn, room, user)?;
     conn.execute(
         "INSERT INTO invites (room_id, user_id, invited_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![room.as_str(), user.as_str(), by.as_str(), ms(now)],
     )
     .map_err(or_conflict(Conflict::AlreadyInvited))?;
-    Ok(InviteRecord {
+    let place = Place { room_id: room, room_name: &room_name };
+    let admin = username_of(conn, by)?;
+    let notices = store_notices(conn, vec![notices::invitation(&place, user, (by, &admin))], now)?;
+    let invite = InviteRecord {
         room_id: room.clone(),
         user_id: user.clone(),
         invited_by: by.clone(),
         created_at: stored_time(now),
-    })
+    };
+    Ok(Invited { invite, notices })
 }
 
 pub fn decline_invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
@@ -564,14 +569,18 @@ pub fn create_join_request(
     room: &RoomId,
     user: &UserId,
     now: DateTime<Utc>,
-) -> StoreResult<JoinRequestRecord> {
-    outsider_of_live_room(conn, room, user)?;
+) -> StoreResult<Requested> {
+    let room_name = outsider_of_live_room(conn, room, user)?;
     conn.execute(
         "INSERT INTO join_requests (room_id, user_id, created_at) VALUES (?1, ?2, ?3)",
         params![room.as_str(), user.as_str(), ms(now)],
     )
     .map_err(or_conflict(Conflict::RequestPending))?;
-    join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))
+    let request = join_request(conn, room, user)?.ok_or(StoreError::NotFound(Missing::JoinRequest))?;
+    let place = Place { room_id: room, room_name: &room_name };
+    let asking = (user, request.user.username.as_str());
+    let notices = store_notices(conn, notices::join_request(&place, &room_admins(conn, room)?, asking), now)?;
+    Ok(Requested { request, notices })
 }
 
 /// A request and its user; a function because the user's columns come from [`USER_COLUMNS`].

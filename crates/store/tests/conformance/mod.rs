@@ -310,7 +310,7 @@ pub async fn joining_consumes_invites_and_requests(store: Arc<dyn Store>) {
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_none());
 
     let asked = store.create_join_request(&room.id, &carol.id, t(4)).await.unwrap();
-    assert_eq!(asked.user.id, carol.id);
+    assert_eq!(asked.request.user.id, carol.id);
     assert_eq!(store.join_requests(&room.id).await.unwrap().len(), 1);
     store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(5)).await.unwrap();
     assert!(store.join_request(&room.id, &carol.id).await.unwrap().is_none());
@@ -1061,8 +1061,8 @@ pub async fn invitations_are_declined_and_handled_notifications_read(store: Arc<
         actor_id: Some(actor.id.clone()),
         data: serde_json::json!({}),
     };
+    // Bob's invitation left him its notice; two requests' notices for alice.
     for new in [
-        note(&bob, NotificationKind::Invited, &alice),
         note(&alice, NotificationKind::JoinRequest, &carol),
         note(&alice, NotificationKind::JoinRequest, &erin),
     ] {
@@ -1494,8 +1494,8 @@ pub async fn departures_bans_and_terminations_store_their_notices(store: Arc<dyn
     assert!(store.notifications(&alice.id, false, None, 10).await.unwrap().is_empty(), "the actor is never told");
 }
 
-/// R-NOTE-1: an unban and a role change by the owner store the member's notice with them (a
-/// role set to what it was leaves none).
+/// R-NOTE-1: an unban, a role change by the owner (a role set to what it was leaves none), an
+/// invitation and a join request store their notices with them.
 pub async fn unbans_and_role_changes_store_their_notices(store: Arc<dyn Store>) {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "roles", JoinPolicy::Open).await;
@@ -1521,6 +1521,28 @@ pub async fn unbans_and_role_changes_store_their_notices(store: Arc<dyn Store>) 
     let kinds: Vec<NotificationKind> =
         store.notifications(&carol.id, false, None, 10).await.unwrap().iter().map(|n| n.kind).collect();
     assert_eq!(kinds.len(), 2, "banned, then unbanned: {kinds:?}");
+    // An invitation tells the invitee; a join request tells every admin, from the one asking.
+    let invited = store.create_invite(&room.id, &carol.id, &alice.id, t(7)).await.unwrap();
+    let told = |notices: &[NotificationRecord]| -> Vec<(UserId, NotificationKind, Option<UserId>)> {
+        notices.iter().map(|n| (n.user_id.clone(), n.kind, n.actor_id.clone())).collect()
+    };
+    assert_eq!(told(&invited.notices), [(carol.id.clone(), NotificationKind::Invited, Some(alice.id.clone()))]);
+    let asking = group(&store, &alice, "asking", JoinPolicy::Request).await;
+    store.add_member(&asking.id, &bob.id, Role::Member, &bob.id, t(8)).await.unwrap();
+    store.set_role(&asking.id, &bob.id, Role::Admin, &alice.id, t(8)).await.unwrap();
+    let requested = store.create_join_request(&asking.id, &carol.id, t(9)).await.unwrap();
+    let mut admins: Vec<UserId> = requested.notices.iter().map(|n| n.user_id.clone()).collect();
+    admins.sort();
+    let mut expected = vec![alice.id.clone(), bob.id.clone()];
+    expected.sort();
+    assert_eq!(admins, expected, "every admin");
+    assert!(
+        requested
+            .notices
+            .iter()
+            .all(|n| n.kind == NotificationKind::JoinRequest && n.actor_id.as_ref() == Some(&carol.id))
+    );
+    assert_eq!(requested.notices[0].data["actor_username"], "carol");
 }
 
 /// What an audit record says: action, actor, target, role.
