@@ -1062,10 +1062,8 @@ pub async fn invitations_are_declined_and_handled_notifications_read(store: Arc<
         data: serde_json::json!({}),
     };
     // Bob's invitation left him its notice; two requests' notices for alice.
-    for new in [
-        note(&alice, NotificationKind::JoinRequest, &carol),
-        note(&alice, NotificationKind::JoinRequest, &erin),
-    ] {
+    for new in [note(&alice, NotificationKind::JoinRequest, &carol), note(&alice, NotificationKind::JoinRequest, &erin)]
+    {
         store.insert_notification(new, t(3)).await.unwrap();
     }
     let marked = store.mark_read_about(Some(&bob.id), NotificationKind::Invited, &room.id, None).await.unwrap();
