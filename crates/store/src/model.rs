@@ -190,6 +190,14 @@ pub struct BanRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A new membership, and the new member's notice when an admin let them in (a join request
+/// accepted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    pub membership: MembershipRecord,
+    pub notices: Vec<NotificationRecord>,
+}
+
 /// An invitation, and the invitee's notice of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invited {

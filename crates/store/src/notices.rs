@@ -91,6 +91,11 @@ pub(crate) fn join_request(place: &Place<'_>, admins: &[UserId], asking: Actor<'
     admins.iter().map(|admin| notice(place, admin, NotificationKind::JoinRequest, Some(asking), json!({}))).collect()
 }
 
+/// An admission by an admin (a join request accepted): the new member.
+pub(crate) fn accepted(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNotification {
+    notice(place, user, NotificationKind::RequestAccepted, Some(by), json!({}))
+}
+
 /// A termination by its owner: every other former member.
 pub(crate) fn termination(place: &Place<'_>, former: &[UserId], by: Actor<'_>) -> Vec<NewNotification> {
     former

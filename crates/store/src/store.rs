@@ -153,7 +153,9 @@ pub trait MembershipStore: Send + Sync + 'static {
     /// read (a page of `/api/rooms/mine` names its conversations' peers).
     async fn direct_peers(&self, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>>;
     /// Adds a member. Fails when the room is terminated, the user banned or already a member.
-    /// Consumes the user's invite and join request and clears their room-log entry.
+    /// Consumes the user's invite and join request and clears their room-log entry; the
+    /// notices of both are marked read (handled, R-ROOM-9), and a member let in by an admin is
+    /// told, in the same transaction.
     /// `by` is who let them in: the user themselves, or the admin accepting their request.
     async fn add_member(
         &self,
@@ -162,7 +164,7 @@ pub trait MembershipStore: Send + Sync + 'static {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord>;
+    ) -> StoreResult<Admitted>;
     /// Removes a member of a group room and applies SPEC R-ROOM-5 to the rest.
     /// `by` is the user themselves (`Left`) or the admin who kicked them.
     async fn remove_member(

@@ -270,14 +270,17 @@ async fn churn(
     Ok(())
 }
 
-/// Waits until the server holds no session (every churned socket closed or timed out).
-async fn quiet(http: &reqwest::Client, url: &str, pid: u32) -> Result<Sample, Error> {
+/// Waits until the server holds no session (every churned socket closed or timed out) and,
+/// given `threads`, is back to that many threads or fewer: threads the runtime's blocking pool
+/// added while the machine was busy end after 10 s idle, and each held memory of its own.
+async fn quiet(http: &reqwest::Client, url: &str, pid: u32, threads: Option<u64>) -> Result<Sample, Error> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut poll = tokio::time::interval(Duration::from_millis(200));
     loop {
         poll.tick().await;
         let sample = Sample::take(http, url, pid).await?;
-        if (sample.sessions == 0 && sample.connections == 0) || Instant::now() > deadline {
+        let idle = sample.sessions == 0 && sample.connections == 0;
+        if (idle && threads.is_none_or(|threads| sample.threads <= threads)) || Instant::now() > deadline {
             return Ok(sample);
         }
     }
@@ -393,10 +396,10 @@ async fn main() -> Result<(), Error> {
     let start = Sample::take(&http, &url, args.server_pid).await?;
     println!("  start    {}", start.line());
     run_churn(&args, &http, &users, &rooms, warmup, &done).await?;
-    let baseline = quiet(&http, &url, args.server_pid).await?;
+    let baseline = quiet(&http, &url, args.server_pid, None).await?;
     println!("  warm     {}  (quiet: the baseline)", baseline.line());
     run_churn(&args, &http, &users, &rooms, args.seconds - warmup.min(args.seconds), &done).await?;
-    let end = quiet(&http, &url, args.server_pid).await?;
+    let end = quiet(&http, &url, args.server_pid, Some(baseline.threads)).await?;
     println!("  end      {}  (quiet)", end.line());
     let [connections, resumes, messages, uploads, joins, refreshes] = done.counts();
     let delivered = done.delivered.load(Ordering::Relaxed);

@@ -55,12 +55,14 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
     access.authorize(RoomAction::ManageRequests)?;
     access.live()?;
     let request = state.store.join_request(room_id, user).await?.ok_or_else(no_request)?;
-    let membership = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
+    // The store marks every admin's notice of this request handled (R-ROOM-9) and keeps the new
+    // member's notice with the membership.
+    let admitted = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(state, room_id, &request.user);
-    // Every admin's notice of this request is answered (R-ROOM-9).
-    notify::handled(state, None, NotificationKind::JoinRequest, room_id, Some(user)).await;
-    access.tell(state, user, NotificationKind::RequestAccepted, json!({})).await?;
-    Ok(membership)
+    for notice in &admitted.notices {
+        notify::push(state, notice);
+    }
+    Ok(admitted.membership)
 }
 
 /// Decline `user`'s join request (admins): they are notified.

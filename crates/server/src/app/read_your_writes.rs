@@ -183,7 +183,7 @@ impl MembershipStore for ReadYourWrites {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<Admitted> {
         self.store.add_member(room, user, role, by, now).await
     }
 

@@ -224,11 +224,8 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
             return Ok(Joined::Requested(requested.request));
         }
     }
-    let membership = store.add_member(room_id, &auth.id, Role::Member, &auth.id, Utc::now()).await?;
-    if context.invited {
-        // The invitation is answered (R-ROOM-9).
-        notify::handled(state, Some(&auth.id), NotificationKind::Invited, room_id, None).await;
-    }
+    // An invitation is answered (R-ROOM-9): the store marks its notice handled in the same write.
+    let membership = store.add_member(room_id, &auth.id, Role::Member, &auth.id, Utc::now()).await?.membership;
     events::member_joined(state, room_id, &actor(state, auth).await?);
     tracing::info!(room_id = %room_id, user_id = %auth.id, "joined");
     Ok(Joined::Member(membership))

@@ -408,7 +408,7 @@ impl MembershipStore for MongoStore {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<Admitted> {
         let _queued = self.queues.lock(room).await;
         transaction!(self, |s| rooms::add_member(&self.c, s, room, user, role, by, now))
     }

@@ -16,7 +16,7 @@ use bson::{Document, doc};
 use chrono::{DateTime, Utc};
 use conclave_crypto::DataKey;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
-use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
+use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, NotificationKind, Role, RoomId, RoomKind, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::options::ReturnDocument;
@@ -472,7 +472,7 @@ pub async fn add_member(
     role: Role,
     by: &UserId,
     now: DateTime<Utc>,
-) -> MongoResult<MembershipRecord> {
+) -> MongoResult<Admitted> {
     let locked = lock_live_room(c, s, room.as_str()).await?;
     if banned_in(c, s, room.as_str(), user.as_str()).await? {
         return Err(fail(StoreError::Banned));
@@ -484,7 +484,22 @@ pub async fn add_member(
     c.room_log.delete_one(this).session(&mut *s).await?;
     let facts = [AuditFacts::new(AuditAction::MemberJoined, Some(by), Some(user))];
     audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
-    Ok(membership.into())
+    // The invitation and the request are answered (R-ROOM-9): their notices are handled.
+    let handled = [
+        doc! { "read": false, "kind": name_of(&NotificationKind::Invited), "room_id": room.as_str(), "user_id": user.as_str() },
+        doc! { "read": false, "kind": name_of(&NotificationKind::JoinRequest), "room_id": room.as_str(), "actor_id": user.as_str() },
+    ];
+    for filter in handled {
+        c.notifications.update_many(filter, doc! { "$set": { "read": true } }).session(&mut *s).await?;
+    }
+    let notices = if by == user {
+        Vec::new()
+    } else {
+        let place = Place { room_id: room, room_name: &locked.name };
+        let admin = username_of(c, s, by).await?;
+        store_notices(c, s, vec![notices::accepted(&place, user, (by, &admin))], now).await?
+    };
+    Ok(Admitted { membership: membership.into(), notices })
 }
 
 /// Removes `user` from the room and applies R-ROOM-5 to the rest; shared by leave, kick and ban.

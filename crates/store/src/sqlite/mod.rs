@@ -309,7 +309,7 @@ impl MembershipStore for SqliteStore {
         role: Role,
         by: &UserId,
         now: DateTime<Utc>,
-    ) -> StoreResult<MembershipRecord> {
+    ) -> StoreResult<Admitted> {
         let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
         self.write(move |c| rooms::add_member(c, &vault, &room, &user, role, &by, now)).await
     }

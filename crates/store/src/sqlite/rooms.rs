@@ -2,7 +2,7 @@
 
 use super::accounts::{prefix_pattern, user};
 use super::audit;
-use super::notifications::insert_notification;
+use super::notifications::{insert_notification, mark_read_about};
 use super::rows::*;
 use crate::audit::{AuditFacts, departure_facts};
 use crate::error::{Cause, Conflict, Missing, StoreError, StoreResult};
@@ -12,7 +12,7 @@ use crate::sealing::new_room_key;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
 use conclave_domain::{Departure, MemberSnapshot, after_departure};
-use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, Role, RoomId, RoomKind, UserId};
+use conclave_protocol::{AuditAction, JoinPolicy, LeaveReason, NotificationKind, Role, RoomId, RoomKind, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn room(conn: &Connection, id: &str) -> StoreResult<Option<RoomRecord>> {
@@ -330,7 +330,7 @@ pub fn add_member(
     role: Role,
     by: &UserId,
     now: DateTime<Utc>,
-) -> StoreResult<MembershipRecord> {
+) -> StoreResult<Admitted> {
     let record = live_room(conn, room.as_str())?;
     if banned(conn, room.as_str(), user.as_str())? {
         return Err(StoreError::Banned);
@@ -344,7 +344,19 @@ pub fn add_member(
         .map_err(backend)?;
     }
     audit::record(conn, vault, Some(room), &[AuditFacts::new(AuditAction::MemberJoined, Some(by), Some(user))], now)?;
-    membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotFound(Missing::Membership))
+    // The invitation and the request are answered (R-ROOM-9): their notices are handled.
+    mark_read_about(conn, Some(user), NotificationKind::Invited, room, None)?;
+    mark_read_about(conn, None, NotificationKind::JoinRequest, room, Some(user))?;
+    let notices = if by == user {
+        Vec::new()
+    } else {
+        let place = Place { room_id: room, room_name: &record.name };
+        let admin = username_of(conn, by)?;
+        store_notices(conn, vec![notices::accepted(&place, user, (by, &admin))], now)?
+    };
+    let membership =
+        membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotFound(Missing::Membership))?;
+    Ok(Admitted { membership, notices })
 }
 
 /// Removes `user` and applies R-ROOM-5 to the rest; shared by leave, kick and ban. Audits the

@@ -299,20 +299,29 @@ pub async fn creating_a_room_makes_the_creator_owner(store: Arc<dyn Store>) {
     );
 }
 
-/// R-ROOM-1: joining consumes the user's invite and request.
+/// R-ROOM-1, R-ROOM-9: joining consumes the user's invite and request, their notices are
+/// handled in the same write, and a member an admin lets in is told.
 pub async fn joining_consumes_invites_and_requests(store: Arc<dyn Store>) {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let room = group(&store, &alice, "private", JoinPolicy::Invite).await;
     store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_some());
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 1, "the invitation's notice");
     let joined = store.add_member(&room.id, &bob.id, Role::Member, &bob.id, t(3)).await.unwrap();
-    assert_eq!(joined.role, Role::Member);
+    assert_eq!(joined.membership.role, Role::Member);
+    assert!(joined.notices.is_empty(), "nobody to tell of one's own join");
     assert!(store.invite(&room.id, &bob.id).await.unwrap().is_none());
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0, "the invitation is answered (R-ROOM-9)");
 
     let asked = store.create_join_request(&room.id, &carol.id, t(4)).await.unwrap();
     assert_eq!(asked.request.user.id, carol.id);
     assert_eq!(store.join_requests(&room.id).await.unwrap().len(), 1);
-    store.add_member(&room.id, &carol.id, Role::Member, &carol.id, t(5)).await.unwrap();
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 1, "the request's notice");
+    // An admin lets carol in: she is told, and the request's notice is answered.
+    let accepted = store.add_member(&room.id, &carol.id, Role::Member, &alice.id, t(5)).await.unwrap();
+    let told: Vec<_> = accepted.notices.iter().map(|n| (n.user_id.clone(), n.kind, n.actor_id.clone())).collect();
+    assert_eq!(told, [(carol.id.clone(), NotificationKind::RequestAccepted, Some(alice.id.clone()))]);
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 0);
     assert!(store.join_request(&room.id, &carol.id).await.unwrap().is_none());
 
     let members = store.members(&room.id, None, 10).await.unwrap();
