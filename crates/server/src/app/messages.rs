@@ -103,9 +103,7 @@ pub async fn store(
         state.metrics.messages_sent.inc();
         // The members it @mentions (R-MSG-10) and an offline peer (R-NOTE-1): the store kept
         // their notices with it.
-        for notice in &inserted.notices {
-            notify::push(state, notice);
-        }
+        notify::push(state, &inserted.notices);
     }
     Ok(inserted)
 }

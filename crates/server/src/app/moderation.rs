@@ -33,9 +33,7 @@ pub async fn invite(state: &AppState, access: &RoomAccess, request: InviteReques
     })?;
     // The invitee's notice is stored with the invitation.
     let invited = store.create_invite(room_id, &invitee.id, &auth.id, Utc::now()).await?;
-    for notice in &invited.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &invited.notices);
     Ok(invited.invite)
 }
 
@@ -59,9 +57,7 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
     // member's notice with the membership.
     let admitted = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(state, room_id, &request.user);
-    for notice in &admitted.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &admitted.notices);
     Ok(admitted.membership)
 }
 
@@ -95,9 +91,7 @@ pub async fn ban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiRes
     access.live()?;
     // The banned user's notice is stored with the ban.
     let outcome = state.store.ban(room_id, &banned.id, &auth.id, Utc::now()).await?;
-    for notice in &outcome.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &outcome.notices);
     if let Some(departure) = &outcome.departure {
         announce_departure(state, &access.room, departure, LeaveReason::Banned).await;
     }
@@ -114,9 +108,8 @@ pub async fn bans(state: &AppState, access: &RoomAccess) -> ApiResult<Vec<BanRec
 pub async fn unban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
     access.authorize(RoomAction::Unban)?;
     // The user's notice is stored with the unban.
-    for notice in state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await? {
-        notify::push(state, &notice);
-    }
+    let notices = state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await?;
+    notify::push(state, &notices);
     Ok(())
 }
 
@@ -131,8 +124,6 @@ pub async fn set_role(state: &AppState, access: &RoomAccess, user: &UserId, role
     if target.role != Some(role) {
         events::role_changed(state.bus.as_ref(), room_id, user, role);
     }
-    for notice in &change.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &change.notices);
     Ok(change.membership)
 }

@@ -34,17 +34,19 @@ pub async fn notify(state: &AppState, user: &UserId, kind: NotificationKind, con
         data,
     };
     match state.store.insert_notification(notification, Utc::now()).await {
-        Ok(stored) => push(state, &stored),
+        Ok(stored) => push(state, std::slice::from_ref(&stored)),
         Err(error) => {
             tracing::error!(%error, user_id = %user, ?kind, "could not store a notification")
         }
     }
 }
 
-/// Tells a stored notification's user, live when connected.
-pub fn push(state: &AppState, stored: &NotificationRecord) {
-    let frame = ServerFrame::NotificationCreated { notification: views::notification(stored) };
-    events::to_users(state.bus.as_ref(), vec![stored.user_id.clone()], &frame);
+/// Tells each stored notification's user, live when connected.
+pub fn push(state: &AppState, stored: &[NotificationRecord]) {
+    for notice in stored {
+        let frame = ServerFrame::NotificationCreated { notification: views::notification(notice) };
+        events::to_users(state.bus.as_ref(), vec![notice.user_id.clone()], &frame);
+    }
 }
 
 /// Marks read the `kind` notifications about `room` that an action just handled (for `user`,

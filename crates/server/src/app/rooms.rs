@@ -172,9 +172,7 @@ pub async fn terminate(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
     access.live()?;
     // Every other former member's notice is stored with the termination.
     let ended = state.store.terminate_room(room_id, &auth.id, Utc::now()).await?;
-    for notice in &ended.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &ended.notices);
     events::room_terminated(state.bus.as_ref(), room_id);
     tracing::info!(room_id = %room_id, by = %auth.id, "room terminated by its owner");
     Ok(())
@@ -218,9 +216,7 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
         JoinPath::FileRequest => {
             // The admins' notices are stored with the request.
             let requested = store.create_join_request(room_id, &auth.id, Utc::now()).await?;
-            for notice in &requested.notices {
-                notify::push(state, notice);
-            }
+            notify::push(state, &requested.notices);
             return Ok(Joined::Requested(requested.request));
         }
     }
@@ -299,8 +295,6 @@ pub(super) async fn announce_departure(
         Departure::Continue { promotion: Some((user, role)) } => events::role_changed(bus, &room.id, user, *role),
         Departure::Continue { promotion: None } => {}
     }
-    for notice in &outcome.notices {
-        notify::push(state, notice);
-    }
+    notify::push(state, &outcome.notices);
     tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
 }

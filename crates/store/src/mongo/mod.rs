@@ -394,7 +394,7 @@ impl MembershipStore for MongoStore {
     }
 
     async fn room_admins(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
-        self.run(rooms::room_admins(&self.c, room)).await
+        self.run(rooms::room_admins(&self.c, None, room)).await
     }
 
     async fn direct_peers(&self, user: &UserId, rooms: &[RoomId]) -> StoreResult<Vec<(RoomId, UserRecord)>> {

@@ -424,14 +424,16 @@ pub async fn members(
     Ok(paired.into_iter().map(|(m, user)| MemberRecord { membership: m.into(), user }).collect())
 }
 
-pub async fn room_admins(c: &Collections, room: &RoomId) -> MongoResult<Vec<UserId>> {
-    let admins: Vec<MembershipDoc> = c
+/// The room's owner and admins in join order; inside a transaction when given its session.
+pub async fn room_admins(c: &Collections, s: Option<&mut ClientSession>, room: &RoomId) -> MongoResult<Vec<UserId>> {
+    let find = c
         .memberships
         .find(doc! { "room_id": room.as_str(), "role": { "$in": ["owner", "admin"] } })
-        .sort(doc! { "join_seq": 1 })
-        .await?
-        .try_collect()
-        .await?;
+        .sort(doc! { "join_seq": 1 });
+    let admins: Vec<MembershipDoc> = match s {
+        Some(s) => find.session(&mut *s).await?.stream(s).try_collect().await?,
+        None => find.await?.try_collect().await?,
+    };
     Ok(admins.into_iter().map(|m| UserId(m.user_id)).collect())
 }
 
@@ -722,18 +724,7 @@ pub async fn create_join_request(
         .session(&mut *s)
         .await?
         .ok_or_else(|| fail(StoreError::NotFound(Missing::User)))?;
-    let admins: Vec<UserId> = c
-        .memberships
-        .find(doc! { "room_id": room.as_str(), "role": { "$in": ["owner", "admin"] } })
-        .sort(doc! { "join_seq": 1 })
-        .session(&mut *s)
-        .await?
-        .stream(&mut *s)
-        .try_collect::<Vec<MembershipDoc>>()
-        .await?
-        .into_iter()
-        .map(|m| UserId(m.user_id))
-        .collect();
+    let admins = room_admins(c, Some(&mut *s), room).await?;
     let place = Place { room_id: room, room_name: &room_name };
     let asking = (user, requester.username.as_str());
     let notices = store_notices(c, s, notices::join_request(&place, &admins, asking), now).await?;

@@ -476,16 +476,13 @@ pub fn set_role(
     now: DateTime<Utc>,
 ) -> StoreResult<RoleChange> {
     let live = live_room(conn, room.as_str())?;
+    // A member, read in this transaction: the update below finds them.
     let before = membership(conn, room.as_str(), user.as_str())?.ok_or(StoreError::NotAMember)?;
-    let changed = conn
-        .execute(
-            "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
-            params![room.as_str(), user.as_str(), name_of(&role)],
-        )
-        .map_err(backend)?;
-    if changed == 0 {
-        return Err(StoreError::NotAMember);
-    }
+    conn.execute(
+        "UPDATE memberships SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
+        params![room.as_str(), user.as_str(), name_of(&role)],
+    )
+    .map_err(backend)?;
     let facts = [AuditFacts::new(AuditAction::RoleChanged, Some(by), Some(user)).with_role(role)];
     audit::record(conn, vault, Some(room), &facts, now)?;
     let notices = if before.role == role {
