@@ -123,17 +123,6 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
     }
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
-    // Buffered writes go straight to the store; the application reads through them.
-    let maintenance: Arc<dyn MaintenanceStore> = store.clone();
-    let deferred = Arc::new(WriteBehind::start(
-        maintenance,
-        WriteBehindSettings {
-            flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
-            batch_size: config.write_behind_batch.max(1),
-            capacity: config.write_behind_batch.max(1) * 32,
-        },
-    ));
-    let store: Arc<dyn Store> = Arc::new(ReadYourWrites::new(store, Arc::clone(&deferred)));
     let hub = Arc::new(Hub::new());
     let bus: Arc<dyn Bus> = match (&config.redis_url, &config.mongodb_uri) {
         (None, _) => hub.clone(),
@@ -143,6 +132,20 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
             live::redis_bus::connect(url, Arc::clone(&hub), lifetime).await?
         }
     };
+    // Buffered writes go straight to the store, and the notices they store are told live; the
+    // application reads through them.
+    let maintenance: Arc<dyn MaintenanceStore> = store.clone();
+    let telling = Arc::clone(&bus);
+    let deferred = Arc::new(WriteBehind::start(
+        maintenance,
+        WriteBehindSettings {
+            flush_after: Duration::from_millis(config.write_behind_ms.max(1)),
+            batch_size: config.write_behind_batch.max(1),
+            capacity: config.write_behind_batch.max(1) * 32,
+        },
+        Box::new(move |stored| app::notify::push(telling.as_ref(), stored)),
+    ));
+    let store: Arc<dyn Store> = Arc::new(ReadYourWrites::new(store, Arc::clone(&deferred)));
     let limits = Limits::new(LimitSettings {
         message_burst: config.message_burst,
         message_per_second: config.message_per_second,

@@ -472,9 +472,13 @@ pub struct AuditCursor {
 /// Applying one is idempotent, and one whose target is gone is skipped, not an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeferredWrite {
+    /// An admin (`by`) declined `user`'s join request at `at`: the request goes, the user is
+    /// told, and every admin's notice of the request is marked handled (R-ROOM-9), in one write.
     DeclineRequest {
         room: RoomId,
         user: UserId,
+        by: UserId,
+        at: DateTime<Utc>,
     },
     NotificationRead {
         user: UserId,

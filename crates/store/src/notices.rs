@@ -96,6 +96,11 @@ pub(crate) fn accepted(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNo
     notice(place, user, NotificationKind::RequestAccepted, Some(by), json!({}))
 }
 
+/// A declined join request's: the one who asked.
+pub(crate) fn declined(place: &Place<'_>, user: &UserId, by: Actor<'_>) -> NewNotification {
+    notice(place, user, NotificationKind::RequestDeclined, Some(by), json!({}))
+}
+
 /// A termination by its owner: every other former member.
 pub(crate) fn termination(place: &Place<'_>, former: &[UserId], by: Actor<'_>) -> Vec<NewNotification> {
     former

@@ -2,7 +2,7 @@ use crate::error::StoreResult;
 use crate::model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 
 /// What [`MessageStore::insert_message_then`] calls with a send's outcome.
 pub type OnStored = Box<dyn FnOnce(&StoreResult<InsertedMessage>) + Send>;
@@ -200,15 +200,13 @@ pub trait ModerationStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Invited>;
     async fn invite(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>>;
-    /// `user` declines their invitation to the room (SPEC R-ROOM-9): it is gone. Fails with
-    /// `NotFound(Invite)` when they hold none.
+    /// `user` declines their invitation to the room (SPEC R-ROOM-9): it is gone, and its notice
+    /// is marked handled in the same write. Fails with `NotFound(Invite)` when they hold none.
     async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
     async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested>;
     async fn join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<Option<JoinRequestRecord>>;
     /// Pending requests, oldest first.
     async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>>;
-    /// Fails with `NotFound(JoinRequest)` when there is none.
-    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()>;
     /// Bans `user`, drops their invite and request, and removes them if they are a member.
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome>;
     /// Fails with `NotFound(Ban)` when there is none.
@@ -332,15 +330,6 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn mark_notification_read(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
     /// Returns how many were marked.
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64>;
-    /// Marks read every unread `kind` notification about `room` (for `user`, from `actor`, when
-    /// given): a handled join request or invitation (SPEC R-ROOM-9). How many it marked.
-    async fn mark_read_about(
-        &self,
-        user: Option<&UserId>,
-        kind: NotificationKind,
-        room: &RoomId,
-        actor: Option<&UserId>,
-    ) -> StoreResult<u64>;
     /// Fails with `NotFound(Notification)` when `user` has no such notification.
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()>;
 }
@@ -387,6 +376,7 @@ pub trait MaintenanceStore: Send + Sync + 'static {
     async fn delete_expired_refresh_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Applies a batch of deferred writes, in order, in one transaction where the backend has
-    /// them. Writes whose target no longer exists are skipped.
-    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()>;
+    /// them (else one per write that changes more than one record). Writes whose target no
+    /// longer exists are skipped. Returns the notifications the writes stored, to be told live.
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>>;
 }

@@ -110,7 +110,8 @@ async fn r_room_1_join_policies() {
     bob.post_empty("/api/rooms/no-such-room/join").await.expect_error(404, "room_not_found");
 }
 
-/// R-ROOM-1/R-NOTE-1: declining a request notifies the requester, who may ask again.
+/// R-ROOM-1/R-NOTE-1: declining a request notifies the requester (live, once the buffered
+/// decline is stored), who may ask again.
 #[tokio::test]
 async fn r_room_1_declined_requests() {
     let server = Server::start().await;
@@ -118,7 +119,13 @@ async fn r_room_1_declined_requests() {
     let ask = owner.create_room("ask", "request").await;
     bob.post_empty(&format!("/api/rooms/{ask}/join")).await.expect_status(202);
     assert_eq!(owner.notification_kinds().await, ["join_request"]);
+    let (mut bob_ws, _) = server.connect(&bob).await;
     owner.post_empty(&format!("/api/rooms/{ask}/requests/{}/decline", bob.id)).await.expect_status(204);
+    let told = bob_ws.next_of("notification_created").await;
+    assert_eq!(
+        (&told["notification"]["kind"], &told["notification"]["data"]["actor_username"]),
+        (&json!("request_declined"), &json!("owner"))
+    );
     owner
         .post_empty(&format!("/api/rooms/{ask}/requests/{}/decline", bob.id))
         .await

@@ -1,11 +1,10 @@
 //! A caller in a room: the room, and the caller's role in it. Every room command starts here.
 
 use super::AppState;
-use super::auth::{AuthUser, actor};
+use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
-use super::notify::{self, Context};
 use conclave_domain::{RoomAction, authorize};
-use conclave_protocol::{ErrorCode, NotificationKind, Role, RoomId, RoomKind, UserId};
+use conclave_protocol::{ErrorCode, Role, RoomId, RoomKind, UserId};
 use conclave_store::RoomRecord;
 
 /// The room a command names, the caller, and the caller's role in it (`None`: not a member).
@@ -42,19 +41,5 @@ impl RoomAccess {
             Some(_) => Err(ApiError::new(ErrorCode::RoomTerminated, "this room was terminated")),
             None => Ok(()),
         }
-    }
-
-    /// Notifies `user` of something the caller did in this room (R-NOTE-1).
-    pub async fn tell(
-        &self,
-        state: &AppState,
-        user: &UserId,
-        kind: NotificationKind,
-        extra: serde_json::Value,
-    ) -> ApiResult<()> {
-        let actor = actor(state, &self.user).await?;
-        let context = Context { room: Some(&self.room), actor: Some(&actor) };
-        notify::notify(state, user, kind, context, extra).await;
-        Ok(())
     }
 }

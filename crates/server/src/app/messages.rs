@@ -103,7 +103,7 @@ pub async fn store(
         state.metrics.messages_sent.inc();
         // The members it @mentions (R-MSG-10) and an offline peer (R-NOTE-1): the store kept
         // their notices with it.
-        notify::push(state, &inserted.notices);
+        notify::push(state.bus.as_ref(), &inserted.notices);
     }
     Ok(inserted)
 }

@@ -9,9 +9,8 @@ use super::notify;
 use super::rooms::announce_departure;
 use chrono::Utc;
 use conclave_domain::{InviteContext, RoomAction, Target, may_invite};
-use conclave_protocol::{ErrorCode, InviteRequest, LeaveReason, NotificationKind, Role, UserId};
+use conclave_protocol::{ErrorCode, InviteRequest, LeaveReason, Role, UserId};
 use conclave_store::{BanRecord, DeferredWrite, InviteRecord, JoinRequestRecord, MembershipRecord};
-use serde_json::json;
 
 /// `user` as the room sees them, for the caller's action on them.
 async fn target(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<Target> {
@@ -33,7 +32,7 @@ pub async fn invite(state: &AppState, access: &RoomAccess, request: InviteReques
     })?;
     // The invitee's notice is stored with the invitation.
     let invited = store.create_invite(room_id, &invitee.id, &auth.id, Utc::now()).await?;
-    notify::push(state, &invited.notices);
+    notify::push(state.bus.as_ref(), &invited.notices);
     Ok(invited.invite)
 }
 
@@ -57,20 +56,25 @@ pub async fn accept(state: &AppState, access: &RoomAccess, user: &UserId) -> Api
     // member's notice with the membership.
     let admitted = state.store.add_member(room_id, user, Role::Member, &access.user.id, Utc::now()).await?;
     events::member_joined(state, room_id, &request.user);
-    notify::push(state, &admitted.notices);
+    notify::push(state.bus.as_ref(), &admitted.notices);
     Ok(admitted.membership)
 }
 
-/// Decline `user`'s join request (admins): they are notified.
+/// Decline `user`'s join request (admins). A buffered write (R-OPS-3): the request goes, the
+/// user's notice is stored and the admins' notices are handled in one write, and the notice is
+/// told live once stored.
 pub async fn decline(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiResult<()> {
     let room_id = &access.room.id;
     access.authorize(RoomAction::ManageRequests)?;
     if state.store.join_request(room_id, user).await?.is_none() {
         return Err(no_request());
     }
-    state.deferred.defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user.clone() }).await?;
-    notify::handled(state, None, NotificationKind::JoinRequest, room_id, Some(user)).await;
-    access.tell(state, user, NotificationKind::RequestDeclined, json!({})).await
+    let by = access.user.id.clone();
+    state
+        .deferred
+        .defer(DeferredWrite::DeclineRequest { room: room_id.clone(), user: user.clone(), by, at: Utc::now() })
+        .await?;
+    Ok(())
 }
 
 /// Kick a member (admins; not the owner, nor an admin unless the caller is the owner). R-ROOM-3.
@@ -91,7 +95,7 @@ pub async fn ban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiRes
     access.live()?;
     // The banned user's notice is stored with the ban.
     let outcome = state.store.ban(room_id, &banned.id, &auth.id, Utc::now()).await?;
-    notify::push(state, &outcome.notices);
+    notify::push(state.bus.as_ref(), &outcome.notices);
     if let Some(departure) = &outcome.departure {
         announce_departure(state, &access.room, departure, LeaveReason::Banned).await;
     }
@@ -109,7 +113,7 @@ pub async fn unban(state: &AppState, access: &RoomAccess, user: &UserId) -> ApiR
     access.authorize(RoomAction::Unban)?;
     // The user's notice is stored with the unban.
     let notices = state.store.unban(&access.room.id, user, &access.user.id, Utc::now()).await?;
-    notify::push(state, &notices);
+    notify::push(state.bus.as_ref(), &notices);
     Ok(())
 }
 
@@ -124,6 +128,6 @@ pub async fn set_role(state: &AppState, access: &RoomAccess, user: &UserId, role
     if target.role != Some(role) {
         events::role_changed(state.bus.as_ref(), room_id, user, role);
     }
-    notify::push(state, &change.notices);
+    notify::push(state.bus.as_ref(), &change.notices);
     Ok(change.membership)
 }

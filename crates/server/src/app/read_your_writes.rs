@@ -1,13 +1,14 @@
 //! Read-your-writes over buffered writes (SPEC R-OPS-3): the store as the application sees it.
 //! Every read that shows what a buffered write changes first waits for the buffered writes it
-//! touches ([`Touch`]): a user's notifications and unread counts after they marked them read, a
-//! room's join requests after a decline, user records after a last-seen time moved. Everything
+//! touches ([`Touch`]): a user's notifications and unread counts after they marked them read or
+//! while a decline may tell them or mark their notice of its request handled, a room's join
+//! requests after a decline, user records after a last-seen time moved. Everything
 //! else passes straight through. No command has to remember to settle anything.
 
 use super::write_behind::{Touch, WriteBehind};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use conclave_store::*;
 use std::sync::Arc;
 
@@ -252,10 +253,6 @@ impl ModerationStore for ReadYourWrites {
         self.store.join_requests(room).await
     }
 
-    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        self.store.delete_join_request(room, user).await
-    }
-
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
         self.store.ban(room, user, by, now).await
     }
@@ -381,7 +378,7 @@ impl NotificationStore for ReadYourWrites {
         after: Option<&NotificationCursor>,
         limit: u32,
     ) -> StoreResult<Vec<NotificationRecord>> {
-        self.buffer.settle_touching(&[Touch::User(user.clone())]).await;
+        self.buffer.settle_touching(&[Touch::User(user.clone()), Touch::RequestNotices]).await;
         self.store.notifications(user, unread_only, after, limit).await
     }
 
@@ -391,7 +388,7 @@ impl NotificationStore for ReadYourWrites {
     }
 
     async fn unread_notification_count(&self, user: &UserId) -> StoreResult<u64> {
-        self.buffer.settle_touching(&[Touch::User(user.clone())]).await;
+        self.buffer.settle_touching(&[Touch::User(user.clone()), Touch::RequestNotices]).await;
         self.store.unread_notification_count(user).await
     }
 
@@ -401,16 +398,6 @@ impl NotificationStore for ReadYourWrites {
 
     async fn mark_all_notifications_read(&self, user: &UserId) -> StoreResult<u64> {
         self.store.mark_all_notifications_read(user).await
-    }
-
-    async fn mark_read_about(
-        &self,
-        user: Option<&UserId>,
-        kind: NotificationKind,
-        room: &RoomId,
-        actor: Option<&UserId>,
-    ) -> StoreResult<u64> {
-        self.store.mark_read_about(user, kind, room, actor).await
     }
 
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
@@ -472,7 +459,7 @@ impl MaintenanceStore for ReadYourWrites {
         self.store.delete_expired_refresh_tokens(now).await
     }
 
-    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>> {
         self.store.apply_deferred(writes).await
     }
 }

@@ -15,8 +15,8 @@ use conclave_domain::{
     SearchPrefix, Topic, ViewContext, join_path, may_view, password_change,
 };
 use conclave_protocol::{
-    CreateRoomRequest, ErrorCode, JoinRoomRequest, LeaveReason, MyRoom, NotificationKind, Role, RoomId, RoomKind,
-    UpdateRoomRequest, UserId,
+    CreateRoomRequest, ErrorCode, JoinRoomRequest, LeaveReason, MyRoom, Role, RoomId, RoomKind, UpdateRoomRequest,
+    UserId,
 };
 use conclave_store::{
     Change, DeferredWrite, DepartureRecord, JoinRequestRecord, MemberRecord, MembershipRecord, MyRoomRecord, NewRoom,
@@ -172,7 +172,7 @@ pub async fn terminate(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
     access.live()?;
     // Every other former member's notice is stored with the termination.
     let ended = state.store.terminate_room(room_id, &auth.id, Utc::now()).await?;
-    notify::push(state, &ended.notices);
+    notify::push(state.bus.as_ref(), &ended.notices);
     events::room_terminated(state.bus.as_ref(), room_id);
     tracing::info!(room_id = %room_id, by = %auth.id, "room terminated by its owner");
     Ok(())
@@ -216,7 +216,7 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
         JoinPath::FileRequest => {
             // The admins' notices are stored with the request.
             let requested = store.create_join_request(room_id, &auth.id, Utc::now()).await?;
-            notify::push(state, &requested.notices);
+            notify::push(state.bus.as_ref(), &requested.notices);
             return Ok(Joined::Requested(requested.request));
         }
     }
@@ -227,14 +227,13 @@ pub async fn join(state: &AppState, access: &RoomAccess, request: JoinRoomReques
     Ok(Joined::Member(membership))
 }
 
-/// Decline the caller's invitation to the room (R-ROOM-9): it is gone, and so is its unread
-/// notification.
+/// Decline the caller's invitation to the room (R-ROOM-9): it is gone, and its notification is
+/// marked read in the same write.
 pub async fn decline_invitation(state: &AppState, access: &RoomAccess) -> ApiResult<()> {
     // A room the caller may not see stays hidden: `room_not_found`, not `invite_not_found`.
     get(state, access).await?;
     let (room_id, user) = (&access.room.id, &access.user.id);
     state.store.decline_invite(room_id, user).await?;
-    notify::handled(state, Some(user), NotificationKind::Invited, room_id, None).await;
     tracing::info!(room_id = %room_id, user_id = %user, "invitation declined");
     Ok(())
 }
@@ -295,6 +294,6 @@ pub(super) async fn announce_departure(
         Departure::Continue { promotion: Some((user, role)) } => events::role_changed(bus, &room.id, user, *role),
         Departure::Continue { promotion: None } => {}
     }
-    notify::push(state, &outcome.notices);
+    notify::push(state.bus.as_ref(), &outcome.notices);
     tracing::info!(room_id = %room.id, user_id = %outcome.user_id, ?reason, departure = ?outcome.departure, "member departed");
 }

@@ -10,9 +10,10 @@
 //!   for every read of the store, and it costs nothing when none of those writes is waiting.
 //! - On a graceful stop, [`WriteBehind::close`] writes what is left before the process exits.
 //! - A batch the store refuses (an outage) is kept and tried again at the next flush.
+//! - The notifications a batch stored (a declined request's) are told live once stored.
 
 use conclave_protocol::{RoomId, UserId};
-use conclave_store::{DeferredWrite, MaintenanceStore};
+use conclave_store::{DeferredWrite, MaintenanceStore, NotificationRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,17 +48,22 @@ pub enum Touch {
     Room(RoomId),
     /// Somebody's last-seen time, as user records show it.
     LastSeen,
+    /// Admins' notices of join requests, which a decline marks handled (whose they are is
+    /// known only once it is stored; declines are rare, so every notification read waits).
+    RequestNotices,
 }
 
 impl Touch {
     /// What `write` changes.
-    fn of(write: &DeferredWrite) -> Touch {
+    fn of(write: &DeferredWrite) -> Vec<Touch> {
         match write {
-            DeferredWrite::DeclineRequest { room, .. } => Touch::Room(room.clone()),
+            DeferredWrite::DeclineRequest { room, user, .. } => {
+                vec![Touch::Room(room.clone()), Touch::User(user.clone()), Touch::RequestNotices]
+            }
             DeferredWrite::NotificationRead { user, .. }
             | DeferredWrite::AllNotificationsRead { user }
-            | DeferredWrite::RoomRead { user, .. } => Touch::User(user.clone()),
-            DeferredWrite::LastSeen { .. } => Touch::LastSeen,
+            | DeferredWrite::RoomRead { user, .. } => vec![Touch::User(user.clone())],
+            DeferredWrite::LastSeen { .. } => vec![Touch::LastSeen],
         }
     }
 }
@@ -102,7 +108,9 @@ impl Pending {
     fn add<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
         let mut counts = self.lock();
         for write in writes {
-            *counts.touches.entry(Touch::of(write)).or_default() += 1;
+            for touch in Touch::of(write) {
+                *counts.touches.entry(touch).or_default() += 1;
+            }
             *counts.kinds.entry(kind(write)).or_default() += 1;
         }
     }
@@ -110,7 +118,9 @@ impl Pending {
     fn remove<'a>(&self, writes: impl IntoIterator<Item = &'a DeferredWrite>) {
         let mut counts = self.lock();
         for write in writes {
-            decrement(&mut counts.touches, Touch::of(write));
+            for touch in Touch::of(write) {
+                decrement(&mut counts.touches, touch);
+            }
             decrement(&mut counts.kinds, kind(write));
         }
     }
@@ -139,12 +149,17 @@ pub struct WriteBehind {
 #[error("the server is stopping")]
 pub struct Stopped;
 
+/// What is done with the notifications a batch stored: they are told live.
+pub type Tell = Box<dyn Fn(&[NotificationRecord]) + Send + Sync>;
+
 impl WriteBehind {
-    /// Starts the flusher task on the current runtime.
-    pub fn start(store: Arc<dyn MaintenanceStore>, settings: WriteBehindSettings) -> Self {
+    /// Starts the flusher task on the current runtime; `tell` gets the notifications each batch
+    /// stored.
+    pub fn start(store: Arc<dyn MaintenanceStore>, settings: WriteBehindSettings, tell: Tell) -> Self {
         let (tx, rx) = mpsc::channel(settings.capacity.max(1));
         let pending = Arc::new(Pending::default());
-        tokio::spawn(flusher(store, rx, settings, Arc::clone(&pending)));
+        let flushing = Flushing { store, pending: Arc::clone(&pending), tell };
+        tokio::spawn(flusher(flushing, rx, settings));
         Self { tx, pending }
     }
 
@@ -193,12 +208,15 @@ impl WriteBehind {
     }
 }
 
-async fn flusher(
+/// What the flusher task writes through: the store, the counts of what waits, and where stored
+/// notifications go.
+struct Flushing {
     store: Arc<dyn MaintenanceStore>,
-    mut rx: mpsc::Receiver<Command>,
-    settings: WriteBehindSettings,
     pending: Arc<Pending>,
-) {
+    tell: Tell,
+}
+
+async fn flusher(flushing: Flushing, mut rx: mpsc::Receiver<Command>, settings: WriteBehindSettings) {
     let mut batch: Vec<DeferredWrite> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
@@ -206,7 +224,7 @@ async fn flusher(
             Some(at) => tokio::select! {
                 command = rx.recv() => command,
                 () = tokio::time::sleep_until(at) => {
-                    flush(&*store, &mut batch, &pending).await;
+                    flushing.flush(&mut batch).await;
                     deadline = (!batch.is_empty()).then(|| Instant::now() + settings.flush_after);
                     continue;
                 }
@@ -217,7 +235,7 @@ async fn flusher(
             Some(Command::Write(write)) => {
                 batch.push(write);
                 if batch.len() >= settings.batch_size {
-                    flush(&*store, &mut batch, &pending).await;
+                    flushing.flush(&mut batch).await;
                 }
                 deadline = if batch.is_empty() {
                     None
@@ -226,14 +244,14 @@ async fn flusher(
                 };
             }
             Some(Command::Settle(reply)) => {
-                flush(&*store, &mut batch, &pending).await;
+                flushing.flush(&mut batch).await;
                 // A reader that gave up waiting needs no answer.
                 reply.send(()).ok();
             }
             Some(Command::Close(reply)) => {
                 // A stopping server tries again while the store is away, until `close` gives up.
                 loop {
-                    flush(&*store, &mut batch, &pending).await;
+                    flushing.flush(&mut batch).await;
                     if batch.is_empty() {
                         break;
                     }
@@ -243,34 +261,37 @@ async fn flusher(
                 return;
             }
             None => {
-                flush(&*store, &mut batch, &pending).await;
+                flushing.flush(&mut batch).await;
                 return;
             }
         }
     }
 }
 
-/// Stores the batch (merged: one last-seen per user, the latest). On failure the writes stay
-/// in the batch for the next try.
-async fn flush(store: &dyn MaintenanceStore, batch: &mut Vec<DeferredWrite>, pending: &Pending) {
-    if batch.is_empty() {
-        return;
-    }
-    let taken = std::mem::take(batch);
-    let writes = merged(taken.clone());
-    let count = writes.len();
-    match store.apply_deferred(writes.clone()).await {
-        Ok(()) => {
-            pending.remove(&taken);
-            tracing::debug!(writes = count, "buffered writes stored");
+impl Flushing {
+    /// Stores the batch (merged: one last-seen per user, the latest) and tells the notifications
+    /// it stored. On failure the writes stay in the batch for the next try.
+    async fn flush(&self, batch: &mut Vec<DeferredWrite>) {
+        if batch.is_empty() {
+            return;
         }
-        Err(error) => {
-            tracing::warn!(%error, writes = count, "buffered writes not stored yet; trying again");
-            // What merging dropped is done with; the rest waits for the next try (counted again
-            // before the taken ones are let go, so a read in between still waits for it).
-            pending.add(&writes);
-            pending.remove(&taken);
-            *batch = writes;
+        let taken = std::mem::take(batch);
+        let writes = merged(taken.clone());
+        let count = writes.len();
+        match self.store.apply_deferred(writes.clone()).await {
+            Ok(stored) => {
+                self.pending.remove(&taken);
+                (self.tell)(&stored);
+                tracing::debug!(writes = count, notifications = stored.len(), "buffered writes stored");
+            }
+            Err(error) => {
+                tracing::warn!(%error, writes = count, "buffered writes not stored yet; trying again");
+                // What merging dropped is done with; the rest waits for the next try (counted
+                // again before the taken ones are let go, so a read in between still waits).
+                self.pending.add(&writes);
+                self.pending.remove(&taken);
+                *batch = writes;
+            }
         }
     }
 }
@@ -307,7 +328,8 @@ mod tests {
     use chrono::{DateTime, TimeZone, Utc};
     use conclave_store::StoreResult;
 
-    /// A store that only records the buffered writes it is given.
+    /// A store that only records the buffered writes it is given, and answers a notice for each
+    /// declined request.
     #[derive(Default)]
     struct Recorder(Mutex<Vec<DeferredWrite>>);
 
@@ -334,24 +356,48 @@ mod tests {
         async fn delete_expired_refresh_tokens(&self, _: DateTime<Utc>) -> StoreResult<u64> {
             Ok(0)
         }
-        async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+        async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>> {
+            let notices = writes
+                .iter()
+                .filter_map(|write| match write {
+                    DeferredWrite::DeclineRequest { room, user, by, at } => Some(NotificationRecord {
+                        id: conclave_protocol::NotificationId::from("declined"),
+                        user_id: user.clone(),
+                        kind: conclave_protocol::NotificationKind::RequestDeclined,
+                        room_id: Some(room.clone()),
+                        actor_id: Some(by.clone()),
+                        data: serde_json::json!({}),
+                        created_at: *at,
+                        read: false,
+                    }),
+                    _ => None,
+                })
+                .collect();
             if let Ok(mut stored) = self.0.lock() {
                 stored.extend(writes);
             }
-            Ok(())
+            Ok(notices)
         }
     }
 
     /// R-OPS-3: a read waits for the buffered writes it shows, and only for those: a user's
-    /// notification reads for their list, a decline for its room's requests, last-seen times
-    /// for user records. Nothing is stored for a read that touches none of them.
+    /// notification reads for their list, a decline for its room's requests, the declined
+    /// user's notices and any admin's, last-seen times for user records. Nothing is stored for a
+    /// read that touches none of them. What a batch stored is told once it is stored.
     #[tokio::test]
     async fn a_read_waits_only_for_the_writes_it_touches() {
         let store = Arc::new(Recorder::default());
         // Nothing is flushed by time or size during the test: only reads make writes go.
         let settings = WriteBehindSettings { flush_after: Duration::from_secs(3600), batch_size: 100, capacity: 100 };
         let maintenance: Arc<dyn MaintenanceStore> = store.clone();
-        let buffer = WriteBehind::start(maintenance, settings);
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let telling = Arc::clone(&told);
+        let tell: Tell = Box::new(move |stored: &[NotificationRecord]| {
+            if let Ok(mut told) = telling.lock() {
+                told.extend(stored.iter().map(|notice| notice.user_id.clone()));
+            }
+        });
+        let buffer = WriteBehind::start(maintenance, settings, tell);
         let (alice, bob, room) = (UserId::from("alice"), UserId::from("bob"), RoomId::from("room"));
         let read = DeferredWrite::AllNotificationsRead { user: alice.clone() };
         buffer.defer(read.clone()).await.unwrap_or_default();
@@ -360,16 +406,26 @@ mod tests {
         buffer.settle_touching(&[Touch::User(alice.clone())]).await;
         assert_eq!(store.stored(), vec![read.clone()], "alice sees her own write");
 
-        let decline = DeferredWrite::DeclineRequest { room: room.clone(), user: bob.clone() };
-        buffer.defer(decline.clone()).await.unwrap_or_default();
-        buffer.settle_touching(&[Touch::User(alice.clone())]).await;
-        assert_eq!(store.stored().len(), 1, "alice's write is stored: nothing to wait for");
-        buffer.settle_touching(&[Touch::Room(room)]).await;
-        assert_eq!(store.stored(), vec![read, decline]);
+        let decline =
+            DeferredWrite::DeclineRequest { room: room.clone(), user: bob.clone(), by: alice.clone(), at: Utc::now() };
+        for touched in [Touch::Room(room.clone()), Touch::User(bob.clone()), Touch::RequestNotices] {
+            buffer.defer(decline.clone()).await.unwrap_or_default();
+            buffer.settle_touching(&[Touch::User(alice.clone())]).await;
+            assert_eq!(told.lock().map(|t| t.len()).unwrap_or_default(), 0, "nothing told before it is stored");
+            buffer.settle_touching(&[touched]).await;
+            assert_eq!(store.stored().last(), Some(&decline));
+            assert_eq!(
+                told.lock().map(|t| t.last().cloned()).unwrap_or_default(),
+                Some(bob.clone()),
+                "told once stored"
+            );
+            told.lock().map(|mut t| t.clear()).unwrap_or_default();
+        }
+        assert_eq!(store.stored().len(), 4);
 
         buffer.defer(DeferredWrite::LastSeen { user: bob, at: Utc::now() }).await.unwrap_or_default();
         buffer.settle_touching(&[Touch::LastSeen]).await;
-        assert_eq!(store.stored().len(), 3);
+        assert_eq!(store.stored().len(), 5);
         buffer.close(Instant::now() + Duration::from_secs(5)).await;
     }
 

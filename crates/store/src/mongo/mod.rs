@@ -38,7 +38,7 @@ use async_trait::async_trait;
 use bson::doc;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use docs::*;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{ClientOptions, ReadConcern, WriteConcern};
@@ -207,6 +207,18 @@ impl MongoStore {
     /// Runs a command that needs no transaction: a read, or a write of one document.
     async fn run<R>(&self, step: impl Future<Output = MongoResult<R>>) -> StoreResult<R> {
         step.await.map_err(into_store_error)
+    }
+
+    /// A buffered decline of a join request ([`DeferredWrite::DeclineRequest`]).
+    async fn decline_join_request(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        by: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>> {
+        let _queued = self.queues.lock(room).await;
+        transaction!(self, |s| rooms::decline_join_request(&self.c, s, room, user, by, now))
     }
 }
 
@@ -464,7 +476,7 @@ impl ModerationStore for MongoStore {
     }
 
     async fn decline_invite(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        self.run(rooms::decline_invite(&self.c, room, user)).await
+        transaction!(self, |s| rooms::decline_invite(&self.c, s, room, user))
     }
 
     async fn create_join_request(&self, room: &RoomId, user: &UserId, now: DateTime<Utc>) -> StoreResult<Requested> {
@@ -478,10 +490,6 @@ impl ModerationStore for MongoStore {
 
     async fn join_requests(&self, room: &RoomId) -> StoreResult<Vec<JoinRequestRecord>> {
         self.run(rooms::join_requests(&self.c, room)).await
-    }
-
-    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        self.run(rooms::delete_join_request(&self.c, room, user)).await
     }
 
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
@@ -628,16 +636,6 @@ impl NotificationStore for MongoStore {
         self.run(notifications::mark_all_notifications_read(&self.c, user)).await
     }
 
-    async fn mark_read_about(
-        &self,
-        user: Option<&UserId>,
-        kind: NotificationKind,
-        room: &RoomId,
-        actor: Option<&UserId>,
-    ) -> StoreResult<u64> {
-        self.run(notifications::mark_read_about(&self.c, user, kind, room, actor)).await
-    }
-
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
         self.run(notifications::delete_notification(&self.c, user, id)).await
     }
@@ -713,7 +711,7 @@ impl MaintenanceStore for MongoStore {
         self.run(cleanup::delete_expired_refresh_tokens(&self.c, now)).await
     }
 
-    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
-        self.run(deferred::apply(&self.c, writes)).await
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>> {
+        deferred::apply(self, writes).await
     }
 }

@@ -9,6 +9,7 @@ use bson::doc;
 use chrono::{DateTime, Utc};
 use conclave_protocol::{NotificationId, NotificationKind, RoomId, UserId};
 use futures_util::TryStreamExt;
+use mongodb::ClientSession;
 
 pub async fn insert_notification(
     c: &Collections,
@@ -107,13 +108,16 @@ pub async fn unread_notification_count(c: &Collections, user: &UserId) -> MongoR
     c.notifications.count_documents(doc! { "user_id": user.as_str(), "read": false }).await
 }
 
+/// Marks read every unread `kind` notification about `room` (for `user`, from `actor`, when
+/// given), in the session's transaction: an answered invitation or join request (R-ROOM-9).
 pub async fn mark_read_about(
     c: &Collections,
+    s: &mut ClientSession,
     user: Option<&UserId>,
     kind: NotificationKind,
     room: &RoomId,
     actor: Option<&UserId>,
-) -> MongoResult<u64> {
+) -> MongoResult<()> {
     let mut filter = doc! { "read": false, "kind": name_of(&kind), "room_id": room.as_str() };
     if let Some(user) = user {
         filter.insert("user_id", user.as_str());
@@ -121,5 +125,6 @@ pub async fn mark_read_about(
     if let Some(actor) = actor {
         filter.insert("actor_id", actor.as_str());
     }
-    Ok(c.notifications.update_many(filter, doc! { "$set": { "read": true } }).await?.modified_count)
+    c.notifications.update_many(filter, doc! { "$set": { "read": true } }).session(s).await?;
+    Ok(())
 }

@@ -487,13 +487,8 @@ pub async fn add_member(
     let facts = [AuditFacts::new(AuditAction::MemberJoined, Some(by), Some(user))];
     audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
     // The invitation and the request are answered (R-ROOM-9): their notices are handled.
-    let handled = [
-        doc! { "read": false, "kind": name_of(&NotificationKind::Invited), "room_id": room.as_str(), "user_id": user.as_str() },
-        doc! { "read": false, "kind": name_of(&NotificationKind::JoinRequest), "room_id": room.as_str(), "actor_id": user.as_str() },
-    ];
-    for filter in handled {
-        c.notifications.update_many(filter, doc! { "$set": { "read": true } }).session(&mut *s).await?;
-    }
+    notifications::mark_read_about(c, s, Some(user), NotificationKind::Invited, room, None).await?;
+    notifications::mark_read_about(c, s, None, NotificationKind::JoinRequest, room, Some(user)).await?;
     let notices = if by == user {
         Vec::new()
     } else {
@@ -696,12 +691,13 @@ pub async fn create_invite(
     Ok(Invited { invite: invite.into(), notices })
 }
 
-pub async fn decline_invite(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
-    let removed = c.invites.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).await?;
+pub async fn decline_invite(c: &Collections, s: &mut ClientSession, room: &RoomId, user: &UserId) -> MongoResult<()> {
+    let removed =
+        c.invites.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).session(&mut *s).await?;
     if removed.deleted_count == 0 {
         return Err(fail(StoreError::NotFound(Missing::Invite)));
     }
-    Ok(())
+    notifications::mark_read_about(c, s, Some(user), NotificationKind::Invited, room, None).await
 }
 
 pub async fn invite(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<Option<InviteRecord>> {
@@ -759,10 +755,30 @@ pub async fn join_requests(c: &Collections, room: &RoomId) -> MongoResult<Vec<Jo
     Ok(list)
 }
 
-pub async fn delete_join_request(c: &Collections, room: &RoomId, user: &UserId) -> MongoResult<()> {
-    let deleted =
-        c.join_requests.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).await?.deleted_count;
-    if deleted == 0 { Err(fail(StoreError::NotFound(Missing::JoinRequest))) } else { Ok(()) }
+/// An admin (`by`) declines `user`'s join request: it goes, the user is told, and every admin's
+/// notice of it is handled (R-ROOM-9), in the session's transaction.
+pub async fn decline_join_request(
+    c: &Collections,
+    s: &mut ClientSession,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> MongoResult<Vec<NotificationRecord>> {
+    let locked = lock_room(c, s, room.as_str()).await?;
+    let deleted = c
+        .join_requests
+        .delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() })
+        .session(&mut *s)
+        .await?
+        .deleted_count;
+    if deleted == 0 {
+        return Err(fail(StoreError::NotFound(Missing::JoinRequest)));
+    }
+    notifications::mark_read_about(c, s, None, NotificationKind::JoinRequest, room, Some(user)).await?;
+    let admin = username_of(c, s, by).await?;
+    let place = Place { room_id: room, room_name: &locked.name };
+    store_notices(c, s, vec![notices::declined(&place, user, (by, &admin))], now).await
 }
 
 pub async fn ban(

@@ -3,14 +3,18 @@
 use super::rows::*;
 use super::{notifications, rooms};
 use crate::error::{StoreError, StoreResult};
-use crate::model::DeferredWrite;
+use crate::model::{DeferredWrite, NotificationRecord};
 use rusqlite::{Connection, params};
 
-/// Applies `writes` in order; a write whose target is gone is skipped.
-pub fn apply(conn: &Connection, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+/// Applies `writes` in order; a write whose target is gone is skipped. Returns the notifications
+/// they stored.
+pub fn apply(conn: &Connection, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>> {
+    let mut stored = Vec::new();
     for write in writes {
         let outcome = match write {
-            DeferredWrite::DeclineRequest { room, user } => rooms::delete_join_request(conn, &room, &user),
+            DeferredWrite::DeclineRequest { room, user, by, at } => {
+                rooms::decline_join_request(conn, &room, &user, &by, at).map(|notices| stored.extend(notices))
+            }
             DeferredWrite::NotificationRead { user, id } => notifications::mark_notification_read(conn, &user, &id),
             DeferredWrite::AllNotificationsRead { user } => {
                 notifications::mark_all_notifications_read(conn, &user).map(drop)
@@ -29,5 +33,5 @@ pub fn apply(conn: &Connection, writes: Vec<DeferredWrite>) -> StoreResult<()> {
             Err(error) => return Err(error),
         }
     }
-    Ok(())
+    Ok(stored)
 }

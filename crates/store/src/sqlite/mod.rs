@@ -27,7 +27,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conclave_crypto::Vault;
-use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, NotificationKind, Role, RoomId, UserId};
+use conclave_protocol::{AttachmentId, LeaveReason, MessageId, NotificationId, Role, RoomId, UserId};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -387,11 +387,6 @@ impl ModerationStore for SqliteStore {
         self.read(move |c| rooms::join_requests(c, &room)).await
     }
 
-    async fn delete_join_request(&self, room: &RoomId, user: &UserId) -> StoreResult<()> {
-        let (room, user) = (room.clone(), user.clone());
-        self.write(move |c| rooms::delete_join_request(c, &room, &user)).await
-    }
-
     async fn ban(&self, room: &RoomId, user: &UserId, by: &UserId, now: DateTime<Utc>) -> StoreResult<BanOutcome> {
         let (room, user, by, vault) = (room.clone(), user.clone(), by.clone(), Arc::clone(&self.vault));
         self.write(move |c| rooms::ban(c, &vault, &room, &user, &by, now)).await
@@ -549,17 +544,6 @@ impl NotificationStore for SqliteStore {
         self.write(move |c| notifications::mark_all_notifications_read(c, &user)).await
     }
 
-    async fn mark_read_about(
-        &self,
-        user: Option<&UserId>,
-        kind: NotificationKind,
-        room: &RoomId,
-        actor: Option<&UserId>,
-    ) -> StoreResult<u64> {
-        let (user, room, actor) = (user.cloned(), room.clone(), actor.cloned());
-        self.write(move |c| notifications::mark_read_about(c, user.as_ref(), kind, &room, actor.as_ref())).await
-    }
-
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> StoreResult<()> {
         let (user, id) = (user.clone(), id.clone());
         self.write(move |c| notifications::delete_notification(c, &user, &id)).await
@@ -635,7 +619,7 @@ impl MaintenanceStore for SqliteStore {
         self.write(move |c| cleanup::delete_expired_refresh_tokens(c, now)).await
     }
 
-    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<()> {
+    async fn apply_deferred(&self, writes: Vec<DeferredWrite>) -> StoreResult<Vec<NotificationRecord>> {
         self.write(move |c| deferred::apply(c, writes)).await
     }
 }

@@ -553,7 +553,7 @@ pub fn decline_invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreR
     if removed == 0 {
         return Err(StoreError::NotFound(Missing::Invite));
     }
-    Ok(())
+    mark_read_about(conn, Some(user), NotificationKind::Invited, room, None).map(drop)
 }
 
 pub fn invite(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<Option<InviteRecord>> {
@@ -619,11 +619,28 @@ pub fn join_requests(conn: &Connection, room: &RoomId) -> StoreResult<Vec<JoinRe
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
-pub fn delete_join_request(conn: &Connection, room: &RoomId, user: &UserId) -> StoreResult<()> {
+/// An admin (`by`) declines `user`'s join request: it goes, the user is told, and every admin's
+/// notice of it is handled (R-ROOM-9). What could refuse is read before anything is written, so
+/// a refusal (no such request: accepted or declined already) leaves the batch's transaction as
+/// it was.
+pub fn decline_join_request(
+    conn: &Connection,
+    room: &RoomId,
+    user: &UserId,
+    by: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<NotificationRecord>> {
+    let name = existing_room(conn, room.as_str())?.name;
+    let admin = username_of(conn, by)?;
     let changed = conn
         .execute("DELETE FROM join_requests WHERE room_id = ?1 AND user_id = ?2", [room.as_str(), user.as_str()])
         .map_err(backend)?;
-    if changed == 0 { Err(StoreError::NotFound(Missing::JoinRequest)) } else { Ok(()) }
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::JoinRequest));
+    }
+    mark_read_about(conn, None, NotificationKind::JoinRequest, room, Some(user))?;
+    let place = Place { room_id: room, room_name: &name };
+    store_notices(conn, vec![notices::declined(&place, user, (by, &admin))], now)
 }
 
 pub fn ban(

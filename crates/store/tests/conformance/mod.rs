@@ -1048,8 +1048,9 @@ pub async fn reactions_count_once_per_user_and_go_with_their_message(store: Arc<
     assert_eq!(store.add_reaction(&room.id, &second.id, &bob.id, "👍", t(81)).await, Err(StoreError::RoomTerminated));
 }
 
-/// R-ROOM-9: an invitee declines their invitation; the notifications of a handled invitation
-/// or join request are marked read (for whom and from whom asked), and no others.
+/// R-ROOM-9: an invitee declines their invitation, and its notice is marked read in the same
+/// write; a declined join request (a buffered write, R-OPS-3) tells the one who asked and marks
+/// the admins' notices of that request read, and no others; applied again it does nothing.
 pub async fn invitations_are_declined_and_handled_notifications_read(store: Arc<dyn Store>) {
     let (alice, bob, carol, erin) = (
         user(&store, "alice").await,
@@ -1059,30 +1060,46 @@ pub async fn invitations_are_declined_and_handled_notifications_read(store: Arc<
     );
     let room = group(&store, &alice, "secret", JoinPolicy::Invite).await;
     store.create_invite(&room.id, &bob.id, &alice.id, t(2)).await.unwrap();
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 1, "the invitation's notice");
     assert_eq!(store.decline_invite(&room.id, &bob.id).await, Ok(()));
     assert_eq!(store.invite(&room.id, &bob.id).await.unwrap(), None);
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0, "handled with the decline");
     assert_eq!(store.decline_invite(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::Invite)));
 
-    let note = |user: &UserRecord, kind: NotificationKind, actor: &UserRecord| NewNotification {
-        user_id: user.id.clone(),
-        kind,
-        room_id: Some(room.id.clone()),
-        actor_id: Some(actor.id.clone()),
-        data: serde_json::json!({}),
-    };
-    // Bob's invitation left him its notice; two requests' notices for alice.
-    for new in [note(&alice, NotificationKind::JoinRequest, &carol), note(&alice, NotificationKind::JoinRequest, &erin)]
-    {
-        store.insert_notification(new, t(3)).await.unwrap();
+    let asked = group(&store, &alice, "asked", JoinPolicy::Request).await;
+    for asking in [&carol, &erin] {
+        store.create_join_request(&asked.id, &asking.id, t(3)).await.unwrap();
     }
-    let marked = store.mark_read_about(Some(&bob.id), NotificationKind::Invited, &room.id, None).await.unwrap();
-    assert_eq!(marked, 1);
-    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0);
-    let marked = store.mark_read_about(None, NotificationKind::JoinRequest, &room.id, Some(&carol.id)).await.unwrap();
-    assert_eq!(marked, 1, "carol's request only, not erin's");
-    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 1);
-    let again = store.mark_read_about(None, NotificationKind::JoinRequest, &room.id, Some(&carol.id)).await.unwrap();
-    assert_eq!(again, 0);
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 2);
+    let decline = |user: &UserRecord, by: &UserRecord| DeferredWrite::DeclineRequest {
+        room: asked.id.clone(),
+        user: user.id.clone(),
+        by: by.id.clone(),
+        at: t(4),
+    };
+    let told = store.apply_deferred(vec![decline(&carol, &alice)]).await.unwrap();
+    let shape = |n: &NotificationRecord| {
+        (n.user_id.clone(), n.kind, n.room_id.clone(), n.actor_id.clone(), n.data.clone(), n.created_at, n.read)
+    };
+    let expected = (
+        carol.id.clone(),
+        NotificationKind::RequestDeclined,
+        Some(asked.id.clone()),
+        Some(alice.id.clone()),
+        serde_json::json!({"room_name": "asked", "actor_username": "alice"}),
+        t(4),
+        false,
+    );
+    assert_eq!(told.iter().map(shape).collect::<Vec<_>>(), std::slice::from_ref(&expected));
+    let carols = store.notifications(&carol.id, false, None, 10).await.unwrap();
+    assert_eq!(carols.iter().map(shape).collect::<Vec<_>>(), [expected], "stored as told");
+    assert_eq!(store.join_request(&asked.id, &carol.id).await.unwrap(), None);
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 1, "carol's request only, not erin's");
+    assert_eq!(store.apply_deferred(vec![decline(&carol, &alice)]).await.unwrap(), [], "nothing twice");
+    assert_eq!(store.unread_notification_count(&carol.id).await.unwrap(), 1);
+
+    store.apply_deferred(vec![decline(&erin, &alice)]).await.unwrap();
+    assert_eq!(store.unread_notification_count(&alice.id).await.unwrap(), 0);
 }
 
 /// Unread counts: messages by others after the read marker, which only moves forward.
@@ -1209,8 +1226,11 @@ pub async fn invites_and_requests_conflicts(store: Arc<dyn Store>) {
         store.create_join_request(&room.id, &alice.id, t(4)).await.map(|_| ()),
         Err(StoreError::Conflict(Conflict::AlreadyMember))
     );
-    store.delete_join_request(&room.id, &bob.id).await.unwrap();
-    assert_eq!(store.delete_join_request(&room.id, &bob.id).await, Err(StoreError::NotFound(Missing::JoinRequest)));
+    // Declined, bob may ask again.
+    let decline =
+        DeferredWrite::DeclineRequest { room: room.id.clone(), user: bob.id.clone(), by: alice.id.clone(), at: t(5) };
+    store.apply_deferred(vec![decline]).await.unwrap();
+    store.create_join_request(&room.id, &bob.id, t(6)).await.unwrap();
 }
 
 /// R-WS-1: an active refresh token names its user without being rotated; used, revoked or
@@ -1777,10 +1797,20 @@ pub async fn deferred_writes_apply_in_order_and_skip_what_is_gone(store: Arc<dyn
     assert_eq!(store.notification(&bob.id, &notes[0].id).await.unwrap().map(|n| n.read), Some(false));
     assert_eq!(store.notification(&alice.id, &notes[0].id).await.unwrap(), None, "not hers");
 
-    store
+    let told = store
         .apply_deferred(vec![
-            DeferredWrite::DeclineRequest { room: room.id.clone(), user: bob.id.clone() },
-            DeferredWrite::DeclineRequest { room: room.id.clone(), user: bob.id.clone() },
+            DeferredWrite::DeclineRequest {
+                room: room.id.clone(),
+                user: bob.id.clone(),
+                by: alice.id.clone(),
+                at: t(6),
+            },
+            DeferredWrite::DeclineRequest {
+                room: room.id.clone(),
+                user: bob.id.clone(),
+                by: alice.id.clone(),
+                at: t(6),
+            },
             DeferredWrite::NotificationRead { user: bob.id.clone(), id: notes[0].id.clone() },
             DeferredWrite::NotificationRead { user: bob.id.clone(), id: NotificationId::from("gone") },
             DeferredWrite::RoomRead { room: open.id.clone(), user: bob.id.clone(), seq: 2 },
@@ -1792,15 +1822,19 @@ pub async fn deferred_writes_apply_in_order_and_skip_what_is_gone(store: Arc<dyn
         ])
         .await
         .unwrap();
+    assert_eq!(
+        told.iter().map(|n| (n.user_id.clone(), n.kind)).collect::<Vec<_>>(),
+        [(bob.id.clone(), NotificationKind::RequestDeclined)]
+    );
     assert_eq!(store.join_request(&room.id, &bob.id).await.unwrap(), None);
-    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 2);
+    assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 3, "one read, one more: the decline's");
     let mine = store.rooms_of_user(&bob.id, None, 10).await.unwrap();
     assert_eq!((mine[0].membership.last_read_seq, mine[0].unread_count), (2, 1), "never back");
     assert_eq!(store.user(&bob.id).await.unwrap().unwrap().last_seen_at, Some(t(30)), "never back");
 
     store.apply_deferred(vec![DeferredWrite::AllNotificationsRead { user: bob.id.clone() }]).await.unwrap();
     assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 0);
-    store.apply_deferred(Vec::new()).await.unwrap();
+    assert_eq!(store.apply_deferred(Vec::new()).await.unwrap(), []);
 }
 
 fn upload(room: &RoomRecord, uploader: &UserRecord, name: &str, content: &[u8]) -> NewAttachment {
