@@ -306,14 +306,10 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn delete_unsent_attachments_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// Persisted notifications (SPEC R-NOTE-1, R-NOTE-2).
+/// Persisted notifications (SPEC R-NOTE-1, R-NOTE-2), as their users read them. They are stored
+/// only by the commands that leave them, in those commands' writes (see `notices.rs`).
 #[async_trait]
 pub trait NotificationStore: Send + Sync + 'static {
-    async fn insert_notification(
-        &self,
-        notification: NewNotification,
-        now: DateTime<Utc>,
-    ) -> StoreResult<NotificationRecord>;
     /// Unread first, then newest first.
     async fn notifications(
         &self,

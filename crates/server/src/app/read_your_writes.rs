@@ -363,14 +363,6 @@ impl MessageStore for ReadYourWrites {
 
 #[async_trait]
 impl NotificationStore for ReadYourWrites {
-    async fn insert_notification(
-        &self,
-        notification: NewNotification,
-        now: DateTime<Utc>,
-    ) -> StoreResult<NotificationRecord> {
-        self.store.insert_notification(notification, now).await
-    }
-
     async fn notifications(
         &self,
         user: &UserId,

@@ -610,14 +610,6 @@ impl MessageStore for MongoStore {
 
 #[async_trait]
 impl NotificationStore for MongoStore {
-    async fn insert_notification(
-        &self,
-        notification: NewNotification,
-        now: DateTime<Utc>,
-    ) -> StoreResult<NotificationRecord> {
-        self.run(notifications::insert_notification(&self.c, notification, now)).await
-    }
-
     async fn notifications(
         &self,
         user: &UserId,

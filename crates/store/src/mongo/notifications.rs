@@ -11,16 +11,6 @@ use conclave_protocol::{NotificationId, NotificationKind, RoomId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 
-pub async fn insert_notification(
-    c: &Collections,
-    new: NewNotification,
-    now: DateTime<Utc>,
-) -> MongoResult<NotificationRecord> {
-    let doc = notification_doc(new, now);
-    c.notifications.insert_one(&doc).await?;
-    Ok(doc.into())
-}
-
 /// The document of a new notification.
 pub fn notification_doc(new: NewNotification, now: DateTime<Utc>) -> NotificationDoc {
     NotificationDoc {

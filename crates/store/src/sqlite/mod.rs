@@ -515,14 +515,6 @@ impl MessageStore for SqliteStore {
 
 #[async_trait]
 impl NotificationStore for SqliteStore {
-    async fn insert_notification(
-        &self,
-        notification: NewNotification,
-        now: DateTime<Utc>,
-    ) -> StoreResult<NotificationRecord> {
-        self.write(move |c| notifications::insert_notification(c, notification, now)).await
-    }
-
     async fn notifications(
         &self,
         user: &UserId,

@@ -154,6 +154,20 @@ async fn group(store: &Arc<dyn Store>, owner: &UserRecord, name: &str, policy: J
         .unwrap()
 }
 
+/// The notice `user` gets when `by` invites them, at `minute`, to a new invite-only room named
+/// `name`.
+async fn invited(
+    store: &Arc<dyn Store>,
+    by: &UserRecord,
+    user: &UserRecord,
+    name: &str,
+    minute: i64,
+) -> NotificationRecord {
+    let room = group(store, by, name, JoinPolicy::Invite).await;
+    let invited = store.create_invite(&room.id, &user.id, &by.id, t(minute)).await.unwrap();
+    invited.notices.into_iter().next().unwrap()
+}
+
 /// A plain text message, as a send without colour, sticker or attachment makes it.
 fn text_message(room: &RoomId, author: &UserId, body: String, client_id: Option<String>) -> NewMessage {
     NewMessage {
@@ -1147,20 +1161,7 @@ pub async fn notifications_unread_first_and_owned(store: Arc<dyn Store>) {
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let mut ids = Vec::new();
     for i in 0..5 {
-        let n = store
-            .insert_notification(
-                NewNotification {
-                    user_id: alice.id.clone(),
-                    kind: NotificationKind::Invited,
-                    room_id: Some(RoomId::from("r")),
-                    actor_id: Some(bob.id.clone()),
-                    data: serde_json::json!({"room_name": format!("room {i}")}),
-                },
-                t(i),
-            )
-            .await
-            .unwrap();
-        ids.push(n.id);
+        ids.push(invited(&store, &bob, &alice, &format!("room {i}"), i).await.id);
     }
     store.mark_notification_read(&alice.id, &ids[4]).await.unwrap();
     assert_eq!(store.mark_notification_read(&bob.id, &ids[3]).await, Err(StoreError::NotFound(Missing::Notification)));
@@ -1731,26 +1732,11 @@ pub async fn cleanup_deletes_old_logs_read_notifications_and_expired_tokens(stor
         Err(StoreError::Banned)
     );
 
-    let note = |minute| {
-        let store = store.clone();
-        let user_id = alice.id.clone();
-        async move {
-            store
-                .insert_notification(
-                    NewNotification {
-                        user_id,
-                        kind: NotificationKind::Unbanned,
-                        room_id: None,
-                        actor_id: None,
-                        data: serde_json::json!({}),
-                    },
-                    t(minute),
-                )
-                .await
-                .unwrap()
-        }
-    };
-    let (old_read, old_unread, new_read) = (note(1).await, note(2).await, note(50).await);
+    let (old_read, old_unread, new_read) = (
+        invited(&store, &bob, &alice, "old read", 1).await,
+        invited(&store, &bob, &alice, "old unread", 2).await,
+        invited(&store, &bob, &alice, "new read", 50).await,
+    );
     for id in [&old_read.id, &new_read.id] {
         store.mark_notification_read(&alice.id, id).await.unwrap();
     }
@@ -1784,14 +1770,7 @@ pub async fn deferred_writes_apply_in_order_and_skip_what_is_gone(store: Arc<dyn
     }
     let mut notes = Vec::new();
     for minute in [3, 4, 5] {
-        let note = NewNotification {
-            user_id: bob.id.clone(),
-            kind: NotificationKind::Invited,
-            room_id: None,
-            actor_id: None,
-            data: serde_json::json!({}),
-        };
-        notes.push(store.insert_notification(note, t(minute)).await.unwrap());
+        notes.push(invited(&store, &alice, &bob, &format!("invited {minute}"), minute).await);
     }
     assert_eq!(store.unread_notification_count(&bob.id).await.unwrap(), 3);
     assert_eq!(store.notification(&bob.id, &notes[0].id).await.unwrap().map(|n| n.read), Some(false));
