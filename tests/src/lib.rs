@@ -32,6 +32,19 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// The terminal client under test: `CONCLAVE_CLI_BIN`, or the workspace's debug build.
+pub fn cli_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CONCLAVE_CLI_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug/conclave-cli");
+    assert!(path.exists(), "{} is missing: build it first with `cargo build -p conclave-cli`", path.display());
+    path
+}
+
 /// The store the servers under test use: the embedded one, or MongoDB when
 /// `CONCLAVE_TEST_STORE=mongodb`, on the server `CONCLAVE_TEST_MONGODB_URI` (`mongodb://host:port`)
 /// points at. `scripts/test.sh` runs the whole suite once each way.
@@ -68,7 +81,7 @@ fn mongodb_uri_for(data_dir: &Path) -> Option<String> {
 
 /// The `conclave` command for a test server on `data_dir`, logging to `server.log` there; `env`
 /// adds settings (`CONCLAVE_…`), and an empty value unsets one.
-fn command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
+fn command(data_dir: &Path, bind: &str, env: &[(&str, &str)]) -> Command {
     let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
     let mut command = Command::new(binary());
     match mongodb_uri_for(data_dir) {
@@ -77,7 +90,7 @@ fn command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
     };
     command
         .arg("--bind")
-        .arg("127.0.0.1:0")
+        .arg(bind)
         .arg("--data-dir")
         .arg(data_dir)
         .env("CONCLAVE_JWT_SECRET", JWT_SECRET)
@@ -156,7 +169,13 @@ impl Server {
     /// Starts a server on an existing data folder (to test restarts): on MongoDB, the same
     /// database as before.
     pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
-        let mut command = command(data_dir.path(), env);
+        Self::start_on(data_dir, "127.0.0.1:0", env).await
+    }
+
+    /// [`Server::start_in`] on the address `bind` (a restarted server on its old address, for
+    /// the clients that reconnect to it).
+    pub async fn start_on(data_dir: tempfile::TempDir, bind: &str, env: &[(&str, &str)]) -> Server {
+        let mut command = command(data_dir.path(), bind, env);
         command.stdout(Stdio::piped());
         let mut child = command.spawn().expect("start conclave");
         let stdout = child.stdout.take().unwrap();
@@ -184,7 +203,7 @@ impl Server {
 
     /// [`Server::start_failure`] on an existing data folder.
     pub async fn start_failure_in(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-        let mut command = command(data_dir, env);
+        let mut command = command(data_dir, "127.0.0.1:0", env);
         command.stdout(Stdio::null());
         let status = tokio::time::timeout(Duration::from_secs(60), command.status())
             .await

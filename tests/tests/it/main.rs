@@ -26,6 +26,7 @@ mod mongodb;
 mod notifications;
 mod ops;
 mod rooms;
+mod terminal;
 mod web_policy;
 mod websocket_protocol;
 mod write_behind;
