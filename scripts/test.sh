@@ -2,9 +2,10 @@
 # Runs every check and test of Conclave: formatting, lints (server and web client), unit and
 # table tests, the store conformance suite on SQLite and on MongoDB, the OpenAPI drift check,
 # the black-box tests against the real binary once per store, an API fuzz run (schemathesis),
-# the Autobahn WebSocket cases, a 60-second soak, and the browser tests of the web client in
-# headless Chromium. Installs the tools it needs itself (scripts/build-client.sh, scripts/mongodb-wire.sh,
-# scripts/autobahn.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
+# the Autobahn WebSocket cases, the terminal client's full screen under tmux, a 60-second soak,
+# and the browser tests of the web client in headless Chromium. Installs the tools it needs
+# itself (scripts/build-client.sh, scripts/mongodb-wire.sh, scripts/autobahn.sh,
+# scripts/tui-e2e.sh, scripts/e2e.sh, Debian's redis-server for the cluster tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,6 +86,9 @@ step "API fuzzing (schemathesis against the running server and api-spec/openapi.
 
 step "WebSocket conformance (Autobahn fuzzingclient against /ws; needs a Python 2.7)"
 ./scripts/autobahn.sh
+
+step "terminal client: conclave-cli tui under tmux, a message each way (scripts/tui-e2e.sh)"
+./scripts/tui-e2e.sh
 
 step "soak (60 s of churn against one server; fails when memory, descriptors or tasks grow)"
 SOAK_REPORT_SECS=10 ./scripts/soak.sh 60

@@ -74,6 +74,9 @@ pub enum Command {
     Users(UsersCommand),
     /// Your notifications, unread first; or mark them read.
     Notifications(NotificationsArgs),
+    /// The full-screen chat: rooms and direct conversations, live messages, a composer with
+    /// /commands. Ctrl-K switches rooms, F2 shows notifications, Ctrl-Q quits.
+    Tui,
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -90,8 +90,8 @@ pub async fn run(api: &mut Api, out: Out, command: Command) -> CliResult<()> {
             Ok(())
         }
         Command::Notifications(args) => notifications(api, out, args).await,
-        Command::Completions { .. } | Command::Man => {
-            Err(CliError::Usage("this command prints without a server; it is handled before".into()))
+        Command::Completions { .. } | Command::Man | Command::Tui => {
+            Err(CliError::Usage("this command is run on its own, before the others".into()))
         }
     }
 }

@@ -11,6 +11,7 @@ mod output;
 mod prompt;
 mod session;
 mod tail;
+mod tui;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
@@ -41,7 +42,10 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let mut api = api::Api::new(&cli.server, session::Sessions::from_env()?)?;
-        commands::run(&mut api, out, cli.command).await
+        match cli.command {
+            Command::Tui => tui::run(api).await,
+            command => commands::run(&mut api, out, command).await,
+        }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -161,12 +161,18 @@ pub fn request(request: &JoinRequest) -> Vec<String> {
     vec![request.user.username.clone(), format!("asked {}", when(request.created_at))]
 }
 
-/// A notification as a sentence: who did what where.
+/// A notification as a line: unread mark, time, sentence, id.
 pub fn notification(notice: &Notification) -> String {
+    let unread = if notice.read { " " } else { "*" };
+    format!("{unread} [{}] {}  ({})", when(notice.created_at), notification_sentence(notice), notice.id)
+}
+
+/// What a notification says: who did what where.
+pub fn notification_sentence(notice: &Notification) -> String {
     let data = &notice.data;
     let text = |key: &str| data[key].as_str().unwrap_or("someone").to_owned();
     let (actor, room) = (text("actor_username"), text("room_name"));
-    let said = match notice.kind {
+    match notice.kind {
         NotificationKind::Mention => format!("{actor} mentioned you in {room}"),
         NotificationKind::DirectMessage => format!("{actor} sent you a direct message"),
         NotificationKind::Invited => format!("{actor} invited you to {room}"),
@@ -180,9 +186,7 @@ pub fn notification(notice: &Notification) -> String {
         NotificationKind::Promoted => format!("you are now an admin of {room}"),
         NotificationKind::Demoted => format!("you are no longer an admin of {room}"),
         NotificationKind::RoomTerminated => format!("{room} was closed"),
-    };
-    let unread = if notice.read { " " } else { "*" };
-    format!("{unread} [{}] {said}  ({})", when(notice.created_at), notice.id)
+    }
 }
 
 #[cfg(test)]

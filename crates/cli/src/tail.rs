@@ -87,7 +87,7 @@ fn no_room(spec: &str) -> CliError {
 }
 
 /// The gateway's address for an API address: `http` → `ws`, `https` → `wss`.
-fn gateway_url(server: &str) -> String {
+pub fn gateway_url(server: &str) -> String {
     match server.strip_prefix("https://") {
         Some(rest) => format!("wss://{rest}/ws"),
         None => format!("ws://{}/ws", server.trim_start_matches("http://")),
