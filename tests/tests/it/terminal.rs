@@ -191,6 +191,19 @@ async fn cli_rooms_are_made_found_joined_and_left() {
         .collect();
     assert_eq!(roles, [("alice", "owner"), ("bob", "member")]);
 
+    // A password room: its password from the environment, at creation and to join.
+    let password = [("CONCLAVE_ROOM_PASSWORD", "open sesame")];
+    alice.run_with(&["rooms", "create", "vault", "--policy", "password"], &password).await.expect(0);
+    let wrong =
+        bob.run_with(&["--json", "rooms", "join", "vault", "--password"], &[("CONCLAVE_ROOM_PASSWORD", "nope")]).await;
+    wrong.expect(1);
+    assert_eq!(wrong.error_code(), "wrong_room_password");
+    bob.run_with(&["rooms", "join", "vault", "--password"], &password).await.expect(0);
+    let no_terminal = alice.run(&["rooms", "create", "other", "--policy", "password"]).await;
+    no_terminal.expect(2);
+    assert!(no_terminal.stderr.contains("set CONCLAVE_ROOM_PASSWORD"), "{}", no_terminal.stderr);
+    bob.run(&["rooms", "leave", "vault"]).await.expect(0);
+
     let unknown = bob.run(&["--json", "rooms", "leave", "nowhere"]).await;
     unknown.expect(1);
     assert_eq!(unknown.error_code(), "room_not_found");
