@@ -36,8 +36,9 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    // HTTPS and WSS through rustls on ring; installed once, before any connection.
-    rustls::crypto::ring::default_provider().install_default().ok();
+    // One TLS provider for HTTPS and WSS alike (the build has more than one, so rustls does
+    // not choose by itself), installed before any connection.
+    rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return report(out, &CliError::local("starting", e)),
