@@ -1,9 +1,7 @@
 //! Each command: read the arguments, call the API, print the answer.
 
 use crate::api::Api;
-use crate::args::{
-    ColorArg, Command, NotificationsArgs, NotificationsCommand, Policy, RoomsCommand, SendArgs, StickerArg,
-};
+use crate::args::{Command, NotificationsArgs, NotificationsCommand, RoomsCommand, SendArgs};
 use crate::error::{CliError, CliResult};
 use crate::names;
 use crate::output::{self, Out};
@@ -161,14 +159,8 @@ async fn rooms(api: &mut Api, out: Out, command: RoomsCommand) -> CliResult<()> 
             });
         }
         RoomsCommand::Create { name, policy, topic } => {
-            let password = if policy == Policy::Password { Some(prompt::new_room_password()?) } else { None };
-            let join_policy = match policy {
-                Policy::Open => JoinPolicy::Open,
-                Policy::Password => JoinPolicy::Password,
-                Policy::Request => JoinPolicy::Request,
-                Policy::Invite => JoinPolicy::Invite,
-            };
-            let request = CreateRoomRequest { name, topic, join_policy, password };
+            let password = if policy == JoinPolicy::Password { Some(prompt::new_room_password()?) } else { None };
+            let request = CreateRoomRequest { name, topic, join_policy: policy, password };
             let room = api.call(&CreateRoom {}, Some(&request)).await?.room;
             out.show(&room, || format!("created {} ({})", room.name, room.id));
         }
@@ -208,34 +200,6 @@ async fn rooms(api: &mut Api, out: Out, command: RoomsCommand) -> CliResult<()> 
         }
     }
     Ok(())
-}
-
-fn color(color: ColorArg) -> Color {
-    match color {
-        ColorArg::Red => Color::Red,
-        ColorArg::Orange => Color::Orange,
-        ColorArg::Amber => Color::Amber,
-        ColorArg::Green => Color::Green,
-        ColorArg::Teal => Color::Teal,
-        ColorArg::Blue => Color::Blue,
-        ColorArg::Indigo => Color::Indigo,
-        ColorArg::Violet => Color::Violet,
-        ColorArg::Pink => Color::Pink,
-        ColorArg::Gray => Color::Gray,
-    }
-}
-
-fn sticker(sticker: StickerArg) -> Sticker {
-    match sticker {
-        StickerArg::Wave => Sticker::Wave,
-        StickerArg::Cat => Sticker::Cat,
-        StickerArg::Heart => Sticker::Heart,
-        StickerArg::Coffee => Sticker::Coffee,
-        StickerArg::ThumbsUp => Sticker::ThumbsUp,
-        StickerArg::Party => Sticker::Party,
-        StickerArg::Rocket => Sticker::Rocket,
-        StickerArg::Ghost => Sticker::Ghost,
-    }
 }
 
 /// The text to send: as given, or standard input for `-`.
@@ -281,8 +245,8 @@ async fn send(api: &mut Api, out: Out, args: SendArgs) -> CliResult<()> {
     };
     let request = SendMessageRequest {
         body,
-        color: chosen.map(color),
-        sticker: chosen_sticker.map(sticker),
+        color: chosen,
+        sticker: chosen_sticker,
         client_id: None,
         attachment_id,
         reply_to: None,

@@ -3,7 +3,7 @@
 
 use crate::names;
 use chrono::{DateTime, Local, Utc};
-use conclave_protocol::{JoinRequest, Member, Message, MyRoom, Notification, NotificationKind, Room, User};
+use conclave_protocol::{JoinRequest, Member, Message, MyRoom, Notification, Room, User};
 use serde::Serialize;
 use std::io::Write;
 
@@ -164,35 +164,13 @@ pub fn request(request: &JoinRequest) -> Vec<String> {
 /// A notification as a line: unread mark, time, sentence, id.
 pub fn notification(notice: &Notification) -> String {
     let unread = if notice.read { " " } else { "*" };
-    format!("{unread} [{}] {}  ({})", when(notice.created_at), notification_sentence(notice), notice.id)
-}
-
-/// What a notification says: who did what where.
-pub fn notification_sentence(notice: &Notification) -> String {
-    let data = &notice.data;
-    let text = |key: &str| data[key].as_str().unwrap_or("someone").to_owned();
-    let (actor, room) = (text("actor_username"), text("room_name"));
-    match notice.kind {
-        NotificationKind::Mention => format!("{actor} mentioned you in {room}"),
-        NotificationKind::DirectMessage => format!("{actor} sent you a direct message"),
-        NotificationKind::Invited => format!("{actor} invited you to {room}"),
-        NotificationKind::JoinRequest => format!("{actor} asks to join {room}"),
-        NotificationKind::RequestAccepted => format!("{actor} let you into {room}"),
-        NotificationKind::RequestDeclined => format!("{actor} declined your request to join {room}"),
-        NotificationKind::Kicked => format!("{actor} removed you from {room}"),
-        NotificationKind::Banned => format!("{actor} banned you from {room}"),
-        NotificationKind::Unbanned => format!("{actor} lifted your ban from {room}"),
-        NotificationKind::Promoted if data["role"] == "owner" => format!("you are now the owner of {room}"),
-        NotificationKind::Promoted => format!("you are now an admin of {room}"),
-        NotificationKind::Demoted => format!("you are no longer an admin of {room}"),
-        NotificationKind::RoomTerminated => format!("{room} was closed"),
-    }
+    format!("{unread} [{}] {}  ({})", when(notice.created_at), notice.sentence(), notice.id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conclave_protocol::{Attachment, AttachmentId, Color, MessageId, RoomId, Sticker, UserId};
+    use conclave_protocol::{Attachment, AttachmentId, Color, MessageId, NotificationKind, RoomId, Sticker, UserId};
 
     fn at() -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH
@@ -263,6 +241,6 @@ mod tests {
             created_at: at(),
             read: false,
         };
-        assert_eq!(notification(&notice), format!("* [{}] alice declined your request to join club  (n1)", when(at())));
+        assert_eq!(notification(&notice), format!("* [{}] Your request to join club was declined.  (n1)", when(at())));
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// well on their light and dark themes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Color {
     Red,
@@ -40,6 +41,7 @@ impl Color {
 /// The fixed set of ASCII stickers (SPEC R-MSG-6), rendered in monospace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Sticker {
     Wave,

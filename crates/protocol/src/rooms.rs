@@ -19,6 +19,7 @@ pub enum RoomKind {
 /// How users get into a room (SPEC R-ROOM-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum JoinPolicy {
     /// Anyone not banned joins at once.

@@ -5,52 +5,13 @@ use super::widgets::{ErrorLine, JoinButton, report, when};
 use crate::live::Live;
 use crate::session::{Prepared, Session};
 use conclave_protocol::endpoints;
-use conclave_protocol::{Notification, NotificationKind, NotificationsQuery, User};
+use conclave_protocol::{NotificationKind, NotificationsQuery, User};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     super::authed(|me| view! { <Notifications me=me/> })
-}
-
-/// The sentence a notification stands for, from the names its `data` carries.
-fn text(n: &Notification) -> String {
-    let field = |key: &str| n.data.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    let room = match field("room_name") {
-        name if name.is_empty() => "a room".to_owned(),
-        name => name,
-    };
-    let actor = match field("actor_username") {
-        name if name.is_empty() => "Someone".to_owned(),
-        name => name,
-    };
-    match n.kind {
-        NotificationKind::Invited => format!("{actor} invited you to {room}."),
-        NotificationKind::JoinRequest => format!("{actor} asks to join {room}."),
-        NotificationKind::RequestAccepted => format!("Your request to join {room} was accepted."),
-        NotificationKind::RequestDeclined => format!("Your request to join {room} was declined."),
-        NotificationKind::Kicked => format!("{actor} removed you from {room}."),
-        NotificationKind::Banned => format!("{actor} banned you from {room}."),
-        NotificationKind::Unbanned => format!("{actor} lifted your ban from {room}."),
-        NotificationKind::Promoted if n.data.get("inherited").is_some() => {
-            format!("You are now the {} of {room}.", field("role"))
-        }
-        NotificationKind::Promoted => format!("{actor} made you {} of {room}.", article(&field("role"))),
-        NotificationKind::Demoted => format!("{actor} made you {} of {room}.", article(&field("role"))),
-        NotificationKind::RoomTerminated => format!("{room} was closed."),
-        NotificationKind::DirectMessage => format!("{actor} sent you a direct message."),
-        NotificationKind::Mention => format!("{actor} mentioned you in {room}."),
-    }
-}
-
-fn article(role: &str) -> String {
-    match role {
-        "admin" => "an admin".into(),
-        "owner" => "the owner".into(),
-        "" => "a member".into(),
-        other => format!("a {other}"),
-    }
 }
 
 #[component]
@@ -119,7 +80,7 @@ fn Notifications(me: User) -> impl IntoView {
                                 view! {
                                     <li class:unread=unread>
                                         <div>
-                                            <p>{text(&n)}</p>
+                                            <p>{n.sentence()}</p>
                                             <time class="muted" datetime=n.created_at.to_rfc3339()>{when(n.created_at)}</time>
                                         </div>
                                         <div class="buttons">

@@ -350,7 +350,7 @@ fn draw_notifications(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn notification_line(notice: &Notification, offset: FixedOffset) -> Line<'static> {
-    let sentence = crate::output::notification_sentence(notice);
+    let sentence = notice.sentence();
     let when = notice.created_at.with_timezone(&offset).format("%d %b %H:%M").to_string();
     let (mark, style) =
         if notice.read { ("  ", Style::new()) } else { ("● ", Style::new().add_modifier(Modifier::BOLD)) };
