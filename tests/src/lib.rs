@@ -21,27 +21,24 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The `conclave` binary under test: `CONCLAVE_BIN`, or the workspace's debug build.
 pub fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CONCLAVE_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug/conclave");
-    assert!(path.exists(), "{} is missing: build it first with `cargo build -p conclave-server`", path.display());
-    path
+    built("CONCLAVE_BIN", "conclave", "conclave-server")
 }
 
 /// The terminal client under test: `CONCLAVE_CLI_BIN`, or the workspace's debug build.
 pub fn cli_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CONCLAVE_CLI_BIN") {
+    built("CONCLAVE_CLI_BIN", "conclave-cli", "conclave-cli")
+}
+
+/// The binary `variable` names, else `name` in the workspace's debug build (of `package`).
+fn built(variable: &str, name: &str, package: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug/conclave-cli");
-    assert!(path.exists(), "{} is missing: build it first with `cargo build -p conclave-cli`", path.display());
+    let path = target.join("debug").join(name);
+    assert!(path.exists(), "{} is missing: build it first with `cargo build -p {package}`", path.display());
     path
 }
 

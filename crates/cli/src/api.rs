@@ -109,6 +109,13 @@ impl Api {
         }
     }
 
+    /// Takes the access token as expired (the server refused it): the next call refreshes.
+    pub fn expire(&mut self) {
+        if let Some(session) = self.session.as_mut() {
+            session.access_expires_at = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        }
+    }
+
     /// An access token with some life left, refreshed first when it has too little.
     pub async fn access_token(&mut self) -> CliResult<String> {
         let session = self.session()?;

@@ -6,7 +6,6 @@ use crate::error::{CliError, CliResult};
 use crate::names;
 use crate::output::{self, Out};
 use crate::prompt;
-use crate::tail;
 use conclave_protocol::endpoints::*;
 use conclave_protocol::*;
 use std::io::Read;
@@ -25,7 +24,6 @@ pub async fn run(api: &mut Api, out: Out, command: Command) -> CliResult<()> {
         Command::Rooms(command) => rooms(api, out, command).await,
         Command::Send(args) => send(api, out, args).await,
         Command::History { room, before, limit } => history(api, out, &room, before, limit).await,
-        Command::Tail { rooms } => tail::run(api, out, &rooms).await,
         Command::Invite { room, user } => {
             let (room, user) = (names::my_room(api, &room).await?, names::user(api, &user).await?);
             let request = InviteRequest { user_id: Some(user.id.clone()), username: None };
@@ -88,7 +86,7 @@ pub async fn run(api: &mut Api, out: Out, command: Command) -> CliResult<()> {
             Ok(())
         }
         Command::Notifications(args) => notifications(api, out, args).await,
-        Command::Completions { .. } | Command::Man | Command::Tui => {
+        Command::Completions { .. } | Command::Man | Command::Tui | Command::Tail { .. } => {
             Err(CliError::Usage("this command is run on its own, before the others".into()))
         }
     }

@@ -6,6 +6,7 @@ mod api;
 mod args;
 mod commands;
 mod error;
+mod gateway;
 mod names;
 mod output;
 mod prompt;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         let mut api = api::Api::new(&cli.server, session::Sessions::from_env()?)?;
         match cli.command {
             Command::Tui => tui::run(api).await,
+            Command::Tail { rooms } => tail::run(api, out, &rooms).await,
             command => commands::run(&mut api, out, command).await,
         }
     });

@@ -6,7 +6,6 @@
 pub mod app;
 mod effects;
 mod keys;
-mod live;
 pub mod slash;
 #[cfg(test)]
 mod tests;
@@ -14,8 +13,9 @@ pub mod view;
 
 use crate::api::Api;
 use crate::error::{CliError, CliResult};
+use crate::gateway::{self, Event as Gateway};
 use crate::names;
-use app::{Action, App};
+use app::{Action, App, Connection};
 use chrono::{Local, Offset, Utc};
 use conclave_protocol::endpoints::Me;
 use futures_util::StreamExt;
@@ -37,8 +37,9 @@ pub async fn run(mut api: Api) -> CliResult<()> {
     let api = Arc::new(Mutex::new(api));
     let (actions, mut incoming) = mpsc::unbounded_channel();
     let (outgoing, to_gateway) = mpsc::unbounded_channel();
-    let last: live::LastSeen = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let gateway = tokio::spawn(live::run(Arc::clone(&api), Arc::clone(&last), actions.clone(), to_gateway));
+    let (news, mut from_gateway) = mpsc::unbounded_channel();
+    let last: gateway::LastSeen = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let gateway = tokio::spawn(gateway::run(Arc::clone(&api), Arc::clone(&last), news, to_gateway));
 
     let mut terminal = start_terminal()?;
     let outcome = async {
@@ -76,6 +77,12 @@ pub async fn run(mut api: Api) -> CliResult<()> {
                     None => return Ok(()),
                 },
                 Some(action) = incoming.recv() => pending.push(action),
+                Some(news) = from_gateway.recv() => pending.push(match news {
+                    Gateway::Frame(frame) => Action::Frame(*frame),
+                    Gateway::Connected => Action::Connection(Connection::Connected),
+                    Gateway::Lost(why) => Action::Connection(Connection::Reconnecting(why)),
+                    Gateway::Ended(error) => Action::Failed(error.to_string()),
+                }),
                 _ = tick.tick() => pending.push(Action::Tick(Utc::now())),
             }
         }
