@@ -106,6 +106,34 @@ fn members(count: u32) -> String {
     if count == 1 { "1 member".to_owned() } else { format!("{count} members") }
 }
 
+/// A message on exactly one line, as `tail` prints it: new lines shown as `⏎`, a sticker and an
+/// attachment by name.
+pub fn message_line(message: &Message, room: Option<&str>) -> String {
+    let mut head = String::new();
+    if let Some(room) = room {
+        head.push_str(&format!("#{room} "));
+    }
+    head.push_str(&format!("[{}] #{} {}", when(message.created_at), message.seq, message.author_username));
+    if message.deleted {
+        return format!("{head}: (deleted)");
+    }
+    if let Some(color) = &message.color {
+        head.push_str(&format!(" [{}]", snake(color)));
+    }
+    let mut parts = vec![message.body.lines().collect::<Vec<_>>().join(" ⏎ ")];
+    if let Some(sticker) = message.sticker {
+        parts.push(format!("[sticker: {}]", snake(&sticker)));
+    }
+    if let Some(file) = &message.attachment {
+        parts.push(format!("[file: {} ({} bytes)]", file.filename, file.size));
+    }
+    if message.edited_at.is_some() {
+        parts.push("(edited)".to_owned());
+    }
+    parts.retain(|part| !part.is_empty());
+    format!("{head}: {}", parts.join(" "))
+}
+
 /// One of the user's rooms: name, kind and policy, role, members, unread count, id.
 pub fn my_room(room: &MyRoom) -> Vec<String> {
     let unread = if room.unread_count > 0 { format!("{} unread", room.unread_count) } else { String::new() };
@@ -220,6 +248,28 @@ mod tests {
         assert!(shown.ends_with("    [file: notes.txt (text/plain, 17 bytes)]"), "{shown}");
         let gone = Message { deleted: true, body: String::new(), ..sample() };
         assert_eq!(message(&gone, None), format!("[{time}] #7 alice: (deleted)"));
+    }
+
+    /// Issue 17: `tail` prints one line per message, whatever it holds.
+    #[test]
+    fn tail_lines_are_one_line_each() {
+        let time = when(at());
+        assert_eq!(message_line(&sample(), None), format!("[{time}] #7 alice: hello ⏎ second line"));
+        let sticker = Message { body: String::new(), sticker: Some(Sticker::ThumbsUp), ..sample() };
+        assert_eq!(
+            message_line(&sticker, Some("general")),
+            format!("#general [{time}] #7 alice: [sticker: thumbs_up]")
+        );
+        let file = Message {
+            attachment: Some(Attachment {
+                id: AttachmentId::from("a1"),
+                filename: "notes.txt".into(),
+                content_type: "text/plain".into(),
+                size: 17,
+            }),
+            ..sample()
+        };
+        assert!(!message_line(&file, None).contains('\n'));
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl Followed {
         }
         *seen = message.seq;
         let label = (self.labels.len() > 1).then(|| self.labels.get(&message.room_id).map(String::as_str)).flatten();
-        out.line(message, || output::message(message, label));
+        out.line(message, || output::message_line(message, label));
     }
 }
 
