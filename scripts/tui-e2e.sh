@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end run of the terminal client's full screen under tmux (issue 17): a throw-away
 # server, two users; alice in `conclave-cli tui` in an 80×24 tmux pane, bob with the scriptable
-# commands. A message each way, live; then Ctrl-Q, which must end the client with status 0 and
+# commands. A message each way, live, and a reaction; then Ctrl-Q, which must end the client with status 0 and
 # give the terminal back. Installs Debian's tmux when it is missing. Leaves the last screen in
 # target/tui-screen.txt. Uses the debug build (`cargo build --workspace` makes it).
 set -euo pipefail
@@ -54,6 +54,12 @@ done
 as bob --json history general --limit 5 | grep -qF "hi bob, from the terminal" || { echo "bob did not get alice's message" >&2; exit 1; }
 shows "hi bob, from the terminal"
 echo "bob has alice's message, sent from the full screen"
+as bob send general "ship it?" >/dev/null
+shows "ship it?"
+tmux -L "$socket" send-keys -t tui "/react 👍" Enter
+shows "👍 1"
+as bob --json history general --limit 1 | grep -qF '"emoji": "👍"' || { echo "the reaction is not stored" >&2; exit 1; }
+echo "a reaction from the full screen, stored and counted"
 screen >target/tui-screen.txt
 tmux -L "$socket" send-keys -t tui C-q
 for _ in $(seq 1 100); do

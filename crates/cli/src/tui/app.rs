@@ -202,13 +202,38 @@ pub enum Moderation {
 /// What the client must do outside: calls to the server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Send { room: RoomId, body: String, color: Option<Color>, sticker: Option<Sticker> },
-    LoadHistory { room: RoomId, before: Option<u64> },
+    Send {
+        room: RoomId,
+        body: String,
+        color: Option<Color>,
+        sticker: Option<Sticker>,
+    },
+    LoadHistory {
+        room: RoomId,
+        before: Option<u64>,
+    },
     LoadMembers(RoomId),
-    MarkRead { room: RoomId, seq: u64 },
+    MarkRead {
+        room: RoomId,
+        seq: u64,
+    },
     Typing(RoomId),
-    Moderate { room: RoomId, action: Moderation, username: String },
-    OpenDm { username: String, text: Option<String> },
+    Moderate {
+        room: RoomId,
+        action: Moderation,
+        username: String,
+    },
+    /// Add (or, with `add` false, take back) a reaction.
+    React {
+        room: RoomId,
+        message: conclave_protocol::MessageId,
+        emoji: String,
+        add: bool,
+    },
+    OpenDm {
+        username: String,
+        text: Option<String>,
+    },
     Join(String),
     Leave(RoomId),
     ReloadRooms,
@@ -640,6 +665,7 @@ impl App {
             Slash::Dm { username, text } => Ok(vec![Effect::OpenDm { username, text }]),
             Slash::Join(name) => Ok(vec![Effect::Join(name)]),
             Slash::Leave => in_room(&Effect::Leave),
+            Slash::React(emoji) => self.react(emoji),
             Slash::Moderate(action, username) => {
                 in_room(&|room| Effect::Moderate { room, action: action.clone(), username: username.clone() })
             }
@@ -654,6 +680,50 @@ impl App {
             }
         };
         outcome.unwrap_or_else(|sentence| self.fail(sentence))
+    }
+
+    /// `/react`: to the open room's newest message; an emoji given already is taken back.
+    fn react(&self, emoji: String) -> Result<Vec<Effect>, String> {
+        let room = self.current_room().ok_or("open a room first")?;
+        let newest = room.messages.values().rev().find(|m| !m.deleted).ok_or("no message to react to")?;
+        let add = !newest.reactions.iter().any(|r| r.emoji == emoji && r.me);
+        Ok(vec![Effect::React { room: room.id().clone(), message: newest.id.clone(), emoji, add }])
+    }
+
+    /// A reaction given (`add`) or taken back by `user`, counted on its message.
+    fn reacted(
+        &mut self,
+        room: &RoomId,
+        message: &conclave_protocol::MessageId,
+        emoji: String,
+        user: &UserId,
+        add: bool,
+    ) {
+        let mine = *user == self.me.id;
+        let Some(room) = self.room_mut(room) else { return };
+        let Some(message) = room.messages.values_mut().find(|m| m.id == *message) else { return };
+        let at = message.reactions.iter().position(|r| r.emoji == emoji);
+        match (at, add) {
+            (Some(at), true) => {
+                let reaction = &mut message.reactions[at];
+                if !(mine && reaction.me) {
+                    reaction.count += 1;
+                    reaction.me |= mine;
+                }
+            }
+            (None, true) => message.reactions.push(conclave_protocol::Reaction { emoji, count: 1, me: mine }),
+            (Some(at), false) => {
+                let reaction = &mut message.reactions[at];
+                if !mine || reaction.me {
+                    reaction.count = reaction.count.saturating_sub(1);
+                    reaction.me &= !mine;
+                }
+                if reaction.count == 0 {
+                    message.reactions.remove(at);
+                }
+            }
+            (None, false) => {}
+        }
     }
 
     /// A message arrives (live, or this client's own once stored): in its place, once.
@@ -782,12 +852,17 @@ impl App {
                 Vec::new()
             }
             ServerFrame::Error { message, client_id: None, .. } => self.fail(message),
-            ServerFrame::Ack { .. }
-            | ServerFrame::Error { .. }
-            | ServerFrame::ReactionAdded { .. }
-            | ServerFrame::ReactionRemoved { .. }
-            | ServerFrame::Resumed
-            | ServerFrame::Pong => Vec::new(),
+            ServerFrame::ReactionAdded { room_id, message_id, emoji, user_id } => {
+                self.reacted(&room_id, &message_id, emoji, &user_id, true);
+                Vec::new()
+            }
+            ServerFrame::ReactionRemoved { room_id, message_id, emoji, user_id } => {
+                self.reacted(&room_id, &message_id, emoji, &user_id, false);
+                Vec::new()
+            }
+            ServerFrame::Ack { .. } | ServerFrame::Error { .. } | ServerFrame::Resumed | ServerFrame::Pong => {
+                Vec::new()
+            }
         }
     }
 }

@@ -128,6 +128,16 @@ async fn other_effect(api: &mut Api, effect: Effect) -> CliResult<Vec<Action>> {
             api.call(&LeaveRoom { room_id: room }, None).await?;
             vec![Action::Rooms(names::my_rooms(api).await?), Action::Done("left the room".into())]
         }
+        Effect::React { room, message, emoji, add } => {
+            let (room_id, message_id) = (room, message);
+            if add {
+                api.call(&AddReaction { room_id, message_id, emoji }, None).await?;
+            } else {
+                api.call(&RemoveReaction { room_id, message_id, emoji }, None).await?;
+            }
+            // The gateway's frame counts it, here as for everyone.
+            Vec::new()
+        }
         Effect::ReloadRooms => vec![Action::Rooms(names::my_rooms(api).await?)],
         Effect::ReadAllNotifications => {
             api.call(&MarkAllNotificationsRead {}, None).await?;

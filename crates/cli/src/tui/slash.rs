@@ -17,6 +17,8 @@ pub enum Slash {
     Join(String),
     /// `/leave` the open room.
     Leave,
+    /// `/react EMOJI`: to the newest message of the open room (again: take it back).
+    React(String),
     /// `/kick USER` and the other admin commands, in the open room.
     Moderate(Moderation, String),
     /// `/notifications`.
@@ -28,7 +30,7 @@ pub enum Slash {
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "/color NAME|none  /sticker NAME  /dm USER [TEXT]  /join ROOM  /leave  \
+pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /dm USER [TEXT]  /join ROOM  /leave  \
 /invite /kick /ban /unban /promote /demote /accept /decline USER  /notifications  /quit";
 
 fn named<T: Copy + serde::Serialize>(all: &[T], name: &str) -> Option<T> {
@@ -80,6 +82,10 @@ pub fn parse(line: &str) -> Result<Slash, String> {
             room => Ok(Slash::Join(room.to_owned())),
         },
         "leave" | "part" => Ok(Slash::Leave),
+        "react" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [emoji] => Ok(Slash::React((*emoji).to_owned())),
+            _ => Err("/react takes one emoji".into()),
+        },
         "invite" => moderate(Moderation::Invite),
         "kick" => moderate(Moderation::Kick),
         "ban" => moderate(Moderation::Ban),
@@ -113,6 +119,8 @@ mod tests {
         assert_eq!(parse("/dm bob"), Ok(Slash::Dm { username: "bob".into(), text: None }));
         assert_eq!(parse("/join general"), Ok(Slash::Join("general".into())));
         assert_eq!(parse("/leave"), Ok(Slash::Leave));
+        assert_eq!(parse("/react 👍"), Ok(Slash::React("👍".into())));
+        assert!(parse("/react").is_err());
         assert_eq!(parse("/kick bob"), Ok(Slash::Moderate(Moderation::Kick, "bob".into())));
         assert_eq!(parse("/PROMOTE @carol"), Ok(Slash::Moderate(Moderation::Promote, "carol".into())));
         assert_eq!(parse("/quit"), Ok(Slash::Quit));

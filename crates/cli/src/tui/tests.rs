@@ -287,6 +287,40 @@ fn edits_and_deletions_change_messages_in_place() {
     assert!(gone.deleted && gone.body.is_empty());
 }
 
+/// R-MSG-9: /react reacts to the newest message (again, takes it back); everyone's reactions
+/// are counted as the gateway tells them.
+#[test]
+fn reactions_are_given_and_counted() {
+    let mut app = app();
+    let general = RoomId::from("r-general");
+    let id = MessageId::from("r-general-1");
+    app.update(created(message("r-general", 1, "bob", "ship it?", at(6, 11, 0))));
+    typed(&mut app, "/react 👍");
+    let react = |add| Effect::React { room: general.clone(), message: id.clone(), emoji: "👍".into(), add };
+    assert_eq!(app.update(Action::Submit), [react(true)]);
+    let told = |user: &str, added: bool| {
+        let (room_id, message_id, emoji, user_id) = (general.clone(), id.clone(), "👍".to_owned(), UserId::from(user));
+        Action::Frame(if added {
+            ServerFrame::ReactionAdded { room_id, message_id, emoji, user_id }
+        } else {
+            ServerFrame::ReactionRemoved { room_id, message_id, emoji, user_id }
+        })
+    };
+    app.update(told("u-bob", true));
+    app.update(told("u-alice", true));
+    app.update(told("u-alice", true));
+    let counted = |app: &App| {
+        app.room(&general).unwrap().messages[&1].reactions.iter().map(|r| (r.count, r.me)).collect::<Vec<_>>()
+    };
+    assert_eq!(counted(&app), [(2, true)], "mine once");
+    typed(&mut app, "/react 👍");
+    assert_eq!(app.update(Action::Submit), [react(false)], "again: taken back");
+    app.update(told("u-alice", false));
+    assert_eq!(counted(&app), [(1, false)]);
+    app.update(told("u-bob", false));
+    assert_eq!(counted(&app), []);
+}
+
 /// Issue 17, R-ROOM-3: removed from the open room, the client says so and opens the next.
 #[test]
 fn removed_from_the_open_room_moves_on() {
@@ -361,6 +395,7 @@ fn busy() -> App {
         size: 48_213,
     });
     messages[4].edited_at = Some(at(6, 9, 9));
+    messages[2].reactions = vec![Reaction { emoji: "👍".into(), count: 2, me: true }];
     app.update(Action::History { room: general.clone(), messages, complete: true });
     app.update(Action::Frame(ServerFrame::Typing { room_id: general, user_id: UserId::from("u-bob") }));
     typed(&mut app, "on my way");

@@ -257,6 +257,16 @@ fn message_lines_of(message: &Message, offset: FixedOffset, width: usize) -> Vec
             Style::new().fg(ACCENT),
         ));
     }
+    if !message.reactions.is_empty() {
+        let mut spans = vec![Span::raw(" ".repeat(indent))];
+        for reaction in &message.reactions {
+            let style =
+                if reaction.me { Style::new().fg(ACCENT).add_modifier(Modifier::BOLD) } else { Style::new().fg(DIM) };
+            spans.push(Span::styled(format!("{} {}", reaction.emoji, reaction.count), style));
+            spans.push(Span::raw("  "));
+        }
+        lines.push(Line::from(spans));
+    }
     lines
 }
 
