@@ -27,8 +27,9 @@ as bob send general "good morning" >/dev/null
 as bob send general --sticker wave >/dev/null
 as bob send general "the minutes are in the wiki" --color teal >/dev/null
 
+# The pane's shell writes the client's exit status down (tmux's own record of it is racy).
 tmux -L "$socket" -f /dev/null new-session -d -s tui -x 80 -y 24 \
-  "env CONCLAVE_CONFIG_DIR=$work/alice TERM=xterm-256color $cli_bin tui"
+  "env CONCLAVE_CONFIG_DIR=$work/alice TERM=xterm-256color $cli_bin tui; echo \$? >$work/tui.status"
 tmux -L "$socket" set-option -t tui remain-on-exit on >/dev/null
 screen() { tmux -L "$socket" capture-pane -p -t tui; }
 # Waits (up to 10 s) until the screen shows TEXT.
@@ -63,10 +64,10 @@ echo "a reaction from the full screen, stored and counted"
 screen >target/tui-screen.txt
 tmux -L "$socket" send-keys -t tui C-q
 for _ in $(seq 1 100); do
-  if [ "$(tmux -L "$socket" display-message -p -t tui '#{pane_dead}')" = 1 ]; then break; fi
+  if [ -s "$work/tui.status" ]; then break; fi
   sleep 0.1
 done
-status=$(tmux -L "$socket" display-message -p -t tui '#{pane_dead_status}')
+status=$(cat "$work/tui.status" 2>/dev/null || echo "still running after 10 s")
 if [ "$status" != 0 ]; then
   echo "the client ended with status '$status'" >&2
   screen >&2
