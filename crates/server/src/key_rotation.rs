@@ -2,7 +2,9 @@
 //! pair, on either store, with every server stopped.
 //!
 //! The new key pair is written first, beside the key file (`server.key.next`), and kept until
-//! the end: while it is there the server refuses to start, and running the command again goes
+//! the end: while it is there the server refuses to start (on MongoDB, the database carries the
+//! mark too, for servers on other hosts, and no server wraps a new data key until it is done;
+//! a server still running with the old key pair afterwards makes no new rooms until restarted), and running the command again goes
 //! on where it stopped, since a data key the new key pair already opens is passed over. Each
 //! key is replaced on its own, compare-and-set, so a kill leaves every key wrapped for one key
 //! pair or the other, never lost. The store's own key comes last (until then the current key
@@ -77,6 +79,9 @@ pub async fn rotate(
         Err(StartError::Store(StoreError::WrongServerKey)) => crate::open_store(config, vault(&next)?).await?,
         opened => opened?,
     };
+    // From here until the end no server wraps a new data key (nor starts): a room made meanwhile
+    // would be wrapped for the retiring key pair after this run had passed it.
+    store.set_key_rotation(true).await?;
     let mut rotation = Rotation::default();
     let mut own = None;
     let mut after: Option<String> = None;
@@ -99,6 +104,9 @@ pub async fn rotate(
     if let Some(key) = own {
         rewrap(store.as_ref(), &current, &new, key, &mut rotation).await?;
     }
+    // Servers started with the new key file may wrap keys again; those still running with the
+    // old one may not (the store's own key is no longer wrapped as when they started).
+    store.set_key_rotation(false).await?;
     drop(store);
     std::fs::rename(&next, &key_file).map_err(RotationError::Rename)?;
     if let Some(folder) = key_file.parent().filter(|p| !p.as_os_str().is_empty()) {

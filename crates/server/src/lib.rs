@@ -59,7 +59,7 @@ pub enum StartError {
     AttachmentTooLargeForMongoDb(usize),
     #[error("cannot open the store: {0}")]
     Store(#[from] conclave_store::StoreError),
-    #[error("a key rotation is under way ({0} exists): run `conclave rotate-key` again to finish it before starting")]
+    #[error("a key rotation is under way ({0}): run `conclave rotate-key` again to finish it before starting")]
     RotationUnderway(String),
     #[error(transparent)]
     Password(#[from] conclave_crypto::PasswordError),
@@ -119,10 +119,14 @@ pub async fn build_state(config: &Config) -> Result<(AppState, Arc<dyn shared::l
     let key_file = config.key_file_path();
     let rotating = key_rotation::next_key_path(&key_file);
     if rotating.exists() {
-        return Err(StartError::RotationUnderway(rotating.display().to_string()));
+        return Err(StartError::RotationUnderway(format!("{} exists", rotating.display())));
     }
     let vault = Arc::new(Vault::new(ServerKey::load_or_create(&key_file)?));
     let store = open_store(config, vault).await?;
+    // On a database several servers share, the rotation may run on another host.
+    if store.key_rotation_under_way().await? {
+        return Err(StartError::RotationUnderway("the database says so".into()));
+    }
     let hub = Arc::new(Hub::new());
     let bus: Arc<dyn Bus> = match (&config.redis_url, &config.mongodb_uri) {
         (None, _) => hub.clone(),

@@ -104,6 +104,13 @@ pub enum StoreError {
          file (restore the original key file, or point CONCLAVE_KEY_FILE at it)"
     )]
     WrongServerKey,
+    /// A new data key cannot be wrapped now: a key rotation is under way, or has replaced the
+    /// key pair this server started with (it must be restarted with the new key file).
+    #[error(
+        "the server key is being rotated, or was rotated since this server started: new rooms wait \
+         for the rotation to finish and this server to be restarted with the new key file"
+    )]
+    KeyRotation,
     /// Stored data failed its integrity check: sealed bytes were changed, or a key is missing.
     /// Never answered with the data (SPEC R-SEC-2).
     #[error("stored data failed its integrity check: {0}")]

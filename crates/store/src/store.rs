@@ -353,6 +353,14 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn wrapped_keys(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<WrappedKey>>;
     /// Stores `new` as `scope`'s wrapped key if `old` is the one stored: whether it was.
     async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool>;
+    /// Marks a rotation under way (`true`, before the first key is re-wrapped) or done: while it
+    /// is, no server wraps a new data key (rooms are not created: `KeyRotation`), and after it,
+    /// a server still holding the old key pair wraps none either. Where every server is kept
+    /// out during a rotation anyway (the embedded store's data-folder lock), it marks nothing.
+    async fn set_key_rotation(&self, under_way: bool) -> StoreResult<()>;
+    /// Whether a rotation is marked under way (one interrupted, or running): a server does not
+    /// start then.
+    async fn key_rotation_under_way(&self) -> StoreResult<bool>;
 }
 
 /// Health, cleanup and buffered writes (SPEC R-OPS-2, R-OPS-3, R-OPS-4).

@@ -136,3 +136,53 @@ async fn plaintext_databases_are_sealed_on_connect() {
     let again = MongoStore::connect(&uri, vault).await.unwrap();
     assert_eq!(again.messages(&"r1".into(), conclave_store::HistoryRange::Latest, 10).await.unwrap(), history);
 }
+
+/// R-OPS-7: nodes share a MongoDB while `rotate-key` runs elsewhere. While the rotation is
+/// marked, no new data key is wrapped (a room, a direct conversation: `KeyRotation`); once it
+/// has re-wrapped the store's own key for the new key pair, a node still holding the old pair
+/// wraps none either; a node started with the new pair does.
+#[tokio::test]
+async fn new_data_keys_are_fenced_by_a_rotation() {
+    use chrono::Utc;
+    use conclave_crypto::{Rewrapped, ServerKey};
+    use conclave_protocol::JoinPolicy;
+    use conclave_store::{KeyStore, NewRoom, NewUser, RoomStore, SERVER_KEY_SCOPE, StoreError, UserStore};
+
+    let keys = tempfile::tempdir().unwrap();
+    let (old_file, new_file) = (keys.path().join("old.key"), keys.path().join("new.key"));
+    let (old, new) = (ServerKey::load_or_create(&old_file).unwrap(), ServerKey::load_or_create(&new_file).unwrap());
+    let uri = fresh_database_uri();
+    let node = MongoStore::connect(&uri, Arc::new(Vault::new(ServerKey::load(&old_file).unwrap()))).await.unwrap();
+    let user = |name: &str| NewUser {
+        username: name.into(),
+        password_hash: "$argon2id$fake".into(),
+        first_name: None,
+        last_name: None,
+    };
+    let alice = node.create_user(user("alice"), Utc::now()).await.unwrap();
+    let bob = node.create_user(user("bob"), Utc::now()).await.unwrap();
+    let room =
+        |name: &str| NewRoom { name: name.into(), topic: None, join_policy: JoinPolicy::Open, password_hash: None };
+    node.create_room(room("before"), &alice.id, Utc::now()).await.unwrap();
+
+    node.set_key_rotation(true).await.unwrap();
+    assert!(node.key_rotation_under_way().await.unwrap());
+    assert_eq!(node.create_room(room("during"), &alice.id, Utc::now()).await.map(drop), Err(StoreError::KeyRotation));
+    let direct = node.open_direct_room(&alice.id, &bob.id, "alice, bob", Utc::now()).await;
+    assert_eq!(direct.map(drop), Err(StoreError::KeyRotation));
+
+    // The rotation re-wraps the store's own key last, then clears its mark.
+    let own = node.wrapped_keys(None, 100).await.unwrap().into_iter().find(|k| k.scope == SERVER_KEY_SCOPE).unwrap();
+    let Ok(Rewrapped::Now(rewrapped)) = Vault::rewrap(&old, &new, &own.scope, &own.wrapped) else {
+        panic!("the store's own key opens with the old pair")
+    };
+    assert!(node.replace_wrapped_key(&own.scope, &own.wrapped, &rewrapped).await.unwrap());
+    node.set_key_rotation(false).await.unwrap();
+    assert!(!node.key_rotation_under_way().await.unwrap());
+    let stale = node.create_room(room("old pair"), &alice.id, Utc::now()).await;
+    assert_eq!(stale.map(drop), Err(StoreError::KeyRotation), "a node with the retired pair makes no room");
+
+    let restarted = MongoStore::connect(&uri, Arc::new(Vault::new(new))).await.unwrap();
+    restarted.create_room(room("new pair"), &alice.id, Utc::now()).await.unwrap();
+    restarted.open_direct_room(&alice.id, &bob.id, "alice, bob", Utc::now()).await.unwrap();
+}

@@ -3,7 +3,8 @@
 //! finishes the rotation; after it every message opens, with the new key file only. Both stores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use conclave_tests::{Server, conclave_command, run_conclave};
+use conclave_tests::{Server, conclave_command, run_conclave, testing_mongodb};
+use serde_json::json;
 use std::ffi::OsStr;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -76,4 +77,78 @@ async fn r_ops_7_a_rotation_killed_halfway_finishes_when_run_again() {
     }
     let later = alice.create_room("after the rotation", "open").await;
     assert_eq!(alice.say(&later, "still sealed").await["body"], "still sealed");
+}
+
+/// Starts `rotate-key --report-every 1` on `data_dir` and kills it after ten keys (its output
+/// pipe is one page that stops being read): how many keys it had done.
+async fn rotate_until_killed(data_dir: &std::path::Path) -> usize {
+    let args = [OsStr::new("rotate-key"), OsStr::new("--report-every"), OsStr::new("1")];
+    let mut child = conclave_command(data_dir, &args, &[]).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    nix::fcntl::fcntl(&stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut last = String::new();
+    for _ in 0..10 {
+        last = lines.next_line().await.unwrap().expect("a progress line");
+    }
+    child.kill().await.unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        last = line;
+    }
+    last.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// R-OPS-7 with a server left running. On the embedded store the rotation refuses while a
+/// server holds the data folder. On MongoDB nodes share the database, not a folder, so the
+/// rotation runs; the node left running then wraps no new data key for the retiring key pair:
+/// a room it would make is refused (503 `unavailable`) while the rotation is marked in the
+/// database, and after it until the node is restarted with the new key file, while its rooms
+/// go on working; a node starting elsewhere meanwhile is refused. After a restart every
+/// message opens and new rooms are made again.
+#[tokio::test]
+async fn r_ops_7_a_server_left_running_wraps_no_key_for_the_old_key_pair() {
+    let server = Server::start().await;
+    let alice = server.user("alice").await;
+    let before = alice.create_room("before", "open").await;
+    alice.say(&before, "sealed before").await;
+    if !testing_mongodb() {
+        let refused = run_conclave(server.data_dir.path(), &[OsStr::new("rotate-key")], &[]).await;
+        assert!(!refused.success && refused.stderr.contains("another Conclave process is using"), "{}", refused.stderr);
+        return;
+    }
+    for n in 0..ROOMS {
+        alice.create_room(&format!("room {n}"), "open").await;
+    }
+    let data_dir = server.data_dir.path().to_owned();
+    let done = rotate_until_killed(&data_dir).await;
+    assert!((10..ROOMS / 2).contains(&done), "killed halfway, after {done} keys");
+
+    let refused = alice.post("/api/rooms", json!({"name": "during", "join_policy": "open"})).await;
+    refused.expect_error(503, "unavailable");
+    server.user("bob").await;
+    alice.post("/api/dms", json!({"username": "bob"})).await.expect_error(503, "unavailable");
+    assert_eq!(alice.say(&before, "its rooms go on").await["body"], "its rooms go on");
+    // Another host: the same database, a copy of the key file, no `.next` beside it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for file in ["mongodb-database", "server.key"] {
+        std::fs::copy(data_dir.join(file), elsewhere.path().join(file)).unwrap();
+    }
+    let (status, log) = Server::start_failure_in(elsewhere.path(), &[]).await;
+    assert!(!status.success() && log.contains("a key rotation is under way (the database says so)"), "{log}");
+
+    let finished = run_conclave(&data_dir, &[OsStr::new("rotate-key")], &[]).await;
+    assert!(finished.success, "{}", finished.stderr);
+    alice
+        .post("/api/rooms", json!({"name": "after, old key", "join_policy": "open"}))
+        .await
+        .expect_error(503, "unavailable");
+
+    let data = server.stop().await;
+    let server = Server::start_in(data, &[]).await;
+    let alice = server.login("alice").await;
+    let history = alice.all_items(&format!("/api/rooms/{before}/messages")).await;
+    let bodies: Vec<&str> = history.iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["its rooms go on", "sealed before"]);
+    let after = alice.create_room("after the restart", "open").await;
+    assert_eq!(alice.say(&after, "sealed for the new pair").await["body"], "sealed for the new pair");
 }

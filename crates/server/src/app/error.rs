@@ -109,6 +109,15 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(cause = %chain(&cause), "store unavailable");
                 ApiError::new(C::Unavailable, "the server cannot reach its database right now; try again shortly")
             }
+            StoreError::KeyRotation => {
+                tracing::warn!(
+                    "a new data key was refused: the server key is being rotated, or was rotated since start"
+                );
+                ApiError::new(
+                    C::Unavailable,
+                    "new rooms cannot be made while the server key is being rotated; try again shortly",
+                )
+            }
             StoreError::Corrupt(cause) => {
                 tracing::error!(cause = %chain(&cause), "stored data failed its integrity check");
                 ApiError::new(C::DataCorrupted, "stored data failed its integrity check and is not shown")

@@ -427,6 +427,14 @@ impl KeyStore for ReadYourWrites {
     async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
         self.store.replace_wrapped_key(scope, old, new).await
     }
+
+    async fn set_key_rotation(&self, under_way: bool) -> StoreResult<()> {
+        self.store.set_key_rotation(under_way).await
+    }
+
+    async fn key_rotation_under_way(&self) -> StoreResult<bool> {
+        self.store.key_rotation_under_way().await
+    }
 }
 
 #[async_trait]

@@ -137,6 +137,9 @@ pub(crate) struct Collections {
     pub avatars: Collection<AvatarDoc>,
     /// Seals what the collections keep (SPEC R-SEC-2) and holds the unwrapped data keys.
     pub vault: Arc<Vault>,
+    /// The store's own key as it was wrapped when this server started: a new data key is
+    /// wrapped only while it is still so (see `keys::fence_new_key`).
+    pub server_wrapped: Arc<Vec<u8>>,
 }
 
 impl Collections {
@@ -159,6 +162,7 @@ impl Collections {
             reactions: db.collection(schema::REACTIONS),
             avatars: db.collection(schema::AVATARS),
             vault,
+            server_wrapped: Arc::new(Vec::new()),
         }
     }
 }
@@ -188,8 +192,8 @@ impl MongoStore {
         let db = client.database(&name);
         schema::check_transactions(&db).await.map_err(into_store_error)?;
         schema::prepare(&db).await.map_err(into_store_error)?;
-        let c = Collections::of(&db, vault);
-        check_server_key(&c).await?;
+        let mut c = Collections::of(&db, vault);
+        c.server_wrapped = Arc::new(check_server_key(&c).await?);
         messages::seal_existing(&c).await.map_err(into_store_error)?;
         Ok(MongoStore { c, client, db, queues: Arc::new(RoomLocks::new(64)) })
     }
@@ -224,21 +228,22 @@ impl MongoStore {
 
 /// Refuses a server key that is not the database's (every message would be unreadable), and
 /// records the key on a new database. Of several servers starting at once, one key wins and
-/// the others check theirs against it.
-async fn check_server_key(c: &Collections) -> StoreResult<()> {
+/// the others check theirs against it. Answers the store's own key as wrapped now.
+async fn check_server_key(c: &Collections) -> StoreResult<Vec<u8>> {
     let vault = &c.vault;
     let stored = || async { c.data_keys.find_one(doc! { "_id": SERVER_SCOPE }).await.map_err(into_store_error) };
     let existing = stored().await?;
     let Some(wrapped) = sealing::check_server_key(vault, existing.as_ref().map(|k| k.wrapped.bytes.as_slice()))? else {
-        return Ok(());
+        return Ok(existing.map(|k| k.wrapped.bytes).unwrap_or_default());
     };
     let inserted =
-        c.data_keys.insert_one(DataKeyDoc { scope: SERVER_SCOPE.to_owned(), wrapped: binary(wrapped) }).await;
+        c.data_keys.insert_one(DataKeyDoc { scope: SERVER_SCOPE.to_owned(), wrapped: binary(wrapped.clone()) }).await;
     match inserted {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(wrapped),
         Err(error) if is_duplicate_key(&error) => {
             let winner = stored().await?;
-            sealing::check_server_key(vault, winner.as_ref().map(|k| k.wrapped.bytes.as_slice())).map(drop)
+            sealing::check_server_key(vault, winner.as_ref().map(|k| k.wrapped.bytes.as_slice()))?;
+            Ok(winner.map(|k| k.wrapped.bytes).unwrap_or_default())
         }
         Err(error) => Err(into_store_error(error)),
     }
@@ -670,6 +675,14 @@ impl KeyStore for MongoStore {
 
     async fn replace_wrapped_key(&self, scope: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
         self.run(keys::replace_wrapped_key(&self.c, scope, old, new)).await
+    }
+
+    async fn set_key_rotation(&self, under_way: bool) -> StoreResult<()> {
+        self.run(keys::set_key_rotation(&self.c, under_way)).await
+    }
+
+    async fn key_rotation_under_way(&self) -> StoreResult<bool> {
+        self.run(keys::key_rotation_under_way(&self.c)).await
     }
 }
 

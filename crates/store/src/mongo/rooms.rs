@@ -77,14 +77,17 @@ fn key_of(c: &Collections, room: &RoomDoc) -> MongoResult<Arc<DataKey>> {
     room_key(&c.vault, &room.id, room.wrapped_key()).map_err(fail)
 }
 
-/// A new room with a fresh id and data key (SPEC R-SEC-2).
-fn new_room_doc(
+/// A new room with a fresh id and data key (SPEC R-SEC-2), when a key may be wrapped now
+/// (`keys::fence_new_key`).
+async fn new_room_doc(
     c: &Collections,
+    s: &mut ClientSession,
     kind: RoomKind,
     name: &str,
     join_policy: JoinPolicy,
     now: DateTime<Utc>,
 ) -> MongoResult<RoomDoc> {
+    super::keys::fence_new_key(c, s).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let (_, wrapped_key) = new_room_key(&c.vault, &id).map_err(fail)?;
     Ok(RoomDoc {
@@ -117,7 +120,7 @@ pub async fn create_room(
         topic: new.topic.clone(),
         password_hash: new.password_hash.clone(),
         owner_id: Some(owner.0.clone()),
-        ..new_room_doc(c, RoomKind::Group, &new.name, new.join_policy, now)?
+        ..new_room_doc(c, s, RoomKind::Group, &new.name, new.join_policy, now).await?
     };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, owner.as_str(), Role::Owner, now, 0).await?;
@@ -144,7 +147,8 @@ pub async fn open_direct_room(
             .await?;
         return room_in(c, s, &existing.id).await;
     }
-    let room = RoomDoc { direct_key: Some(key), ..new_room_doc(c, RoomKind::Direct, name, JoinPolicy::Invite, now)? };
+    let room =
+        RoomDoc { direct_key: Some(key), ..new_room_doc(c, s, RoomKind::Direct, name, JoinPolicy::Invite, now).await? };
     c.rooms.insert_one(&room).session(&mut *s).await?;
     insert_membership(c, s, &room.id, a.as_str(), Role::Member, now, 0).await?;
     if a != b {

@@ -586,6 +586,15 @@ impl KeyStore for SqliteStore {
         let (scope, old, new) = (scope.to_owned(), old.to_vec(), new.to_vec());
         self.write(move |c| keys::replace_wrapped_key(c, &scope, &old, &new)).await
     }
+
+    /// Marks nothing: a rotation holds the data folder's lock, so no server runs meanwhile.
+    async fn set_key_rotation(&self, _under_way: bool) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn key_rotation_under_way(&self) -> StoreResult<bool> {
+        Ok(false)
+    }
 }
 
 #[async_trait]
