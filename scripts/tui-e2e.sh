@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end run of the terminal client's full screen under tmux (issue 17): a throw-away
 # server, two users; alice in `conclave-cli tui` in an 80×24 tmux pane, bob with the scriptable
-# commands. A message each way, live, and a reaction; then Ctrl-Q, which must end the client with status 0 and
+# commands. A message each way, live, a reaction and an edit; then Ctrl-Q, which must end the client with status 0 and
 # give the terminal back. Installs Debian's tmux when it is missing. Leaves the last screen in
 # target/tui-screen.txt. Uses the debug build (`cargo build --workspace` makes it).
 set -euo pipefail
@@ -61,6 +61,10 @@ tmux -L "$socket" send-keys -t tui "/react 👍" Enter
 shows "👍 1"
 as bob --json history general --limit 1 | grep -qF '"emoji": "👍"' || { echo "the reaction is not stored" >&2; exit 1; }
 echo "a reaction from the full screen, stored and counted"
+tmux -L "$socket" send-keys -t tui "/edit hi bob, from the full screen" Enter
+shows "hi bob, from the full screen (edited)"
+as bob --json history general --limit 5 | grep -qF '"body": "hi bob, from the full screen"' || { echo "the edit is not stored" >&2; exit 1; }
+echo "an edit from the full screen, stored"
 screen >target/tui-screen.txt
 tmux -L "$socket" send-keys -t tui C-q
 for _ in $(seq 1 100); do

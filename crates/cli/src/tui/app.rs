@@ -67,6 +67,8 @@ pub struct Composer {
     pub cursor: usize,
     /// The colour of the messages sent from now on (`/color`).
     pub color: Option<Color>,
+    /// The message being edited (Up in an empty composer): Enter saves the text as its new one.
+    pub editing: Option<conclave_protocol::MessageId>,
 }
 
 impl Composer {
@@ -222,6 +224,17 @@ pub enum Effect {
         room: RoomId,
         action: Moderation,
         username: String,
+    },
+    /// Give one's own message new text.
+    Edit {
+        room: RoomId,
+        message: conclave_protocol::MessageId,
+        body: String,
+    },
+    /// Delete one's own message.
+    Delete {
+        room: RoomId,
+        message: conclave_protocol::MessageId,
     },
     /// Add (or, with `add` false, take back) a reaction.
     React {
@@ -487,6 +500,19 @@ impl App {
                 Vec::new()
             }
             Action::Submit => self.submit(),
+            Action::Up if self.composer.text.is_empty() && self.pane == Pane::Room => {
+                match self.my_newest().map(|mine| (mine.id.clone(), mine.body.clone())) {
+                    Some((id, body)) => {
+                        self.composer.cursor = body.chars().count();
+                        self.composer.text = body;
+                        self.composer.editing = Some(id);
+                        self.notice =
+                            Some(Notice::Info("editing your last message: Enter saves, Esc leaves it".into()));
+                        Vec::new()
+                    }
+                    None => self.scroll_up(1),
+                }
+            }
             Action::Up | Action::PageUp => self.scroll_up(if action == Action::Up { 1 } else { self.page.max(2) - 1 }),
             Action::Down | Action::PageDown => {
                 let by = if action == Action::Down { 1 } else { self.page.max(2) - 1 };
@@ -502,6 +528,9 @@ impl App {
                 Vec::new()
             }
             Action::Escape => {
+                if self.composer.editing.take().is_some() {
+                    self.composer.take();
+                }
                 self.notice = None;
                 self.pane = Pane::Room;
                 Vec::new()
@@ -639,6 +668,10 @@ impl App {
             return self.fail("no room is open: Ctrl-K to choose one, or /join NAME");
         };
         self.composer.take();
+        if let Some(message) = self.composer.editing.take() {
+            self.notice = None;
+            return vec![Effect::Edit { room, message, body: text }];
+        }
         vec![Effect::Send { room, body: text, color: self.composer.color, sticker: None }]
     }
 
@@ -666,6 +699,14 @@ impl App {
             Slash::Join(name) => Ok(vec![Effect::Join(name)]),
             Slash::Leave => in_room(&Effect::Leave),
             Slash::React(emoji) => self.react(emoji),
+            Slash::Edit(body) => match (self.current.clone(), self.my_newest().map(|m| m.id.clone())) {
+                (Some(room), Some(message)) => Ok(vec![Effect::Edit { room, message, body }]),
+                _ => Err("you have no message here to edit".to_owned()),
+            },
+            Slash::Delete => match (self.current.clone(), self.my_newest().map(|m| m.id.clone())) {
+                (Some(room), Some(message)) => Ok(vec![Effect::Delete { room, message }]),
+                _ => Err("you have no message here to delete".to_owned()),
+            },
             Slash::Moderate(action, username) => {
                 in_room(&|room| Effect::Moderate { room, action: action.clone(), username: username.clone() })
             }
@@ -680,6 +721,11 @@ impl App {
             }
         };
         outcome.unwrap_or_else(|sentence| self.fail(sentence))
+    }
+
+    /// The user's own newest message in the open room that is still there.
+    fn my_newest(&self) -> Option<&Message> {
+        self.current_room()?.messages.values().rev().find(|m| m.author_id == self.me.id && !m.deleted)
     }
 
     /// `/react`: to the open room's newest message; an emoji given already is taken back.

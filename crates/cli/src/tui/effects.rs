@@ -128,6 +128,15 @@ async fn other_effect(api: &mut Api, effect: Effect) -> CliResult<Vec<Action>> {
             api.call(&LeaveRoom { room_id: room }, None).await?;
             vec![Action::Rooms(names::my_rooms(api).await?), Action::Done("left the room".into())]
         }
+        Effect::Edit { room, message, body } => {
+            let request = EditMessageRequest { body };
+            let edited = api.call(&EditMessage { room_id: room, message_id: message }, Some(&request)).await?;
+            vec![Action::Frame(ServerFrame::MessageUpdated { message: edited.message })]
+        }
+        Effect::Delete { room, message } => {
+            api.call(&DeleteMessage { room_id: room.clone(), message_id: message.clone() }, None).await?;
+            vec![Action::Frame(ServerFrame::MessageDeleted { room_id: room, message_id: message })]
+        }
         Effect::React { room, message, emoji, add } => {
             let (room_id, message_id) = (room, message);
             if add {

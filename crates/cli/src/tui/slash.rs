@@ -19,6 +19,10 @@ pub enum Slash {
     Leave,
     /// `/react EMOJI`: to the newest message of the open room (again: take it back).
     React(String),
+    /// `/edit TEXT`: your newest message of the open room says TEXT instead.
+    Edit(String),
+    /// `/delete`: your newest message of the open room goes.
+    Delete,
     /// `/kick USER` and the other admin commands, in the open room.
     Moderate(Moderation, String),
     /// `/notifications`.
@@ -30,7 +34,7 @@ pub enum Slash {
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /dm USER [TEXT]  /join ROOM  /leave  \
+pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /edit TEXT  /delete  /dm USER [TEXT]  /join ROOM  /leave  \
 /invite /kick /ban /unban /promote /demote /accept /decline USER  /notifications  /quit";
 
 fn named<T: Copy + serde::Serialize>(all: &[T], name: &str) -> Option<T> {
@@ -82,6 +86,11 @@ pub fn parse(line: &str) -> Result<Slash, String> {
             room => Ok(Slash::Join(room.to_owned())),
         },
         "leave" | "part" => Ok(Slash::Leave),
+        "edit" => match rest {
+            "" => Err("/edit takes the new text (or press Up in an empty composer)".into()),
+            text => Ok(Slash::Edit(text.to_owned())),
+        },
+        "delete" => Ok(Slash::Delete),
         "react" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
             [emoji] => Ok(Slash::React((*emoji).to_owned())),
             _ => Err("/react takes one emoji".into()),
@@ -120,6 +129,9 @@ mod tests {
         assert_eq!(parse("/join general"), Ok(Slash::Join("general".into())));
         assert_eq!(parse("/leave"), Ok(Slash::Leave));
         assert_eq!(parse("/react 👍"), Ok(Slash::React("👍".into())));
+        assert_eq!(parse("/edit fixed it"), Ok(Slash::Edit("fixed it".into())));
+        assert_eq!(parse("/delete"), Ok(Slash::Delete));
+        assert!(parse("/edit").is_err());
         assert!(parse("/react").is_err());
         assert_eq!(parse("/kick bob"), Ok(Slash::Moderate(Moderation::Kick, "bob".into())));
         assert_eq!(parse("/PROMOTE @carol"), Ok(Slash::Moderate(Moderation::Promote, "carol".into())));

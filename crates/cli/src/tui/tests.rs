@@ -287,6 +287,47 @@ fn edits_and_deletions_change_messages_in_place() {
     assert!(gone.deleted && gone.body.is_empty());
 }
 
+/// R-MSG-7: Up in an empty composer takes one's own newest message to edit (Enter saves, Esc
+/// leaves it as it was); /edit and /delete act on it; others' messages are not offered.
+#[test]
+fn own_messages_are_edited_and_deleted() {
+    let mut app = app();
+    let general = RoomId::from("r-general");
+    app.update(created(message("r-general", 1, "alice", "teh plan", at(6, 11, 0))));
+    app.update(created(message("r-general", 2, "bob", "which plan?", at(6, 11, 1))));
+    app.update(Action::Up);
+    assert_eq!(
+        (app.composer.text.as_str(), app.composer.editing.clone()),
+        ("teh plan", Some(MessageId::from("r-general-1")))
+    );
+    for _ in 0..8 {
+        app.update(Action::Backspace);
+    }
+    typed(&mut app, "the plan");
+    assert_eq!(
+        app.update(Action::Submit),
+        [Effect::Edit { room: general.clone(), message: MessageId::from("r-general-1"), body: "the plan".into() }]
+    );
+    assert_eq!(app.composer.editing, None);
+    app.update(Action::Up);
+    app.update(Action::Escape);
+    assert_eq!((app.composer.text.as_str(), app.composer.editing.clone()), ("", None), "Esc leaves it");
+    typed(&mut app, "/delete");
+    assert_eq!(
+        app.update(Action::Submit),
+        [Effect::Delete { room: general.clone(), message: MessageId::from("r-general-1") }]
+    );
+    app.update(Action::Frame(ServerFrame::MessageDeleted {
+        room_id: general.clone(),
+        message_id: MessageId::from("r-general-1"),
+    }));
+    typed(&mut app, "/edit again");
+    assert_eq!(app.update(Action::Submit), []);
+    assert_eq!(app.notice, Some(Notice::Error("you have no message here to edit".into())));
+    assert_eq!(app.update(Action::Up), [], "nothing of mine left: Up scrolls");
+    assert_eq!(app.composer.editing, None);
+}
+
 /// R-MSG-9: /react reacts to the newest message (again, takes it back); everyone's reactions
 /// are counted as the gateway tells them.
 #[test]

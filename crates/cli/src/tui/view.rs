@@ -320,7 +320,10 @@ fn draw_composer(frame: &mut Frame, app: &App, area: Rect) {
         let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         format!(" · {name}")
     });
-    let title = format!(" {target}{} · Enter sends, Alt-Enter new line ", color.unwrap_or_default());
+    let title = match app.composer.editing {
+        Some(_) => format!(" editing your message in {target} · Enter saves, Esc leaves it "),
+        None => format!(" {target}{} · Enter sends, Alt-Enter new line ", color.unwrap_or_default()),
+    };
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(Style::new().fg(DIM))
