@@ -21,6 +21,18 @@ struct Followed {
 }
 
 impl Followed {
+    /// Follows `room` too (just joined), from its newest message on.
+    async fn add(&mut self, api: &mut Api, room: &RoomId) -> CliResult<()> {
+        let rooms = names::my_rooms(api).await?;
+        let Some(joined) = rooms.iter().find(|r| &r.room.id == room) else { return Ok(()) };
+        let seq = latest(api, room).await?;
+        self.labels.insert(room.clone(), names::label(joined).to_owned());
+        if let Ok(mut last) = self.last.lock() {
+            last.entry(room.clone()).or_insert(seq);
+        }
+        Ok(())
+    }
+
     /// Prints `message` if it is the next one of a followed room.
     fn take(&self, out: Out, message: &Message) {
         let Ok(mut last) = self.last.lock() else { return };
@@ -51,21 +63,24 @@ pub async fn run(mut api: Api, out: Out, specs: &[String]) -> CliResult<()> {
     let mut labels = BTreeMap::new();
     let mut last = BTreeMap::new();
     for room in &rooms {
-        // From now on: the latest message's number is where printing starts.
-        let query = MessagesQuery { limit: Some(1), ..Default::default() };
-        let latest = api.call(&Messages { room_id: room.room.id.clone(), query }, None).await?;
         labels.insert(room.room.id.clone(), names::label(room).to_owned());
-        last.insert(room.room.id.clone(), latest.items.first().map_or(0, |m| m.seq));
+        last.insert(room.room.id.clone(), latest(&mut api, &room.room.id).await?);
     }
-    let followed = Followed { labels, last: Arc::new(std::sync::Mutex::new(last)) };
+    let mut followed = Followed { labels, last: Arc::new(std::sync::Mutex::new(last)) };
+    // With no room named, every room: those joined meanwhile too.
+    let me = specs.is_empty().then(|| api.session().map(|s| s.user_id.clone())).transpose()?;
+    let api = Arc::new(Mutex::new(api));
     let (events, mut incoming) = mpsc::unbounded_channel();
     // `tail` sends nothing: the sending side is dropped at once.
     let (_, nothing_to_send) = mpsc::unbounded_channel();
-    tokio::spawn(gateway::run(Arc::new(Mutex::new(api)), Arc::clone(&followed.last), events, nothing_to_send));
+    tokio::spawn(gateway::run(Arc::clone(&api), Arc::clone(&followed.last), events, nothing_to_send));
     while let Some(event) = incoming.recv().await {
         match event {
             Event::Frame(frame) => match *frame {
                 ServerFrame::MessageCreated { message } => followed.take(out, &message),
+                ServerFrame::MemberJoined { room_id, user } if Some(&user.id) == me.as_ref() => {
+                    followed.add(&mut *api.lock().await, &room_id).await?;
+                }
                 ServerFrame::Error { message, .. } => eprintln!("conclave-cli: {message}"),
                 _ => {}
             },
@@ -75,6 +90,13 @@ pub async fn run(mut api: Api, out: Out, specs: &[String]) -> CliResult<()> {
         }
     }
     Ok(())
+}
+
+/// The number of `room`'s newest message (0 before the first): where printing starts.
+async fn latest(api: &mut Api, room: &RoomId) -> CliResult<u64> {
+    let query = MessagesQuery { limit: Some(1), ..Default::default() };
+    let page = api.call(&Messages { room_id: room.clone(), query }, None).await?;
+    Ok(page.items.first().map_or(0, |m| m.seq))
 }
 
 fn no_room(spec: &str) -> CliError {

@@ -446,3 +446,42 @@ async fn cli_refreshes_the_session_by_itself() {
         expired.stderr
     );
 }
+
+/// Issue 17: `tail` with no room named follows every room, those joined while it runs too.
+#[tokio::test]
+async fn cli_tail_follows_rooms_joined_while_it_runs() {
+    let server = Server::start().await;
+    let alice = Terminal::signup(&server, "alice").await;
+    let bob = Terminal::signup(&server, "bob").await;
+    alice.run(&["rooms", "create", "general"]).await.expect(0);
+    bob.run(&["rooms", "create", "club"]).await.expect(0);
+    bob.run(&["send", "club", "before alice came"]).await.expect(0);
+    let mut tail = alice.command(&["tail"]);
+    tail.stdout(Stdio::piped());
+    let mut child = tail.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_line =
+        async || tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    // Started once a message sent after it shows.
+    let mut started = None;
+    while started.is_none() {
+        alice.run(&["send", "general", "hello"]).await.expect(0);
+        started = tokio::time::timeout(Duration::from_millis(500), next_line()).await.ok();
+    }
+    assert!(started.unwrap().ends_with("alice: hello"));
+    alice.run(&["rooms", "join", "club"]).await.expect(0);
+    // The join reaches the tail before any message of the room does; until it has, the first
+    // messages may go by unprinted, so bob says it until one shows.
+    let mut seen = None;
+    for n in 0..20 {
+        bob.run(&["send", "club", &format!("in the club {n}")]).await.expect(0);
+        if let Ok(line) = tokio::time::timeout(Duration::from_millis(500), next_line()).await {
+            seen = Some(line);
+            break;
+        }
+    }
+    let seen = seen.expect("a message of the room joined while the tail ran");
+    assert!(seen.starts_with("#club ") && seen.contains("bob: in the club"), "{seen}");
+    assert!(!seen.contains("before alice came"));
+    child.kill().await.unwrap();
+}

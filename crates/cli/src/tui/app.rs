@@ -209,6 +209,8 @@ pub enum Effect {
         body: String,
         color: Option<Color>,
         sticker: Option<Sticker>,
+        /// The message it answers (R-MSG-8).
+        reply_to: Option<conclave_protocol::MessageId>,
     },
     LoadHistory {
         room: RoomId,
@@ -672,7 +674,7 @@ impl App {
             self.notice = None;
             return vec![Effect::Edit { room, message, body: text }];
         }
-        vec![Effect::Send { room, body: text, color: self.composer.color, sticker: None }]
+        vec![Effect::Send { room, body: text, color: self.composer.color, sticker: None, reply_to: None }]
     }
 
     fn slash(&mut self, command: Slash) -> Vec<Effect> {
@@ -694,7 +696,23 @@ impl App {
                 body: String::new(),
                 color: self.composer.color,
                 sticker: Some(sticker),
+                reply_to: None,
             }),
+            Slash::Reply(body) => {
+                let theirs = self
+                    .current_room()
+                    .and_then(|room| room.messages.values().rev().find(|m| m.author_id != self.me.id && !m.deleted));
+                match (self.current.clone(), theirs.map(|m| m.id.clone())) {
+                    (Some(room), Some(message)) => Ok(vec![Effect::Send {
+                        room,
+                        body,
+                        color: self.composer.color,
+                        sticker: None,
+                        reply_to: Some(message),
+                    }]),
+                    _ => Err("no one else's message here to answer".to_owned()),
+                }
+            }
             Slash::Dm { username, text } => Ok(vec![Effect::OpenDm { username, text }]),
             Slash::Join(name) => Ok(vec![Effect::Join(name)]),
             Slash::Leave => in_room(&Effect::Leave),

@@ -15,14 +15,14 @@ const PAGE: u32 = 50;
 pub async fn run(effect: Effect, api: &Mutex<Api>, outgoing: &mpsc::UnboundedSender<ClientFrame>) -> Vec<Action> {
     let mut api = api.lock().await;
     match effect {
-        Effect::Send { room, body, color, sticker } => {
+        Effect::Send { room, body, color, sticker, reply_to } => {
             let request = SendMessageRequest {
                 body: body.clone(),
                 color,
                 sticker,
                 client_id: None,
                 attachment_id: None,
-                reply_to: None,
+                reply_to,
             };
             match api.call(&SendMessage { room_id: room }, Some(&request)).await {
                 Ok(sent) => vec![Action::Sent(sent.message)],

@@ -19,6 +19,8 @@ pub enum Slash {
     Leave,
     /// `/react EMOJI`: to the newest message of the open room (again: take it back).
     React(String),
+    /// `/reply TEXT`: answers the newest message of someone else in the open room.
+    Reply(String),
     /// `/edit TEXT`: your newest message of the open room says TEXT instead.
     Edit(String),
     /// `/delete`: your newest message of the open room goes.
@@ -34,7 +36,7 @@ pub enum Slash {
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /edit TEXT  /delete  /dm USER [TEXT]  /join ROOM  /leave  \
+pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /reply TEXT  /edit TEXT  /delete  /dm USER [TEXT]  /join ROOM  /leave  \
 /invite /kick /ban /unban /promote /demote /accept /decline USER  /notifications  /quit";
 
 fn named<T: Copy + serde::Serialize>(all: &[T], name: &str) -> Option<T> {
@@ -86,6 +88,10 @@ pub fn parse(line: &str) -> Result<Slash, String> {
             room => Ok(Slash::Join(room.to_owned())),
         },
         "leave" | "part" => Ok(Slash::Leave),
+        "reply" | "re" => match rest {
+            "" => Err("/reply takes the text of the answer".into()),
+            text => Ok(Slash::Reply(text.to_owned())),
+        },
         "edit" => match rest {
             "" => Err("/edit takes the new text (or press Up in an empty composer)".into()),
             text => Ok(Slash::Edit(text.to_owned())),
@@ -131,6 +137,7 @@ mod tests {
         assert_eq!(parse("/react 👍"), Ok(Slash::React("👍".into())));
         assert_eq!(parse("/edit fixed it"), Ok(Slash::Edit("fixed it".into())));
         assert_eq!(parse("/delete"), Ok(Slash::Delete));
+        assert_eq!(parse("/reply yes, ship it"), Ok(Slash::Reply("yes, ship it".into())));
         assert!(parse("/edit").is_err());
         assert!(parse("/react").is_err());
         assert_eq!(parse("/kick bob"), Ok(Slash::Moderate(Moderation::Kick, "bob".into())));

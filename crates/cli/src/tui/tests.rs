@@ -143,7 +143,13 @@ fn enter_sends_and_alt_enter_adds_a_line() {
     let effects = app.update(Action::Submit);
     assert_eq!(
         effects,
-        [Effect::Send { room: RoomId::from("r-general"), body: "two\nlines".into(), color: None, sticker: None }]
+        [Effect::Send {
+            room: RoomId::from("r-general"),
+            body: "two\nlines".into(),
+            color: None,
+            sticker: None,
+            reply_to: None
+        }]
     );
     assert_eq!(app.composer.text, "");
     assert_eq!(app.update(Action::Submit), []);
@@ -178,7 +184,8 @@ fn slash_commands_become_effects() {
             room: RoomId::from("r-general"),
             body: "in teal".into(),
             color: Some(Color::Teal),
-            sticker: None
+            sticker: None,
+            reply_to: None
         }]
     );
     typed(&mut app, "/sticker cat");
@@ -188,7 +195,8 @@ fn slash_commands_become_effects() {
             room: RoomId::from("r-general"),
             body: String::new(),
             color: Some(Color::Teal),
-            sticker: Some(Sticker::Cat)
+            sticker: Some(Sticker::Cat),
+            reply_to: None
         }]
     );
     typed(&mut app, "/dm carol see you");
@@ -326,6 +334,29 @@ fn own_messages_are_edited_and_deleted() {
     assert_eq!(app.notice, Some(Notice::Error("you have no message here to edit".into())));
     assert_eq!(app.update(Action::Up), [], "nothing of mine left: Up scrolls");
     assert_eq!(app.composer.editing, None);
+}
+
+/// R-MSG-8: /reply answers the newest message of someone else.
+#[test]
+fn replies_answer_the_newest_message_of_someone_else() {
+    let mut app = app();
+    app.update(created(message("r-general", 1, "bob", "ship it?", at(6, 11, 0))));
+    app.update(created(message("r-general", 2, "alice", "looking", at(6, 11, 1))));
+    typed(&mut app, "/reply yes");
+    assert_eq!(
+        app.update(Action::Submit),
+        [Effect::Send {
+            room: RoomId::from("r-general"),
+            body: "yes".into(),
+            color: None,
+            sticker: None,
+            reply_to: Some(MessageId::from("r-general-1")),
+        }]
+    );
+    app.update(Action::NextRoom);
+    typed(&mut app, "/reply anyone?");
+    assert_eq!(app.update(Action::Submit), []);
+    assert_eq!(app.notice, Some(Notice::Error("no one else's message here to answer".into())));
 }
 
 /// R-MSG-9: /react reacts to the newest message (again, takes it back); everyone's reactions
