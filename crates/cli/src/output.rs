@@ -69,20 +69,34 @@ fn snake<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// A message: time, number, author and text; a colour in brackets, a sticker's art and an
-/// attachment's name on the lines below; `room` first when several rooms are shown together.
-pub fn message(message: &Message, room: Option<&str>) -> String {
-    let mut head = String::new();
-    if let Some(room) = room {
-        head.push_str(&format!("#{room} "));
-    }
-    head.push_str(&format!("[{}] #{} {}", when(message.created_at), message.seq, message.author_username));
+/// Where, when, which and by whom, and its colour: what a message's line starts with. None for
+/// a deleted message, which shows only that.
+fn head(message: &Message, room: Option<&str>) -> Option<String> {
     if message.deleted {
-        return format!("{head}: (deleted)");
+        return None;
     }
+    let mut head = who(message, room);
     if let Some(color) = &message.color {
         head.push_str(&format!(" [{}]", snake(color)));
     }
+    Some(head)
+}
+
+fn who(message: &Message, room: Option<&str>) -> String {
+    let place = room.map(|room| format!("#{room} ")).unwrap_or_default();
+    format!("{place}[{}] #{} {}", when(message.created_at), message.seq, message.author_username)
+}
+
+fn deleted(message: &Message, room: Option<&str>) -> String {
+    format!("{}: (deleted)", who(message, room))
+}
+
+/// A message: time, number, author and text; a colour in brackets, a sticker's art and an
+/// attachment's name on the lines below; `room` first when several rooms are shown together.
+pub fn message(message: &Message, room: Option<&str>) -> String {
+    let Some(head) = head(message, room) else {
+        return deleted(message, room);
+    };
     let mut lines = Vec::new();
     if let Some(reply) = &message.reply_to {
         lines.push(format!("  ↳ reply to #{} {}: {}", reply.seq, reply.author_username, reply.excerpt));
@@ -109,17 +123,9 @@ fn members(count: u32) -> String {
 /// A message on exactly one line, as `tail` prints it: new lines shown as `⏎`, a sticker and an
 /// attachment by name.
 pub fn message_line(message: &Message, room: Option<&str>) -> String {
-    let mut head = String::new();
-    if let Some(room) = room {
-        head.push_str(&format!("#{room} "));
-    }
-    head.push_str(&format!("[{}] #{} {}", when(message.created_at), message.seq, message.author_username));
-    if message.deleted {
-        return format!("{head}: (deleted)");
-    }
-    if let Some(color) = &message.color {
-        head.push_str(&format!(" [{}]", snake(color)));
-    }
+    let Some(head) = head(message, room) else {
+        return deleted(message, room);
+    };
     let mut parts = vec![message.body.lines().collect::<Vec<_>>().join(" ⏎ ")];
     if let Some(sticker) = message.sticker {
         parts.push(format!("[sticker: {}]", snake(&sticker)));

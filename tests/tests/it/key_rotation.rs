@@ -30,22 +30,7 @@ async fn r_ops_7_a_rotation_killed_halfway_finishes_when_run_again() {
     let next = data_dir.path().join("server.key.next");
     let old_key = std::fs::read(&key_file).unwrap();
 
-    // A line per key, into a pipe of one page that the test stops reading: the rotation can
-    // go at most a page of lines further before it blocks, and is killed there.
-    let args = [OsStr::new("rotate-key"), OsStr::new("--report-every"), OsStr::new("1")];
-    let mut child = conclave_command(data_dir.path(), &args, &[]).stdout(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    nix::fcntl::fcntl(&stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut last = String::new();
-    for _ in 0..10 {
-        last = lines.next_line().await.unwrap().expect("a progress line");
-    }
-    child.kill().await.unwrap();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        last = line;
-    }
-    let done: usize = last.split(' ').next().unwrap().parse().unwrap();
+    let done = rotate_until_killed(data_dir.path()).await;
     assert!((10..ROOMS / 2).contains(&done), "killed halfway, after {done} keys");
     assert!(next.exists(), "the new key pair waits beside the old one");
 
@@ -79,8 +64,9 @@ async fn r_ops_7_a_rotation_killed_halfway_finishes_when_run_again() {
     assert_eq!(alice.say(&later, "still sealed").await["body"], "still sealed");
 }
 
-/// Starts `rotate-key --report-every 1` on `data_dir` and kills it after ten keys (its output
-/// pipe is one page that stops being read): how many keys it had done.
+/// Starts `rotate-key --report-every 1` on `data_dir` and kills it after ten keys: how many
+/// keys it had done. A line per key goes into a pipe of one page that the test stops reading,
+/// so the rotation can go at most a page of lines further before it blocks, and is killed there.
 async fn rotate_until_killed(data_dir: &std::path::Path) -> usize {
     let args = [OsStr::new("rotate-key"), OsStr::new("--report-every"), OsStr::new("1")];
     let mut child = conclave_command(data_dir, &args, &[]).stdout(Stdio::piped()).spawn().unwrap();
