@@ -111,6 +111,28 @@ pub enum RoomsCommand {
     },
     /// Leave a room.
     Leave { room: String },
+    /// Change a room's name, topic or join policy (the owner; `--password` with `--policy
+    /// password` prompts for the room's password, or reads CONCLAVE_ROOM_PASSWORD).
+    Edit {
+        room: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// An empty topic clears it.
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long, value_enum)]
+        policy: Option<conclave_protocol::JoinPolicy>,
+        /// Set a new room password.
+        #[arg(long)]
+        password: bool,
+    },
+    /// Close a room for good (the owner): everyone is removed and it is read-only.
+    Close {
+        room: String,
+        /// Say yes without being asked (scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// A room's members.
     Members { room: String },
 }

@@ -181,6 +181,26 @@ async fn rooms(api: &mut Api, out: Out, command: RoomsCommand) -> CliResult<()> 
             api.call(&LeaveRoom { room_id: room.room.id.clone() }, None).await?;
             done(out, format!("left {}", names::label(&room)));
         }
+        RoomsCommand::Edit { room, name, topic, policy, password } => {
+            let room = names::my_room(api, &room).await?;
+            if name.is_none() && topic.is_none() && policy.is_none() && !password {
+                return Err(CliError::Usage("nothing to change: give --name, --topic, --policy or --password".into()));
+            }
+            let switching = policy == Some(JoinPolicy::Password) && room.room.join_policy != JoinPolicy::Password;
+            let password = if password || switching { Some(prompt::new_room_password()?) } else { None };
+            let request = UpdateRoomRequest { name, topic, join_policy: policy, password };
+            let updated = api.call(&UpdateRoom { room_id: room.room.id.clone() }, Some(&request)).await?.room;
+            out.show(&updated, || output::room_details(&updated));
+        }
+        RoomsCommand::Close { room, yes } => {
+            let room = names::my_room(api, &room).await?;
+            if !yes && !prompt::confirm(&format!("Close {} for good? Everyone in it is removed.", names::label(&room)))?
+            {
+                return Err(CliError::Usage("not closed".into()));
+            }
+            api.call(&DeleteRoom { room_id: room.room.id.clone() }, None).await?;
+            done(out, format!("closed {}", names::label(&room)));
+        }
         RoomsCommand::Members { room } => {
             let room = names::my_room(api, &room).await?;
             let mut members = Vec::new();

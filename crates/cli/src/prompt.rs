@@ -36,6 +36,17 @@ pub fn room_password() -> CliResult<String> {
     secret("CONCLAVE_ROOM_PASSWORD", "Room password", false)
 }
 
+/// A yes or no on the terminal (no terminal: no).
+pub fn confirm(question: &str) -> CliResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!("{question} There is no terminal to answer on: add --yes")));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::local("reading the answer", e))?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
 /// A new room's password, asked twice on a terminal.
 pub fn new_room_password() -> CliResult<String> {
     secret("CONCLAVE_ROOM_PASSWORD", "Room password", true)

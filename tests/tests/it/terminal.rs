@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use conclave_tests::{PASSWORD, Server, cli_binary};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::Duration;
@@ -484,4 +484,35 @@ async fn cli_tail_follows_rooms_joined_while_it_runs() {
     assert!(seen.starts_with("#club ") && seen.contains("bob: in the club"), "{seen}");
     assert!(!seen.contains("before alice came"));
     child.kill().await.unwrap();
+}
+
+/// Issue 17, R-ROOM-6: the owner changes a room's name, topic and policy, and closes it; a
+/// member may do neither (exit 1); closing without a terminal to confirm on needs `--yes`.
+#[tokio::test]
+async fn cli_owners_edit_and_close_rooms() {
+    let server = Server::start().await;
+    let alice = Terminal::signup(&server, "alice").await;
+    let bob = Terminal::signup(&server, "bob").await;
+    alice.run(&["rooms", "create", "draft"]).await.expect(0);
+    bob.run(&["rooms", "join", "draft"]).await.expect(0);
+    let edited =
+        alice.json(&["rooms", "edit", "draft", "--name", "plans", "--topic", "q3", "--policy", "request"]).await;
+    assert_eq!(
+        (&edited["name"], &edited["topic"], &edited["join_policy"]),
+        (&json!("plans"), &json!("q3"), &json!("request"))
+    );
+    let password = [("CONCLAVE_ROOM_PASSWORD", "open sesame")];
+    let locked = alice.run_with(&["--json", "rooms", "edit", "plans", "--policy", "password"], &password).await;
+    locked.expect(0);
+    assert_eq!(locked.json()["join_policy"], "password");
+    alice.run(&["rooms", "edit", "plans"]).await.expect(2);
+    let refused = bob.run(&["--json", "rooms", "edit", "plans", "--topic", "mine now"]).await;
+    refused.expect(1);
+    assert!(!refused.error_code().is_empty());
+    bob.run(&["--json", "rooms", "close", "plans", "--yes"]).await.expect(1);
+    let unasked = alice.run(&["rooms", "close", "plans"]).await;
+    unasked.expect(2);
+    assert!(unasked.stderr.contains("add --yes"), "{}", unasked.stderr);
+    assert!(alice.run(&["rooms", "close", "plans", "--yes"]).await.expect(0).contains("closed plans"));
+    assert_eq!(bob.json(&["rooms", "list"]).await, Value::Array(Vec::new()), "everyone removed");
 }
