@@ -695,12 +695,22 @@ pub async fn create_invite(
     Ok(Invited { invite: invite.into(), notices })
 }
 
+/// Deletes `user`'s document about `room` from `collection` (an invitation, a request, a ban)
+/// in the session's transaction; `NotFound(missing)` when there is none.
+async fn delete_of<T: Send + Sync>(
+    collection: &mongodb::Collection<T>,
+    s: &mut ClientSession,
+    room: &RoomId,
+    user: &UserId,
+    missing: Missing,
+) -> MongoResult<()> {
+    let filter = doc! { "room_id": room.as_str(), "user_id": user.as_str() };
+    let deleted = collection.delete_one(filter).session(s).await?.deleted_count;
+    if deleted == 0 { Err(fail(StoreError::NotFound(missing))) } else { Ok(()) }
+}
+
 pub async fn decline_invite(c: &Collections, s: &mut ClientSession, room: &RoomId, user: &UserId) -> MongoResult<()> {
-    let removed =
-        c.invites.delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() }).session(&mut *s).await?;
-    if removed.deleted_count == 0 {
-        return Err(fail(StoreError::NotFound(Missing::Invite)));
-    }
+    delete_of(&c.invites, s, room, user, Missing::Invite).await?;
     notifications::mark_read_about(c, s, Some(user), NotificationKind::Invited, room, None).await
 }
 
@@ -770,15 +780,7 @@ pub async fn decline_join_request(
     now: DateTime<Utc>,
 ) -> MongoResult<Vec<NotificationRecord>> {
     let locked = lock_room(c, s, room.as_str()).await?;
-    let deleted = c
-        .join_requests
-        .delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() })
-        .session(&mut *s)
-        .await?
-        .deleted_count;
-    if deleted == 0 {
-        return Err(fail(StoreError::NotFound(Missing::JoinRequest)));
-    }
+    delete_of(&c.join_requests, s, room, user, Missing::JoinRequest).await?;
     notifications::mark_read_about(c, s, None, NotificationKind::JoinRequest, room, Some(user)).await?;
     let admin = username_of(c, s, by).await?;
     let place = Place { room_id: room, room_name: &locked.name };
@@ -837,15 +839,7 @@ pub async fn unban(
     now: DateTime<Utc>,
 ) -> MongoResult<Vec<NotificationRecord>> {
     let locked = lock_room(c, s, room.as_str()).await?;
-    let deleted = c
-        .bans
-        .delete_one(doc! { "room_id": room.as_str(), "user_id": user.as_str() })
-        .session(&mut *s)
-        .await?
-        .deleted_count;
-    if deleted == 0 {
-        return Err(fail(StoreError::NotFound(Missing::Ban)));
-    }
+    delete_of(&c.bans, s, room, user, Missing::Ban).await?;
     let facts = [AuditFacts::new(AuditAction::MemberUnbanned, Some(by), Some(user))];
     audit::record(c, s, &*key_of(c, &locked)?, Some(room), &facts, now).await?;
     let place = Place { room_id: room, room_name: &locked.name };
