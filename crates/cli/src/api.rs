@@ -6,7 +6,7 @@ use crate::error::{CliError, CliResult};
 use crate::session::{Session, Sessions};
 use chrono::Utc;
 use conclave_protocol::endpoints::{self, Endpoint};
-use conclave_protocol::{ErrorBody, RefreshRequest, TokenResponse};
+use conclave_protocol::{ErrorBody, Page, RefreshRequest, TokenResponse};
 use reqwest::header::CONTENT_TYPE;
 
 /// Seconds of life an access token must have left to be used (else it is refreshed first).
@@ -79,6 +79,24 @@ impl Api {
     pub async fn call<E: Endpoint>(&mut self, endpoint: &E, body: Option<&E::Body>) -> CliResult<E::Answer> {
         let body = || body.map_or(Body::None, Body::Json);
         self.call_with(endpoint, body).await
+    }
+
+    /// Every item of a paged list: `page(cursor)` is the call for one page, from the first
+    /// (`None`) on.
+    pub async fn every<T, E>(&mut self, page: impl Fn(Option<String>) -> E) -> CliResult<Vec<T>>
+    where
+        E: Endpoint<Body = endpoints::NoBody, Answer = Page<T>>,
+    {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let fetched = self.call(&page(cursor), None).await?;
+            items.extend(fetched.items);
+            match fetched.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
     }
 
     /// Uploads a file's bytes to an operation that takes them (an attachment).

@@ -203,17 +203,10 @@ async fn rooms(api: &mut Api, out: Out, command: RoomsCommand) -> CliResult<()> 
         }
         RoomsCommand::Members { room } => {
             let room = names::my_room(api, &room).await?;
-            let mut members = Vec::new();
-            let mut cursor = None;
-            loop {
-                let query = MembersQuery { limit: Some(200), cursor };
-                let page = api.call(&Members { room_id: room.room.id.clone(), query }, None).await?;
-                members.extend(page.items);
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let room_id = &room.room.id;
+            let members = api
+                .every(|cursor| Members { room_id: room_id.clone(), query: MembersQuery { limit: Some(200), cursor } })
+                .await?;
             out.show(&members, || output::table(&members.iter().map(output::member).collect::<Vec<_>>()));
         }
     }
@@ -320,17 +313,10 @@ async fn dm(api: &mut Api, out: Out, user: &str, given: Option<String>) -> CliRe
 async fn notifications(api: &mut Api, out: Out, args: NotificationsArgs) -> CliResult<()> {
     match args.action {
         None => {
-            let mut notices = Vec::new();
-            let mut cursor = None;
-            loop {
-                let query = NotificationsQuery { unread_only: Some(args.unread), limit: Some(200), cursor };
-                let page = api.call(&Notifications { query }, None).await?;
-                notices.extend(page.items);
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let unread_only = Some(args.unread);
+            let notices = api
+                .every(|cursor| Notifications { query: NotificationsQuery { unread_only, limit: Some(200), cursor } })
+                .await?;
             out.show(&notices, || {
                 if notices.is_empty() {
                     "no notifications".into()

@@ -10,16 +10,7 @@ use conclave_protocol::{
 
 /// Every room the user is in (every page).
 pub async fn my_rooms(api: &mut Api) -> CliResult<Vec<MyRoom>> {
-    let mut rooms = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = api.call(&MyRooms { query: PageQuery { limit: Some(100), cursor } }, None).await?;
-        rooms.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(rooms),
-        }
-    }
+    api.every(|cursor| MyRooms { query: PageQuery { limit: Some(100), cursor } }).await
 }
 
 /// The name a room goes by on the command line: a direct conversation's is the other person's
@@ -58,7 +49,8 @@ pub fn pick<'a>(rooms: &'a [MyRoom], spec: &str) -> CliResult<Option<&'a MyRoom>
     }
 }
 
-fn no_room(spec: &str) -> CliError {
+/// The refusal for a ROOM that names none of the user's rooms.
+pub fn no_room(spec: &str) -> CliError {
     CliError::Refused {
         status: 404,
         code: Some(ErrorCode::RoomNotFound),

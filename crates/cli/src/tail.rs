@@ -8,7 +8,7 @@ use crate::gateway::{self, Event, LastSeen};
 use crate::names;
 use crate::output::{self, Out};
 use conclave_protocol::endpoints::Messages;
-use conclave_protocol::{ErrorCode, Message, MessagesQuery, RoomId, ServerFrame};
+use conclave_protocol::{Message, MessagesQuery, RoomId, ServerFrame};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
@@ -53,7 +53,7 @@ pub async fn run(mut api: Api, out: Out, specs: &[String]) -> CliResult<()> {
     } else {
         let mut chosen = Vec::new();
         for spec in specs {
-            chosen.push(names::pick(&mine, spec)?.cloned().ok_or_else(|| no_room(spec))?);
+            chosen.push(names::pick(&mine, spec)?.cloned().ok_or_else(|| names::no_room(spec))?);
         }
         chosen
     };
@@ -97,12 +97,4 @@ async fn latest(api: &mut Api, room: &RoomId) -> CliResult<u64> {
     let query = MessagesQuery { limit: Some(1), ..Default::default() };
     let page = api.call(&Messages { room_id: room.clone(), query }, None).await?;
     Ok(page.items.first().map_or(0, |m| m.seq))
-}
-
-fn no_room(spec: &str) -> CliError {
-    CliError::Refused {
-        status: 404,
-        code: Some(ErrorCode::RoomNotFound),
-        message: format!("you are in no room named {spec:?}"),
-    }
 }

@@ -60,6 +60,12 @@ impl RoomState {
     }
 }
 
+/// Which of `rooms` the switcher offers for `query`: names holding it in any case, in order.
+fn matches<'a>(rooms: &'a [RoomState], query: &str) -> Vec<&'a RoomState> {
+    let query = query.to_lowercase();
+    rooms.iter().filter(|r| r.label().to_lowercase().contains(&query)).collect()
+}
+
 /// What the composer holds: text (lines joined by `\n`) and the cursor, in characters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Composer {
@@ -333,8 +339,7 @@ impl App {
 
     /// The rooms the switcher offers for its query, in sidebar order.
     pub fn matches(&self, query: &str) -> Vec<&RoomState> {
-        let query = query.to_lowercase();
-        self.rooms.iter().filter(|r| r.label().to_lowercase().contains(&query)).collect()
+        matches(&self.rooms, query)
     }
 
     fn set_rooms(&mut self, rooms: Vec<MyRoom>) {
@@ -445,12 +450,8 @@ impl App {
                     return Vec::new();
                 }
                 Action::Down => {
-                    switcher.selected += 1;
-                    let count =
-                        self.matches(&self.switcher.as_ref().map(|s| s.query.clone()).unwrap_or_default()).len();
-                    if let Some(switcher) = self.switcher.as_mut() {
-                        switcher.selected = switcher.selected.min(count.saturating_sub(1));
-                    }
+                    let last = matches(&self.rooms, &switcher.query).len().saturating_sub(1);
+                    switcher.selected = (switcher.selected + 1).min(last);
                     return Vec::new();
                 }
                 Action::Submit => {

@@ -2,6 +2,7 @@
 //! wrong with it.
 
 use super::app::Moderation;
+use clap::ValueEnum;
 use conclave_protocol::{Color, Sticker};
 
 /// A command typed in the composer.
@@ -39,16 +40,17 @@ pub enum Slash {
 pub const HELP: &str = "/color NAME|none  /sticker NAME  /react EMOJI  /reply TEXT  /edit TEXT  /delete  /dm USER [TEXT]  /join ROOM  /leave  \
 /invite /kick /ban /unban /promote /demote /accept /decline USER  /notifications  /quit";
 
-fn named<T: Copy + serde::Serialize>(all: &[T], name: &str) -> Option<T> {
-    let wanted = name.to_lowercase().replace('-', "_");
-    all.iter().copied().find(|item| {
-        serde_json::to_value(item).ok().and_then(|v| v.as_str().map(str::to_owned)) == Some(wanted.clone())
-    })
+/// The colour or sticker `name` names, as the command line names it (`thumbs-up`; `_` and any
+/// case are taken too).
+fn named<T: ValueEnum>(name: &str) -> Option<T> {
+    T::from_str(&name.replace('_', "-"), true).ok()
 }
 
-fn names<T: Copy + serde::Serialize>(all: &[T]) -> String {
-    all.iter()
-        .filter_map(|item| serde_json::to_value(item).ok().and_then(|v| v.as_str().map(|s| s.replace('_', "-"))))
+/// Every name of a colour or a sticker, for a refusal to list.
+fn names<T: ValueEnum>() -> String {
+    T::value_variants()
+        .iter()
+        .filter_map(|value| value.to_possible_value().map(|possible| possible.get_name().to_owned()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -68,13 +70,13 @@ pub fn parse(line: &str) -> Result<Slash, String> {
     match name.to_lowercase().as_str() {
         "color" | "colour" => match rest {
             "" | "none" | "off" => Ok(Slash::Color(None)),
-            other => named(&Color::ALL, other)
+            other => named::<Color>(other)
                 .map(|c| Slash::Color(Some(c)))
-                .ok_or_else(|| format!("no colour {other:?}: {}, or none", names(&Color::ALL))),
+                .ok_or_else(|| format!("no colour {other:?}: {}, or none", names::<Color>())),
         },
-        "sticker" => named(&Sticker::ALL, rest)
+        "sticker" => named::<Sticker>(rest)
             .map(Slash::Sticker)
-            .ok_or_else(|| format!("no sticker {rest:?}: {}", names(&Sticker::ALL))),
+            .ok_or_else(|| format!("no sticker {rest:?}: {}", names::<Sticker>())),
         "dm" | "msg" => {
             let (user, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
             if user.is_empty() {

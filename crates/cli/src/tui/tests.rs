@@ -218,6 +218,12 @@ fn slash_commands_become_effects() {
 fn the_switcher_opens_rooms_by_name() {
     let mut app = app();
     app.update(Action::OpenSwitcher);
+    for _ in 0..5 {
+        app.update(Action::Down);
+    }
+    assert_eq!(app.switcher.as_ref().map(|s| s.selected), Some(2), "Down stops at the last of three");
+    app.update(Action::Up);
+    assert_eq!(app.switcher.as_ref().map(|s| s.selected), Some(1));
     typed(&mut app, "CL");
     assert_eq!(app.matches("CL").len(), 1);
     let effects = app.update(Action::Submit);

@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const SIDEBAR: u16 = 22;
 const DIM: Color = Color::Indexed(244);
@@ -109,15 +109,19 @@ fn clip(text: &str, width: usize) -> String {
     if text.width() <= width {
         return text.to_owned();
     }
-    let mut out = String::new();
-    for c in text.chars() {
-        if (out.clone() + &c.to_string()).width() + 1 > width {
-            break;
+    format!("{}…", fitting(text, width.saturating_sub(1)))
+}
+
+/// The longest start of `text` that takes at most `width` columns.
+fn fitting(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            return &text[..at];
         }
-        out.push(c);
     }
-    out.push('…');
-    out
+    text
 }
 
 fn draw_room(frame: &mut Frame, app: &App, area: Rect) {
@@ -291,22 +295,16 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        let mut rest = word.to_owned();
+        let mut rest = word;
         while rest.width() > width {
-            let mut cut = String::new();
-            for c in rest.chars() {
-                if (cut.clone() + &c.to_string()).width() > width {
-                    break;
-                }
-                cut.push(c);
-            }
+            let cut = fitting(rest, width);
             if cut.is_empty() {
                 break;
             }
-            rest = rest[cut.len()..].to_owned();
-            lines.push(cut);
+            lines.push(cut.to_owned());
+            rest = &rest[cut.len()..];
         }
-        line = rest;
+        line = rest.to_owned();
     }
     lines.push(line);
     lines
